@@ -1,0 +1,125 @@
+# tokenauth - plain Makefile.  Honours CC, CFLAGS, CPPFLAGS, LDFLAGS,
+# DESTDIR, PREFIX; project flags are added with +=.
+
+CC       ?= cc
+CLANG    ?= clang
+CFLAGS   ?= -O2 -g
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+PAMDIR   ?= /lib/$(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/security
+SYSCONFDIR ?= /etc
+
+B := build
+
+WARN      = -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wshadow \
+            -Wstrict-prototypes -Wmissing-prototypes -Wconversion -Wno-sign-conversion \
+            -Wvla -Wpointer-arith
+HARDEN    = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC -fvisibility=hidden
+override CFLAGS   += -std=gnu11 $(WARN) $(HARDEN)
+override CPPFLAGS += -Icommon
+override LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed
+
+CORE_LIBS = -lsqlite3 -lcjson -lcrypto
+CORE_SRC  = $(wildcard common/*.c)
+CORE_OBJ  = $(CORE_SRC:common/%.c=$(B)/common/%.o)
+CORE_LIB  = $(B)/libtacore.a
+
+UNIT_SRC  = $(wildcard tests/unit/test_*.c)
+UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+PROGS = $(B)/tokenauth
+
+.PHONY: all deps check check-unit check-asan check-cli check-fuzz check-concurrency \
+        demo bench install uninstall clean
+
+all: $(PROGS)
+
+deps:
+	@sh scripts/install-deps.sh
+
+$(B)/common/%.o: common/%.c common/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(CORE_LIB): $(CORE_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/tokenauth: cli/tokenauth.c $(CORE_LIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) -lqrencode
+
+# ---- tests -----------------------------------------------------------------
+
+$(B)/tests/%: tests/unit/%.c tests/unit/*.h $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-conversion -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) -lcmocka
+
+check-unit: $(UNIT_BIN)
+	@sh tests/run-unit.sh $(UNIT_BIN)
+
+# The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+check-asan:
+	$(MAKE) --no-print-directory B=$(B)/asan CFLAGS="$(ASAN_FLAGS)" \
+	    LDFLAGS="-fsanitize=address,undefined" check-unit
+
+check-cli: $(B)/tokenauth
+	@sh tests/cli/run.sh $(B)/tokenauth
+
+check-concurrency: $(B)/tokenauth $(B)/tests/stress
+	@sh tests/cli/concurrency.sh $(B)/tokenauth $(B)/tests/stress
+
+$(B)/tests/stress: tests/stress.c $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS)
+
+# libFuzzer harnesses (clang), each run briefly.
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_TIME ?= 15
+$(B)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) common/*.h
+	@mkdir -p $(@D)
+	$(CLANG) -std=gnu11 -g -O1 -Icommon -fsanitize=fuzzer,address,undefined \
+	    -o $@ $< $(CORE_SRC) $(CORE_LIBS)
+
+check-fuzz: $(FUZZ_BIN)
+	@sh tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_BIN)
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory check-unit
+	@$(MAKE) --no-print-directory check-asan
+	@$(MAKE) --no-print-directory check-cli
+	@$(MAKE) --no-print-directory check-concurrency
+	@$(MAKE) --no-print-directory check-fuzz
+	@echo "make check: all suites passed"
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo.sh $(B)
+
+$(B)/bench: bench/bench.c $(CORE_LIB)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS)
+
+bench: $(B)/bench
+	$(B)/bench
+
+# ---- install -----------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(B)/tokenauth $(DESTDIR)$(BINDIR)/tokenauth
+	install -m 0644 man/tokenauth.1 $(DESTDIR)$(MANDIR)/man1/tokenauth.1
+	install -m 0644 man/tokenauth.conf.5 $(DESTDIR)$(MANDIR)/man5/tokenauth.conf.5
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/tokenauth
+	test -e $(DESTDIR)$(SYSCONFDIR)/tokenauth/tokenauth.conf || \
+	    install -m 0644 packaging/tokenauth.conf $(DESTDIR)$(SYSCONFDIR)/tokenauth/tokenauth.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tokenauth $(DESTDIR)$(MANDIR)/man1/tokenauth.1 \
+	    $(DESTDIR)$(MANDIR)/man5/tokenauth.conf.5
+
+clean:
+	rm -rf $(B)

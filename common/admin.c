@@ -1,0 +1,366 @@
+/*
+ * admin.c - issuing, importing, revoking, listing, OTP enrolment and
+ * unlocking.
+ */
+#include "admin.h"
+#include "ctx_int.h"
+#include "file.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+static int fail(ta_ctx *ctx, int r, const char *what)
+{
+	ta_logf(ctx, TA_LOG_ERR, "%s: %s", what, ta_strerror(r));
+	return r;
+}
+
+int ta_admin_init(ta_ctx *ctx, unsigned *created)
+{
+	char err[512], hex[2 * TA_KEY_LEN + 2];
+	uint8_t key[TA_KEY_LEN];
+	ta_store *st = NULL;
+	int r;
+
+	*created = 0;
+	r = ta_store_open(ctx->cfg->store, 1, &st, err, sizeof(err));
+	if (r == TA_ERR_EXISTS)
+		r = ta_store_open(ctx->cfg->store, 0, &st, err, sizeof(err));
+	else if (r == TA_OK)
+		*created |= 1;
+	if (r != TA_OK) {
+		ta_logf(ctx, TA_LOG_ERR, "%s", err);
+		return r;
+	}
+	ta_store_close(st);
+	if ((r = ta_file_make_parent(ctx->cfg->key_file, err, sizeof(err))) != TA_OK)
+		goto out;
+	if ((r = ta_random(key, sizeof(key))) != TA_OK)
+		goto out;
+	ta_hex(key, sizeof(key), hex);
+	hex[2 * TA_KEY_LEN] = '\n';
+	hex[2 * TA_KEY_LEN + 1] = '\0';
+	r = ta_file_create_secret(ctx->cfg->key_file, hex, 2 * TA_KEY_LEN + 1, err, sizeof(err));
+	if (r == TA_OK)
+		*created |= 2;
+	else if (r == TA_ERR_EXISTS) {
+		const uint8_t *k;
+		r = ta_ctx_key(ctx, &k); /* an existing key must be usable */
+		err[0] = '\0';
+	}
+out:
+	ta_wipe(key, sizeof(key));
+	ta_wipe(hex, sizeof(hex));
+	if (r != TA_OK && err[0])
+		ta_logf(ctx, TA_LOG_ERR, "%s", err);
+	return r;
+}
+
+static int key_ok(const char *k, size_t n)
+{
+	if (n == 0 || n > 64)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)k[i]) && k[i] != '_' && k[i] != '.' && k[i] != '-')
+			return 0;
+	return !(n == 11 && memcmp(k, "userAccount", 11) == 0) &&
+	       !(n == 13 && memcmp(k, "tenantSpaceId", 13) == 0);
+}
+
+int ta_params_from_pairs(const char *const *pairs, size_t n, char **json, char *err,
+			 size_t errlen)
+{
+	cJSON *obj = NULL;
+	int r = TA_ERR_NOMEM;
+
+	*json = NULL;
+	if (n == 0)
+		return TA_OK;
+	if ((obj = cJSON_CreateObject()) == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(pairs[i], '=');
+		char key[65];
+		size_t klen = eq ? (size_t)(eq - pairs[i]) : 0;
+		if (eq == NULL || !key_ok(pairs[i], klen)) {
+			snprintf(err, errlen,
+				 "--param '%.64s': expected key=value with a key of letters, digits, "
+				 "_ . - (not userAccount or tenantSpaceId)",
+				 pairs[i]);
+			r = TA_ERR_INPUT;
+			goto out;
+		}
+		memcpy(key, pairs[i], klen);
+		key[klen] = '\0';
+		if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL) {
+			snprintf(err, errlen, "--param '%s' given twice", key);
+			r = TA_ERR_INPUT;
+			goto out;
+		}
+		if (cJSON_AddStringToObject(obj, key, eq + 1) == NULL)
+			goto out;
+	}
+	if ((*json = cJSON_PrintUnformatted(obj)) == NULL)
+		goto out;
+	r = TA_OK;
+	if (strlen(*json) > TA_MAX_PARAMS) {
+		snprintf(err, errlen, "parameters exceed %d bytes", TA_MAX_PARAMS);
+		free(*json);
+		*json = NULL;
+		r = TA_ERR_INPUT;
+	}
+out:
+	if (r == TA_ERR_NOMEM)
+		snprintf(err, errlen, "out of memory");
+	cJSON_Delete(obj);
+	return r;
+}
+
+static int store_of(ta_ctx *ctx, ta_store **st)
+{
+	return ta_ctx_store(ctx, st);
+}
+
+static int insert_token(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl,
+			const char *cred, size_t len, int kind, const char *params,
+			char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
+{
+	struct ta_token_row row;
+	uint8_t hash[TA_SHA256_LEN];
+	ta_store *st = NULL;
+	int r;
+
+	memset(&row, 0, sizeof(row));
+	if ((r = ta_resolve_identity(ctx->cfg, user, tenant, row.user, row.tenant)) != TA_OK)
+		return fail(ctx, r, "user or tenant name");
+	if ((r = store_of(ctx, &st)) != TA_OK)
+		return r;
+	if ((r = ta_token_hash(cred, len, hash)) != TA_OK || (r = ta_token_new_id(row.id)) != TA_OK)
+		return fail(ctx, r, "token");
+	row.kind = kind;
+	row.created = ta_now(ctx);
+	row.expires = ttl ? row.created + (int64_t)ttl : 0;
+	row.params = (char *)params;
+	r = ta_store_token_insert(st, hash, &row);
+	ta_wipe(hash, sizeof(hash));
+	if (r == TA_ERR_EXISTS) {
+		ta_logf(ctx, TA_LOG_ERR, "this token is already in the store");
+		return r;
+	}
+	if (r != TA_OK) {
+		ta_logf(ctx, TA_LOG_ERR, "cannot store token: %s", ta_store_errmsg(st));
+		return r;
+	}
+	memcpy(id, row.id, sizeof(row.id));
+	*expires = row.expires;
+	ta_logf(ctx, TA_LOG_INFO, "token %s stored for user=%s tenant=%s", row.id, row.user,
+		row.tenant);
+	return TA_OK;
+}
+
+int ta_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *params,
+	     char token[TA_TOKEN_LEN + 1], char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
+{
+	int r;
+
+	if ((r = ta_token_generate(token)) != TA_OK)
+		return fail(ctx, r, "random source");
+	r = insert_token(ctx, user, tenant, ttl, token, TA_TOKEN_LEN, TA_TOKEN_KIND_ISSUED, params,
+			 id, expires);
+	if (r != TA_OK)
+		ta_wipe(token, TA_TOKEN_LEN + 1);
+	return r;
+}
+
+int ta_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *cred,
+	      size_t len, const char *params, char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
+{
+	if (len < TA_IMPORT_MIN_LEN || len > TA_MAX_CREDENTIAL) {
+		ta_logf(ctx, TA_LOG_ERR, "imported token must be %d to %d bytes long (got %zu)",
+			TA_IMPORT_MIN_LEN, TA_MAX_CREDENTIAL, len);
+		return TA_ERR_INPUT;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)cred[i] <= 0x20 || cred[i] == 0x7f) {
+			ta_logf(ctx, TA_LOG_ERR, "imported token contains a space or control character");
+			return TA_ERR_INPUT;
+		}
+	}
+	if (ta_token_classify(cred, len) != TA_TOKEN_OPAQUE) {
+		ta_logf(ctx, TA_LOG_ERR, "imported token may not start with '%s' (our own prefix)",
+			TA_TOKEN_PREFIX);
+		return TA_ERR_INPUT;
+	}
+	return insert_token(ctx, user, tenant, ttl, cred, len, TA_TOKEN_KIND_IMPORTED, params, id,
+			    expires);
+}
+
+int ta_revoke_id(ta_ctx *ctx, const char *id)
+{
+	ta_store *st = NULL;
+	int r;
+
+	if ((r = store_of(ctx, &st)) != TA_OK)
+		return r;
+	r = ta_store_token_revoke_id(st, id, ta_now(ctx));
+	if (r == TA_ERR_NOT_FOUND)
+		ta_logf(ctx, TA_LOG_ERR, "no token with id '%.32s'", id);
+	else if (r == TA_ERR_REVOKED)
+		ta_logf(ctx, TA_LOG_NOTICE, "token %.32s was already revoked", id);
+	else if (r != TA_OK)
+		ta_logf(ctx, TA_LOG_ERR, "cannot revoke: %s", ta_store_errmsg(st));
+	else
+		ta_logf(ctx, TA_LOG_INFO, "token %s revoked", id);
+	return r == TA_ERR_REVOKED ? TA_OK : r;
+}
+
+int ta_revoke_user(ta_ctx *ctx, const char *user, const char *tenant, unsigned *count)
+{
+	ta_store *st = NULL;
+	int r;
+
+	if ((r = store_of(ctx, &st)) != TA_OK)
+		return r;
+	r = ta_store_token_revoke_user(st, user, tenant, ta_now(ctx), count);
+	if (r != TA_OK)
+		ta_logf(ctx, TA_LOG_ERR, "cannot revoke: %s", ta_store_errmsg(st));
+	else
+		ta_logf(ctx, TA_LOG_INFO, "%u token(s) of user=%s revoked", *count, user);
+	return r;
+}
+
+int ta_list_tokens(ta_ctx *ctx, const char *user,
+		   int (*cb)(void *arg, const struct ta_token_row *row), void *arg)
+{
+	ta_store *st = NULL;
+	int r;
+
+	if ((r = store_of(ctx, &st)) != TA_OK)
+		return r;
+	return ta_store_token_list(st, user, cb, arg);
+}
+
+int ta_list_otp(ta_ctx *ctx, const char *user,
+		int (*cb)(void *arg, const char *user, const char *tenant,
+			  const struct ta_otp_row *row),
+		void *arg)
+{
+	ta_store *st = NULL;
+	int r;
+
+	if ((r = store_of(ctx, &st)) != TA_OK)
+		return r;
+	return ta_store_otp_list(st, user, cb, arg);
+}
+
+static int check_params(ta_ctx *ctx, const struct ta_otp_params *p)
+{
+	if ((p->type != TA_OTP_HOTP && p->type != TA_OTP_TOTP) || ta_hash_len(p->alg) == 0 ||
+	    p->digits < 6 || p->digits > 8 || (p->type == TA_OTP_TOTP && (p->period < 1 || p->period > 3600))) {
+		ta_logf(ctx, TA_LOG_ERR, "OTP parameters out of range (digits 6-8, period 1-3600)");
+		return TA_ERR_INPUT;
+	}
+	return TA_OK;
+}
+
+/* Seal and store one secret; the caller holds a transaction if it wants one. */
+static int put_secret(ta_ctx *ctx, ta_store *st, const char *user, const char *tenant,
+		      const struct ta_otp_params *p, const uint8_t *secret, size_t len,
+		      uint64_t next, int replace)
+{
+	struct ta_otp_row row;
+	uint8_t aad[TA_MAX_USER + TA_MAX_TENANT + 2];
+	const uint8_t *key = NULL;
+	size_t aadlen = ta_otp_aad(user, tenant, aad, sizeof(aad));
+	int r;
+
+	if ((r = ta_ctx_key(ctx, &key)) != TA_OK)
+		return r;
+	memset(&row, 0, sizeof(row));
+	row.p = *p;
+	row.next = next;
+	row.created = ta_now(ctx);
+	if ((r = ta_seal(key, aad, aadlen, secret, len, row.sealed)) != TA_OK)
+		goto out;
+	row.sealed_len = len + TA_GCM_NONCE_LEN + TA_GCM_TAG_LEN;
+	r = ta_store_otp_put(st, user, tenant, &row, replace);
+	if (r == TA_ERR_EXISTS)
+		ta_logf(ctx, TA_LOG_ERR,
+			"user=%s tenant=%s already has an OTP secret (remove it first, or replace it)",
+			user, tenant);
+	else if (r != TA_OK)
+		ta_logf(ctx, TA_LOG_ERR, "cannot store OTP secret: %s", ta_store_errmsg(st));
+out:
+	ta_wipe(&row, sizeof(row));
+	return r;
+}
+
+int ta_otp_enroll(ta_ctx *ctx, const char *user, const char *tenant,
+		  const struct ta_otp_params *p, const uint8_t *secret, size_t secret_len,
+		  uint64_t next, int replace, uint8_t secret_out[TA_OTP_MAX_SECRET],
+		  size_t *secret_out_len)
+{
+	char u[TA_MAX_USER + 1], t[TA_MAX_TENANT + 1];
+	ta_store *st = NULL;
+	int r;
+
+	if ((r = ta_resolve_identity(ctx->cfg, user, tenant, u, t)) != TA_OK)
+		return fail(ctx, r, "user or tenant name");
+	if ((r = check_params(ctx, p)) != TA_OK)
+		return r;
+	if (secret == NULL) {
+		secret_len = p->alg == TA_HASH_SHA1 ? 20 : ta_hash_len(p->alg);
+		if ((r = ta_random(secret_out, secret_len)) != TA_OK)
+			return fail(ctx, r, "random source");
+	} else {
+		if (secret_len < TA_OTP_MIN_SECRET || secret_len > TA_OTP_MAX_SECRET) {
+			ta_logf(ctx, TA_LOG_ERR, "OTP secret must be %d to %d bytes (got %zu)",
+				TA_OTP_MIN_SECRET, TA_OTP_MAX_SECRET, secret_len);
+			return TA_ERR_INPUT;
+		}
+		memcpy(secret_out, secret, secret_len);
+	}
+	*secret_out_len = secret_len;
+	if ((r = store_of(ctx, &st)) == TA_OK)
+		r = put_secret(ctx, st, u, t, p, secret_out, secret_len, next, replace);
+	if (r != TA_OK) {
+		ta_wipe(secret_out, TA_OTP_MAX_SECRET);
+		return r;
+	}
+	ta_logf(ctx, TA_LOG_INFO, "OTP secret enrolled for user=%s tenant=%s", u, t);
+	return TA_OK;
+}
+
+int ta_otp_remove(ta_ctx *ctx, const char *user, const char *tenant)
+{
+	char u[TA_MAX_USER + 1], t[TA_MAX_TENANT + 1];
+	ta_store *st = NULL;
+	int r;
+
+	if ((r = ta_resolve_identity(ctx->cfg, user, tenant, u, t)) != TA_OK)
+		return fail(ctx, r, "user or tenant name");
+	if ((r = store_of(ctx, &st)) != TA_OK)
+		return r;
+	r = ta_store_otp_delete(st, u, t);
+	if (r == TA_ERR_NOT_FOUND)
+		ta_logf(ctx, TA_LOG_ERR, "user=%s tenant=%s has no OTP secret", u, t);
+	else if (r != TA_OK)
+		ta_logf(ctx, TA_LOG_ERR, "cannot remove: %s", ta_store_errmsg(st));
+	return r;
+}
+
+int ta_unlock(ta_ctx *ctx, const char *user, const char *tenant, unsigned *count)
+{
+	ta_store *st = NULL;
+	int r;
+
+	if ((r = store_of(ctx, &st)) != TA_OK)
+		return r;
+	if ((r = ta_store_throttle_clear(st, user, tenant, count)) != TA_OK)
+		ta_logf(ctx, TA_LOG_ERR, "cannot unlock: %s", ta_store_errmsg(st));
+	return r;
+}

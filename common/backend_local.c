@@ -1,0 +1,141 @@
+/*
+ * backend_local.c - checks against the embedded store: access tokens
+ * (issued and imported) and HOTP/TOTP codes.
+ */
+#include "ctx_int.h"
+#include "otp.h"
+#include "token.h"
+
+#include <string.h>
+
+static int all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return n > 0;
+}
+
+/* Same work whether the user exists or not: one hash, one lookup. */
+static int no_match(ta_store *st, struct ta_check *c)
+{
+	int has = 0, r = ta_store_has_credential(st, c->user, c->tenant, &has);
+
+	if (r != TA_OK)
+		return r == TA_ERR_CORRUPT ? r : TA_ERR_UNAVAILABLE;
+	return has ? TA_ERR_REJECTED : TA_ERR_NO_CREDENTIAL;
+}
+
+static int check_token(ta_ctx *ctx, ta_store *st, struct ta_check *c)
+{
+	uint8_t hash[TA_SHA256_LEN];
+	struct ta_token_row row;
+	ta_token_class cls = ta_token_classify(c->credential, c->credential_len);
+	int r;
+
+	if ((r = ta_token_hash(c->credential, c->credential_len, hash)) != TA_OK)
+		return r;
+	/* A typo in one of our tokens is caught by its checksum: no lookup. */
+	r = cls == TA_TOKEN_TYPO ? TA_ERR_NOT_FOUND : ta_store_token_find(st, hash, 0, &row);
+	ta_wipe(hash, sizeof(hash));
+	if (r == TA_ERR_NOT_FOUND)
+		return no_match(st, c);
+	if (r != TA_OK)
+		return r == TA_ERR_CORRUPT ? r : TA_ERR_UNAVAILABLE;
+	c->out->method = "token";
+	memcpy(c->out->token_id, row.id, sizeof(row.id));
+	c->out->expires = row.expires;
+	if (strcmp(row.user, c->user) != 0 || strcmp(row.tenant, c->tenant) != 0)
+		return TA_ERR_TENANT;
+	if (row.revoked != 0)
+		return TA_ERR_REVOKED;
+	if (row.expires != 0 && row.expires <= ta_now(ctx))
+		return TA_ERR_EXPIRED;
+	return TA_OK;
+}
+
+/* Decrypt, check and advance inside one write transaction. */
+static int check_otp_locked(ta_ctx *ctx, ta_store *st, struct ta_check *c)
+{
+	struct ta_otp_row row;
+	uint8_t secret[TA_OTP_SEALED_MAX], aad[TA_MAX_USER + TA_MAX_TENANT + 2];
+	size_t slen = 0, aadlen;
+	const uint8_t *key = NULL;
+	uint64_t next = 0;
+	int r;
+
+	if ((r = ta_store_otp_get(st, c->user, c->tenant, &row)) != TA_OK)
+		return r == TA_ERR_NOT_FOUND ? no_match(st, c) : r;
+	if ((r = ta_ctx_key(ctx, &key)) != TA_OK)
+		return TA_ERR_UNAVAILABLE;
+	aadlen = ta_otp_aad(c->user, c->tenant, aad, sizeof(aad));
+	r = ta_open(key, aad, aadlen, row.sealed, row.sealed_len, secret, &slen);
+	if (r != TA_OK) {
+		ta_logf(ctx, TA_LOG_ERR,
+			"OTP secret of user=%s tenant=%s does not decrypt: wrong master key or "
+			"damaged store",
+			c->user, c->tenant);
+		r = TA_ERR_CORRUPT;
+		goto out;
+	}
+	c->out->method = "otp";
+	r = ta_otp_check(&row.p, secret, slen, c->credential, c->credential_len, row.next,
+			 ta_now(ctx), (unsigned)ctx->cfg->otp_window,
+			 (unsigned)ctx->cfg->otp_lookahead, &next);
+	if (r == TA_OK && (r = ta_store_otp_advance(st, c->user, c->tenant, next)) != TA_OK)
+		r = TA_ERR_UNAVAILABLE;
+out:
+	ta_wipe(secret, sizeof(secret));
+	ta_wipe(&row, sizeof(row));
+	return r;
+}
+
+static int check_otp(ta_ctx *ctx, ta_store *st, struct ta_check *c)
+{
+	int r;
+
+	if (ta_store_begin(st) != TA_OK) {
+		ta_logf(ctx, TA_LOG_ERR, "store busy or read-only: %s", ta_store_errmsg(st));
+		return TA_ERR_UNAVAILABLE;
+	}
+	r = check_otp_locked(ctx, st, c);
+	if (r == TA_OK && ta_store_commit(st) != TA_OK) {
+		ta_logf(ctx, TA_LOG_ERR, "cannot commit OTP counter: %s", ta_store_errmsg(st));
+		r = TA_ERR_UNAVAILABLE;
+	}
+	ta_store_rollback(st);
+	return r;
+}
+
+/* Decide token or OTP (SPEC §2 "Which check runs"). */
+static int local_check(ta_ctx *ctx, struct ta_check *c)
+{
+	ta_store *st = NULL;
+	struct ta_otp_row row;
+	int r, otp = 0;
+
+	if ((r = ta_ctx_store(ctx, &st)) != TA_OK)
+		return r == TA_ERR_NOT_FOUND ? TA_ERR_UNAVAILABLE : r;
+	if (ctx->cfg->mode == TA_MODE_OTP)
+		return check_otp(ctx, st, c);
+	if (ctx->cfg->mode == TA_MODE_ANY && all_digits(c->credential, c->credential_len)) {
+		r = ta_store_otp_get(st, c->user, c->tenant, &row);
+		if (r != TA_OK && r != TA_ERR_NOT_FOUND)
+			return r == TA_ERR_CORRUPT ? r : TA_ERR_UNAVAILABLE;
+		otp = r == TA_OK && row.p.digits == c->credential_len;
+		ta_wipe(&row, sizeof(row));
+	}
+	return otp ? check_otp(ctx, st, c) : check_token(ctx, st, c);
+}
+
+const struct ta_backend ta_backend_local = {"local", local_check};
+
+/* The HTTPS client arrives with the remote backend; until then say so. */
+static int remote_check(ta_ctx *ctx, struct ta_check *c)
+{
+	(void)c;
+	ta_logf(ctx, TA_LOG_ERR, "verify=remote: remote verification is not in this build");
+	return TA_ERR_CONFIG;
+}
+
+const struct ta_backend ta_backend_remote = {"remote", remote_check};

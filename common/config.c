@@ -1,0 +1,528 @@
+/*
+ * config.c - one option table, one setter, three syntaxes (SPEC §3).
+ */
+#include "config_int.h"
+#include "crypto.h"
+#include "file.h"
+#include "ta.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { T_STR, T_PATH, T_FLAG, T_UINT, T_DURATION, T_MODE, T_PROFILE, T_VERIFY, T_URLS, T_LISTEN, T_OCTAL } opt_type;
+
+struct option {
+	const char *name;
+	opt_type type;
+	size_t off;
+	unsigned long min, max;
+	const char *def; /* default, applied through the same setter; NULL = unset */
+};
+
+#define O(f) offsetof(struct ta_config, f)
+#define DAY 86400UL
+
+/* Every key, its type, range and default: the only place defaults live. */
+static const struct option options[] = {
+	{"store", T_PATH, O(store), 0, 0, TA_DEFAULT_STORE},
+	{"key_file", T_PATH, O(key_file), 0, 0, TA_DEFAULT_KEY},
+	{"mode", T_MODE, O(mode), 0, 0, "any"},
+	{"tenant", T_STR, O(tenant), 0, 0, ""},
+	{"tenant_from_user", T_FLAG, O(tenant_from_user), 0, 0, "no"},
+	{"verify", T_VERIFY, O(verify), 0, 0, "local"},
+	{"url", T_URLS, O(url), 0, 0, NULL},
+	{"profile", T_PROFILE, O(profile), 0, 0, "cec"},
+	{"unix_socket", T_PATH, O(unix_socket), 0, 0, NULL},
+	{"ca_file", T_PATH, O(ca_file), 0, 0, NULL},
+	{"ca_path", T_PATH, O(ca_path), 0, 0, NULL},
+	{"client_cert", T_PATH, O(client_cert), 0, 0, NULL},
+	{"client_key", T_PATH, O(client_key), 0, 0, NULL},
+	{"pinned_pubkey", T_STR, O(pinned_pubkey), 0, 0, NULL},
+	{"connect_timeout_ms", T_UINT, O(connect_timeout_ms), 1, 60000, "2000"},
+	{"timeout_ms", T_UINT, O(timeout_ms), 1, 120000, "5000"},
+	{"api_key_file", T_PATH, O(api_key_file), 0, 0, NULL},
+	{"sign_key_file", T_PATH, O(sign_key_file), 0, 0, NULL},
+	{"cache_ttl", T_DURATION, O(cache_ttl), 0, 30 * DAY, "0"},
+	{"offline_grace", T_DURATION, O(offline_grace), 0, 30 * DAY, "0"},
+	{"otp_window", T_UINT, O(otp_window), 0, 10, "1"},
+	{"otp_lookahead", T_UINT, O(otp_lookahead), 0, 1000, "10"},
+	{"max_failures", T_UINT, O(max_failures), 0, 1000, "5"},
+	{"lockout", T_DURATION, O(lockout), 0, 7 * DAY, "300"},
+	{"prompt", T_STR, O(prompt), 0, 0, "Token: "},
+	{"nullok", T_FLAG, O(nullok), 0, 0, "no"},
+	{"try_first_pass", T_FLAG, O(try_first_pass), 0, 0, "no"},
+	{"use_first_pass", T_FLAG, O(use_first_pass), 0, 0, "no"},
+	{"debug", T_FLAG, O(debug), 0, 0, "no"},
+	{"config", T_PATH, O(config), 0, 0, NULL},
+	/* tokenauthd */
+	{"listen", T_LISTEN, O(listen), 0, 0, "unix:/run/tokenauth/tokenauthd.sock"},
+	{"socket_mode", T_OCTAL, O(socket_mode), 0, 0777, "0660"},
+	{"socket_group", T_STR, O(socket_group), 0, 0, "root"},
+	{"tls_cert", T_PATH, O(tls_cert), 0, 0, NULL},
+	{"tls_key", T_PATH, O(tls_key), 0, 0, NULL},
+	{"admin_api_key_file", T_PATH, O(admin_api_key_file), 0, 0, NULL},
+	{"validate_path", T_STR, O(validate_path), 0, 0,
+	 "/rest/cc-management/v1/thirdparty/thirdPartyValidate"},
+	{"require_signature", T_FLAG, O(require_signature), 0, 0, "no"},
+	{"threads", T_UINT, O(threads), 0, 256, "0"},
+};
+
+#define NOPTS (sizeof(options) / sizeof(options[0]))
+#define MAX_VALUE 4096
+
+static const struct option *find(const char *name)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (strcmp(options[i].name, name) == 0)
+			return &options[i];
+	return NULL;
+}
+
+int ta_parse_uint(const char *s, unsigned long long min, unsigned long long max,
+		  unsigned long long *out)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	if (s == NULL || !isdigit((unsigned char)s[0]))
+		return TA_ERR_INPUT;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return TA_ERR_INPUT;
+	*out = v;
+	return TA_OK;
+}
+
+int ta_parse_duration(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char num[32];
+	size_t n;
+	unsigned long long v, mult = 1;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n >= sizeof(num))
+		return TA_ERR_INPUT;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 's': mult = 1; break;
+	case 'm': mult = 60; break;
+	case 'h': mult = 3600; break;
+	case 'd': mult = 86400; break;
+	case 'w': mult = 7 * 86400; break;
+	default: mult = 0; break;
+	}
+	if (mult != 0)
+		num[--n] = '\0';
+	else
+		mult = 1;
+	if (ta_parse_uint(num, 0, max / mult, &v) != TA_OK)
+		return TA_ERR_INPUT;
+	*out = v * mult;
+	return TA_OK;
+}
+
+static int parse_flag(const char *v, int *out)
+{
+	static const char *yes[] = {"yes", "true", "on", "1"}, *no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return *out = 1, TA_OK;
+		if (strcasecmp(v, no[i]) == 0)
+			return *out = 0, TA_OK;
+	}
+	return TA_ERR_INPUT;
+}
+
+static int parse_word_of(const char *v, const char *const *words, size_t n, unsigned long *out)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v, words[i]) == 0)
+			return *out = i, TA_OK;
+	return TA_ERR_INPUT;
+}
+
+/* Check each comma-separated item of v with ok(); empty items are errors. */
+static int each_item(const char *v, int (*ok)(const char *item, size_t n, unsigned *seen))
+{
+	unsigned seen = 0;
+	const char *p = v;
+
+	for (;;) {
+		const char *c = strchr(p, ',');
+		size_t n = c ? (size_t)(c - p) : strlen(p);
+		if (n == 0 || !ok(p, n, &seen))
+			return TA_ERR_INPUT;
+		if (c == NULL)
+			return TA_OK;
+		p = c + 1;
+	}
+}
+
+static int ok_backend(const char *s, size_t n, unsigned *seen)
+{
+	unsigned bit = 0;
+
+	if (n == 5 && memcmp(s, "local", 5) == 0)
+		bit = 1;
+	else if (n == 6 && memcmp(s, "remote", 6) == 0)
+		bit = 2;
+	if (bit == 0 || (*seen & bit))
+		return 0;
+	*seen |= bit;
+	return 1;
+}
+
+static int ok_url(const char *s, size_t n, unsigned *seen)
+{
+	(void)seen;
+	return (n > 8 && strncmp(s, "https://", 8) == 0) || (n > 7 && strncmp(s, "http://", 7) == 0);
+}
+
+static int ok_listen(const char *s, size_t n, unsigned *seen)
+{
+	const char *colon = memchr(s, ':', n);
+	(void)seen;
+	if (n > 6 && strncmp(s, "unix:/", 6) == 0)
+		return 1;
+	/* host:port with a port of 1..65535 */
+	while (colon != NULL && memchr(colon + 1, ':', n - (size_t)(colon + 1 - s)) != NULL)
+		colon = memchr(colon + 1, ':', n - (size_t)(colon + 1 - s));
+	if (colon == NULL || colon == s || (size_t)(colon + 1 - s) >= n || n - (size_t)(colon + 1 - s) > 5)
+		return 0;
+	unsigned long port = 0;
+	for (const char *p = colon + 1; p < s + n; p++) {
+		if (!isdigit((unsigned char)*p))
+			return 0;
+		port = port * 10 + (unsigned long)(*p - '0');
+	}
+	return port >= 1 && port <= 65535;
+}
+
+static int has_control(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f)
+			return 1;
+	return 0;
+}
+
+static const char *const modes[] = {"token", "otp", "any"};
+static const char *const profiles[] = {"cec", "introspection", "kudo"};
+
+static int set_string(char **slot, const char *v)
+{
+	char *copy = strdup(v);
+
+	if (copy == NULL)
+		return TA_ERR_NOMEM;
+	free(*slot);
+	*slot = copy;
+	return TA_OK;
+}
+
+static int set_typed(ta_config *cfg, const struct option *o, const char *v, const char **why)
+{
+	char *base = (char *)cfg;
+	unsigned long *num = (unsigned long *)(base + o->off);
+	unsigned long long ull;
+	int r = TA_ERR_INPUT;
+
+	switch (o->type) {
+	case T_FLAG:
+		if ((r = parse_flag(v, (int *)(base + o->off))) != TA_OK)
+			*why = "expected yes or no";
+		return r;
+	case T_UINT:
+		if (ta_parse_uint(v, o->min, o->max, &ull) != TA_OK) {
+			*why = "expected a whole number in range";
+			return TA_ERR_INPUT;
+		}
+		*num = (unsigned long)ull;
+		return TA_OK;
+	case T_DURATION:
+		if (ta_parse_duration(v, o->max, &ull) != TA_OK) {
+			*why = "expected seconds, or a number with s, m, h, d or w, in range";
+			return TA_ERR_INPUT;
+		}
+		*num = (unsigned long)ull;
+		return TA_OK;
+	case T_OCTAL: {
+		char *end = NULL;
+		errno = 0;
+		ull = strtoull(v, &end, 8);
+		if (v[0] < '0' || v[0] > '7' || errno || *end || ull > o->max) {
+			*why = "expected an octal mode such as 0660";
+			return TA_ERR_INPUT;
+		}
+		*num = (unsigned long)ull;
+		return TA_OK;
+	}
+	case T_MODE:
+		if ((r = parse_word_of(v, modes, 3, num)) != TA_OK)
+			*why = "expected token, otp or any";
+		return r;
+	case T_PROFILE:
+		if ((r = parse_word_of(v, profiles, 3, num)) != TA_OK)
+			*why = "expected cec, introspection or kudo";
+		return r;
+	case T_VERIFY:
+		if (each_item(v, ok_backend) != TA_OK)
+			return *why = "expected local and/or remote, comma-separated, each once", TA_ERR_INPUT;
+		break;
+	case T_URLS:
+		if (each_item(v, ok_url) != TA_OK)
+			return *why = "expected https:// or http:// URLs, comma-separated", TA_ERR_INPUT;
+		break;
+	case T_LISTEN:
+		if (each_item(v, ok_listen) != TA_OK)
+			return *why = "expected unix:/path or host:port items, comma-separated", TA_ERR_INPUT;
+		break;
+	case T_PATH:
+		if (v[0] != '/')
+			return *why = "expected an absolute path", TA_ERR_INPUT;
+		break;
+	case T_STR:
+		break;
+	}
+	return set_string((char **)(base + o->off), v);
+}
+
+int ta_config_set(ta_config *cfg, const char *key, const char *value, char *err, size_t errlen)
+{
+	const struct option *o = find(key);
+	const char *why = "invalid value";
+	int r;
+
+	if (o == NULL) {
+		snprintf(err, errlen, "unknown option '%s'", key);
+		return TA_ERR_CONFIG;
+	}
+	if (value == NULL) {
+		if (o->type != T_FLAG) {
+			snprintf(err, errlen, "option '%s' needs a value (%s=...)", key, key);
+			return TA_ERR_CONFIG;
+		}
+		value = "yes";
+	}
+	if (strlen(value) > MAX_VALUE || has_control(value)) {
+		snprintf(err, errlen, "option '%s': value too long or has control characters", key);
+		return TA_ERR_CONFIG;
+	}
+	r = set_typed(cfg, o, value, &why);
+	if (r == TA_ERR_NOMEM) {
+		snprintf(err, errlen, "out of memory");
+		return r;
+	}
+	if (r != TA_OK) {
+		snprintf(err, errlen, "option '%s': bad value '%.64s': %s", key, value, why);
+		return TA_ERR_CONFIG;
+	}
+	return TA_OK;
+}
+
+int ta_config_word(ta_config *cfg, const char *word, char *err, size_t errlen)
+{
+	const char *eq = strchr(word, '=');
+	char key[64];
+	size_t n;
+
+	if (eq == NULL)
+		return ta_config_set(cfg, word, NULL, err, errlen);
+	n = (size_t)(eq - word);
+	if (n == 0 || n >= sizeof(key)) {
+		snprintf(err, errlen, "malformed option '%.64s'", word);
+		return TA_ERR_CONFIG;
+	}
+	memcpy(key, word, n);
+	key[n] = '\0';
+	return ta_config_set(cfg, key, eq + 1, err, errlen);
+}
+
+ta_config *ta_config_new(void)
+{
+	ta_config *cfg = calloc(1, sizeof(*cfg));
+	char err[256];
+
+	if (cfg == NULL)
+		return NULL;
+	for (size_t i = 0; i < NOPTS; i++) {
+		if (options[i].def != NULL &&
+		    ta_config_set(cfg, options[i].name, options[i].def, err, sizeof(err)) != TA_OK) {
+			ta_config_free(cfg);
+			return NULL;
+		}
+	}
+	return cfg;
+}
+
+void ta_config_free(ta_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < NOPTS; i++) {
+		const struct option *o = &options[i];
+		if (o->type == T_STR || o->type == T_PATH || o->type == T_VERIFY ||
+		    o->type == T_URLS || o->type == T_LISTEN)
+			free(*(char **)((char *)cfg + o->off));
+	}
+	free(cfg);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* Parse one "key = value" line (comments and blanks already handled). */
+static int load_line(ta_config *cfg, char *line, const char *path, unsigned lineno, char *err,
+		     size_t errlen)
+{
+	char *eq = strchr(line, '='), *key, *val, msg[512];
+
+	if (eq == NULL) {
+		snprintf(err, errlen, "%s:%u: expected 'key = value'", path, lineno);
+		return TA_ERR_CONFIG;
+	}
+	*eq = '\0';
+	key = trim(line);
+	val = trim(eq + 1);
+	if (strcmp(key, "config") == 0) {
+		snprintf(err, errlen, "%s:%u: 'config' cannot be set inside a config file", path,
+			 lineno);
+		return TA_ERR_CONFIG;
+	}
+	if (ta_config_set(cfg, key, val, msg, sizeof(msg)) != TA_OK) {
+		snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
+		return TA_ERR_CONFIG;
+	}
+	return TA_OK;
+}
+
+int ta_config_load(ta_config *cfg, const char *path, int missing_ok, char *err, size_t errlen)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	unsigned lineno = 0;
+	char *p, *nl;
+	int r;
+
+	r = ta_file_read(path, TA_FILE_PLAIN, TA_CONFIG_MAX_FILE, &buf, &len, err, errlen);
+	if (r == TA_ERR_NOT_FOUND && missing_ok)
+		return TA_OK;
+	if (r != TA_OK)
+		return r == TA_ERR_NOMEM ? r : TA_ERR_CONFIG;
+	if (memchr(buf, '\0', len) != NULL) {
+		snprintf(err, errlen, "%s: contains a NUL byte", path);
+		r = TA_ERR_CONFIG;
+		goto out;
+	}
+	for (p = (char *)buf; p != NULL && *p; p = nl) {
+		char *line;
+		lineno++;
+		if ((nl = strchr(p, '\n')) != NULL)
+			*nl++ = '\0';
+		line = trim(p);
+		if (*line == '\0' || *line == '#')
+			continue;
+		if ((r = load_line(cfg, line, path, lineno, err, errlen)) != TA_OK)
+			goto out;
+	}
+	r = TA_OK;
+out:
+	ta_wipe(buf, len);
+	free(buf);
+	return r;
+}
+
+int ta_config_from_words(int argc, const char **argv, ta_config **out, char *err, size_t errlen)
+{
+	ta_config *cfg = ta_config_new();
+	const char *file = NULL;
+	int r = TA_ERR_NOMEM;
+
+	*out = NULL;
+	if (cfg == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < argc; i++)
+		if (strncmp(argv[i], "config=", 7) == 0)
+			file = argv[i] + 7;
+	if (file != NULL && file[0] != '/') {
+		snprintf(err, errlen, "option 'config': expected an absolute path");
+		r = TA_ERR_CONFIG;
+		goto out;
+	}
+	r = ta_config_load(cfg, file ? file : TA_DEFAULT_CONFIG, file == NULL, err, errlen);
+	if (r != TA_OK)
+		goto out;
+	for (int i = 0; i < argc; i++)
+		if ((r = ta_config_word(cfg, argv[i], err, errlen)) != TA_OK)
+			goto out;
+	*out = cfg;
+	cfg = NULL;
+out:
+	ta_config_free(cfg);
+	return r;
+}
+
+static const void *slot(const ta_config *cfg, const char *key, opt_type *type)
+{
+	const struct option *o = find(key);
+
+	if (o == NULL || cfg == NULL)
+		return NULL;
+	*type = o->type;
+	return (const char *)cfg + o->off;
+}
+
+const char *ta_config_str(const ta_config *cfg, const char *key)
+{
+	opt_type t;
+	const void *s = slot(cfg, key, &t);
+
+	if (s == NULL)
+		return NULL;
+	switch (t) {
+	case T_MODE: return modes[*(const unsigned long *)s];
+	case T_PROFILE: return profiles[*(const unsigned long *)s];
+	case T_STR: case T_PATH: case T_VERIFY: case T_URLS: case T_LISTEN:
+		return *(char *const *)s;
+	default: return NULL;
+	}
+}
+
+unsigned long ta_config_uint(const ta_config *cfg, const char *key)
+{
+	opt_type t;
+	const void *s = slot(cfg, key, &t);
+
+	if (s == NULL)
+		return 0;
+	switch (t) {
+	case T_UINT: case T_DURATION: case T_OCTAL: case T_MODE: case T_PROFILE:
+		return *(const unsigned long *)s;
+	case T_FLAG: return (unsigned long)*(const int *)s;
+	default: return 0;
+	}
+}
+
+int ta_config_flag(const ta_config *cfg, const char *key)
+{
+	opt_type t;
+	const void *s = slot(cfg, key, &t);
+
+	return s != NULL && t == T_FLAG && *(const int *)s;
+}

@@ -1,0 +1,246 @@
+/*
+ * crypto.c - primitives over OpenSSL (libcrypto) and getrandom(2).
+ */
+#include "crypto.h"
+#include "ta.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <stdlib.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+int ta_random(void *buf, size_t n)
+{
+	uint8_t *p = buf;
+
+	while (n > 0) {
+		ssize_t r = getrandom(p, n, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return TA_ERR_INTERNAL;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return TA_OK;
+}
+
+void ta_wipe(void *p, size_t n)
+{
+	if (p != NULL && n > 0)
+		OPENSSL_cleanse(p, n);
+}
+
+void ta_wipe_free(char *s)
+{
+	if (s == NULL)
+		return;
+	ta_wipe(s, strlen(s));
+	free(s);
+}
+
+int ta_ct_eq(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+int ta_sha256(const void *data, size_t len, uint8_t out[TA_SHA256_LEN])
+{
+	unsigned int olen = 0;
+
+	if (EVP_Digest(data, len, out, &olen, EVP_sha256(), NULL) != 1 || olen != TA_SHA256_LEN)
+		return TA_ERR_INTERNAL;
+	return TA_OK;
+}
+
+static const EVP_MD *md_of(ta_hash_alg alg)
+{
+	switch (alg) {
+	case TA_HASH_SHA1:
+		return EVP_sha1();
+	case TA_HASH_SHA256:
+		return EVP_sha256();
+	case TA_HASH_SHA512:
+		return EVP_sha512();
+	}
+	return NULL;
+}
+
+size_t ta_hash_len(ta_hash_alg alg)
+{
+	const EVP_MD *md = md_of(alg);
+	return md == NULL ? 0 : (size_t)EVP_MD_get_size(md);
+}
+
+int ta_hmac(ta_hash_alg alg, const void *key, size_t keylen, const void *data, size_t len,
+	    uint8_t out[64], size_t *outlen)
+{
+	const EVP_MD *md = md_of(alg);
+	unsigned int olen = 0;
+
+	if (md == NULL || keylen > INT32_MAX)
+		return TA_ERR_INPUT;
+	if (HMAC(md, key, (int)keylen, data, len, out, &olen) == NULL)
+		return TA_ERR_INTERNAL;
+	*outlen = olen;
+	return TA_OK;
+}
+
+int ta_seal(const uint8_t key[TA_KEY_LEN], const void *aad, size_t aadlen, const void *in,
+	    size_t len, uint8_t *out)
+{
+	EVP_CIPHER_CTX *c = NULL;
+	int n = 0, ret = TA_ERR_INTERNAL;
+	uint8_t *nonce = out, *ct = out + TA_GCM_NONCE_LEN, *tag = ct + len;
+
+	if (len > INT32_MAX || aadlen > INT32_MAX)
+		return TA_ERR_INPUT;
+	if ((ret = ta_random(nonce, TA_GCM_NONCE_LEN)) != TA_OK)
+		return ret;
+	ret = TA_ERR_INTERNAL;
+	if ((c = EVP_CIPHER_CTX_new()) == NULL)
+		goto out;
+	if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
+	    EVP_EncryptUpdate(c, NULL, &n, aad, (int)aadlen) != 1 ||
+	    EVP_EncryptUpdate(c, ct, &n, in, (int)len) != 1 || EVP_EncryptFinal_ex(c, ct + n, &n) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TA_GCM_TAG_LEN, tag) != 1)
+		goto out;
+	ret = TA_OK;
+out:
+	EVP_CIPHER_CTX_free(c);
+	return ret;
+}
+
+int ta_open(const uint8_t key[TA_KEY_LEN], const void *aad, size_t aadlen, const uint8_t *in,
+	    size_t inlen, uint8_t *out, size_t *outlen)
+{
+	EVP_CIPHER_CTX *c = NULL;
+	int n = 0, ret = TA_ERR_INTERNAL;
+	size_t len;
+	uint8_t tag[TA_GCM_TAG_LEN];
+
+	if (inlen < TA_GCM_NONCE_LEN + TA_GCM_TAG_LEN || inlen > INT32_MAX || aadlen > INT32_MAX)
+		return TA_ERR_CORRUPT;
+	len = inlen - TA_GCM_NONCE_LEN - TA_GCM_TAG_LEN;
+	memcpy(tag, in + TA_GCM_NONCE_LEN + len, sizeof(tag));
+	if ((c = EVP_CIPHER_CTX_new()) == NULL)
+		goto out;
+	if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, in) != 1 ||
+	    EVP_DecryptUpdate(c, NULL, &n, aad, (int)aadlen) != 1 ||
+	    EVP_DecryptUpdate(c, out, &n, in + TA_GCM_NONCE_LEN, (int)len) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TA_GCM_TAG_LEN, tag) != 1)
+		goto out;
+	if (EVP_DecryptFinal_ex(c, out + n, &n) != 1) {
+		ta_wipe(out, len);
+		ret = TA_ERR_CORRUPT;
+		goto out;
+	}
+	*outlen = len;
+	ret = TA_OK;
+out:
+	EVP_CIPHER_CTX_free(c);
+	return ret;
+}
+
+void ta_hex(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+long ta_unhex(const char *in, size_t inlen, uint8_t *out, size_t outcap)
+{
+	if (inlen % 2 != 0 || inlen / 2 > outcap)
+		return -1;
+	for (size_t i = 0; i < inlen / 2; i++) {
+		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return (long)(inlen / 2);
+}
+
+static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+int ta_base32_encode(const uint8_t *in, size_t n, char *out, size_t outcap)
+{
+	size_t o = 0;
+	unsigned buf = 0, bits = 0;
+
+	if (outcap < (n * 8 + 4) / 5 + 1)
+		return TA_ERR_INPUT;
+	for (size_t i = 0; i < n; i++) {
+		buf = (buf << 8) | in[i];
+		bits += 8;
+		while (bits >= 5) {
+			out[o++] = b32[(buf >> (bits - 5)) & 31];
+			bits -= 5;
+		}
+	}
+	if (bits > 0)
+		out[o++] = b32[(buf << (5 - bits)) & 31];
+	out[o] = '\0';
+	return TA_OK;
+}
+
+static int b32val(char c)
+{
+	if (c >= 'a' && c <= 'z')
+		c = (char)(c - 'a' + 'A');
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= '2' && c <= '7')
+		return c - '2' + 26;
+	return -1;
+}
+
+long ta_base32_decode(const char *in, size_t inlen, uint8_t *out, size_t outcap)
+{
+	size_t o = 0, end = inlen, chars = 0;
+	unsigned buf = 0, bits = 0;
+
+	while (end > 0 && (in[end - 1] == '=' || in[end - 1] == ' '))
+		end--;
+	for (size_t i = 0; i < end; i++) {
+		int v;
+		if (in[i] == ' ')
+			continue;
+		if ((v = b32val(in[i])) < 0)
+			return -1;
+		chars++;
+		buf = ((buf << 5) | (unsigned)v) & 0xfff;
+		bits += 5;
+		if (bits >= 8) {
+			if (o >= outcap)
+				return -1;
+			out[o++] = (uint8_t)(buf >> (bits - 8));
+			bits -= 8;
+		}
+	}
+	/* Lengths 1, 3 and 6 mod 8 cannot come from whole bytes. */
+	if (chars % 8 == 1 || chars % 8 == 3 || chars % 8 == 6)
+		return -1;
+	return (long)o;
+}

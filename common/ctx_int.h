@@ -1,0 +1,47 @@
+/* ctx_int.h - the context struct and helpers shared by core files. */
+#ifndef TA_CTX_INT_H
+#define TA_CTX_INT_H
+
+#include "config_int.h"
+#include "crypto.h"
+#include "store.h"
+#include "verify.h"
+
+struct ta_ctx {
+	const ta_config *cfg;
+	ta_log_fn log;
+	void *log_arg;
+	ta_store *store;
+	uint8_t key[TA_KEY_LEN];
+	int have_key;
+	int64_t fixed_now;
+};
+
+/* Internal per-check state handed to a backend. */
+struct ta_check {
+	const char *user, *tenant, *credential;
+	size_t credential_len;
+	struct ta_outcome *out;
+};
+
+/* A verification backend (STYLE 2): one entry in the table in verify.c. */
+struct ta_backend {
+	const char *name;
+	int (*check)(ta_ctx *ctx, struct ta_check *c);
+};
+
+extern const struct ta_backend ta_backend_local;
+extern const struct ta_backend ta_backend_remote;
+
+void ta_logf(ta_ctx *ctx, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int64_t ta_now(const ta_ctx *ctx);
+
+/* Open the store once (logs the reason on failure). */
+int ta_ctx_store(ta_ctx *ctx, ta_store **st);
+/* Load the master key once (logs the reason on failure). */
+int ta_ctx_key(ta_ctx *ctx, const uint8_t **key);
+
+/* AAD that binds an OTP secret to its user and tenant. */
+size_t ta_otp_aad(const char *user, const char *tenant, uint8_t *buf, size_t cap);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * file.h - opening files the careful way (SPEC §7, STYLE 12).
+ *
+ * Every file the core reads is opened with O_NOFOLLOW|O_CLOEXEC and checked
+ * with fstat: it must be a regular file owned by root or the effective
+ * user, and not writable by group or others.  Secret files must also not be
+ * readable by others.
+ */
+#ifndef TA_FILE_H
+#define TA_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef enum {
+	TA_FILE_PLAIN = 0,  /* config: not group/other writable */
+	TA_FILE_SECRET = 1, /* keys: additionally not readable by others */
+} ta_file_kind;
+
+/*
+ * Open path read-only (flags adds e.g. O_RDWR) and check it.  Returns TA_OK
+ * and the descriptor in *fd; TA_ERR_NOT_FOUND when missing;
+ * TA_ERR_INSECURE for a symlink, non-regular file, wrong owner or mode;
+ * TA_ERR_UNAVAILABLE for other errors.  err receives a message naming path.
+ */
+int ta_file_open(const char *path, int flags, ta_file_kind kind, int *fd, char *err,
+		 size_t errlen);
+
+/* Check an open descriptor the same way. */
+int ta_file_check_fd(int fd, const char *path, ta_file_kind kind, char *err, size_t errlen);
+
+/* Check that the directory holding path is not writable by group/others. */
+int ta_file_check_dir(const char *path, char *err, size_t errlen);
+
+/*
+ * Read a whole checked file of at most cap bytes into a malloc'd buffer
+ * (NUL-terminated, the NUL not counted in *len).  The caller wipes and frees.
+ */
+int ta_file_read(const char *path, ta_file_kind kind, size_t cap, uint8_t **buf, size_t *len,
+		 char *err, size_t errlen);
+
+/*
+ * Create a new secret file with O_EXCL and mode 0600, write data, fsync.
+ * Fails with TA_ERR_EXISTS when the file exists.
+ */
+int ta_file_create_secret(const char *path, const void *data, size_t len, char *err,
+			  size_t errlen);
+
+/* mkdir -p of the directory holding path, creating missing parts 0700. */
+int ta_file_make_parent(const char *path, char *err, size_t errlen);
+
+#endif

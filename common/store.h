@@ -1,0 +1,106 @@
+/*
+ * store.h - the embedded SQLite store.
+ *
+ * One ta_store is used by one thread at a time.  Opening checks the file
+ * and its folder (SPEC §7), migrates older schemas and refuses newer ones.
+ * Writes that must be atomic with a check (OTP counters, failure counts)
+ * run between ta_store_begin() and ta_store_commit(), which takes the write
+ * lock up front and waits, bounded, for other processes.
+ */
+#ifndef TA_STORE_H
+#define TA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "otp.h"
+#include "ta.h"
+#include "token.h"
+
+typedef struct ta_store ta_store;
+
+#define TA_STORE_SCHEMA 2	  /* schema this program writes */
+#define TA_STORE_BUSY_MS 10000	  /* longest wait for another writer */
+#define TA_OTP_SEALED_MAX (TA_OTP_MAX_SECRET + TA_GCM_NONCE_LEN + TA_GCM_TAG_LEN)
+
+enum { TA_TOKEN_KIND_ISSUED = 1, TA_TOKEN_KIND_IMPORTED = 2 };
+
+struct ta_token_row {
+	char id[TA_TOKEN_ID_LEN + 1];
+	char user[TA_MAX_USER + 1];
+	char tenant[TA_MAX_TENANT + 1];
+	int kind;
+	int64_t created, expires; /* expires 0: never */
+	int64_t revoked;	  /* 0: active, else when */
+	char *params;		  /* JSON object text or NULL; owned by the row */
+};
+
+struct ta_otp_row {
+	struct ta_otp_params p;
+	uint64_t next;
+	int64_t created;
+	uint8_t sealed[TA_OTP_SEALED_MAX];
+	size_t sealed_len;
+};
+
+struct ta_throttle {
+	unsigned failures, lockouts;
+	int64_t locked_until;
+};
+
+/*
+ * Open (create: also create the folder 0700 and the file 0600, failing with
+ * TA_ERR_EXISTS if it exists).  Errors: TA_ERR_NOT_FOUND (missing),
+ * TA_ERR_INSECURE (symlink, owner, mode), TA_ERR_CORRUPT (not our store,
+ * damaged, or a newer schema), TA_ERR_UNAVAILABLE.  err names the path.
+ */
+int ta_store_open(const char *path, int create, ta_store **out, char *err, size_t errlen);
+void ta_store_close(ta_store *st);
+
+/* Schema version of the open store (after migration). */
+int ta_store_schema(ta_store *st);
+
+/* Write transaction.  commit/rollback are safe to call without begin. */
+int ta_store_begin(ta_store *st);
+int ta_store_commit(ta_store *st);
+void ta_store_rollback(ta_store *st);
+
+/* Message of the last SQLite error, for logs. */
+const char *ta_store_errmsg(ta_store *st);
+
+int ta_store_token_insert(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
+			  const struct ta_token_row *row);
+/* Find by hash.  want_params: also load params (caller frees row->params). */
+int ta_store_token_find(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int want_params,
+			struct ta_token_row *row);
+int ta_store_token_revoke_id(ta_store *st, const char *id, int64_t now);
+/* tenant NULL: every tenant.  *count receives the number revoked. */
+int ta_store_token_revoke_user(ta_store *st, const char *user, const char *tenant, int64_t now,
+			       unsigned *count);
+/* user NULL: all.  cb's row is valid only during the call. */
+int ta_store_token_list(ta_store *st, const char *user,
+			int (*cb)(void *arg, const struct ta_token_row *row), void *arg);
+
+/* *has = 1 when user/tenant has any token (active or not) or OTP secret. */
+int ta_store_has_credential(ta_store *st, const char *user, const char *tenant, int *has);
+
+int ta_store_otp_get(ta_store *st, const char *user, const char *tenant, struct ta_otp_row *row);
+int ta_store_otp_put(ta_store *st, const char *user, const char *tenant,
+		     const struct ta_otp_row *row, int replace);
+/* Move the counter/step forward only (never back). */
+int ta_store_otp_advance(ta_store *st, const char *user, const char *tenant, uint64_t next);
+int ta_store_otp_delete(ta_store *st, const char *user, const char *tenant);
+int ta_store_otp_list(ta_store *st, const char *user,
+		      int (*cb)(void *arg, const char *user, const char *tenant,
+				const struct ta_otp_row *row),
+		      void *arg);
+
+int ta_store_throttle_get(ta_store *st, const char *user, const char *tenant,
+			  struct ta_throttle *t);
+int ta_store_throttle_put(ta_store *st, const char *user, const char *tenant,
+			  const struct ta_throttle *t);
+/* tenant NULL: every tenant of user.  *count: rows cleared. */
+int ta_store_throttle_clear(ta_store *st, const char *user, const char *tenant, unsigned *count);
+
+#endif

@@ -1,0 +1,357 @@
+/*
+ * verify.c - context, identity resolution, throttling and the dispatch of
+ * a check to the configured backends.
+ */
+#include "ctx_int.h"
+#include "file.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LOCKOUT_CAP 86400 /* longest lockout, however often it repeats */
+#define KEY_FILE_MAX 256
+
+const char *ta_strerror(int err)
+{
+	switch (err) {
+	case TA_OK: return "success";
+	case TA_ERR_REJECTED: return "credential rejected";
+	case TA_ERR_EXPIRED: return "credential expired";
+	case TA_ERR_REVOKED: return "credential revoked";
+	case TA_ERR_REPLAY: return "one-time code already used";
+	case TA_ERR_TENANT: return "credential belongs to another user or tenant";
+	case TA_ERR_LOCKED: return "account locked after repeated failures";
+	case TA_ERR_NO_CREDENTIAL: return "user has no credential";
+	case TA_ERR_UNAVAILABLE: return "store or backend unavailable";
+	case TA_ERR_INSECURE: return "file has unsafe type, owner or permissions";
+	case TA_ERR_CORRUPT: return "store or file is damaged or not ours";
+	case TA_ERR_CONFIG: return "bad configuration";
+	case TA_ERR_INPUT: return "invalid input";
+	case TA_ERR_NOMEM: return "out of memory";
+	case TA_ERR_EXISTS: return "already exists";
+	case TA_ERR_NOT_FOUND: return "not found";
+	case TA_ERR_INTERNAL: return "internal error";
+	case TA_ERR_UNSUPPORTED: return "not supported by this build";
+	}
+	return "unknown error";
+}
+
+int ta_err_is_rejection(int err)
+{
+	return err == TA_ERR_REJECTED || err == TA_ERR_EXPIRED || err == TA_ERR_REVOKED ||
+	       err == TA_ERR_REPLAY || err == TA_ERR_TENANT || err == TA_ERR_LOCKED;
+}
+
+void ta_logf(ta_ctx *ctx, int level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (ctx == NULL || ctx->log == NULL || (level == TA_LOG_DEBUG && !ctx->cfg->debug))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* Anything that came from outside may carry control characters. */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	ctx->log(ctx->log_arg, level, msg);
+}
+
+int64_t ta_now(const ta_ctx *ctx)
+{
+	return ctx->fixed_now ? ctx->fixed_now : (int64_t)time(NULL);
+}
+
+int ta_ctx_new(const ta_config *cfg, ta_log_fn log, void *log_arg, ta_ctx **out)
+{
+	ta_ctx *ctx;
+
+	*out = NULL;
+	if (cfg == NULL)
+		return TA_ERR_INPUT;
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
+		return TA_ERR_NOMEM;
+	ctx->cfg = cfg;
+	ctx->log = log;
+	ctx->log_arg = log_arg;
+	*out = ctx;
+	return TA_OK;
+}
+
+void ta_ctx_free(ta_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	ta_store_close(ctx->store);
+	ta_wipe(ctx->key, sizeof(ctx->key));
+	free(ctx);
+}
+
+void ta_ctx_set_time(ta_ctx *ctx, int64_t now)
+{
+	ctx->fixed_now = now;
+}
+
+int ta_ctx_store(ta_ctx *ctx, ta_store **st)
+{
+	char err[512];
+	int r;
+
+	if (ctx->store == NULL) {
+		r = ta_store_open(ctx->cfg->store, 0, &ctx->store, err, sizeof(err));
+		if (r != TA_OK) {
+			ta_logf(ctx, TA_LOG_ERR, "store unavailable: %s", err);
+			return r == TA_ERR_NOT_FOUND ? TA_ERR_UNAVAILABLE : r;
+		}
+	}
+	*st = ctx->store;
+	return TA_OK;
+}
+
+int ta_ctx_key(ta_ctx *ctx, const uint8_t **key)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char err[512];
+	int r;
+
+	if (!ctx->have_key) {
+		r = ta_file_read(ctx->cfg->key_file, TA_FILE_SECRET, KEY_FILE_MAX, &buf, &len, err,
+				 sizeof(err));
+		if (r != TA_OK) {
+			ta_logf(ctx, TA_LOG_ERR, "master key unavailable: %s", err);
+			return r == TA_ERR_NOT_FOUND ? TA_ERR_UNAVAILABLE : r;
+		}
+		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+			len--;
+		if (ta_unhex((const char *)buf, len, ctx->key, sizeof(ctx->key)) != TA_KEY_LEN) {
+			ta_logf(ctx, TA_LOG_ERR, "master key unavailable: %s: expected 64 hex characters",
+				ctx->cfg->key_file);
+			r = TA_ERR_CORRUPT;
+		} else {
+			ctx->have_key = 1;
+		}
+		ta_wipe(buf, len);
+		free(buf);
+		if (!ctx->have_key)
+			return r;
+	}
+	*key = ctx->key;
+	return TA_OK;
+}
+
+size_t ta_otp_aad(const char *user, const char *tenant, uint8_t *buf, size_t cap)
+{
+	size_t u = strlen(user), t = strlen(tenant);
+
+	if (u + t + 2 > cap)
+		return 0;
+	memcpy(buf, user, u + 1);
+	memcpy(buf + u + 1, tenant, t + 1);
+	return u + t + 2;
+}
+
+static int clean_name(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if ((unsigned char)s[n] < 0x20 || s[n] == 0x7f || n >= max)
+			return 0;
+	return 1;
+}
+
+static int copy_name(char *dst, const char *src, size_t n, size_t max)
+{
+	if (n > max)
+		return TA_ERR_INPUT;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return clean_name(dst, max) ? TA_OK : TA_ERR_INPUT;
+}
+
+int ta_resolve_identity(const ta_config *cfg, const char *user, const char *tenant,
+			char ubuf[TA_MAX_USER + 1], char tbuf[TA_MAX_TENANT + 1])
+{
+	const char *at = NULL;
+	size_t ulen;
+
+	if (user == NULL || user[0] == '\0')
+		return TA_ERR_INPUT;
+	ulen = strnlen(user, TA_MAX_USER + 1);
+	if (tenant == NULL && cfg->tenant_from_user && (at = strrchr(user, '@')) != NULL) {
+		ulen = (size_t)(at - user);
+		tenant = at + 1;
+		if (ulen == 0)
+			return TA_ERR_INPUT;
+	}
+	if (tenant == NULL)
+		tenant = cfg->tenant ? cfg->tenant : "";
+	if (copy_name(ubuf, user, ulen, TA_MAX_USER) != TA_OK)
+		return TA_ERR_INPUT;
+	return copy_name(tbuf, tenant, strnlen(tenant, TA_MAX_TENANT + 1), TA_MAX_TENANT);
+}
+
+/* Record one failure; lock when max_failures is reached (0 disables). */
+static void record_failure(ta_ctx *ctx, ta_store *st, const char *user, const char *tenant)
+{
+	struct ta_throttle t;
+	int64_t now = ta_now(ctx);
+
+	if (ctx->cfg->max_failures == 0 || ta_store_begin(st) != TA_OK)
+		goto fail;
+	if (ta_store_throttle_get(st, user, tenant, &t) != TA_OK)
+		goto fail;
+	if (++t.failures >= ctx->cfg->max_failures) {
+		unsigned shift = t.lockouts < 16 ? t.lockouts : 16;
+		unsigned long long secs = (unsigned long long)ctx->cfg->lockout << shift;
+		t.locked_until = now + (int64_t)(secs < LOCKOUT_CAP ? secs : LOCKOUT_CAP);
+		t.lockouts++;
+		t.failures = 0;
+		ta_logf(ctx, TA_LOG_WARNING, "locking user=%s tenant=%s for %lld s after %lu failures",
+			user, tenant, (long long)(t.locked_until - now), ctx->cfg->max_failures);
+	}
+	if (ta_store_throttle_put(st, user, tenant, &t) != TA_OK || ta_store_commit(st) != TA_OK)
+		goto fail;
+	return;
+fail:
+	ta_store_rollback(st);
+	if (ctx->cfg->max_failures != 0)
+		ta_logf(ctx, TA_LOG_ERR, "cannot record failure for user=%s: %s", user,
+			ta_store_errmsg(st));
+}
+
+static const struct ta_backend *backend_named(const char *name, size_t n)
+{
+	static const struct ta_backend *const table[] = {&ta_backend_local, &ta_backend_remote};
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strlen(table[i]->name) == n && memcmp(table[i]->name, name, n) == 0)
+			return table[i];
+	return NULL;
+}
+
+/* Run the backends in configured order until one knows the user. */
+static int run_backends(ta_ctx *ctx, struct ta_check *c)
+{
+	const char *p = ctx->cfg->verify;
+	int r = TA_ERR_NO_CREDENTIAL;
+
+	while (p != NULL && *p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		const struct ta_backend *b = backend_named(p, n);
+		if (b == NULL)
+			return TA_ERR_CONFIG;
+		r = b->check(ctx, c);
+		/* Only "unknown here" and "cannot tell" fall through to the next. */
+		if (r != TA_ERR_NO_CREDENTIAL && r != TA_ERR_UNAVAILABLE)
+			return r;
+		p = comma ? comma + 1 : NULL;
+	}
+	return r;
+}
+
+static void log_outcome(ta_ctx *ctx, const struct ta_request *req, const struct ta_outcome *o,
+			int r)
+{
+	const char *svc = req->service ? req->service : "-", *rh = req->rhost ? req->rhost : "-";
+
+	if (r == TA_OK)
+		ta_logf(ctx, TA_LOG_INFO,
+			"accepted: service=%s user=%s tenant=%s rhost=%s method=%s%s%s", svc, o->user,
+			o->tenant, rh, o->method, o->token_id[0] ? " id=" : "", o->token_id);
+	else
+		ta_logf(ctx, ta_err_is_rejection(r) || r == TA_ERR_NO_CREDENTIAL ? TA_LOG_NOTICE
+										 : TA_LOG_ERR,
+			"refused: service=%s user=%s tenant=%s rhost=%s reason=%s", svc,
+			o->user[0] ? o->user : "?", o->tenant, rh, ta_strerror(r));
+}
+
+/* Lockout check before, failure accounting after the backends. */
+static int throttled_check(ta_ctx *ctx, struct ta_check *c)
+{
+	struct ta_throttle t = {0, 0, 0};
+	ta_store *st = NULL;
+	int r = ta_ctx_store(ctx, &st), have_store = r == TA_OK;
+
+	/* Throttling needs the store; only a remote-only setup may go without. */
+	if (!have_store && strstr(ctx->cfg->verify, "remote") == NULL)
+		return r;
+	if (have_store) {
+		if ((r = ta_store_throttle_get(st, c->user, c->tenant, &t)) != TA_OK) {
+			ta_logf(ctx, TA_LOG_ERR, "store read failed: %s", ta_store_errmsg(st));
+			return r == TA_ERR_CORRUPT ? r : TA_ERR_UNAVAILABLE;
+		}
+		if (t.locked_until > ta_now(ctx))
+			return TA_ERR_LOCKED;
+	}
+	r = run_backends(ctx, c);
+	if (have_store && ta_err_is_rejection(r))
+		record_failure(ctx, st, c->user, c->tenant);
+	else if (have_store && r == TA_OK && (t.failures > 0 || t.lockouts > 0))
+		ta_store_throttle_clear(st, c->user, c->tenant, NULL);
+	return r;
+}
+
+int ta_verify(ta_ctx *ctx, const struct ta_request *req, struct ta_outcome *out)
+{
+	struct ta_outcome local;
+	struct ta_check c;
+	int r;
+
+	if (out == NULL)
+		out = &local;
+	memset(out, 0, sizeof(*out));
+	out->method = "";
+	r = ta_resolve_identity(ctx->cfg, req->user, req->tenant, out->user, out->tenant);
+	if (r != TA_OK) {
+		out->user[0] = '\0';
+		goto done;
+	}
+	if (req->credential == NULL || req->credential_len > TA_MAX_CREDENTIAL) {
+		r = TA_ERR_REJECTED;
+		goto done;
+	}
+	c.user = out->user;
+	c.tenant = out->tenant;
+	c.credential = req->credential;
+	c.credential_len = req->credential_len;
+	c.out = out;
+	r = throttled_check(ctx, &c);
+done:
+	log_outcome(ctx, req, out, r);
+	return r;
+}
+
+int ta_user_known(ta_ctx *ctx, const char *user, const char *tenant)
+{
+	char u[TA_MAX_USER + 1], t[TA_MAX_TENANT + 1];
+	ta_store *st = NULL;
+	int has = 0, r;
+
+	if ((r = ta_resolve_identity(ctx->cfg, user, tenant, u, t)) != TA_OK)
+		return r;
+	/* A remote backend may know users we do not: assume it does. */
+	if (strstr(ctx->cfg->verify, "remote") != NULL)
+		return TA_OK;
+	if ((r = ta_ctx_store(ctx, &st)) != TA_OK)
+		return r;
+	if ((r = ta_store_has_credential(st, u, t, &has)) != TA_OK)
+		return r;
+	if (has && ctx->cfg->mode == TA_MODE_OTP) {
+		struct ta_otp_row row;
+		r = ta_store_otp_get(st, u, t, &row);
+		ta_wipe(&row, sizeof(row));
+		if (r == TA_ERR_NOT_FOUND)
+			has = 0;
+		else if (r != TA_OK)
+			return r;
+	}
+	return has ? TA_OK : TA_ERR_NO_CREDENTIAL;
+}

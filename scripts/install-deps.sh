@@ -1,0 +1,27 @@
+#!/bin/sh
+# Install the Debian packages tokenauth needs to build, test and demo.
+# Only what is missing is installed; as non-root it just lists what is missing.
+set -eu
+
+PKGS="build-essential pkg-config clang libclang-rt-14-dev
+libssl-dev libsqlite3-dev sqlite3 libcjson-dev libqrencode-dev
+libpam0g-dev libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
+libpam-oath oathtool valgrind openssh-server openssh-client sshpass"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing" >&2
+	echo "install-deps: run as root (or: sudo apt-get install$missing)" >&2
+	exit 1
+fi
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
