@@ -64,8 +64,9 @@ static int check_otp_locked(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 	uint64_t next = 0;
 	int r;
 
+	/* No OTP secret: in mode=otp that is "no credential", whatever tokens exist. */
 	if ((r = ta_store_otp_get(st, c->user, c->tenant, &row)) != TA_OK)
-		return r == TA_ERR_NOT_FOUND ? no_match(st, c) : r;
+		return r == TA_ERR_NOT_FOUND ? TA_ERR_NO_CREDENTIAL : r;
 	if ((r = ta_ctx_key(ctx, &key)) != TA_OK)
 		return TA_ERR_UNAVAILABLE;
 	aadlen = ta_otp_aad(c->user, c->tenant, aad, sizeof(aad));

@@ -66,7 +66,8 @@ int ta_otp_check(const struct ta_otp_params *p, const uint8_t *secret, size_t se
 	if (parse_code(code, code_len, p->digits, &want) != TA_OK)
 		return TA_ERR_REJECTED;
 	if (p->type == TA_OTP_HOTP) {
-		first = next;
+		/* one counter back too, so the same code twice reads as a replay */
+		first = next > 0 ? next - 1 : 0;
 		last = next + lookahead;
 	} else {
 		uint64_t step;

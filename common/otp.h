@@ -30,7 +30,7 @@ int ta_otp_code(const uint8_t *secret, size_t secret_len, ta_hash_alg alg, unsig
 		uint64_t counter, uint32_t *code);
 
 /*
- * Check a code.  For HOTP, counters next .. next+lookahead are tried; for
+ * Check a code.  For HOTP, counters next-1 .. next+lookahead are tried; for
  * TOTP, time steps now/period - window .. + window, never below next.
  * On success sets *new_next to one past the matched counter/step and
  * returns TA_OK.  A code that matches a step below next returns

@@ -1,0 +1,894 @@
+/*
+ * tokenauth - administration CLI: init, issue, add, revoke, list, verify,
+ * otp enroll/remove/import-oath, unlock.
+ *
+ * Exit status (SPEC §4): 0 success, 1 credential rejected, 2 usage or input
+ * error, 3 backend unavailable.
+ */
+#include "admin.h"
+#include "config.h"
+#include "crypto.h"
+#include "otp.h"
+#include "ta.h"
+#include "verify.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <qrencode.h>
+
+#define EX_OK 0
+#define EX_REJECTED 1
+#define EX_USAGE 2
+#define EX_UNAVAILABLE 3
+
+#define DEFAULT_TTL (90ULL * 86400)
+#define MAX_PARAMS 64
+
+struct cli {
+	ta_config *cfg;
+	ta_ctx *ctx;
+	int verbose;
+};
+
+static void log_stderr(void *arg, int level, const char *msg)
+{
+	const struct cli *c = arg;
+
+	if (level <= TA_LOG_NOTICE || c->verbose)
+		fprintf(stderr, "tokenauth: %s\n", msg);
+}
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "tokenauth: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'tokenauth --help'.\n");
+	return EX_USAGE;
+}
+
+/* The one place core errors become exit codes. */
+static int exit_code(int r)
+{
+	if (r == TA_OK)
+		return EX_OK;
+	if (ta_err_is_rejection(r) || r == TA_ERR_NO_CREDENTIAL)
+		return EX_REJECTED;
+	if (r == TA_ERR_INPUT || r == TA_ERR_CONFIG || r == TA_ERR_EXISTS || r == TA_ERR_NOT_FOUND)
+		return EX_USAGE;
+	return EX_UNAVAILABLE;
+}
+
+static const char main_help[] =
+	"Usage: tokenauth [-c CONFIG] [--store PATH] [-v] VERB [OPTIONS]\n"
+	"\n"
+	"Verbs:\n"
+	"  init                      create the store and the master key\n"
+	"  issue --user U            issue an access token (printed once)\n"
+	"  add --user U              import an externally generated token from stdin\n"
+	"  revoke ID... | --user U   revoke tokens\n"
+	"  list [--user U] [--json]  list tokens and OTP enrolments (never secrets)\n"
+	"  verify --user U           check a credential read from stdin\n"
+	"  otp enroll --user U       enrol a TOTP/HOTP secret, print its Key URI\n"
+	"  otp remove --user U       remove a user's OTP secret\n"
+	"  otp import-oath FILE      migrate a pam_oath users file\n"
+	"  unlock --user U           clear failures and lockouts\n"
+	"\n"
+	"Global options:\n"
+	"  -c, --config FILE   configuration file (default " TA_DEFAULT_CONFIG ")\n"
+	"      --store PATH    store file, overriding the configuration\n"
+	"  -v, --verbose       also print informational messages\n"
+	"  -h, --help          this help; 'tokenauth VERB --help' for a verb\n"
+	"\n"
+	"Exit status: 0 success, 1 credential rejected, 2 usage or input error,\n"
+	"3 store or backend unavailable.  See tokenauth(1).\n";
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static void fmt_time(int64_t t, char *buf, size_t cap)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t == 0 || gmtime_r(&tt, &tm) == NULL)
+		snprintf(buf, cap, "never");
+	else
+		strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Parse --ttl: a duration or "never". */
+static int parse_ttl(const char *s, uint64_t *ttl)
+{
+	unsigned long long v;
+
+	if (strcmp(s, "never") == 0) {
+		*ttl = 0;
+		return TA_OK;
+	}
+	if (ta_parse_duration(s, 100ULL * 365 * 86400, &v) != TA_OK || v == 0)
+		return TA_ERR_INPUT;
+	*ttl = v;
+	return TA_OK;
+}
+
+/*
+ * Read one line (the credential) from stdin into buf, without the newline.
+ * Refuses empty input, input longer than cap - 1, and a second line.
+ */
+static int read_secret_line(char *buf, size_t cap, size_t *len, const char *what)
+{
+	size_t n = 0;
+	int ch;
+
+	while ((ch = getchar()) != EOF && ch != '\n') {
+		if (n + 1 >= cap) {
+			fprintf(stderr, "tokenauth: %s on stdin is longer than %zu bytes\n", what, cap - 1);
+			return TA_ERR_INPUT;
+		}
+		buf[n++] = (char)ch;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	if (ch == '\n' && (ch = getchar()) != EOF) {
+		fprintf(stderr, "tokenauth: expected a single line on stdin\n");
+		return TA_ERR_INPUT;
+	}
+	if (n == 0) {
+		fprintf(stderr, "tokenauth: no %s on stdin\n", what);
+		return TA_ERR_INPUT;
+	}
+	*len = n;
+	return TA_OK;
+}
+
+static int need_user(const char *user, const char *verb)
+{
+	if (user == NULL || user[0] == '\0') {
+		fprintf(stderr, "tokenauth: %s needs --user\nTry 'tokenauth %s --help'.\n", verb, verb);
+		return 0;
+	}
+	return 1;
+}
+
+/* getopt_long over a verb's arguments; returns -2 after printing help. */
+static int next_opt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+		    const char *help)
+{
+	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+
+	if (c == 'h') {
+		fputs(help, stdout);
+		return -2;
+	}
+	return c;
+}
+
+/* ---- init ---------------------------------------------------------------- */
+
+static const char init_help[] =
+	"Usage: tokenauth init\n"
+	"Create the store (folder 0700, file 0600) and the master key (0600) named\n"
+	"by the configuration.  Existing ones are kept and checked.\n";
+
+static int cmd_init(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	unsigned created = 0;
+	int o, r;
+
+	while ((o = next_opt(argc, argv, "h", lo, init_help)) != -1)
+		if (o == -2 || o == '?')
+			return o == -2 ? EX_OK : EX_USAGE;
+	if (optind != argc)
+		return usage_error("init: unexpected argument '%s'", argv[optind]);
+	if ((r = ta_admin_init(c->ctx, &created)) != TA_OK)
+		return exit_code(r);
+	fprintf(stderr, "store %s: %s\nmaster key %s: %s\n", ta_config_str(c->cfg, "store"),
+		created & 1 ? "created" : "exists, checked", ta_config_str(c->cfg, "key_file"),
+		created & 2 ? "created" : "exists, checked");
+	return EX_OK;
+}
+
+/* ---- issue / add --------------------------------------------------------- */
+
+static const char issue_help[] =
+	"Usage: tokenauth issue --user U [--tenant T] [--ttl DURATION] [--param K=V]... [--json]\n"
+	"Issue an access token.  The token is printed once, alone on stdout;\n"
+	"details go to stderr (or everything as JSON on stdout with --json).\n"
+	"  --ttl DURATION   lifetime: seconds or N[smhdw], or 'never' (default 90d)\n"
+	"  --param K=V      bind a parameter to the token (repeatable)\n";
+
+static const char add_help[] =
+	"Usage: tokenauth add --user U [--tenant T] [--ttl DURATION] [--param K=V]... [--json]\n"
+	"Import a token generated elsewhere: read one line from stdin and store\n"
+	"its hash.  The token must be 16 to 512 printable characters.\n";
+
+struct issue_opts {
+	const char *user, *tenant;
+	uint64_t ttl;
+	const char *pairs[MAX_PARAMS];
+	size_t npairs;
+	int json;
+};
+
+static int parse_issue(int argc, char **argv, struct issue_opts *io, const char *help)
+{
+	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
+					   {"tenant", required_argument, NULL, 't'},
+					   {"ttl", required_argument, NULL, 'T'},
+					   {"param", required_argument, NULL, 'p'},
+					   {"json", no_argument, NULL, 'j'},
+					   {"help", no_argument, NULL, 'h'},
+					   {NULL, 0, NULL, 0}};
+	int o;
+
+	io->ttl = DEFAULT_TTL;
+	while ((o = next_opt(argc, argv, "u:t:T:p:jh", lo, help)) != -1) {
+		switch (o) {
+		case 'u': io->user = optarg; break;
+		case 't': io->tenant = optarg; break;
+		case 'j': io->json = 1; break;
+		case 'T':
+			if (parse_ttl(optarg, &io->ttl) != TA_OK)
+				return usage_error("--ttl '%s': expected seconds, N[smhdw] or never", optarg);
+			break;
+		case 'p':
+			if (io->npairs == MAX_PARAMS)
+				return usage_error("too many --param options (at most 64)");
+			io->pairs[io->npairs++] = optarg;
+			break;
+		case -2: return -2;
+		default: return EX_USAGE;
+		}
+	}
+	if (optind != argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	return need_user(io->user, argv[0]) ? EX_OK : EX_USAGE;
+}
+
+static void print_issued(const struct cli *c, const struct issue_opts *io, const char *token,
+			 const char *id, int64_t expires, const char *params)
+{
+	char when[32];
+	char u[TA_MAX_USER + 1], t[TA_MAX_TENANT + 1];
+
+	if (ta_resolve_identity(c->cfg, io->user, io->tenant, u, t) != TA_OK)
+		u[0] = t[0] = '\0';
+	if (io->json) {
+		cJSON *o = cJSON_CreateObject(), *p = params ? cJSON_Parse(params) : NULL;
+		char *s;
+		if (token)
+			cJSON_AddStringToObject(o, "token", token);
+		cJSON_AddStringToObject(o, "id", id);
+		cJSON_AddStringToObject(o, "userAccount", u);
+		cJSON_AddStringToObject(o, "tenantSpaceId", t);
+		cJSON_AddNumberToObject(o, "expiration_time", (double)expires);
+		cJSON_AddItemToObject(o, "params", p ? p : cJSON_CreateObject());
+		if ((s = cJSON_PrintUnformatted(o)) != NULL)
+			puts(s);
+		if (s)
+			ta_wipe(s, strlen(s));
+		free(s);
+		cJSON_Delete(o);
+		return;
+	}
+	if (token)
+		puts(token);
+	fmt_time(expires, when, sizeof(when));
+	fprintf(stderr, "id: %s  user: %s  tenant: %s  expires: %s\n", id, u, t[0] ? t : "-", when);
+}
+
+static int cmd_issue(struct cli *c, int argc, char **argv)
+{
+	struct issue_opts io = {0};
+	char token[TA_TOKEN_LEN + 1], id[TA_TOKEN_ID_LEN + 1], err[256], *params = NULL;
+	int64_t expires = 0;
+	int r;
+
+	if ((r = parse_issue(argc, argv, &io, issue_help)) != EX_OK)
+		return r == -2 ? EX_OK : r;
+	if (ta_params_from_pairs(io.pairs, io.npairs, &params, err, sizeof(err)) != TA_OK)
+		return usage_error("%s", err);
+	r = ta_issue(c->ctx, io.user, io.tenant, io.ttl, params, token, id, &expires);
+	if (r == TA_OK)
+		print_issued(c, &io, token, id, expires, params);
+	ta_wipe(token, sizeof(token));
+	free(params);
+	return exit_code(r);
+}
+
+static int cmd_add(struct cli *c, int argc, char **argv)
+{
+	struct issue_opts io = {0};
+	char cred[TA_MAX_CREDENTIAL + 2], id[TA_TOKEN_ID_LEN + 1], err[256], *params = NULL;
+	size_t len = 0;
+	int64_t expires = 0;
+	int r;
+
+	if ((r = parse_issue(argc, argv, &io, add_help)) != EX_OK)
+		return r == -2 ? EX_OK : r;
+	if (ta_params_from_pairs(io.pairs, io.npairs, &params, err, sizeof(err)) != TA_OK)
+		return usage_error("%s", err);
+	r = read_secret_line(cred, sizeof(cred), &len, "token");
+	if (r == TA_OK)
+		r = ta_import(c->ctx, io.user, io.tenant, io.ttl, cred, len, params, id, &expires);
+	if (r == TA_OK)
+		print_issued(c, &io, NULL, id, expires, params);
+	ta_wipe(cred, sizeof(cred));
+	free(params);
+	return exit_code(r);
+}
+
+/* ---- revoke -------------------------------------------------------------- */
+
+static const char revoke_help[] =
+	"Usage: tokenauth revoke ID...\n"
+	"       tokenauth revoke --user U [--tenant T | --all-tenants]\n"
+	"Revoke tokens by id (see 'tokenauth list'), or every token of a user.\n";
+
+static int cmd_revoke(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
+					   {"tenant", required_argument, NULL, 't'},
+					   {"all-tenants", no_argument, NULL, 'a'},
+					   {"help", no_argument, NULL, 'h'},
+					   {NULL, 0, NULL, 0}};
+	const char *user = NULL, *tenant = NULL;
+	int o, all = 0, r = TA_OK;
+
+	while ((o = next_opt(argc, argv, "u:t:ah", lo, revoke_help)) != -1) {
+		switch (o) {
+		case 'u': user = optarg; break;
+		case 't': tenant = optarg; break;
+		case 'a': all = 1; break;
+		case -2: return EX_OK;
+		default: return EX_USAGE;
+		}
+	}
+	if (user != NULL) {
+		char u[TA_MAX_USER + 1], t[TA_MAX_TENANT + 1];
+		unsigned n = 0;
+		if (optind != argc || (all && tenant))
+			return usage_error("revoke: give ids or --user, not both");
+		if (ta_resolve_identity(c->cfg, user, tenant, u, t) != TA_OK)
+			return usage_error("revoke: bad user or tenant name");
+		r = ta_revoke_user(c->ctx, u, all ? NULL : t, &n);
+		if (r == TA_OK)
+			fprintf(stderr, "%u token(s) revoked\n", n);
+		return exit_code(r);
+	}
+	if (optind == argc)
+		return usage_error("revoke: give token ids or --user");
+	for (int i = optind; i < argc; i++) {
+		int ri = ta_revoke_id(c->ctx, argv[i]);
+		if (ri != TA_OK && r == TA_OK)
+			r = ri;
+	}
+	return exit_code(r);
+}
+
+/* ---- list ---------------------------------------------------------------- */
+
+static const char list_help[] =
+	"Usage: tokenauth list [--user U] [--json]\n"
+	"List tokens (id, user, tenant, kind, created, expires, status, parameters)\n"
+	"and OTP enrolments.  Never prints a token or a secret.\n";
+
+struct lister {
+	int json;
+	int64_t now;
+	cJSON *tokens, *otp;
+};
+
+static const char *token_status(const struct ta_token_row *row, int64_t now)
+{
+	if (row->revoked)
+		return "revoked";
+	if (row->expires != 0 && row->expires <= now)
+		return "expired";
+	return "active";
+}
+
+static int list_token(void *arg, const struct ta_token_row *row)
+{
+	struct lister *l = arg;
+	char created[32], expires[32];
+
+	if (l->json) {
+		cJSON *o = cJSON_CreateObject(), *p = row->params ? cJSON_Parse(row->params) : NULL;
+		cJSON_AddStringToObject(o, "id", row->id);
+		cJSON_AddStringToObject(o, "userAccount", row->user);
+		cJSON_AddStringToObject(o, "tenantSpaceId", row->tenant);
+		cJSON_AddStringToObject(o, "kind", row->kind == TA_TOKEN_KIND_ISSUED ? "issued" : "imported");
+		cJSON_AddNumberToObject(o, "created", (double)row->created);
+		cJSON_AddNumberToObject(o, "expiration_time", (double)row->expires);
+		cJSON_AddStringToObject(o, "status", token_status(row, l->now));
+		cJSON_AddItemToObject(o, "params", p ? p : cJSON_CreateObject());
+		cJSON_AddItemToArray(l->tokens, o);
+		return TA_OK;
+	}
+	fmt_time(row->created, created, sizeof(created));
+	fmt_time(row->expires, expires, sizeof(expires));
+	printf("%-12s  %-16s %-12s %-8s %-20s  %-20s  %-7s %s\n", row->id, row->user,
+	       row->tenant[0] ? row->tenant : "-",
+	       row->kind == TA_TOKEN_KIND_ISSUED ? "issued" : "imported", created, expires,
+	       token_status(row, l->now), row->params ? row->params : "");
+	return TA_OK;
+}
+
+static int list_otp(void *arg, const char *user, const char *tenant, const struct ta_otp_row *row)
+{
+	struct lister *l = arg;
+	const char *type = row->p.type == TA_OTP_TOTP ? "totp" : "hotp";
+
+	if (l->json) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "userAccount", user);
+		cJSON_AddStringToObject(o, "tenantSpaceId", tenant);
+		cJSON_AddStringToObject(o, "type", type);
+		cJSON_AddStringToObject(o, "algorithm", ta_otp_alg_name(row->p.alg));
+		cJSON_AddNumberToObject(o, "digits", row->p.digits);
+		if (row->p.type == TA_OTP_TOTP)
+			cJSON_AddNumberToObject(o, "period", row->p.period);
+		cJSON_AddNumberToObject(o, "created", (double)row->created);
+		cJSON_AddItemToArray(l->otp, o);
+		return TA_OK;
+	}
+	printf("%-16s %-12s %s/%s/%u%s%.0u\n", user, tenant[0] ? tenant : "-", type,
+	       ta_otp_alg_name(row->p.alg), row->p.digits, row->p.type == TA_OTP_TOTP ? "/" : "",
+	       row->p.type == TA_OTP_TOTP ? row->p.period : 0);
+	return TA_OK;
+}
+
+static int cmd_list(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
+					   {"json", no_argument, NULL, 'j'},
+					   {"help", no_argument, NULL, 'h'},
+					   {NULL, 0, NULL, 0}};
+	struct lister l = {0, time(NULL), NULL, NULL};
+	const char *user = NULL;
+	int o, r;
+
+	while ((o = next_opt(argc, argv, "u:jh", lo, list_help)) != -1) {
+		switch (o) {
+		case 'u': user = optarg; break;
+		case 'j': l.json = 1; break;
+		case -2: return EX_OK;
+		default: return EX_USAGE;
+		}
+	}
+	if (optind != argc)
+		return usage_error("list: unexpected argument '%s'", argv[optind]);
+	if (l.json) {
+		l.tokens = cJSON_CreateArray();
+		l.otp = cJSON_CreateArray();
+	} else {
+		printf("%-12s  %-16s %-12s %-8s %-20s  %-20s  %-7s %s\n", "ID", "USER", "TENANT", "KIND",
+		       "CREATED", "EXPIRES", "STATUS", "PARAMS");
+	}
+	r = ta_list_tokens(c->ctx, user, list_token, &l);
+	if (r == TA_OK && !l.json)
+		printf("\n%-16s %-12s %s\n", "OTP USER", "TENANT", "TYPE/ALGORITHM/DIGITS/PERIOD");
+	if (r == TA_OK)
+		r = ta_list_otp(c->ctx, user, list_otp, &l);
+	if (r == TA_OK && l.json) {
+		cJSON *root = cJSON_CreateObject();
+		char *s;
+		cJSON_AddItemToObject(root, "tokens", l.tokens);
+		cJSON_AddItemToObject(root, "otp", l.otp);
+		l.tokens = l.otp = NULL;
+		if ((s = cJSON_PrintUnformatted(root)) != NULL)
+			puts(s);
+		free(s);
+		cJSON_Delete(root);
+	}
+	cJSON_Delete(l.tokens);
+	cJSON_Delete(l.otp);
+	return exit_code(r);
+}
+
+/* ---- verify -------------------------------------------------------------- */
+
+static const char verify_help[] =
+	"Usage: tokenauth verify --user U [--tenant T] [--service NAME]\n"
+	"Check a token or one-time code read from stdin, exactly as a login would\n"
+	"(an accepted OTP code is consumed; failures count towards lockout).\n"
+	"Exit 0 valid, 1 rejected, 2 input error, 3 store unavailable.\n";
+
+static int cmd_verify(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
+					   {"tenant", required_argument, NULL, 't'},
+					   {"service", required_argument, NULL, 's'},
+					   {"help", no_argument, NULL, 'h'},
+					   {NULL, 0, NULL, 0}};
+	struct ta_request req = {NULL, NULL, NULL, 0, "tokenauth-cli", NULL};
+	char cred[TA_MAX_CREDENTIAL + 2];
+	size_t len = 0;
+	int o, r;
+
+	while ((o = next_opt(argc, argv, "u:t:s:h", lo, verify_help)) != -1) {
+		switch (o) {
+		case 'u': req.user = optarg; break;
+		case 't': req.tenant = optarg; break;
+		case 's': req.service = optarg; break;
+		case -2: return EX_OK;
+		default: return EX_USAGE;
+		}
+	}
+	if (optind != argc)
+		return usage_error("verify: unexpected argument '%s'", argv[optind]);
+	if (!need_user(req.user, "verify"))
+		return EX_USAGE;
+	if ((r = read_secret_line(cred, sizeof(cred), &len, "credential")) == TA_OK) {
+		req.credential = cred;
+		req.credential_len = len;
+		r = ta_verify(c->ctx, &req, NULL);
+		if (r == TA_ERR_INPUT)
+			fprintf(stderr, "tokenauth: verify: bad user or tenant name\n");
+	}
+	ta_wipe(cred, sizeof(cred));
+	if (r == TA_OK)
+		puts("valid");
+	return exit_code(r);
+}
+
+/* ---- unlock -------------------------------------------------------------- */
+
+static const char unlock_help[] =
+	"Usage: tokenauth unlock --user U [--tenant T | --all-tenants]\n"
+	"Clear the failure count and any lockout of a user.\n";
+
+static int cmd_unlock(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
+					   {"tenant", required_argument, NULL, 't'},
+					   {"all-tenants", no_argument, NULL, 'a'},
+					   {"help", no_argument, NULL, 'h'},
+					   {NULL, 0, NULL, 0}};
+	char u[TA_MAX_USER + 1], t[TA_MAX_TENANT + 1];
+	const char *user = NULL, *tenant = NULL;
+	unsigned n = 0;
+	int o, all = 0, r;
+
+	while ((o = next_opt(argc, argv, "u:t:ah", lo, unlock_help)) != -1) {
+		switch (o) {
+		case 'u': user = optarg; break;
+		case 't': tenant = optarg; break;
+		case 'a': all = 1; break;
+		case -2: return EX_OK;
+		default: return EX_USAGE;
+		}
+	}
+	if (optind != argc)
+		return usage_error("unlock: unexpected argument '%s'", argv[optind]);
+	if (!need_user(user, "unlock"))
+		return EX_USAGE;
+	if (ta_resolve_identity(c->cfg, user, tenant, u, t) != TA_OK)
+		return usage_error("unlock: bad user or tenant name");
+	r = ta_unlock(c->ctx, u, all ? NULL : t, &n);
+	if (r == TA_OK)
+		fprintf(stderr, "%s: %s\n", u, n ? "unlocked" : "was not locked");
+	return exit_code(r);
+}
+
+/* ---- otp ----------------------------------------------------------------- */
+
+static const char otp_help[] =
+	"Usage: tokenauth otp enroll --user U [--tenant T] [--totp|--hotp] [--digits N]\n"
+	"                            [--period S] [--algorithm SHA1|SHA256|SHA512]\n"
+	"                            [--issuer NAME] [--secret-stdin] [--replace]\n"
+	"                            [--qr|--no-qr] [--json]\n"
+	"       tokenauth otp remove --user U [--tenant T]\n"
+	"       tokenauth otp import-oath [--tenant T] FILE\n"
+	"enroll prints the otpauth:// Key URI on stdout (and a QR code when stdout\n"
+	"is a terminal, or with --qr).  --secret-stdin reads an existing base32\n"
+	"secret, as authenticator apps show it.  Defaults: TOTP, 6 digits, 30 s,\n"
+	"SHA1, issuer 'tokenauth'.  import-oath migrates a pam_oath users file,\n"
+	"keeping counters, and names every line it could not take (exit 2).\n";
+
+/* Print a QR code with half-block characters, light modules as blocks. */
+static void print_qr(const char *text)
+{
+	QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	const int margin = 2;
+
+	if (qr == NULL) {
+		fprintf(stderr, "tokenauth: cannot draw QR code; use the URI above\n");
+		return;
+	}
+	int w = qr->width, full = w + 2 * margin;
+	for (int y = 0; y < full; y += 2) {
+		for (int x = 0; x < full; x++) {
+			int mx = x - margin, top = y - margin, bot = y + 1 - margin;
+			int dt = mx >= 0 && mx < w && top >= 0 && top < w && (qr->data[top * w + mx] & 1);
+			int db = mx >= 0 && mx < w && bot >= 0 && bot < w && (qr->data[bot * w + mx] & 1);
+			fputs(dt ? (db ? " " : "\u2584") : (db ? "\u2580" : "\u2588"), stdout);
+		}
+		putchar('\n');
+	}
+	ta_wipe(qr->data, (size_t)(w * w));
+	QRcode_free(qr);
+}
+
+struct enroll_opts {
+	const char *user, *tenant, *issuer;
+	struct ta_otp_params p;
+	int secret_stdin, replace, qr, json;
+};
+
+static int parse_enroll(int argc, char **argv, struct enroll_opts *e)
+{
+	static const struct option lo[] = {
+		{"user", required_argument, NULL, 'u'}, {"tenant", required_argument, NULL, 't'},
+		{"totp", no_argument, NULL, 'T'},	    {"hotp", no_argument, NULL, 'H'},
+		{"digits", required_argument, NULL, 'd'}, {"period", required_argument, NULL, 'P'},
+		{"algorithm", required_argument, NULL, 'a'}, {"issuer", required_argument, NULL, 'i'},
+		{"secret-stdin", no_argument, NULL, 's'}, {"replace", no_argument, NULL, 'r'},
+		{"qr", no_argument, NULL, 'q'},	    {"no-qr", no_argument, NULL, 'n'},
+		{"json", no_argument, NULL, 'j'},	    {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	unsigned long long v;
+	int o;
+
+	e->p = (struct ta_otp_params){TA_OTP_TOTP, TA_HASH_SHA1, 6, 30};
+	e->issuer = "tokenauth";
+	e->qr = isatty(STDOUT_FILENO);
+	while ((o = next_opt(argc, argv, "u:t:THd:P:a:i:srqnjh", lo, otp_help)) != -1) {
+		switch (o) {
+		case 'u': e->user = optarg; break;
+		case 't': e->tenant = optarg; break;
+		case 'T': e->p.type = TA_OTP_TOTP; break;
+		case 'H': e->p.type = TA_OTP_HOTP; break;
+		case 'i': e->issuer = optarg; break;
+		case 's': e->secret_stdin = 1; break;
+		case 'r': e->replace = 1; break;
+		case 'q': e->qr = 1; break;
+		case 'n': e->qr = 0; break;
+		case 'j': e->json = 1; break;
+		case 'd':
+			if (ta_parse_uint(optarg, 6, 8, &v) != TA_OK)
+				return usage_error("--digits '%s': expected 6, 7 or 8", optarg);
+			e->p.digits = (unsigned)v;
+			break;
+		case 'P':
+			if (ta_parse_uint(optarg, 1, 3600, &v) != TA_OK)
+				return usage_error("--period '%s': expected 1 to 3600 seconds", optarg);
+			e->p.period = (unsigned)v;
+			break;
+		case 'a':
+			if ((e->p.alg = ta_otp_alg_parse(optarg)) == 0)
+				return usage_error("--algorithm '%s': expected SHA1, SHA256 or SHA512", optarg);
+			break;
+		case -2: return -2;
+		default: return EX_USAGE;
+		}
+	}
+	if (optind != argc)
+		return usage_error("otp enroll: unexpected argument '%s'", argv[optind]);
+	if (strlen(e->issuer) > 128 || strchr(e->issuer, ':') != NULL)
+		return usage_error("--issuer '%.64s': at most 128 characters, no ':'", e->issuer);
+	return need_user(e->user, "otp enroll") ? EX_OK : EX_USAGE;
+}
+
+static int read_b32_secret(uint8_t *out, size_t *len)
+{
+	char line[256];
+	size_t n = 0;
+	long got;
+	int r = read_secret_line(line, sizeof(line), &n, "base32 secret");
+
+	if (r == TA_OK) {
+		got = ta_base32_decode(line, n, out, TA_OTP_MAX_SECRET);
+		if (got < 0) {
+			fprintf(stderr, "tokenauth: the secret on stdin is not valid base32 "
+					"(letters A-Z and digits 2-7)\n");
+			r = TA_ERR_INPUT;
+		} else {
+			*len = (size_t)got;
+		}
+	}
+	ta_wipe(line, sizeof(line));
+	return r;
+}
+
+static void print_enrolled(const struct enroll_opts *e, const char *uri)
+{
+	if (e->json) {
+		cJSON *o = cJSON_CreateObject();
+		char *s;
+		cJSON_AddStringToObject(o, "uri", uri);
+		cJSON_AddStringToObject(o, "type", e->p.type == TA_OTP_TOTP ? "totp" : "hotp");
+		cJSON_AddNumberToObject(o, "digits", e->p.digits);
+		if ((s = cJSON_PrintUnformatted(o)) != NULL)
+			puts(s);
+		if (s)
+			ta_wipe(s, strlen(s));
+		free(s);
+		cJSON_Delete(o);
+		return;
+	}
+	puts(uri);
+	if (e->qr)
+		print_qr(uri);
+}
+
+static int otp_enroll(struct cli *c, int argc, char **argv)
+{
+	struct enroll_opts e;
+	uint8_t in[TA_OTP_MAX_SECRET], secret[TA_OTP_MAX_SECRET];
+	char uri[1024], u[TA_MAX_USER + 1], t[TA_MAX_TENANT + 1];
+	size_t inlen = 0, slen = 0;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	if ((r = parse_enroll(argc, argv, &e)) != EX_OK)
+		return r == -2 ? EX_OK : r;
+	if (e.secret_stdin && (r = read_b32_secret(in, &inlen)) != TA_OK)
+		return exit_code(r);
+	r = ta_otp_enroll(c->ctx, e.user, e.tenant, &e.p, e.secret_stdin ? in : NULL, inlen, 0,
+			  e.replace, secret, &slen);
+	if (r == TA_OK && ta_resolve_identity(c->cfg, e.user, e.tenant, u, t) == TA_OK) {
+		char account[TA_MAX_USER + TA_MAX_TENANT + 2];
+		snprintf(account, sizeof(account), "%s%s%s", u, t[0] ? "@" : "", t);
+		if (ta_otp_uri(&e.p, secret, slen, e.issuer, account, 0, uri, sizeof(uri)) == TA_OK)
+			print_enrolled(&e, uri);
+	}
+	ta_wipe(in, sizeof(in));
+	ta_wipe(secret, sizeof(secret));
+	ta_wipe(uri, sizeof(uri));
+	return exit_code(r);
+}
+
+static int otp_remove(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
+					   {"tenant", required_argument, NULL, 't'},
+					   {"help", no_argument, NULL, 'h'},
+					   {NULL, 0, NULL, 0}};
+	const char *user = NULL, *tenant = NULL;
+	int o, r;
+
+	while ((o = next_opt(argc, argv, "u:t:h", lo, otp_help)) != -1) {
+		switch (o) {
+		case 'u': user = optarg; break;
+		case 't': tenant = optarg; break;
+		case -2: return EX_OK;
+		default: return EX_USAGE;
+		}
+	}
+	if (optind != argc)
+		return usage_error("otp remove: unexpected argument '%s'", argv[optind]);
+	if (!need_user(user, "otp remove"))
+		return EX_USAGE;
+	if ((r = ta_otp_remove(c->ctx, user, tenant)) == TA_OK)
+		fprintf(stderr, "OTP secret of %s removed\n", user);
+	return exit_code(r);
+}
+
+static void report_line(void *arg, unsigned lineno, const char *reason)
+{
+	fprintf(stderr, "%s:%u: skipped: %s\n", (const char *)arg, lineno, reason);
+}
+
+static int otp_import(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {{"tenant", required_argument, NULL, 't'},
+					   {"help", no_argument, NULL, 'h'},
+					   {NULL, 0, NULL, 0}};
+	const char *tenant = NULL, *path;
+	unsigned imported = 0, skipped = 0;
+	int o, r;
+
+	while ((o = next_opt(argc, argv, "t:h", lo, otp_help)) != -1) {
+		switch (o) {
+		case 't': tenant = optarg; break;
+		case -2: return EX_OK;
+		default: return EX_USAGE;
+		}
+	}
+	if (optind + 1 != argc)
+		return usage_error("otp import-oath: expected one FILE");
+	path = argv[optind];
+	r = ta_oath_import(c->ctx, path, tenant, report_line, (void *)path, &imported, &skipped);
+	if (r != TA_OK)
+		return exit_code(r);
+	fprintf(stderr, "%u user(s) imported, %u line(s) skipped\n", imported, skipped);
+	return skipped ? EX_USAGE : EX_OK;
+}
+
+static int cmd_otp(struct cli *c, int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(otp_help, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EX_USAGE : EX_OK;
+	}
+	if (strcmp(argv[1], "enroll") == 0)
+		return otp_enroll(c, argc - 1, argv + 1);
+	if (strcmp(argv[1], "remove") == 0)
+		return otp_remove(c, argc - 1, argv + 1);
+	if (strcmp(argv[1], "import-oath") == 0)
+		return otp_import(c, argc - 1, argv + 1);
+	return usage_error("otp: unknown action '%s' (enroll, remove, import-oath)", argv[1]);
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+struct verb {
+	const char *name;
+	int (*run)(struct cli *c, int argc, char **argv);
+};
+
+static const struct verb verbs[] = {
+	{"init", cmd_init},	{"issue", cmd_issue},	{"add", cmd_add},
+	{"revoke", cmd_revoke}, {"list", cmd_list},	{"verify", cmd_verify},
+	{"otp", cmd_otp},	{"unlock", cmd_unlock},
+};
+
+static int load_config(struct cli *c, const char *file, const char *store)
+{
+	char err[512];
+
+	if ((c->cfg = ta_config_new()) == NULL)
+		return EX_UNAVAILABLE;
+	if (ta_config_load(c->cfg, file ? file : TA_DEFAULT_CONFIG, file == NULL, err, sizeof(err)) !=
+		    TA_OK ||
+	    (store && ta_config_set(c->cfg, "store", store, err, sizeof(err)) != TA_OK)) {
+		fprintf(stderr, "tokenauth: %s\n", err);
+		return EX_USAGE;
+	}
+	if (ta_ctx_new(c->cfg, log_stderr, c, &c->ctx) != TA_OK)
+		return EX_UNAVAILABLE;
+	return EX_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {{"config", required_argument, NULL, 'c'},
+					   {"store", required_argument, NULL, 's'},
+					   {"verbose", no_argument, NULL, 'v'},
+					   {"help", no_argument, NULL, 'h'},
+					   {NULL, 0, NULL, 0}};
+	struct cli c = {NULL, NULL, 0};
+	const char *file = NULL, *store = NULL;
+	int o, rc = EX_USAGE;
+
+	/* '+' stops at the verb so each verb parses its own options. */
+	while ((o = getopt_long(argc, argv, "+c:s:vh", lo, NULL)) != -1) {
+		switch (o) {
+		case 'c': file = optarg; break;
+		case 's': store = optarg; break;
+		case 'v': c.verbose = 1; break;
+		case 'h': fputs(main_help, stdout); return EX_OK;
+		default: return usage_error("bad global option");
+		}
+	}
+	if (optind >= argc)
+		return usage_error("no verb given");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (strcmp(argv[optind], verbs[i].name) != 0)
+			continue;
+		if ((rc = load_config(&c, file, store)) == EX_OK) {
+			char **vargv = argv + optind;
+			int vargc = argc - optind;
+			optind = 1; /* restart getopt for the verb's own options */
+			rc = verbs[i].run(&c, vargc, vargv);
+		}
+		ta_ctx_free(c.ctx);
+		ta_config_free(c.cfg);
+		return rc;
+	}
+	return usage_error("unknown verb '%s'", argv[optind]);
+}

@@ -1,0 +1,363 @@
+/*
+ * pam_tokenauth.c - the PAM front-end of tokenauth (SPEC §4).
+ *
+ * The module only translates between libpam and the core: it reads the
+ * PAM words into a config, asks for the credential with one no-echo
+ * prompt (or reuses PAM_AUTHTOK), hands user, credential, service and
+ * remote host to ta_verify(), and maps the verdict to a PAM code in one
+ * function, pam_code().
+ *
+ * Threads: the module keeps no global or static mutable state.  What it
+ * caches (config and verification context) hangs off the PAM handle
+ * through pam_set_data(), and a PAM handle is used by one thread at a time,
+ * which is exactly the contract of a ta_ctx.
+ *
+ * Exports only pam_sm_authenticate and pam_sm_setcred (pam_tokenauth.map).
+ */
+#include "config.h"
+#include "crypto.h"
+#include "ta.h"
+#include "verify.h"
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define TA_PAM_EXPORT __attribute__((visibility("default")))
+
+/* Key of the per-handle cache in pam_set_data(). */
+#define STATE_KEY "pam_tokenauth_state"
+
+/* Delay libpam applies after a failed pam_authenticate, in microseconds. */
+#define FAIL_DELAY_US 2000000u
+
+/* Largest PAM line we cache a context for (bytes of all words). */
+#define MAX_WORDS_LEN 65536
+
+/*
+ * What one PAM handle keeps between pam_authenticate calls: the config and
+ * the context built from it (store and key open lazily, once), the PAM
+ * words they came from, and the process that opened them.
+ */
+struct state {
+	ta_config *cfg;
+	ta_ctx *ctx;
+	pid_t pid;
+	size_t words_len;
+	char words[]; /* argv, each word NUL-terminated, back to back */
+};
+
+/*
+ * The one translation from the core's error space to PAM (SPEC §4).
+ * nullok turns "user has no credential" into PAM_IGNORE, never success.
+ * A user name the core cannot take (too long, control characters, empty
+ * part before '@') cannot have a credential either: PAM_USER_UNKNOWN.
+ */
+static int pam_code(int err, int nullok)
+{
+	switch (err) {
+	case TA_OK:
+		return PAM_SUCCESS;
+	case TA_ERR_REJECTED:
+	case TA_ERR_EXPIRED:
+	case TA_ERR_REVOKED:
+	case TA_ERR_REPLAY:
+	case TA_ERR_TENANT:
+	case TA_ERR_LOCKED:
+		return PAM_AUTH_ERR;
+	case TA_ERR_NO_CREDENTIAL:
+		return nullok ? PAM_IGNORE : PAM_USER_UNKNOWN;
+	case TA_ERR_INPUT:
+		return PAM_USER_UNKNOWN;
+	case TA_ERR_UNAVAILABLE:
+	case TA_ERR_INSECURE:
+	case TA_ERR_CORRUPT:
+	case TA_ERR_NOT_FOUND:
+		return PAM_AUTHINFO_UNAVAIL;
+	case TA_ERR_NOMEM:
+		return PAM_BUF_ERR;
+	default: /* TA_ERR_CONFIG, _UNSUPPORTED, _INTERNAL, anything new */
+		return PAM_SERVICE_ERR;
+	}
+}
+
+/* Log callback for the core: one line to the host's syslog via libpam. */
+static void log_to_pam(void *arg, int level, const char *msg)
+{
+	pam_syslog((const pam_handle_t *)arg, level, "%s", msg);
+}
+
+static void state_free(struct state *st)
+{
+	if (st == NULL)
+		return;
+	ta_ctx_free(st->ctx); /* closes the store, wipes the key */
+	ta_config_free(st->cfg);
+	free(st);
+}
+
+/* pam_set_data() cleanup: runs on pam_end() or when the entry is replaced. */
+static void state_cleanup(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)error_status;
+	state_free(data);
+}
+
+/* Bytes needed to store argv back to back; 0 when too large to cache. */
+static size_t words_size(int argc, const char **argv)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < argc; i++) {
+		n += strnlen(argv[i], MAX_WORDS_LEN) + 1;
+		if (n > MAX_WORDS_LEN)
+			return 0;
+	}
+	return n;
+}
+
+/* A new, empty state remembering argv.  NULL on allocation failure. */
+static struct state *state_new(int argc, const char **argv)
+{
+	size_t len = words_size(argc, argv), off = 0;
+	struct state *st = calloc(1, sizeof(*st) + len);
+
+	if (st == NULL)
+		return NULL;
+	for (int i = 0; i < argc && len > 0; i++) {
+		size_t n = strlen(argv[i]) + 1;
+		memcpy(st->words + off, argv[i], n);
+		off += n;
+	}
+	st->words_len = len;
+	st->pid = getpid();
+	return st;
+}
+
+/*
+ * Can st serve this call?  Only when it came from the same words (two
+ * stacked lines of this module may differ) and the same process: a child
+ * forked by the host must not share the parent's SQLite connection.
+ */
+static int state_matches(const struct state *st, int argc, const char **argv)
+{
+	size_t off = 0;
+
+	if (st->pid != getpid() || words_size(argc, argv) != st->words_len)
+		return 0;
+	if (argc > 0 && st->words_len == 0) /* too long to have been cached */
+		return 0;
+	for (int i = 0; i < argc; i++) {
+		size_t n = strlen(argv[i]) + 1;
+		if (memcmp(st->words + off, argv[i], n) != 0)
+			return 0;
+		off += n;
+	}
+	return 1;
+}
+
+/*
+ * Find or build the config and context for this handle.  On success *out
+ * is owned by the handle (freed at pam_end).  A bad config is logged with
+ * the core's message, which names the key, file and line.
+ */
+static int get_state(pam_handle_t *pamh, int argc, const char **argv, struct state **out)
+{
+	const void *data = NULL;
+	struct state *st = NULL;
+	char err[512] = "";
+	int r, pr = PAM_BUF_ERR;
+
+	*out = NULL;
+	if (pam_get_data(pamh, STATE_KEY, &data) == PAM_SUCCESS && data != NULL &&
+	    state_matches(data, argc, argv)) {
+		*out = (struct state *)(uintptr_t)data;
+		return PAM_SUCCESS;
+	}
+	if ((st = state_new(argc, argv)) == NULL)
+		goto out;
+	r = ta_config_from_words(argc, argv, &st->cfg, err, sizeof(err));
+	if (r == TA_OK)
+		r = ta_ctx_new(st->cfg, log_to_pam, pamh, &st->ctx);
+	if (r != TA_OK) {
+		pam_syslog(pamh, LOG_ERR, "configuration error: %s",
+			   err[0] ? err : ta_strerror(r));
+		pr = pam_code(r, 0);
+		goto out;
+	}
+	/* Replacing an older entry runs its cleanup, which frees it. */
+	if (pam_set_data(pamh, STATE_KEY, st, state_cleanup) != PAM_SUCCESS)
+		goto out;
+	*out = st;
+	st = NULL;
+	pr = PAM_SUCCESS;
+out:
+	state_free(st);
+	return pr;
+}
+
+/*
+ * The credential an earlier module in the stack collected, or NULL when
+ * there is none (or it is empty).  Borrowed from libpam.
+ */
+static const char *first_pass(pam_handle_t *pamh)
+{
+	const void *item = NULL;
+
+	if (pam_get_item(pamh, PAM_AUTHTOK, &item) != PAM_SUCCESS || item == NULL ||
+	    ((const char *)item)[0] == '\0')
+		return NULL;
+	return item;
+}
+
+/*
+ * Ask once, without echo, and publish the answer as PAM_AUTHTOK for later
+ * modules.  On success *typed is malloc'd and must go through
+ * ta_wipe_free().  Returns PAM_SUCCESS, PAM_CONV_ERR or PAM_BUF_ERR.
+ */
+static int ask(pam_handle_t *pamh, const char *prompt, char **typed)
+{
+	char *resp = NULL;
+	int r;
+
+	*typed = NULL;
+	r = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", prompt);
+	if (r != PAM_SUCCESS || resp == NULL) {
+		ta_wipe_free(resp);
+		pam_syslog(pamh, LOG_ERR, "conversation failed: %s",
+			   pam_strerror(pamh, r == PAM_SUCCESS ? PAM_CONV_ERR : r));
+		return r == PAM_BUF_ERR ? PAM_BUF_ERR : PAM_CONV_ERR;
+	}
+	if (pam_set_item(pamh, PAM_AUTHTOK, resp) != PAM_SUCCESS)
+		pam_syslog(pamh, LOG_WARNING, "cannot set PAM_AUTHTOK for later modules");
+	*typed = resp;
+	return PAM_SUCCESS;
+}
+
+/* A debug line (never a credential) when the debug option is on. */
+static void debug(pam_handle_t *pamh, const struct state *st, const char *msg)
+{
+	if (ta_config_flag(st->cfg, "debug"))
+		pam_syslog(pamh, LOG_DEBUG, "%s", msg);
+}
+
+/* One check through the core, with the service and remote host for logs. */
+static int check(pam_handle_t *pamh, struct state *st, const char *user, const char *cred)
+{
+	const void *svc = NULL, *rhost = NULL;
+	struct ta_request req;
+
+	if (pam_get_item(pamh, PAM_SERVICE, &svc) != PAM_SUCCESS)
+		svc = NULL;
+	if (pam_get_item(pamh, PAM_RHOST, &rhost) != PAM_SUCCESS)
+		rhost = NULL;
+	memset(&req, 0, sizeof(req));
+	req.user = user;
+	req.tenant = NULL; /* PAM carries none: tenant_from_user or tenant= */
+	req.credential = cred;
+	/* The core rejects anything longer than TA_MAX_CREDENTIAL. */
+	req.credential_len = strnlen(cred, TA_MAX_CREDENTIAL + 1);
+	req.service = svc;
+	req.rhost = rhost;
+	return ta_verify(st->ctx, &req, NULL);
+}
+
+/*
+ * try_first_pass: after a failed first pass, is the prompt worth it?  Yes
+ * for a verdict on that credential; no when the account is locked or the
+ * store cannot be read, which a second credential cannot change.
+ */
+static int worth_asking(int err)
+{
+	return (ta_err_is_rejection(err) && err != TA_ERR_LOCKED) || err == TA_ERR_NO_CREDENTIAL;
+}
+
+/*
+ * Get the credential (PAM_AUTHTOK and/or one prompt) and check it.
+ * Returns a PAM code; *err receives the core's verdict when one was made.
+ */
+static int authenticate(pam_handle_t *pamh, struct state *st, const char *user, int *err)
+{
+	int use_first = ta_config_flag(st->cfg, "use_first_pass");
+	int try_first = ta_config_flag(st->cfg, "try_first_pass");
+	const char *prompt = ta_config_str(st->cfg, "prompt"), *cred = NULL;
+	char *typed = NULL;
+	int pr = PAM_SUCCESS;
+
+	if (use_first || try_first)
+		cred = first_pass(pamh);
+	if (cred != NULL) {
+		debug(pamh, st, "checking the credential of an earlier module");
+		*err = check(pamh, st, user, cred);
+		if (use_first || !worth_asking(*err))
+			goto out;
+	} else if (use_first) {
+		pam_syslog(pamh, LOG_NOTICE, "use_first_pass: no credential from an earlier module");
+		*err = TA_ERR_REJECTED;
+		goto out;
+	}
+	if ((pr = ask(pamh, prompt ? prompt : "Token: ", &typed)) != PAM_SUCCESS)
+		goto out;
+	*err = check(pamh, st, user, typed);
+out:
+	ta_wipe_free(typed);
+	return pr;
+}
+
+/*
+ * nullok: is there anything to ask for?  Returns TA_OK to go on, or the
+ * core's error (TA_ERR_NO_CREDENTIAL, a store error) to stop before any
+ * prompt.
+ */
+static int nullok_precheck(pam_handle_t *pamh, struct state *st, const char *user)
+{
+	int r = ta_user_known(st->ctx, user, NULL);
+
+	if (r == TA_ERR_NO_CREDENTIAL)
+		debug(pamh, st, "nullok: user has no credential: PAM_IGNORE");
+	else if (r != TA_OK && r != TA_ERR_NO_CREDENTIAL)
+		pam_syslog(pamh, LOG_ERR, "nullok check failed: %s", ta_strerror(r));
+	return r;
+}
+
+TA_PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct state *st = NULL;
+	const char *user = NULL;
+	int nullok = 0, err = TA_OK, pr;
+
+	(void)flags; /* PAM_SILENT: the module never sends messages anyway */
+	if ((pr = get_state(pamh, argc, argv, &st)) != PAM_SUCCESS)
+		goto out;
+	nullok = ta_config_flag(st->cfg, "nullok");
+	if ((pr = pam_get_user(pamh, &user, NULL)) != PAM_SUCCESS || user == NULL) {
+		pr = pr == PAM_CONV_AGAIN ? PAM_INCOMPLETE : pr == PAM_SUCCESS ? PAM_USER_UNKNOWN : pr;
+		goto out;
+	}
+	if (nullok && (err = nullok_precheck(pamh, st, user)) != TA_OK) {
+		pr = pam_code(err, nullok);
+		goto out;
+	}
+	if ((pr = authenticate(pamh, st, user, &err)) != PAM_SUCCESS)
+		goto out;
+	pr = pam_code(err, nullok);
+out:
+	if (pr != PAM_SUCCESS && pr != PAM_IGNORE && pr != PAM_INCOMPLETE)
+		(void)pam_fail_delay(pamh, FAIL_DELAY_US);
+	return pr;
+}
+
+/* Nothing to establish: tokens carry no credentials beyond the login. */
+TA_PAM_EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}

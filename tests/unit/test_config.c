@@ -1,0 +1,190 @@
+/* test_config.c - one grammar for file, PAM words and options; errors name key and line. */
+#include "helpers.h"
+
+#include <sys/stat.h>
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/ta-cfg-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+static const char *write_file(const char *name, const char *text, mode_t mode)
+{
+	static char path[128];
+	FILE *f;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+	return path;
+}
+
+static void test_defaults(void **state)
+{
+	ta_config *c = ta_config_new();
+	(void)state;
+	assert_string_equal(ta_config_str(c, "store"), TA_DEFAULT_STORE);
+	assert_string_equal(ta_config_str(c, "key_file"), TA_DEFAULT_KEY);
+	assert_string_equal(ta_config_str(c, "mode"), "any");
+	assert_string_equal(ta_config_str(c, "tenant"), "");
+	assert_string_equal(ta_config_str(c, "verify"), "local");
+	assert_string_equal(ta_config_str(c, "profile"), "cec");
+	assert_string_equal(ta_config_str(c, "prompt"), "Token: ");
+	assert_null(ta_config_str(c, "url"));
+	assert_int_equal(ta_config_uint(c, "connect_timeout_ms"), 2000);
+	assert_int_equal(ta_config_uint(c, "timeout_ms"), 5000);
+	assert_int_equal(ta_config_uint(c, "otp_window"), 1);
+	assert_int_equal(ta_config_uint(c, "otp_lookahead"), 10);
+	assert_int_equal(ta_config_uint(c, "max_failures"), 5);
+	assert_int_equal(ta_config_uint(c, "lockout"), 300);
+	assert_int_equal(ta_config_uint(c, "socket_mode"), 0660);
+	assert_false(ta_config_flag(c, "nullok"));
+	assert_false(ta_config_flag(c, "debug"));
+	assert_false(ta_config_flag(c, "tenant_from_user"));
+	ta_config_free(c);
+}
+
+static void test_values_and_errors(void **state)
+{
+	ta_config *c = ta_config_new();
+	char err[256];
+	(void)state;
+	assert_int_equal(ta_config_set(c, "mode", "otp", err, sizeof(err)), TA_OK);
+	assert_string_equal(ta_config_str(c, "mode"), "otp");
+	assert_int_equal(ta_config_set(c, "mode", "password", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_non_null(strstr(err, "'mode'"));
+	assert_int_equal(ta_config_set(c, "lockout", "10m", err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_config_uint(c, "lockout"), 600);
+	assert_int_equal(ta_config_set(c, "lockout", "-1", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "lockout", "5x", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "otp_window", "11", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "otp_window", "99999999999999999999999", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "timeout_ms", "0", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "nullok", "maybe", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "nullok", NULL, err, sizeof(err)), TA_OK);
+	assert_true(ta_config_flag(c, "nullok"));
+	assert_int_equal(ta_config_set(c, "store", NULL, err, sizeof(err)), TA_ERR_CONFIG);
+	assert_non_null(strstr(err, "needs a value"));
+	assert_int_equal(ta_config_set(c, "store", "relative/path", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "verify", "local,remote", err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_config_set(c, "verify", "local,local", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "verify", "ldap", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "verify", "", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "url", "https://a/x,https://b/y", err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_config_set(c, "url", "ftp://a", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "listen", "unix:/run/x.sock,127.0.0.1:8443,[::1]:9", err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_config_set(c, "listen", "127.0.0.1:99999", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "socket_mode", "0640", err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_config_uint(c, "socket_mode"), 0640);
+	assert_int_equal(ta_config_set(c, "socket_mode", "0999", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "prompt", "a\nb", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "frobnicate", "1", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_string_equal(err, "unknown option 'frobnicate'");
+	ta_config_free(c);
+}
+
+static void test_words(void **state)
+{
+	ta_config *c = NULL;
+	char err[256], cfgword[160];
+	const char *path = write_file("a.conf", "# comment\n\n  mode = token  \ntenant=acme\nmax_failures = 3\n", 0600);
+	(void)state;
+	snprintf(cfgword, sizeof(cfgword), "config=%s", path);
+	{
+		const char *argv[] = {cfgword, "tenant=other", "debug", "prompt=Code: "};
+		assert_int_equal(ta_config_from_words(4, argv, &c, err, sizeof(err)), TA_OK);
+	}
+	assert_string_equal(ta_config_str(c, "mode"), "token"); /* from file */
+	assert_string_equal(ta_config_str(c, "tenant"), "other"); /* word overrides */
+	assert_int_equal(ta_config_uint(c, "max_failures"), 3);
+	assert_true(ta_config_flag(c, "debug"));
+	assert_string_equal(ta_config_str(c, "prompt"), "Code: ");
+	ta_config_free(c);
+	{
+		const char *argv[] = {cfgword, "bogus=1"};
+		assert_int_equal(ta_config_from_words(2, argv, &c, err, sizeof(err)), TA_ERR_CONFIG);
+		assert_null(c);
+		assert_non_null(strstr(err, "bogus"));
+	}
+	{
+		const char *argv[] = {"config=/nonexistent/tokenauth.conf"};
+		assert_int_equal(ta_config_from_words(1, argv, &c, err, sizeof(err)), TA_ERR_CONFIG);
+		assert_non_null(strstr(err, "does not exist"));
+	}
+	{
+		const char *argv[] = {"=x"};
+		assert_int_equal(ta_config_from_words(1, argv, &c, err, sizeof(err)), TA_ERR_CONFIG);
+	}
+}
+
+static void test_file_errors_name_line(void **state)
+{
+	ta_config *c = ta_config_new();
+	char err[512];
+	const char *p;
+	(void)state;
+	p = write_file("b.conf", "mode = any\n\nwindow = 3\n", 0600);
+	assert_int_equal(ta_config_load(c, p, 0, err, sizeof(err)), TA_ERR_CONFIG);
+	assert_non_null(strstr(err, "b.conf:3: unknown option 'window'"));
+	p = write_file("c.conf", "mode = any\njust words\n", 0600);
+	assert_int_equal(ta_config_load(c, p, 0, err, sizeof(err)), TA_ERR_CONFIG);
+	assert_non_null(strstr(err, "c.conf:2: expected 'key = value'"));
+	p = write_file("d.conf", "otp_window = lots\n", 0600);
+	assert_int_equal(ta_config_load(c, p, 0, err, sizeof(err)), TA_ERR_CONFIG);
+	assert_non_null(strstr(err, "d.conf:1: option 'otp_window'"));
+	p = write_file("e.conf", "config = /etc/other\n", 0600);
+	assert_int_equal(ta_config_load(c, p, 0, err, sizeof(err)), TA_ERR_CONFIG);
+	/* a world-writable config is refused */
+	p = write_file("f.conf", "mode = any\n", 0666);
+	assert_int_equal(ta_config_load(c, p, 0, err, sizeof(err)), TA_ERR_CONFIG);
+	assert_non_null(strstr(err, "writable by group or others"));
+	/* missing: error unless missing_ok */
+	assert_int_equal(ta_config_load(c, "/nonexistent.conf", 1, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_config_load(c, "/nonexistent.conf", 0, err, sizeof(err)), TA_ERR_CONFIG);
+	ta_config_free(c);
+}
+
+static void test_durations(void **state)
+{
+	unsigned long long v;
+	(void)state;
+	assert_int_equal(ta_parse_duration("90", 1000000, &v), TA_OK);
+	assert_int_equal(v, 90);
+	assert_int_equal(ta_parse_duration("8h", 1000000, &v), TA_OK);
+	assert_int_equal(v, 28800);
+	assert_int_equal(ta_parse_duration("2w", 10000000, &v), TA_OK);
+	assert_int_equal(v, 1209600);
+	assert_int_equal(ta_parse_duration("h", 1000000, &v), TA_ERR_INPUT);
+	assert_int_equal(ta_parse_duration("", 1000000, &v), TA_ERR_INPUT);
+	assert_int_equal(ta_parse_duration(" 5", 1000000, &v), TA_ERR_INPUT);
+	assert_int_equal(ta_parse_duration("1y", 1000000, &v), TA_ERR_INPUT);
+	assert_int_equal(ta_parse_duration("100d", 86400, &v), TA_ERR_INPUT);
+	assert_int_equal(ta_parse_uint("+5", 0, 10, &v), TA_ERR_INPUT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_values_and_errors),
+		cmocka_unit_test(test_words),
+		cmocka_unit_test(test_file_errors_name_line),
+		cmocka_unit_test(test_durations),
+	};
+	return cmocka_run_group_tests_name("config", tests, setup, teardown);
+}

@@ -1,0 +1,194 @@
+/* test_store.c - safe opening, schema migration, damaged and foreign files. */
+#include "helpers.h"
+#include "store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+static void test_create_modes(void **state)
+{
+	struct env *e = env_init();
+	struct stat st;
+	char dbdir[160];
+	(void)state;
+	assert_int_equal(stat(e->store, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	snprintf(dbdir, sizeof(dbdir), "%s/db", e->dir);
+	assert_int_equal(stat(dbdir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(stat(e->key, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, 65);
+	/* init again keeps both */
+	{
+		unsigned created = 9;
+		assert_int_equal(ta_admin_init(e->ctx, &created), TA_OK);
+		assert_int_equal(created, 0);
+	}
+	env_free(e);
+}
+
+static void test_refuses_unsafe_files(void **state)
+{
+	struct env *e = env_init();
+	ta_store *st = NULL;
+	char err[512], link[160], dbdir[160];
+	(void)state;
+	assert_int_equal(ta_store_open(e->store, 0, &st, err, sizeof(err)), TA_OK);
+	ta_store_close(st);
+	/* writable by group */
+	chmod(e->store, 0620);
+	assert_int_equal(ta_store_open(e->store, 0, &st, err, sizeof(err)), TA_ERR_INSECURE);
+	assert_non_null(strstr(err, "writable by group or others"));
+	chmod(e->store, 0600);
+	/* a symlink to the store */
+	snprintf(link, sizeof(link), "%s/db/link.db", e->dir);
+	assert_int_equal(symlink(e->store, link), 0);
+	assert_int_equal(ta_store_open(link, 0, &st, err, sizeof(err)), TA_ERR_INSECURE);
+	assert_non_null(strstr(err, "symbolic link"));
+	/* not a regular file */
+	snprintf(dbdir, sizeof(dbdir), "%s/db", e->dir);
+	assert_int_equal(ta_store_open(dbdir, 0, &st, err, sizeof(err)), TA_ERR_INSECURE);
+	/* folder writable by others */
+	chmod(dbdir, 0777);
+	assert_int_equal(ta_store_open(e->store, 0, &st, err, sizeof(err)), TA_ERR_INSECURE);
+	assert_non_null(strstr(err, "folder"));
+	chmod(dbdir, 0700);
+	/* missing */
+	snprintf(link, sizeof(link), "%s/db/none.db", e->dir);
+	assert_int_equal(ta_store_open(link, 0, &st, err, sizeof(err)), TA_ERR_NOT_FOUND);
+	/* create over an existing file */
+	assert_int_equal(ta_store_open(e->store, 1, &st, err, sizeof(err)), TA_ERR_EXISTS);
+	env_free(e);
+}
+
+static void write_bytes(const char *path, const char *data, size_t n)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, n, f), n);
+	fclose(f);
+	chmod(path, 0600);
+}
+
+static void test_damaged_and_foreign(void **state)
+{
+	struct env *e = env_new();
+	ta_store *st = NULL;
+	sqlite3 *db = NULL;
+	char err[512], path[160];
+	(void)state;
+	snprintf(path, sizeof(path), "%s/garbage.db", e->dir);
+	write_bytes(path, "this is not a database at all, just some text........", 54);
+	assert_int_equal(ta_store_open(path, 0, &st, err, sizeof(err)), TA_ERR_CORRUPT);
+	/* an empty file is a fresh database without our marker */
+	write_bytes(path, "", 0);
+	assert_int_equal(ta_store_open(path, 0, &st, err, sizeof(err)), TA_ERR_CORRUPT);
+	assert_non_null(strstr(err, "not a tokenauth store"));
+	/* someone else's SQLite database */
+	snprintf(path, sizeof(path), "%s/other.db", e->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	chmod(path, 0600);
+	assert_int_equal(ta_store_open(path, 0, &st, err, sizeof(err)), TA_ERR_CORRUPT);
+	env_free(e);
+}
+
+static const char v1_schema[] =
+	"PRAGMA application_id=1416315253;"
+	"CREATE TABLE tokens(hash BLOB PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+	" user TEXT NOT NULL, tenant TEXT NOT NULL, kind INTEGER NOT NULL,"
+	" created INTEGER NOT NULL, expires INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)"
+	" WITHOUT ROWID;"
+	"CREATE INDEX tokens_user ON tokens(user, tenant);"
+	"CREATE TABLE otp(user TEXT NOT NULL, tenant TEXT NOT NULL, type INTEGER NOT NULL,"
+	" alg INTEGER NOT NULL, digits INTEGER NOT NULL, period INTEGER NOT NULL,"
+	" next INTEGER NOT NULL, created INTEGER NOT NULL, secret BLOB NOT NULL,"
+	" PRIMARY KEY(user, tenant)) WITHOUT ROWID;"
+	"CREATE TABLE throttle(user TEXT NOT NULL, tenant TEXT NOT NULL,"
+	" failures INTEGER NOT NULL, locked_until INTEGER NOT NULL,"
+	" PRIMARY KEY(user, tenant)) WITHOUT ROWID;"
+	"INSERT INTO throttle VALUES('carol','',2,0);"
+	"PRAGMA user_version=1;";
+
+static void test_migration_v1_to_current(void **state)
+{
+	struct env *e = env_new();
+	ta_store *st = NULL;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	struct ta_token_row row;
+	struct ta_throttle t;
+	uint8_t hash[32];
+	char err[512], path[160];
+	(void)state;
+	snprintf(path, sizeof(path), "%s/v1.db", e->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(ta_token_hash("imported-token-0001", 19, hash), TA_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO tokens VALUES(?,'abcdef012345','alice','',2,1,0,0)", -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	chmod(path, 0600);
+
+	assert_int_equal(ta_store_open(path, 0, &st, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_store_schema(st), TA_STORE_SCHEMA);
+	/* old data survives, new column is there and empty */
+	assert_int_equal(ta_store_token_find(st, hash, 1, &row), TA_OK);
+	assert_string_equal(row.id, "abcdef012345");
+	assert_string_equal(row.user, "alice");
+	assert_null(row.params);
+	assert_int_equal(ta_store_throttle_get(st, "carol", "", &t), TA_OK);
+	assert_int_equal(t.failures, 2);
+	assert_int_equal(t.lockouts, 0);
+	ta_store_close(st);
+
+	/* a store from a newer program is refused, not damaged */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(ta_store_open(path, 0, &st, err, sizeof(err)), TA_ERR_CORRUPT);
+	assert_non_null(strstr(err, "newer"));
+	env_free(e);
+}
+
+static void test_otp_advance_only_forward(void **state)
+{
+	struct env *e = env_init();
+	ta_store *st = NULL;
+	struct ta_otp_row row, got;
+	char err[512];
+	(void)state;
+	assert_int_equal(ta_store_open(e->store, 0, &st, err, sizeof(err)), TA_OK);
+	memset(&row, 0, sizeof(row));
+	row.p = (struct ta_otp_params){TA_OTP_HOTP, TA_HASH_SHA1, 6, 0};
+	row.next = 10;
+	row.sealed_len = 40;
+	assert_int_equal(ta_store_otp_put(st, "u", "", &row, 0), TA_OK);
+	assert_int_equal(ta_store_otp_put(st, "u", "", &row, 0), TA_ERR_EXISTS);
+	assert_int_equal(ta_store_otp_advance(st, "u", "", 5), TA_OK);
+	assert_int_equal(ta_store_otp_get(st, "u", "", &got), TA_OK);
+	assert_int_equal(got.next, 10);
+	assert_int_equal(ta_store_otp_advance(st, "u", "", 12), TA_OK);
+	assert_int_equal(ta_store_otp_get(st, "u", "", &got), TA_OK);
+	assert_int_equal(got.next, 12);
+	assert_int_equal(ta_store_otp_delete(st, "u", ""), TA_OK);
+	assert_int_equal(ta_store_otp_delete(st, "u", ""), TA_ERR_NOT_FOUND);
+	ta_store_close(st);
+	env_free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_modes),
+		cmocka_unit_test(test_refuses_unsafe_files),
+		cmocka_unit_test(test_damaged_and_foreign),
+		cmocka_unit_test(test_migration_v1_to_current),
+		cmocka_unit_test(test_otp_advance_only_forward),
+	};
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
