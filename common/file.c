@@ -102,8 +102,12 @@ int ta_file_check_dir(const char *path, char *err, size_t errlen)
 		return TA_ERR_INPUT;
 	}
 	if (stat(dir, &st) != 0) {
-		snprintf(err, errlen, "%s: cannot stat folder: %s", dir, strerror(errno));
-		return errno == ENOENT ? TA_ERR_NOT_FOUND : TA_ERR_UNAVAILABLE;
+		int e = errno;
+		if (e == ENOENT)
+			snprintf(err, errlen, "%s: folder does not exist", dir);
+		else
+			snprintf(err, errlen, "%s: cannot stat folder: %s", dir, strerror(e));
+		return e == ENOENT ? TA_ERR_NOT_FOUND : TA_ERR_UNAVAILABLE;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "%s: not a folder", dir);

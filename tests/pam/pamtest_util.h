@@ -24,13 +24,13 @@ struct conv_rec {
 	int delay_calls;
 };
 
-static void conv_rec_reset(struct conv_rec *c, const char *answer)
+static inline void conv_rec_reset(struct conv_rec *c, const char *answer)
 {
 	memset(c, 0, sizeof(*c));
 	c->answer = answer;
 }
 
-static void free_responses(struct pam_response *r, int n)
+static inline void free_responses(struct pam_response *r, int n)
 {
 	for (int i = 0; i < n; i++)
 		free(r[i].resp);
@@ -38,7 +38,7 @@ static void free_responses(struct pam_response *r, int n)
 }
 
 /* pam_conv: answers no-echo prompts with c->answer, counts everything. */
-static int rec_conv(int n, const struct pam_message **msg, struct pam_response **resp, void *arg)
+static inline int rec_conv(int n, const struct pam_message **msg, struct pam_response **resp, void *arg)
 {
 	struct conv_rec *c = arg;
 	struct pam_response *r;
@@ -66,7 +66,7 @@ static int rec_conv(int n, const struct pam_message **msg, struct pam_response *
 }
 
 /* PAM_FAIL_DELAY hook: appdata is the conversation's appdata_ptr. */
-static void rec_delay(int retval, unsigned usec, void *appdata)
+static inline void rec_delay(int retval, unsigned usec, void *appdata)
 {
 	struct conv_rec *c = appdata;
 
@@ -77,7 +77,7 @@ static void rec_delay(int retval, unsigned usec, void *appdata)
 }
 
 /* Install the recording delay hook (the application may set it). */
-static int set_delay_hook(pam_handle_t *ph)
+static inline int set_delay_hook(pam_handle_t *ph)
 {
 	void (*fn)(int, unsigned, void *) = rec_delay;
 

@@ -1,0 +1,232 @@
+#!/bin/sh
+# CLI tests: every verb, every exit status, the bad inputs next to the good.
+# Usage: run.sh path/to/tokenauth
+set -u
+TA=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+. "$(dirname "$0")/lib.sh"
+W=$(mktemp -d /tmp/ta-cli-XXXXXX)
+trap 'chmod -R u+rwx "$W" 2>/dev/null; rm -rf "$W"' EXIT
+chmod 0700 "$W"
+C="$W/ta.conf"
+printf 'store = %s/db/tokenauth.db\nkey_file = %s/master.key\n' "$W" "$W" >"$C"
+chmod 0600 "$C"
+ta() { "$TA" -c "$C" "$@"; }
+SECRET=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+
+# --- usage and help ----------------------------------------------------------
+expect 0 "global help" -- "$TA" --help
+out_has "Exit status" "help mentions exit status"
+for v in init issue add revoke list verify unlock; do
+	expect 0 "$v --help" -- ta "$v" --help
+	out_has "Usage: tokenauth $v" "$v help"
+done
+expect 0 "otp --help" -- ta otp --help
+expect 2 "no verb" -- "$TA"
+expect 2 "unknown verb" -- ta frobnicate
+err_has "unknown verb 'frobnicate'" "names the verb"
+expect 2 "unknown option" -- ta issue --user a --bogus
+expect 2 "otp without action" -- ta otp
+expect 2 "otp unknown action" -- ta otp rotate
+
+# --- missing store before init -------------------------------------------------
+expect 3 "issue without a store" -- ta issue --user alice
+err_has "does not exist" "missing store named"
+echo x | expect 3 "verify without a store" -- ta verify --user alice
+
+# --- config errors -------------------------------------------------------------
+printf 'store = %s/db/tokenauth.db\nwindow = 3\n' "$W" >"$W/bad.conf"
+expect 2 "unknown config key" -- "$TA" -c "$W/bad.conf" list
+err_has "bad.conf:2: unknown option 'window'" "names key and line"
+expect 2 "missing config file" -- "$TA" -c "$W/none.conf" list
+err_has "does not exist" "missing config named"
+
+# --- init ----------------------------------------------------------------------
+expect 0 "init" -- ta init
+err_has "created" "init reports creation"
+[ "$(stat -c %a "$W/db")" = 700 ] && ok || bad "store folder not 0700"
+[ "$(stat -c %a "$W/db/tokenauth.db")" = 600 ] && ok || bad "store not 0600"
+[ "$(stat -c %a "$W/master.key")" = 600 ] && ok || bad "key not 0600"
+expect 0 "init again keeps both" -- ta init
+err_has "exists, checked" "init is idempotent"
+
+# --- issue / verify ------------------------------------------------------------
+expect 0 "issue" -- ta issue --user alice --tenant acme --ttl 8h --param file=/x --param server=s1
+TOK=$(cat "$W/out")
+[ "$(wc -l <"$W/out")" -eq 1 ] && ok || bad "issue prints more than the token on stdout"
+case $TOK in tka_*) ok ;; *) bad "token lacks prefix: $TOK" ;; esac
+err_has "id: " "details on stderr"
+echo "$TOK" | expect 0 "valid token" -- ta verify --user alice --tenant acme
+out_has "valid" "verify says valid"
+echo "$TOK" | expect 1 "token, wrong tenant" -- ta verify --user alice --tenant other
+echo "$TOK" | expect 1 "token, wrong user" -- ta verify --user bob --tenant acme
+echo "${TOK}x" | expect 1 "typo in token" -- ta verify --user alice --tenant acme
+echo "whatever" | expect 1 "unknown user" -- ta verify --user nosuchuser
+err_has "user has no credential" "unknown user reason"
+grep -qF "$TOK" "$W/err" && bad "token printed in log" || ok
+expect 2 "verify without --user" -- ta verify </dev/null
+printf '' | expect 2 "verify with empty stdin" -- ta verify --user alice
+printf 'a\nb\n' | expect 2 "verify with two lines" -- ta verify --user alice
+head -c 600 /dev/zero | tr '\0' a | expect 2 "verify with oversized input" -- ta verify --user alice
+echo "$TOK" | expect 2 "verify with control char in user" -- ta verify --user "$(printf 'a\tb')"
+
+expect 0 "issue --json" -- ta issue --user carol --json --param k=v --ttl never
+out_has '"token":"tka_' "json token"
+out_has '"expiration_time":0' "never expires"
+out_has '"params":{"k":"v"}' "json params"
+for bad_ttl in 5y abc -1 0 ""; do
+	expect 2 "malformed ttl '$bad_ttl'" -- ta issue --user alice --ttl "$bad_ttl"
+done
+err_has "--ttl" "ttl error names the option"
+expect 2 "issue without --user" -- ta issue
+expect 2 "reserved param" -- ta issue --user a --param userAccount=x
+expect 2 "param without =" -- ta issue --user a --param novalue
+
+# --- expiry ----------------------------------------------------------------------
+expect 0 "short-lived token" -- ta issue --user dave --ttl 1s
+SHORT=$(cat "$W/out")
+sleep 2
+echo "$SHORT" | expect 1 "expired token" -- ta verify --user dave
+err_has "expired" "expiry reason"
+
+# --- add (imported token) -------------------------------------------------------
+echo "CEC-external-token-0123456789" | expect 0 "add imported token" -- ta add --user erin --tenant t9
+echo "CEC-external-token-0123456789" | expect 0 "imported token valid" -- ta verify --user erin --tenant t9
+echo "CEC-external-token-0123456789" | expect 2 "add duplicate" -- ta add --user erin --tenant t9
+echo "short" | expect 2 "add too short" -- ta add --user erin
+echo "$TOK" | expect 2 "add our own format" -- ta add --user erin
+expect 2 "add with empty stdin" -- ta add --user erin </dev/null
+
+# --- list ------------------------------------------------------------------------
+expect 0 "list" -- ta list
+out_has "alice" "list shows user"
+out_has "acme" "list shows tenant"
+grep -q "tka_" "$W/out" && bad "list prints a token" || ok
+grep -q "CEC-external" "$W/out" && bad "list prints an imported token" || ok
+expect 0 "list --json" -- ta list --json --user alice
+out_has '"userAccount":"alice"' "json list"
+ID=$(sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' "$W/out")
+
+# --- revoke ----------------------------------------------------------------------
+expect 0 "revoke by id" -- ta revoke "$ID"
+echo "$TOK" | expect 1 "revoked token" -- ta verify --user alice --tenant acme
+err_has "revoked" "revocation reason"
+expect 2 "revoke unknown id" -- ta revoke ffffffffffff
+err_has "no token with id" "names the id"
+expect 0 "revoke all of a user" -- ta revoke --user carol
+err_has "1 token(s) revoked" "count"
+expect 2 "revoke with nothing" -- ta revoke
+
+# --- OTP: enrol with an existing secret, oathtool codes once each ---------------------
+echo "$SECRET" | expect 0 "otp enroll --secret-stdin" -- ta otp enroll --user frank --secret-stdin --no-qr
+out_has "otpauth://totp/tokenauth:frank?secret=$SECRET" "key uri"
+echo "$SECRET" | expect 2 "otp enroll twice" -- ta otp enroll --user frank --secret-stdin --no-qr
+err_has "already has an OTP secret" "duplicate enrolment"
+CODE=$(oathtool --totp -b "$SECRET")
+echo "$CODE" | expect 0 "oathtool TOTP code" -- ta verify --user frank
+echo "$CODE" | expect 1 "replayed TOTP code" -- ta verify --user frank
+err_has "already used" "replay reason"
+grep -q "$CODE" "$W/err" && bad "code printed in log" || ok
+echo "ABC1DEF" | expect 2 "bad base32" -- ta otp enroll --user gina --secret-stdin --no-qr
+err_has "not valid base32" "base32 error"
+echo "MZXW6YTB" | expect 2 "base32 secret too short" -- ta otp enroll --user gina --secret-stdin --no-qr
+expect 2 "bad digits" -- ta otp enroll --user gina --digits 9
+expect 2 "bad algorithm" -- ta otp enroll --user gina --algorithm MD5
+expect 2 "bad period" -- ta otp enroll --user gina --period 0
+
+# HOTP, 8 digits (oathtool's HOTP is SHA1 only)
+echo "$SECRET" | expect 0 "hotp enroll" -- ta otp enroll --user hank --hotp --digits 8 --secret-stdin --no-qr
+out_has "otpauth://hotp/" "hotp uri"
+for c in 0 1; do
+	HC=$(oathtool --hotp -d 8 -b -c $c "$SECRET")
+	echo "$HC" | expect 0 "hotp code $c" -- ta verify --user hank
+done
+echo "$HC" | expect 1 "hotp replay" -- ta verify --user hank
+# TOTP with SHA256 and SHA512, 8 digits
+for alg in SHA256 SHA512; do
+	echo "$SECRET" | expect 0 "totp $alg enroll" -- ta otp enroll --user "t$alg" --digits 8 --algorithm $alg --secret-stdin --no-qr
+	TC=$(oathtool --totp=$alg -d 8 -b "$SECRET")
+	echo "$TC" | expect 0 "totp $alg code" -- ta verify --user "t$alg"
+	echo "$TC" | expect 1 "totp $alg replay" -- ta verify --user "t$alg"
+done
+
+# generated secret + QR code
+expect 0 "otp enroll generated, with QR" -- ta otp enroll --user ivan --issuer "ACME Corp" --qr
+out_has "otpauth://totp/ACME%20Corp:ivan?secret=" "generated uri"
+grep -q "█" "$W/out" && ok || bad "no QR code drawn"
+expect 0 "otp enroll --json" -- ta otp enroll --user judy --json --algorithm SHA512
+out_has '"uri":"otpauth://totp/' "json uri"
+expect 0 "otp remove" -- ta otp remove --user judy
+expect 2 "otp remove again" -- ta otp remove --user judy
+
+# --- secrets are not in the store in plaintext ------------------------------------
+DB="$W/db/tokenauth.db"
+sqlite3 "$DB" "PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null 2>&1
+RAW=$(echo "$SECRET" | base32 -d 2>/dev/null | od -An -tx1 | tr -d ' \n')
+for f in "$DB" "$DB-wal"; do
+	[ -f "$f" ] || continue
+	file_lacks "$f" "$SECRET" "the base32 OTP secret"
+	file_lacks "$f" "Hello!" "the raw OTP secret"
+	file_lacks "$f" "$TOK" "an issued token"
+	file_lacks "$f" "CEC-external-token" "an imported token"
+	od -An -tx1 "$f" | tr -d ' \n' | grep -q "$RAW" && bad "raw secret bytes in $f" || ok
+done
+
+# --- lockout and unlock --------------------------------------------------------------
+expect 0 "issue for lockout" -- ta issue --user kim
+KT=$(cat "$W/out")
+for i in 1 2 3 4 5; do echo "wrong-$i" | expect 1 "failure $i" -- ta verify --user kim; done
+echo "$KT" | expect 1 "locked after 5 failures" -- ta verify --user kim
+err_has "locked" "lock reason"
+expect 0 "unlock" -- ta unlock --user kim
+err_has "unlocked" "unlock said so"
+echo "$KT" | expect 0 "valid after unlock" -- ta verify --user kim
+expect 0 "unlock a user that is not locked" -- ta unlock --user kim
+err_has "was not locked" "no-op unlock"
+expect 2 "unlock without --user" -- ta unlock
+
+# --- pam_oath import ---------------------------------------------------------------------
+cat >"$W/users.oath" <<EOT
+# pam_oath users file
+HOTP leo - 3132333435363738393031323334353637383930 1 287082 2026-01-02T03:04:05L
+HOTP/T30 mia - 3132333435363738393031323334353637383930
+HOTP ned 4321 3132333435363738393031323334353637383930
+HOTP/T30/9 oli - 3132333435363738393031323334353637383930
+EOT
+chmod 600 "$W/users.oath"
+expect 2 "import-oath with bad lines" -- ta otp import-oath "$W/users.oath"
+err_has "users.oath:4: skipped: user ned has a PIN" "PIN line reported"
+err_has "users.oath:5: skipped: unknown token type" "bad type reported"
+err_has "2 user(s) imported, 2 line(s) skipped" "counts"
+echo 287082 | expect 1 "imported HOTP counter kept (old code refused)" -- ta verify --user leo
+echo 359152 | expect 0 "imported HOTP next code" -- ta verify --user leo
+MC=$(oathtool --totp 3132333435363738393031323334353637383930)
+echo "$MC" | expect 0 "imported TOTP" -- ta verify --user mia
+expect 2 "import-oath missing file" -- ta otp import-oath "$W/none"
+expect 2 "import-oath no file" -- ta otp import-oath
+
+# --- store and key safety ----------------------------------------------------------------
+chmod 0666 "$DB"
+echo "$KT" | expect 3 "world-writable store" -- ta verify --user kim
+err_has "writable by group or others" "insecure store named"
+chmod 0600 "$DB"
+mv "$DB" "$W/db/real.db"
+ln -s "$W/db/real.db" "$DB"
+echo "$KT" | expect 3 "store is a symlink" -- ta verify --user kim
+err_has "symbolic link" "symlink named"
+rm "$DB"
+mv "$W/db/real.db" "$DB"
+chmod 0644 "$W/master.key"
+echo "$MC" | expect 3 "world-readable master key" -- ta verify --user mia
+err_has "readable by others" "key perms named"
+chmod 0600 "$W/master.key"
+cp "$W/master.key" "$W/key.bak"
+printf 'not-a-key\n' >"$W/master.key"
+echo 123456 | expect 3 "unreadable (malformed) master key" -- ta verify --user mia
+err_has "expected 64 hex" "key format named"
+cp "$W/key.bak" "$W/master.key"
+echo "garbage garbage garbage garbage garbage" >"$W/db/junk.db"
+chmod 600 "$W/db/junk.db"
+echo "$KT" | expect 3 "corrupt store" -- ta --store "$W/db/junk.db" verify --user kim
+err_has "not a tokenauth store" "corruption named"
+
+summary cli
