@@ -410,12 +410,43 @@ static int load_line(ta_config *cfg, char *line, const char *path, unsigned line
 	return TA_OK;
 }
 
+int ta_config_parse_text(ta_config *cfg, const char *text, size_t len, const char *name,
+			 char *err, size_t errlen)
+{
+	char line[MAX_VALUE + 128];
+	const char *p = text, *end = text + len;
+	unsigned lineno = 0;
+	int r = TA_OK;
+
+	if (memchr(text, '\0', len) != NULL) {
+		snprintf(err, errlen, "%s: contains a NUL byte", name);
+		return TA_ERR_CONFIG;
+	}
+	while (p < end && r == TA_OK) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+		char *t;
+		lineno++;
+		if (n >= sizeof(line)) {
+			snprintf(err, errlen, "%s:%u: line too long", name, lineno);
+			r = TA_ERR_CONFIG;
+			break;
+		}
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p = nl ? nl + 1 : end;
+		t = trim(line);
+		if (*t != '\0' && *t != '#')
+			r = load_line(cfg, t, name, lineno, err, errlen);
+	}
+	ta_wipe(line, sizeof(line));
+	return r;
+}
+
 int ta_config_load(ta_config *cfg, const char *path, int missing_ok, char *err, size_t errlen)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	unsigned lineno = 0;
-	char *p, *nl;
 	int r;
 
 	r = ta_file_read(path, TA_FILE_PLAIN, TA_CONFIG_MAX_FILE, &buf, &len, err, errlen);
@@ -423,24 +454,7 @@ int ta_config_load(ta_config *cfg, const char *path, int missing_ok, char *err, 
 		return TA_OK;
 	if (r != TA_OK)
 		return r == TA_ERR_NOMEM ? r : TA_ERR_CONFIG;
-	if (memchr(buf, '\0', len) != NULL) {
-		snprintf(err, errlen, "%s: contains a NUL byte", path);
-		r = TA_ERR_CONFIG;
-		goto out;
-	}
-	for (p = (char *)buf; p != NULL && *p; p = nl) {
-		char *line;
-		lineno++;
-		if ((nl = strchr(p, '\n')) != NULL)
-			*nl++ = '\0';
-		line = trim(p);
-		if (*line == '\0' || *line == '#')
-			continue;
-		if ((r = load_line(cfg, line, path, lineno, err, errlen)) != TA_OK)
-			goto out;
-	}
-	r = TA_OK;
-out:
+	r = ta_config_parse_text(cfg, (const char *)buf, len, path, err, errlen);
 	ta_wipe(buf, len);
 	free(buf);
 	return r;

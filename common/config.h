@@ -45,6 +45,13 @@ int ta_config_word(ta_config *cfg, const char *word, char *err, size_t errlen);
 int ta_config_load(ta_config *cfg, const char *path, int missing_ok, char *err, size_t errlen);
 
 /*
+ * Parse config text of len bytes (need not be NUL-terminated).  name is
+ * used in messages ("NAME:LINE: ...").  Lines are capped at 4 KiB.
+ */
+int ta_config_parse_text(ta_config *cfg, const char *text, size_t len, const char *name,
+			 char *err, size_t errlen);
+
+/*
  * Build a config the way a PAM line does: defaults, then the file named by
  * a "config=" word (or the default file, which may be absent), then every
  * word in order.  *out is owned by the caller.

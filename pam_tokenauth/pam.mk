@@ -22,7 +22,7 @@ $(PAM_SO): pam_tokenauth/pam_tokenauth.c $(PAM_MAP) $(CORE_LIB) common/*.h
 # Test programs drive the module through libpam under pam_wrapper.
 $(PAM_TEST): tests/pam/test_pam.c tests/pam/pamtest_util.h
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-conversion -o $@ $< $(LDFLAGS) -lpamtest -lpam -lcmocka
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-conversion -o $@ $< $(LDFLAGS) -lpamtest -lpam -lcmocka -ldl -lpthread
 
 $(PAM_LOOP): tests/pam/pam_loop.c tests/pam/pamtest_util.h
 	@mkdir -p $(@D)

@@ -163,10 +163,12 @@ static int state_matches(const struct state *st, int argc, const char **argv)
 
 /*
  * Find or build the config and context for this handle.  On success *out
- * is owned by the handle (freed at pam_end).  A bad config is logged with
- * the core's message, which names the key, file and line.
+ * is either owned by the handle (freed at pam_end) or, when libpam would
+ * not keep it, by the caller (*owned = 1: state_free() it).  A bad config
+ * is logged with the core's message, which names the key, file and line.
  */
-static int get_state(pam_handle_t *pamh, int argc, const char **argv, struct state **out)
+static int get_state(pam_handle_t *pamh, int argc, const char **argv, struct state **out,
+		     int *owned)
 {
 	const void *data = NULL;
 	struct state *st = NULL;
@@ -174,6 +176,7 @@ static int get_state(pam_handle_t *pamh, int argc, const char **argv, struct sta
 	int r, pr = PAM_BUF_ERR;
 
 	*out = NULL;
+	*owned = 0;
 	if (pam_get_data(pamh, STATE_KEY, &data) == PAM_SUCCESS && data != NULL &&
 	    state_matches(data, argc, argv)) {
 		*out = (struct state *)(uintptr_t)data;
@@ -190,9 +193,9 @@ static int get_state(pam_handle_t *pamh, int argc, const char **argv, struct sta
 		pr = pam_code(r, 0);
 		goto out;
 	}
-	/* Replacing an older entry runs its cleanup, which frees it. */
-	if (pam_set_data(pamh, STATE_KEY, st, state_cleanup) != PAM_SUCCESS)
-		goto out;
+	/* Replacing an older entry runs its cleanup, which frees it.  If the
+	 * handle cannot keep it, this call still works, just uncached. */
+	*owned = pam_set_data(pamh, STATE_KEY, st, state_cleanup) != PAM_SUCCESS;
 	*out = st;
 	st = NULL;
 	pr = PAM_SUCCESS;
@@ -329,10 +332,10 @@ TA_PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, c
 {
 	struct state *st = NULL;
 	const char *user = NULL;
-	int nullok = 0, err = TA_OK, pr;
+	int nullok = 0, owned = 0, err = TA_OK, pr;
 
 	(void)flags; /* PAM_SILENT: the module never sends messages anyway */
-	if ((pr = get_state(pamh, argc, argv, &st)) != PAM_SUCCESS)
+	if ((pr = get_state(pamh, argc, argv, &st, &owned)) != PAM_SUCCESS)
 		goto out;
 	nullok = ta_config_flag(st->cfg, "nullok");
 	if ((pr = pam_get_user(pamh, &user, NULL)) != PAM_SUCCESS || user == NULL) {
@@ -349,6 +352,8 @@ TA_PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, c
 out:
 	if (pr != PAM_SUCCESS && pr != PAM_IGNORE && pr != PAM_INCOMPLETE)
 		(void)pam_fail_delay(pamh, FAIL_DELAY_US);
+	if (owned)
+		state_free(st);
 	return pr;
 }
 

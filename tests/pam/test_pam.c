@@ -3,7 +3,7 @@
  * driven by libpamtest and cmocka.
  *
  * run.sh prepares the fixture (store, configs, PAM service files, tokens)
- * and runs this program with:
+ * and runs this program with TA_MOD=path/to/pam_tokenauth.so and:
  *   LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$FIX/svc
  *   PAM_WRAPPER_DEBUGLEVEL=2 (module syslog lines go to stderr, captured here)
  *   TA_FIX=$FIX TA_CLI=path/to/tokenauth
@@ -19,6 +19,7 @@
 #include <libpamtest.h>
 #include <security/pam_appl.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -31,7 +32,7 @@
 #include "pamtest_util.h"
 
 #define LOG_CAP 65536
-#define DELAY_MIN 1500000u /* libpam randomises the 2 s request by +-25% */
+#define DELAY_MIN 1000000u /* libpam randomises the 2 s request, up to -50% */
 
 static const char *fix, *cli;
 
@@ -409,8 +410,11 @@ static void test_tenant_from_user(void **state)
 	call_free(&c);
 	assert_int_equal(auth(&c, "tfu", "carol@other", tok), PAM_AUTH_ERR);
 	call_free(&c);
-	/* Without the option the name is taken whole: nobody has that name. */
-	assert_int_equal(auth(&c, "basic", "carol@acme", tok), PAM_USER_UNKNOWN);
+	/* Without the option the name is taken whole: the token is carol's. */
+	assert_int_equal(auth(&c, "basic", "carol@acme", tok), PAM_AUTH_ERR);
+	call_free(&c);
+	/* ... and nobody is called "carol@acme". */
+	assert_int_equal(auth(&c, "basic", "carol@acme", "tka_x"), PAM_USER_UNKNOWN);
 	call_free(&c);
 	/* "@acme" leaves no user name at all. */
 	assert_int_equal(auth(&c, "tfu", "@acme", tok), PAM_USER_UNKNOWN);
@@ -429,13 +433,53 @@ static void test_unknown_user(void **state)
 	call_free(&c);
 }
 
+/*
+ * pam_sm_authenticate called directly on a libpam handle, for the exact
+ * code a module returns (libpam folds an all-PAM_IGNORE stack into
+ * PAM_PERM_DENIED).
+ */
+static int direct(const char *user, const char *answer, int argc, const char **argv,
+		  struct conv_rec *rec)
+{
+	struct pam_conv conv = {rec_conv, rec};
+	pam_handle_t *ph = NULL;
+	int (*fn)(pam_handle_t *, int, int, const char **);
+	void *so = dlopen(getenv("TA_MOD"), RTLD_NOW | RTLD_LOCAL);
+	int r;
+
+	if (so == NULL)
+		fail_msg("dlopen: %s", dlerror());
+	*(void **)&fn = dlsym(so, "pam_sm_authenticate");
+	assert_non_null(fn);
+	conv_rec_reset(rec, answer);
+	assert_int_equal(pam_start("basic", user, &conv, &ph), PAM_SUCCESS);
+	r = fn(ph, 0, argc, argv);
+	pam_end(ph, r);
+	dlclose(so);
+	return r;
+}
+
 static void test_nullok(void **state)
 {
-	char *tok = fixture("tok.nulluser");
+	char *tok = fixture("tok.nulluser"), conf[4200];
+	const char *argv[] = {conf, "nullok"};
+	struct conv_rec rec;
 	struct call c;
 
 	(void)state;
-	assert_int_equal(auth(&c, "nullok", "nosuchuser", "ignored"), PAM_IGNORE);
+	snprintf(conf, sizeof(conf), "config=%s/ta.conf", fix);
+	/* The module's own answer: PAM_IGNORE, without a prompt. */
+	assert_int_equal(direct("nosuchuser", "ignored", 2, argv, &rec), PAM_IGNORE);
+	assert_int_equal(rec.echo_off + rec.echo_on + rec.error_msg + rec.text_info, 0);
+	/* Without nullok the same user is unknown, after the usual prompt. */
+	assert_int_equal(direct("nosuchuser", "x", 1, argv, &rec), PAM_USER_UNKNOWN);
+	assert_int_equal(rec.echo_off, 1);
+	/* Through libpam: alone in the stack, an ignore is not a success ... */
+	assert_int_equal(auth(&c, "nullok", "nosuchuser", "ignored"), PAM_PERM_DENIED);
+	assert_no_prompt(&c);
+	call_free(&c);
+	/* ... and it leaves the decision to the next module. */
+	assert_int_equal(auth(&c, "nullok_permit", "nosuchuser", "x"), PAM_SUCCESS);
 	assert_no_prompt(&c);
 	call_free(&c);
 	/* nullok changes nothing for enrolled users: success ... */
@@ -443,7 +487,7 @@ static void test_nullok(void **state)
 	assert_one_prompt(&c);
 	call_free(&c);
 	/* ... and a wrong credential is still a failure, never IGNORE. */
-	assert_int_equal(auth(&c, "nullok", "nulluser", "wrong-credential"), PAM_AUTH_ERR);
+	assert_int_equal(auth(&c, "nullok_permit", "nulluser", "wrong-credential"), PAM_AUTH_ERR);
 	call_free(&c);
 	free(tok);
 }
@@ -514,7 +558,7 @@ static void test_config_bad_value(void **state)
 	assert_log(&c, "config");
 	call_free(&c);
 	assert_int_equal(auth(&c, "badfile", "alice", "x"), PAM_SERVICE_ERR);
-	assert_log(&c, "bad.conf:2");
+	assert_log(&c, "bad.conf:4: unknown option 'bogus'");
 	call_free(&c);
 }
 
@@ -822,8 +866,8 @@ int main(void)
 
 	fix = getenv("TA_FIX");
 	cli = getenv("TA_CLI");
-	if (fix == NULL || cli == NULL) {
-		fprintf(stderr, "test_pam: run through tests/pam/run.sh (TA_FIX, TA_CLI)\n");
+	if (fix == NULL || cli == NULL || getenv("TA_MOD") == NULL) {
+		fprintf(stderr, "test_pam: run through tests/pam/run.sh (TA_FIX, TA_CLI, TA_MOD)\n");
 		return 2;
 	}
 	return cmocka_run_group_tests_name("pam_tokenauth", tests, NULL, NULL);

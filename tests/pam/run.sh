@@ -1,0 +1,206 @@
+#!/bin/sh
+# run.sh BUILD_DIR - integration tests of pam_tokenauth.so (make check-pam).
+#
+# Runs without root: libpam reads PAM service files from a private folder
+# through pam_wrapper.  Builds a throwaway store with the tokenauth CLI,
+# then runs
+#   1. the cmocka/libpamtest cases (build/tests/pam/test_pam), one per
+#      SPEC §4 row and PAM option;
+#   2. pamtester through the same service folder;
+#   3. the exported-symbol and writable-globals checks;
+#   4. 1,000 pam_authenticate calls on one handle under valgrind.
+# Prints "N passed, M failed" last; exits non-zero when anything failed.
+set -u
+
+B=$(cd "${1:-build}" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+TA=$B/tokenauth
+MOD=$B/pam_tokenauth.so
+MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+PWLIB=/usr/lib/$MULTIARCH/pam_wrapper
+PRELOAD=libpam_wrapper.so
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+bad() { fail=$((fail + 1)); echo "not ok - $*"; }
+check() { # check DESCRIPTION COMMAND...
+	d=$1
+	shift
+	if "$@"; then ok "$d"; else bad "$d"; fi
+}
+
+FIX=$(mktemp -d "${TMPDIR:-/tmp}/ta-pam.XXXXXX") || exit 1
+chmod 700 "$FIX"
+[ -n "${TA_KEEP:-}" ] || trap 'rm -rf "$FIX"' EXIT
+trap 'exit 130' INT TERM
+
+die() { echo "run.sh: $*" >&2; echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+[ -x "$TA" ] || die "$TA missing (make $TA)"
+[ -f "$MOD" ] || die "$MOD missing"
+[ -f "$PWLIB/pam_set_items.so" ] || die "pam_wrapper modules not found in $PWLIB"
+
+# ---- fixture ---------------------------------------------------------------
+conf() { # conf FILE STORE [extra lines...]
+	f=$1 s=$2
+	shift 2
+	{
+		echo "# pam_tokenauth test configuration"
+		echo "store = $s"
+		echo "key_file = $FIX/master.key"
+		for l in "$@"; do echo "$l"; done
+	} >"$f"
+	chmod 600 "$f"
+}
+conf "$FIX/ta.conf" "$FIX/tokenauth.db"
+conf "$FIX/lock.conf" "$FIX/tokenauth.db" "max_failures = 3" "lockout = 300"
+conf "$FIX/loop.conf" "$FIX/tokenauth.db" "max_failures = 0"
+mkdir -m 700 "$FIX/perm" "$FIX/corrupt"
+conf "$FIX/perm.conf" "$FIX/perm/tokenauth.db"
+conf "$FIX/corrupt.conf" "$FIX/corrupt/tokenauth.db"
+conf "$FIX/nostore.conf" "$FIX/nostore/tokenauth.db"
+conf "$FIX/bad.conf" "$FIX/tokenauth.db" "bogus = 1"
+
+cli() { "$TA" -c "$FIX/ta.conf" "$@"; }
+issue() { # issue NAME USER [issue options]: token into $FIX/tok.NAME
+	n=$1 u=$2
+	shift 2
+	cli issue --user "$u" "$@" >"$FIX/tok.$n" 2>/dev/null || die "issue $n failed"
+}
+enroll() { # enroll NAME USER [otp options]: secret into $FIX/sec.NAME
+	n=$1 u=$2
+	shift 2
+	head -c 20 /dev/urandom | base32 >"$FIX/sec.$n"
+	cli otp enroll --user "$u" --secret-stdin --no-qr "$@" <"$FIX/sec.$n" >/dev/null ||
+		die "otp enroll $n failed"
+}
+
+cli init >/dev/null 2>&1 || die "tokenauth init failed"
+issue exp expuser --ttl 1s # expires while the rest is set up
+t_exp=$(date +%s)
+for u in alice bob locky nulluser tryuser useuser multi both oddinput loopuser; do
+	issue "$u" "$u" --ttl 1d
+done
+issue dave dave --tenant acme --ttl 1d
+issue carol carol --tenant acme --ttl 1d
+cli issue --user rev1 --json 2>/dev/null >"$FIX/rev1.json" || die "issue rev1"
+sed -n 's/.*"token":"\([^"]*\)".*/\1/p' "$FIX/rev1.json" >"$FIX/tok.rev1"
+cli revoke "$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' "$FIX/rev1.json")" >/dev/null 2>&1 ||
+	die "revoke by id failed"
+issue rev2 rev2
+cli revoke --user rev2 >/dev/null 2>&1 || die "revoke --user failed"
+enroll totp otpuser
+enroll totp2 otpuser2
+enroll hotp hotpuser --hotp
+enroll both both
+
+# Same store, wrong permissions; a store that is not SQLite at all.
+cp "$FIX/tokenauth.db" "$FIX/perm/tokenauth.db"
+chmod 0666 "$FIX/perm/tokenauth.db"
+head -c 8192 /dev/urandom >"$FIX/corrupt/tokenauth.db"
+chmod 0600 "$FIX/corrupt/tokenauth.db"
+
+# PAM service files, one per situation.
+SVC=$FIX/svc
+mkdir -m 700 "$SVC"
+svc() { # svc NAME OPTIONS...: one "auth required" line with our module
+	n=$1
+	shift
+	echo "auth required $MOD $*" >"$SVC/$n"
+}
+C="config=$FIX/ta.conf"
+svc basic "$C"
+svc debug "$C debug"
+svc prompt "$C [prompt=Your code: ]"
+svc lock "config=$FIX/lock.conf"
+svc loop "config=$FIX/loop.conf"
+svc tenant "$C tenant=acme"
+svc tfu "$C tenant_from_user"
+svc nullok "$C nullok"
+svc otponly "$C mode=otp"
+svc perm "config=$FIX/perm.conf"
+svc corrupt "config=$FIX/corrupt.conf"
+svc corrupt_nullok "config=$FIX/corrupt.conf nullok"
+svc nostore "config=$FIX/nostore.conf"
+svc noconf "config=/nonexistent/tokenauth.conf"
+svc badopt "$C bogus_option=1"
+svc badval "$C max_failures=lots"
+svc relconf "config=relative/tokenauth.conf"
+svc badfile "config=$FIX/bad.conf"
+printf 'auth required %s/pam_set_items.so\nauth required %s %s try_first_pass\n' \
+	"$PWLIB" "$MOD" "$C" >"$SVC/try"
+printf 'auth required %s/pam_set_items.so\nauth required %s %s use_first_pass\n' \
+	"$PWLIB" "$MOD" "$C" >"$SVC/use"
+printf 'auth required %s %s nullok\nauth required pam_permit.so\n' "$MOD" "$C" >"$SVC/nullok_permit"
+printf 'auth required %s %s\nauth required %s/pam_get_items.so\n' \
+	"$MOD" "$C" "$PWLIB" >"$SVC/export"
+
+wrap() { # run a program under pam_wrapper with our service folder
+	LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$SVC "$@"
+}
+
+# The expired token must be past its second.
+while [ $(($(date +%s) - t_exp)) -lt 2 ]; do sleep 1; done
+
+# ---- 1. cmocka + libpamtest ----------------------------------------------------
+echo "== libpamtest cases"
+out=$FIX/cmocka.out
+TA_FIX=$FIX TA_CLI=$TA TA_MOD=$MOD CMOCKA_MESSAGE_OUTPUT=TAP PAM_WRAPPER_DEBUGLEVEL=2 \
+	wrap "$B/tests/pam/test_pam" >"$out" 2>&1
+rc=$?
+grep -v -e '^PWRAP' -e '^$' "$out"
+n_ok=$(grep -c '^ok ' "$out")
+n_bad=$(grep -c '^not ok ' "$out")
+pass=$((pass + n_ok))
+fail=$((fail + n_bad))
+[ "$rc" -eq 0 ] || [ "$n_bad" -gt 0 ] || bad "test_pam exited $rc"
+[ "$n_ok" -gt 0 ] || bad "test_pam ran no case"
+
+# ---- 2. pamtester ---------------------------------------------------------------
+echo "== pamtester"
+pt() { # pt SERVICE USER CREDENTIAL
+	printf '%s\n' "$3" | wrap pamtester "$1" "$2" authenticate >/dev/null 2>&1
+}
+not() { ! "$@"; }
+check "pamtester: valid token accepted" pt basic alice "$(cat "$FIX/tok.alice")"
+check "pamtester: wrong token refused" not pt basic bob "tka_nope"
+code=$(oathtool --hotp -c 2 -b "$(cat "$FIX/sec.hotp")")
+check "pamtester: HOTP code accepted" pt basic hotpuser "$code"
+check "pamtester: same HOTP code refused" not pt basic hotpuser "$code"
+check "pamtester: unknown user refused" not pt basic nobody-here "x"
+pt_setcred() {
+	printf '%s\n' "$(cat "$FIX/tok.alice")" |
+		wrap pamtester basic alice authenticate setcred >/dev/null 2>&1
+}
+check "pamtester: authenticate + setcred succeed" pt_setcred
+
+# ---- 3. exports and globals -------------------------------------------------------
+echo "== symbols"
+exports=$(nm -D --defined-only "$MOD" | awk '{print $3}' | sort | tr '\n' ' ')
+check "exports only pam_sm_authenticate pam_sm_setcred (got: $exports)" \
+	test "$exports" = "pam_sm_authenticate pam_sm_setcred "
+# Writable data: only what the C runtime itself puts there.
+globals=$(objdump -t "$MOD" | awk '$4 == ".data" || $4 == ".bss" {print $NF}' |
+	grep -v -x -e completed.0 -e __dso_handle -e __TMC_END__ -e '.data' -e '.bss' |
+	tr '\n' ' ')
+check "no writable global state (found: ${globals:-none})" test -z "$globals"
+
+# ---- 4. valgrind ------------------------------------------------------------------
+echo "== valgrind: 1000 pam_authenticate calls on one handle"
+if command -v valgrind >/dev/null 2>&1; then
+	vlog=$FIX/valgrind.log
+	PAM_WRAPPER_DISABLE_DEEPBIND=1 wrap valgrind --leak-check=full \
+		--errors-for-leak-kinds=definite --error-exitcode=99 --log-file="$vlog" \
+		"$B/tests/pam/pam_loop" loop loopuser 1000 "$(cat "$FIX/tok.loopuser")"
+	vrc=$?
+	grep -E 'definitely lost|indirectly lost|All heap blocks|ERROR SUMMARY|Invalid (read|write)' \
+		"$vlog" | sed 's/^==[0-9]*== */  valgrind: /'
+	check "valgrind: loop exits 0 (rc $vrc)" test "$vrc" -eq 0
+	check "valgrind: no invalid reads or writes" not grep -q 'Invalid \(read\|write\)' "$vlog"
+	check "valgrind: definitely lost 0" not grep -q 'definitely lost: [1-9]' "$vlog"
+else
+	bad "valgrind not installed"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
