@@ -885,6 +885,8 @@ int main(int argc, char **argv)
 			int vargc = argc - optind;
 			optind = 1; /* restart getopt for the verb's own options */
 			rc = verbs[i].run(&c, vargc, vargv);
+			if (rc == EX_UNAVAILABLE && access(ta_config_str(c.cfg, "store"), F_OK) != 0)
+				fprintf(stderr, "tokenauth: hint: run 'tokenauth init' to create the store\n");
 		}
 		ta_ctx_free(c.ctx);
 		ta_config_free(c.cfg);

@@ -140,28 +140,46 @@ int ta_store_schema(ta_store *st)
 	return st->schema;
 }
 
-/* Bring the schema up to date in one write transaction. */
+/* Read the marker and version; no lock is taken. */
+static int read_version(ta_store *st, int *app, int *version)
+{
+	int r = pragma_int(st, "PRAGMA application_id", app);
+
+	return r == TA_OK ? pragma_int(st, "PRAGMA user_version", version) : r;
+}
+
+static int check_version(int fresh, int app, int version, char *err, size_t errlen)
+{
+	if (!fresh && app != APP_ID) {
+		snprintf(err, errlen, "not a tokenauth store (application id %d)", app);
+		return TA_ERR_CORRUPT;
+	}
+	if (version > TA_STORE_SCHEMA) {
+		snprintf(err, errlen, "store schema %d is newer than this program's (%d); upgrade tokenauth",
+			 version, TA_STORE_SCHEMA);
+		return TA_ERR_CORRUPT;
+	}
+	return TA_OK;
+}
+
+/*
+ * Bring the schema up to date.  The common case (already current) takes
+ * no lock, so logins never queue behind each other just to open the store.
+ */
 static int migrate(ta_store *st, int fresh, char *err, size_t errlen)
 {
 	int version = 0, app = 0, r;
 	char sql[64];
 
-	if ((r = ta_store_begin(st)) != TA_OK)
+	if ((r = read_version(st, &app, &version)) != TA_OK)
 		goto fail;
-	if ((r = pragma_int(st, "PRAGMA application_id", &app)) != TA_OK ||
-	    (r = pragma_int(st, "PRAGMA user_version", &version)) != TA_OK)
+	if ((r = check_version(fresh, app, version, err, errlen)) != TA_OK || version == TA_STORE_SCHEMA)
+		goto done;
+	/* Re-read under the write lock: another process may have migrated. */
+	if ((r = ta_store_begin(st)) != TA_OK || (r = read_version(st, &app, &version)) != TA_OK)
 		goto fail;
-	if (!fresh && app != APP_ID) {
-		snprintf(err, errlen, "not a tokenauth store (application id %d)", app);
-		r = TA_ERR_CORRUPT;
-		goto out;
-	}
-	if (version > TA_STORE_SCHEMA) {
-		snprintf(err, errlen, "store schema %d is newer than this program's (%d); upgrade tokenauth",
-			 version, TA_STORE_SCHEMA);
-		r = TA_ERR_CORRUPT;
-		goto out;
-	}
+	if ((r = check_version(fresh, app, version, err, errlen)) != TA_OK)
+		goto done;
 	for (; version < TA_STORE_SCHEMA; version++)
 		if ((r = exec(st, migrations[version])) != TA_OK)
 			goto fail;
@@ -173,12 +191,13 @@ static int migrate(ta_store *st, int fresh, char *err, size_t errlen)
 		goto fail;
 	if ((r = ta_store_commit(st)) != TA_OK)
 		goto fail;
-	st->schema = TA_STORE_SCHEMA;
-	return TA_OK;
+	goto done;
 fail:
 	snprintf(err, errlen, "cannot read or update the store: %s", sqlite3_errmsg(st->db));
-out:
+done:
 	ta_store_rollback(st);
+	if (r == TA_OK)
+		st->schema = TA_STORE_SCHEMA;
 	return r;
 }
 
