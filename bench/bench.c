@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SAMPLE 1000
+#define SAMPLE   1000
 #define PIN_TIME 1800000000
 
 static double now_s(void)
@@ -58,7 +58,8 @@ static void world_new(struct world *w)
 	snprintf(path, sizeof(path), "%s/master.key", w->dir);
 	ta_config_set(w->cfg, "key_file", path, err, sizeof(err));
 	ta_config_set(w->cfg, "max_failures", "0", err, sizeof(err));
-	if (ta_ctx_new(w->cfg, NULL, NULL, &w->ctx) != TA_OK || ta_admin_init(w->ctx, &created) != TA_OK)
+	if (ta_ctx_new(w->cfg, NULL, NULL, &w->ctx) != TA_OK ||
+	    ta_admin_init(w->ctx, &created) != TA_OK)
 		die("init");
 }
 
@@ -115,7 +116,8 @@ static double bench_tokens(unsigned long n)
 	do {
 		for (int i = 0; i < 1000; i++, ops++) {
 			unsigned long k = ops % SAMPLE;
-			struct ta_request req = {user, NULL, tokens[k], TA_TOKEN_LEN, "bench", NULL};
+			struct ta_request req = {user,         NULL,    tokens[k],
+			                         TA_TOKEN_LEN, "bench", NULL};
 			snprintf(user, sizeof(user), "user%lu", k);
 			if (ta_verify(w.ctx, &req, NULL) != TA_OK)
 				die("token verify");
@@ -187,6 +189,7 @@ int main(void)
 		printf("TOTP verify+commit, %7lu users %14.0f %9.2fx\n", osizes[i], r, r / base);
 		fflush(stdout);
 	}
-	printf("targets: token >= 20000/s at 1,000,000 and within 2x of 1,000; TOTP >= 2000/s at 100,000\n");
+	printf("targets: token >= 20000/s at 1,000,000 and within 2x of 1,000; TOTP >= 2000/s at "
+	       "100,000\n");
 	return 0;
 }

@@ -23,13 +23,13 @@
 #include <cjson/cJSON.h>
 #include <qrencode.h>
 
-#define EX_OK 0
-#define EX_REJECTED 1
-#define EX_USAGE 2
+#define EX_OK          0
+#define EX_REJECTED    1
+#define EX_USAGE       2
 #define EX_UNAVAILABLE 3
 
 #define DEFAULT_TTL (90ULL * 86400)
-#define MAX_PARAMS 64
+#define MAX_PARAMS  64
 
 struct cli {
 	ta_config *cfg;
@@ -70,28 +70,28 @@ static int exit_code(int r)
 }
 
 static const char main_help[] =
-	"Usage: tokenauth [-c CONFIG] [--store PATH] [-v] VERB [OPTIONS]\n"
-	"\n"
-	"Verbs:\n"
-	"  init                      create the store and the master key\n"
-	"  issue --user U            issue an access token (printed once)\n"
-	"  add --user U              import an externally generated token from stdin\n"
-	"  revoke ID... | --user U   revoke tokens\n"
-	"  list [--user U] [--json]  list tokens and OTP enrolments (never secrets)\n"
-	"  verify --user U           check a credential read from stdin\n"
-	"  otp enroll --user U       enrol a TOTP/HOTP secret, print its Key URI\n"
-	"  otp remove --user U       remove a user's OTP secret\n"
-	"  otp import-oath FILE      migrate a pam_oath users file\n"
-	"  unlock --user U           clear failures and lockouts\n"
-	"\n"
-	"Global options:\n"
-	"  -c, --config FILE   configuration file (default " TA_DEFAULT_CONFIG ")\n"
-	"      --store PATH    store file, overriding the configuration\n"
-	"  -v, --verbose       also print informational messages\n"
-	"  -h, --help          this help; 'tokenauth VERB --help' for a verb\n"
-	"\n"
-	"Exit status: 0 success, 1 credential rejected, 2 usage or input error,\n"
-	"3 store or backend unavailable.  See tokenauth(1).\n";
+    "Usage: tokenauth [-c CONFIG] [--store PATH] [-v] VERB [OPTIONS]\n"
+    "\n"
+    "Verbs:\n"
+    "  init                      create the store and the master key\n"
+    "  issue --user U            issue an access token (printed once)\n"
+    "  add --user U              import an externally generated token from stdin\n"
+    "  revoke ID... | --user U   revoke tokens\n"
+    "  list [--user U] [--json]  list tokens and OTP enrolments (never secrets)\n"
+    "  verify --user U           check a credential read from stdin\n"
+    "  otp enroll --user U       enrol a TOTP/HOTP secret, print its Key URI\n"
+    "  otp remove --user U       remove a user's OTP secret\n"
+    "  otp import-oath FILE      migrate a pam_oath users file\n"
+    "  unlock --user U           clear failures and lockouts\n"
+    "\n"
+    "Global options:\n"
+    "  -c, --config FILE   configuration file (default " TA_DEFAULT_CONFIG ")\n"
+    "      --store PATH    store file, overriding the configuration\n"
+    "  -v, --verbose       also print informational messages\n"
+    "  -h, --help          this help; 'tokenauth VERB --help' for a verb\n"
+    "\n"
+    "Exit status: 0 success, 1 credential rejected, 2 usage or input error,\n"
+    "3 store or backend unavailable.  See tokenauth(1).\n";
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -132,7 +132,8 @@ static int read_secret_line(char *buf, size_t cap, size_t *len, const char *what
 
 	while ((ch = getchar()) != EOF && ch != '\n') {
 		if (n + 1 >= cap) {
-			fprintf(stderr, "tokenauth: %s on stdin is longer than %zu bytes\n", what, cap - 1);
+			fprintf(stderr, "tokenauth: %s on stdin is longer than %zu bytes\n", what,
+			        cap - 1);
 			return TA_ERR_INPUT;
 		}
 		buf[n++] = (char)ch;
@@ -155,7 +156,8 @@ static int read_secret_line(char *buf, size_t cap, size_t *len, const char *what
 static int need_user(const char *user, const char *verb)
 {
 	if (user == NULL || user[0] == '\0') {
-		fprintf(stderr, "tokenauth: %s needs --user\nTry 'tokenauth %s --help'.\n", verb, verb);
+		fprintf(stderr, "tokenauth: %s needs --user\nTry 'tokenauth %s --help'.\n", verb,
+		        verb);
 		return 0;
 	}
 	return 1;
@@ -163,7 +165,7 @@ static int need_user(const char *user, const char *verb)
 
 /* getopt_long over a verb's arguments; returns -2 after printing help. */
 static int next_opt(int argc, char **argv, const char *shortopts, const struct option *longopts,
-		    const char *help)
+                    const char *help)
 {
 	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
 
@@ -177,9 +179,9 @@ static int next_opt(int argc, char **argv, const char *shortopts, const struct o
 /* ---- init ---------------------------------------------------------------- */
 
 static const char init_help[] =
-	"Usage: tokenauth init\n"
-	"Create the store (folder 0700, file 0600) and the master key (0600) named\n"
-	"by the configuration.  Existing ones are kept and checked.\n";
+    "Usage: tokenauth init\n"
+    "Create the store (folder 0700, file 0600) and the master key (0600) named\n"
+    "by the configuration.  Existing ones are kept and checked.\n";
 
 static int cmd_init(struct cli *c, int argc, char **argv)
 {
@@ -195,24 +197,24 @@ static int cmd_init(struct cli *c, int argc, char **argv)
 	if ((r = ta_admin_init(c->ctx, &created)) != TA_OK)
 		return exit_code(r);
 	fprintf(stderr, "store %s: %s\nmaster key %s: %s\n", ta_config_str(c->cfg, "store"),
-		created & 1 ? "created" : "exists, checked", ta_config_str(c->cfg, "key_file"),
-		created & 2 ? "created" : "exists, checked");
+	        created & 1 ? "created" : "exists, checked", ta_config_str(c->cfg, "key_file"),
+	        created & 2 ? "created" : "exists, checked");
 	return EX_OK;
 }
 
 /* ---- issue / add --------------------------------------------------------- */
 
 static const char issue_help[] =
-	"Usage: tokenauth issue --user U [--tenant T] [--ttl DURATION] [--param K=V]... [--json]\n"
-	"Issue an access token.  The token is printed once, alone on stdout;\n"
-	"details go to stderr (or everything as JSON on stdout with --json).\n"
-	"  --ttl DURATION   lifetime: seconds or N[smhdw], or 'never' (default 90d)\n"
-	"  --param K=V      bind a parameter to the token (repeatable)\n";
+    "Usage: tokenauth issue --user U [--tenant T] [--ttl DURATION] [--param K=V]... [--json]\n"
+    "Issue an access token.  The token is printed once, alone on stdout;\n"
+    "details go to stderr (or everything as JSON on stdout with --json).\n"
+    "  --ttl DURATION   lifetime: seconds or N[smhdw], or 'never' (default 90d)\n"
+    "  --param K=V      bind a parameter to the token (repeatable)\n";
 
 static const char add_help[] =
-	"Usage: tokenauth add --user U [--tenant T] [--ttl DURATION] [--param K=V]... [--json]\n"
-	"Import a token generated elsewhere: read one line from stdin and store\n"
-	"its hash.  The token must be 16 to 512 printable characters.\n";
+    "Usage: tokenauth add --user U [--tenant T] [--ttl DURATION] [--param K=V]... [--json]\n"
+    "Import a token generated elsewhere: read one line from stdin and store\n"
+    "its hash.  The token must be 16 to 512 printable characters.\n";
 
 struct issue_opts {
 	const char *user, *tenant;
@@ -225,12 +227,12 @@ struct issue_opts {
 static int parse_issue(int argc, char **argv, struct issue_opts *io, const char *help)
 {
 	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
-					   {"tenant", required_argument, NULL, 't'},
-					   {"ttl", required_argument, NULL, 'T'},
-					   {"param", required_argument, NULL, 'p'},
-					   {"json", no_argument, NULL, 'j'},
-					   {"help", no_argument, NULL, 'h'},
-					   {NULL, 0, NULL, 0}};
+	                                   {"tenant", required_argument, NULL, 't'},
+	                                   {"ttl", required_argument, NULL, 'T'},
+	                                   {"param", required_argument, NULL, 'p'},
+	                                   {"json", no_argument, NULL, 'j'},
+	                                   {"help", no_argument, NULL, 'h'},
+	                                   {NULL, 0, NULL, 0}};
 	int o;
 
 	io->ttl = DEFAULT_TTL;
@@ -241,7 +243,8 @@ static int parse_issue(int argc, char **argv, struct issue_opts *io, const char 
 		case 'j': io->json = 1; break;
 		case 'T':
 			if (parse_ttl(optarg, &io->ttl) != TA_OK)
-				return usage_error("--ttl '%s': expected seconds, N[smhdw] or never", optarg);
+				return usage_error(
+				    "--ttl '%s': expected seconds, N[smhdw] or never", optarg);
 			break;
 		case 'p':
 			if (io->npairs == MAX_PARAMS)
@@ -258,7 +261,7 @@ static int parse_issue(int argc, char **argv, struct issue_opts *io, const char 
 }
 
 static void print_issued(const struct cli *c, const struct issue_opts *io, const char *token,
-			 const char *id, int64_t expires, const char *params)
+                         const char *id, int64_t expires, const char *params)
 {
 	char when[32];
 	char u[TA_MAX_USER + 1], t[TA_MAX_TENANT + 1];
@@ -333,17 +336,17 @@ static int cmd_add(struct cli *c, int argc, char **argv)
 /* ---- revoke -------------------------------------------------------------- */
 
 static const char revoke_help[] =
-	"Usage: tokenauth revoke ID...\n"
-	"       tokenauth revoke --user U [--tenant T | --all-tenants]\n"
-	"Revoke tokens by id (see 'tokenauth list'), or every token of a user.\n";
+    "Usage: tokenauth revoke ID...\n"
+    "       tokenauth revoke --user U [--tenant T | --all-tenants]\n"
+    "Revoke tokens by id (see 'tokenauth list'), or every token of a user.\n";
 
 static int cmd_revoke(struct cli *c, int argc, char **argv)
 {
 	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
-					   {"tenant", required_argument, NULL, 't'},
-					   {"all-tenants", no_argument, NULL, 'a'},
-					   {"help", no_argument, NULL, 'h'},
-					   {NULL, 0, NULL, 0}};
+	                                   {"tenant", required_argument, NULL, 't'},
+	                                   {"all-tenants", no_argument, NULL, 'a'},
+	                                   {"help", no_argument, NULL, 'h'},
+	                                   {NULL, 0, NULL, 0}};
 	const char *user = NULL, *tenant = NULL;
 	int o, all = 0, r = TA_OK;
 
@@ -381,9 +384,9 @@ static int cmd_revoke(struct cli *c, int argc, char **argv)
 /* ---- list ---------------------------------------------------------------- */
 
 static const char list_help[] =
-	"Usage: tokenauth list [--user U] [--json]\n"
-	"List tokens (id, user, tenant, kind, created, expires, status, parameters)\n"
-	"and OTP enrolments.  Never prints a token or a secret.\n";
+    "Usage: tokenauth list [--user U] [--json]\n"
+    "List tokens (id, user, tenant, kind, created, expires, status, parameters)\n"
+    "and OTP enrolments.  Never prints a token or a secret.\n";
 
 struct lister {
 	int json;
@@ -410,7 +413,8 @@ static int list_token(void *arg, const struct ta_token_row *row)
 		cJSON_AddStringToObject(o, "id", row->id);
 		cJSON_AddStringToObject(o, "userAccount", row->user);
 		cJSON_AddStringToObject(o, "tenantSpaceId", row->tenant);
-		cJSON_AddStringToObject(o, "kind", row->kind == TA_TOKEN_KIND_ISSUED ? "issued" : "imported");
+		cJSON_AddStringToObject(o, "kind",
+		                        row->kind == TA_TOKEN_KIND_ISSUED ? "issued" : "imported");
 		cJSON_AddNumberToObject(o, "created", (double)row->created);
 		cJSON_AddNumberToObject(o, "expiration_time", (double)row->expires);
 		cJSON_AddStringToObject(o, "status", token_status(row, l->now));
@@ -454,9 +458,9 @@ static int list_otp(void *arg, const char *user, const char *tenant, const struc
 static int cmd_list(struct cli *c, int argc, char **argv)
 {
 	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
-					   {"json", no_argument, NULL, 'j'},
-					   {"help", no_argument, NULL, 'h'},
-					   {NULL, 0, NULL, 0}};
+	                                   {"json", no_argument, NULL, 'j'},
+	                                   {"help", no_argument, NULL, 'h'},
+	                                   {NULL, 0, NULL, 0}};
 	struct lister l = {0, time(NULL), NULL, NULL};
 	const char *user = NULL;
 	int o, r;
@@ -475,8 +479,8 @@ static int cmd_list(struct cli *c, int argc, char **argv)
 		l.tokens = cJSON_CreateArray();
 		l.otp = cJSON_CreateArray();
 	} else {
-		printf("%-12s  %-16s %-12s %-8s %-20s  %-20s  %-7s %s\n", "ID", "USER", "TENANT", "KIND",
-		       "CREATED", "EXPIRES", "STATUS", "PARAMS");
+		printf("%-12s  %-16s %-12s %-8s %-20s  %-20s  %-7s %s\n", "ID", "USER", "TENANT",
+		       "KIND", "CREATED", "EXPIRES", "STATUS", "PARAMS");
 	}
 	r = ta_list_tokens(c->ctx, user, list_token, &l);
 	if (r == TA_OK && !l.json)
@@ -502,18 +506,18 @@ static int cmd_list(struct cli *c, int argc, char **argv)
 /* ---- verify -------------------------------------------------------------- */
 
 static const char verify_help[] =
-	"Usage: tokenauth verify --user U [--tenant T] [--service NAME]\n"
-	"Check a token or one-time code read from stdin, exactly as a login would\n"
-	"(an accepted OTP code is consumed; failures count towards lockout).\n"
-	"Exit 0 valid, 1 rejected, 2 input error, 3 store unavailable.\n";
+    "Usage: tokenauth verify --user U [--tenant T] [--service NAME]\n"
+    "Check a token or one-time code read from stdin, exactly as a login would\n"
+    "(an accepted OTP code is consumed; failures count towards lockout).\n"
+    "Exit 0 valid, 1 rejected, 2 input error, 3 store unavailable.\n";
 
 static int cmd_verify(struct cli *c, int argc, char **argv)
 {
 	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
-					   {"tenant", required_argument, NULL, 't'},
-					   {"service", required_argument, NULL, 's'},
-					   {"help", no_argument, NULL, 'h'},
-					   {NULL, 0, NULL, 0}};
+	                                   {"tenant", required_argument, NULL, 't'},
+	                                   {"service", required_argument, NULL, 's'},
+	                                   {"help", no_argument, NULL, 'h'},
+	                                   {NULL, 0, NULL, 0}};
 	struct ta_request req = {NULL, NULL, NULL, 0, "tokenauth-cli", NULL};
 	char cred[TA_MAX_CREDENTIAL + 2];
 	size_t len = 0;
@@ -547,17 +551,16 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
 
 /* ---- unlock -------------------------------------------------------------- */
 
-static const char unlock_help[] =
-	"Usage: tokenauth unlock --user U [--tenant T | --all-tenants]\n"
-	"Clear the failure count and any lockout of a user.\n";
+static const char unlock_help[] = "Usage: tokenauth unlock --user U [--tenant T | --all-tenants]\n"
+                                  "Clear the failure count and any lockout of a user.\n";
 
 static int cmd_unlock(struct cli *c, int argc, char **argv)
 {
 	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
-					   {"tenant", required_argument, NULL, 't'},
-					   {"all-tenants", no_argument, NULL, 'a'},
-					   {"help", no_argument, NULL, 'h'},
-					   {NULL, 0, NULL, 0}};
+	                                   {"tenant", required_argument, NULL, 't'},
+	                                   {"all-tenants", no_argument, NULL, 'a'},
+	                                   {"help", no_argument, NULL, 'h'},
+	                                   {NULL, 0, NULL, 0}};
 	char u[TA_MAX_USER + 1], t[TA_MAX_TENANT + 1];
 	const char *user = NULL, *tenant = NULL;
 	unsigned n = 0;
@@ -587,17 +590,17 @@ static int cmd_unlock(struct cli *c, int argc, char **argv)
 /* ---- otp ----------------------------------------------------------------- */
 
 static const char otp_help[] =
-	"Usage: tokenauth otp enroll --user U [--tenant T] [--totp|--hotp] [--digits N]\n"
-	"                            [--period S] [--algorithm SHA1|SHA256|SHA512]\n"
-	"                            [--issuer NAME] [--secret-stdin] [--replace]\n"
-	"                            [--qr|--no-qr] [--json]\n"
-	"       tokenauth otp remove --user U [--tenant T]\n"
-	"       tokenauth otp import-oath [--tenant T] FILE\n"
-	"enroll prints the otpauth:// Key URI on stdout (and a QR code when stdout\n"
-	"is a terminal, or with --qr).  --secret-stdin reads an existing base32\n"
-	"secret, as authenticator apps show it.  Defaults: TOTP, 6 digits, 30 s,\n"
-	"SHA1, issuer 'tokenauth'.  import-oath migrates a pam_oath users file,\n"
-	"keeping counters, and names every line it could not take (exit 2).\n";
+    "Usage: tokenauth otp enroll --user U [--tenant T] [--totp|--hotp] [--digits N]\n"
+    "                            [--period S] [--algorithm SHA1|SHA256|SHA512]\n"
+    "                            [--issuer NAME] [--secret-stdin] [--replace]\n"
+    "                            [--qr|--no-qr] [--json]\n"
+    "       tokenauth otp remove --user U [--tenant T]\n"
+    "       tokenauth otp import-oath [--tenant T] FILE\n"
+    "enroll prints the otpauth:// Key URI on stdout (and a QR code when stdout\n"
+    "is a terminal, or with --qr).  --secret-stdin reads an existing base32\n"
+    "secret, as authenticator apps show it.  Defaults: TOTP, 6 digits, 30 s,\n"
+    "SHA1, issuer 'tokenauth'.  import-oath migrates a pam_oath users file,\n"
+    "keeping counters, and names every line it could not take (exit 2).\n";
 
 /* Print a QR code with half-block characters, light modules as blocks. */
 static void print_qr(const char *text)
@@ -613,8 +616,10 @@ static void print_qr(const char *text)
 	for (int y = 0; y < full; y += 2) {
 		for (int x = 0; x < full; x++) {
 			int mx = x - margin, top = y - margin, bot = y + 1 - margin;
-			int dt = mx >= 0 && mx < w && top >= 0 && top < w && (qr->data[top * w + mx] & 1);
-			int db = mx >= 0 && mx < w && bot >= 0 && bot < w && (qr->data[bot * w + mx] & 1);
+			int dt = mx >= 0 && mx < w && top >= 0 && top < w &&
+			         (qr->data[top * w + mx] & 1);
+			int db = mx >= 0 && mx < w && bot >= 0 && bot < w &&
+			         (qr->data[bot * w + mx] & 1);
 			fputs(dt ? (db ? " " : "\u2584") : (db ? "\u2580" : "\u2588"), stdout);
 		}
 		putchar('\n');
@@ -631,15 +636,21 @@ struct enroll_opts {
 
 static int parse_enroll(int argc, char **argv, struct enroll_opts *e)
 {
-	static const struct option lo[] = {
-		{"user", required_argument, NULL, 'u'}, {"tenant", required_argument, NULL, 't'},
-		{"totp", no_argument, NULL, 'T'},	    {"hotp", no_argument, NULL, 'H'},
-		{"digits", required_argument, NULL, 'd'}, {"period", required_argument, NULL, 'P'},
-		{"algorithm", required_argument, NULL, 'a'}, {"issuer", required_argument, NULL, 'i'},
-		{"secret-stdin", no_argument, NULL, 's'}, {"replace", no_argument, NULL, 'r'},
-		{"qr", no_argument, NULL, 'q'},	    {"no-qr", no_argument, NULL, 'n'},
-		{"json", no_argument, NULL, 'j'},	    {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
+	                                   {"tenant", required_argument, NULL, 't'},
+	                                   {"totp", no_argument, NULL, 'T'},
+	                                   {"hotp", no_argument, NULL, 'H'},
+	                                   {"digits", required_argument, NULL, 'd'},
+	                                   {"period", required_argument, NULL, 'P'},
+	                                   {"algorithm", required_argument, NULL, 'a'},
+	                                   {"issuer", required_argument, NULL, 'i'},
+	                                   {"secret-stdin", no_argument, NULL, 's'},
+	                                   {"replace", no_argument, NULL, 'r'},
+	                                   {"qr", no_argument, NULL, 'q'},
+	                                   {"no-qr", no_argument, NULL, 'n'},
+	                                   {"json", no_argument, NULL, 'j'},
+	                                   {"help", no_argument, NULL, 'h'},
+	                                   {NULL, 0, NULL, 0}};
 	unsigned long long v;
 	int o;
 
@@ -665,12 +676,14 @@ static int parse_enroll(int argc, char **argv, struct enroll_opts *e)
 			break;
 		case 'P':
 			if (ta_parse_uint(optarg, 1, 3600, &v) != TA_OK)
-				return usage_error("--period '%s': expected 1 to 3600 seconds", optarg);
+				return usage_error("--period '%s': expected 1 to 3600 seconds",
+				                   optarg);
 			e->p.period = (unsigned)v;
 			break;
 		case 'a':
 			if ((e->p.alg = ta_otp_alg_parse(optarg)) == 0)
-				return usage_error("--algorithm '%s': expected SHA1, SHA256 or SHA512", optarg);
+				return usage_error(
+				    "--algorithm '%s': expected SHA1, SHA256 or SHA512", optarg);
 			break;
 		case -2: return -2;
 		default: return EX_USAGE;
@@ -694,7 +707,7 @@ static int read_b32_secret(uint8_t *out, size_t *len)
 		got = ta_base32_decode(line, n, out, TA_OTP_MAX_SECRET);
 		if (got < 0) {
 			fprintf(stderr, "tokenauth: the secret on stdin is not valid base32 "
-					"(letters A-Z and digits 2-7)\n");
+			                "(letters A-Z and digits 2-7)\n");
 			r = TA_ERR_INPUT;
 		} else {
 			*len = (size_t)got;
@@ -739,7 +752,7 @@ static int otp_enroll(struct cli *c, int argc, char **argv)
 	if (e.secret_stdin && (r = read_b32_secret(in, &inlen)) != TA_OK)
 		return exit_code(r);
 	r = ta_otp_enroll(c->ctx, e.user, e.tenant, &e.p, e.secret_stdin ? in : NULL, inlen, 0,
-			  e.replace, secret, &slen);
+	                  e.replace, secret, &slen);
 	if (r == TA_OK && ta_resolve_identity(c->cfg, e.user, e.tenant, u, t) == TA_OK) {
 		char account[TA_MAX_USER + TA_MAX_TENANT + 2];
 		snprintf(account, sizeof(account), "%s%s%s", u, t[0] ? "@" : "", t);
@@ -755,9 +768,9 @@ static int otp_enroll(struct cli *c, int argc, char **argv)
 static int otp_remove(struct cli *c, int argc, char **argv)
 {
 	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
-					   {"tenant", required_argument, NULL, 't'},
-					   {"help", no_argument, NULL, 'h'},
-					   {NULL, 0, NULL, 0}};
+	                                   {"tenant", required_argument, NULL, 't'},
+	                                   {"help", no_argument, NULL, 'h'},
+	                                   {NULL, 0, NULL, 0}};
 	const char *user = NULL, *tenant = NULL;
 	int o, r;
 
@@ -786,8 +799,8 @@ static void report_line(void *arg, unsigned lineno, const char *reason)
 static int otp_import(struct cli *c, int argc, char **argv)
 {
 	static const struct option lo[] = {{"tenant", required_argument, NULL, 't'},
-					   {"help", no_argument, NULL, 'h'},
-					   {NULL, 0, NULL, 0}};
+	                                   {"help", no_argument, NULL, 'h'},
+	                                   {NULL, 0, NULL, 0}};
 	const char *tenant = NULL, *path;
 	unsigned imported = 0, skipped = 0;
 	int o, r;
@@ -832,9 +845,8 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-	{"init", cmd_init},	{"issue", cmd_issue},	{"add", cmd_add},
-	{"revoke", cmd_revoke}, {"list", cmd_list},	{"verify", cmd_verify},
-	{"otp", cmd_otp},	{"unlock", cmd_unlock},
+    {"init", cmd_init}, {"issue", cmd_issue},   {"add", cmd_add}, {"revoke", cmd_revoke},
+    {"list", cmd_list}, {"verify", cmd_verify}, {"otp", cmd_otp}, {"unlock", cmd_unlock},
 };
 
 static int load_config(struct cli *c, const char *file, const char *store)
@@ -843,8 +855,8 @@ static int load_config(struct cli *c, const char *file, const char *store)
 
 	if ((c->cfg = ta_config_new()) == NULL)
 		return EX_UNAVAILABLE;
-	if (ta_config_load(c->cfg, file ? file : TA_DEFAULT_CONFIG, file == NULL, err, sizeof(err)) !=
-		    TA_OK ||
+	if (ta_config_load(c->cfg, file ? file : TA_DEFAULT_CONFIG, file == NULL, err,
+	                   sizeof(err)) != TA_OK ||
 	    (store && ta_config_set(c->cfg, "store", store, err, sizeof(err)) != TA_OK)) {
 		fprintf(stderr, "tokenauth: %s\n", err);
 		return EX_USAGE;
@@ -857,10 +869,10 @@ static int load_config(struct cli *c, const char *file, const char *store)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {{"config", required_argument, NULL, 'c'},
-					   {"store", required_argument, NULL, 's'},
-					   {"verbose", no_argument, NULL, 'v'},
-					   {"help", no_argument, NULL, 'h'},
-					   {NULL, 0, NULL, 0}};
+	                                   {"store", required_argument, NULL, 's'},
+	                                   {"verbose", no_argument, NULL, 'v'},
+	                                   {"help", no_argument, NULL, 'h'},
+	                                   {NULL, 0, NULL, 0}};
 	struct cli c = {NULL, NULL, 0};
 	const char *file = NULL, *store = NULL;
 	int o, rc = EX_USAGE;
@@ -885,8 +897,11 @@ int main(int argc, char **argv)
 			int vargc = argc - optind;
 			optind = 1; /* restart getopt for the verb's own options */
 			rc = verbs[i].run(&c, vargc, vargv);
-			if (rc == EX_UNAVAILABLE && access(ta_config_str(c.cfg, "store"), F_OK) != 0)
-				fprintf(stderr, "tokenauth: hint: run 'tokenauth init' to create the store\n");
+			if (rc == EX_UNAVAILABLE &&
+			    access(ta_config_str(c.cfg, "store"), F_OK) != 0)
+				fprintf(
+				    stderr,
+				    "tokenauth: hint: run 'tokenauth init' to create the store\n");
 		}
 		ta_ctx_free(c.ctx);
 		ta_config_free(c.cfg);

@@ -71,8 +71,7 @@ static int key_ok(const char *k, size_t n)
 	       !(n == 13 && memcmp(k, "tenantSpaceId", 13) == 0);
 }
 
-int ta_params_from_pairs(const char *const *pairs, size_t n, char **json, char *err,
-			 size_t errlen)
+int ta_params_from_pairs(const char *const *pairs, size_t n, char **json, char *err, size_t errlen)
 {
 	cJSON *obj = NULL;
 	int r = TA_ERR_NOMEM;
@@ -87,10 +86,11 @@ int ta_params_from_pairs(const char *const *pairs, size_t n, char **json, char *
 		char key[65];
 		size_t klen = eq ? (size_t)(eq - pairs[i]) : 0;
 		if (eq == NULL || !key_ok(pairs[i], klen)) {
-			snprintf(err, errlen,
-				 "--param '%.64s': expected key=value with a key of letters, digits, "
-				 "_ . - (not userAccount or tenantSpaceId)",
-				 pairs[i]);
+			snprintf(
+			    err, errlen,
+			    "--param '%.64s': expected key=value with a key of letters, digits, "
+			    "_ . - (not userAccount or tenantSpaceId)",
+			    pairs[i]);
 			r = TA_ERR_INPUT;
 			goto out;
 		}
@@ -126,8 +126,8 @@ static int store_of(ta_ctx *ctx, ta_store **st)
 }
 
 static int insert_token(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl,
-			const char *cred, size_t len, int kind, const char *params,
-			char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
+                        const char *cred, size_t len, int kind, const char *params,
+                        char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
 {
 	struct ta_token_row row;
 	uint8_t hash[TA_SHA256_LEN];
@@ -158,45 +158,46 @@ static int insert_token(ta_ctx *ctx, const char *user, const char *tenant, uint6
 	memcpy(id, row.id, sizeof(row.id));
 	*expires = row.expires;
 	ta_logf(ctx, TA_LOG_INFO, "token %s stored for user=%s tenant=%s", row.id, row.user,
-		row.tenant);
+	        row.tenant);
 	return TA_OK;
 }
 
 int ta_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *params,
-	     char token[TA_TOKEN_LEN + 1], char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
+             char token[TA_TOKEN_LEN + 1], char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
 {
 	int r;
 
 	if ((r = ta_token_generate(token)) != TA_OK)
 		return fail(ctx, r, "random source");
 	r = insert_token(ctx, user, tenant, ttl, token, TA_TOKEN_LEN, TA_TOKEN_KIND_ISSUED, params,
-			 id, expires);
+	                 id, expires);
 	if (r != TA_OK)
 		ta_wipe(token, TA_TOKEN_LEN + 1);
 	return r;
 }
 
 int ta_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *cred,
-	      size_t len, const char *params, char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
+              size_t len, const char *params, char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
 {
 	if (len < TA_IMPORT_MIN_LEN || len > TA_MAX_CREDENTIAL) {
 		ta_logf(ctx, TA_LOG_ERR, "imported token must be %d to %d bytes long (got %zu)",
-			TA_IMPORT_MIN_LEN, TA_MAX_CREDENTIAL, len);
+		        TA_IMPORT_MIN_LEN, TA_MAX_CREDENTIAL, len);
 		return TA_ERR_INPUT;
 	}
 	for (size_t i = 0; i < len; i++) {
 		if ((unsigned char)cred[i] <= 0x20 || cred[i] == 0x7f) {
-			ta_logf(ctx, TA_LOG_ERR, "imported token contains a space or control character");
+			ta_logf(ctx, TA_LOG_ERR,
+			        "imported token contains a space or control character");
 			return TA_ERR_INPUT;
 		}
 	}
 	if (ta_token_classify(cred, len) != TA_TOKEN_OPAQUE) {
 		ta_logf(ctx, TA_LOG_ERR, "imported token may not start with '%s' (our own prefix)",
-			TA_TOKEN_PREFIX);
+		        TA_TOKEN_PREFIX);
 		return TA_ERR_INPUT;
 	}
 	return insert_token(ctx, user, tenant, ttl, cred, len, TA_TOKEN_KIND_IMPORTED, params, id,
-			    expires);
+	                    expires);
 }
 
 int ta_revoke_id(ta_ctx *ctx, const char *id)
@@ -234,7 +235,7 @@ int ta_revoke_user(ta_ctx *ctx, const char *user, const char *tenant, unsigned *
 }
 
 int ta_list_tokens(ta_ctx *ctx, const char *user,
-		   int (*cb)(void *arg, const struct ta_token_row *row), void *arg)
+                   int (*cb)(void *arg, const struct ta_token_row *row), void *arg)
 {
 	ta_store *st = NULL;
 	int r;
@@ -245,9 +246,9 @@ int ta_list_tokens(ta_ctx *ctx, const char *user,
 }
 
 int ta_list_otp(ta_ctx *ctx, const char *user,
-		int (*cb)(void *arg, const char *user, const char *tenant,
-			  const struct ta_otp_row *row),
-		void *arg)
+                int (*cb)(void *arg, const char *user, const char *tenant,
+                          const struct ta_otp_row *row),
+                void *arg)
 {
 	ta_store *st = NULL;
 	int r;
@@ -260,7 +261,8 @@ int ta_list_otp(ta_ctx *ctx, const char *user,
 static int check_params(ta_ctx *ctx, const struct ta_otp_params *p)
 {
 	if ((p->type != TA_OTP_HOTP && p->type != TA_OTP_TOTP) || ta_hash_len(p->alg) == 0 ||
-	    p->digits < 6 || p->digits > 8 || (p->type == TA_OTP_TOTP && (p->period < 1 || p->period > 3600))) {
+	    p->digits < 6 || p->digits > 8 ||
+	    (p->type == TA_OTP_TOTP && (p->period < 1 || p->period > 3600))) {
 		ta_logf(ctx, TA_LOG_ERR, "OTP parameters out of range (digits 6-8, period 1-3600)");
 		return TA_ERR_INPUT;
 	}
@@ -269,8 +271,8 @@ static int check_params(ta_ctx *ctx, const struct ta_otp_params *p)
 
 /* Seal and store one secret; the caller holds a transaction if it wants one. */
 static int put_secret(ta_ctx *ctx, ta_store *st, const char *user, const char *tenant,
-		      const struct ta_otp_params *p, const uint8_t *secret, size_t len,
-		      uint64_t next, int replace)
+                      const struct ta_otp_params *p, const uint8_t *secret, size_t len,
+                      uint64_t next, int replace)
 {
 	struct ta_otp_row row;
 	uint8_t aad[TA_MAX_USER + TA_MAX_TENANT + 2];
@@ -289,9 +291,10 @@ static int put_secret(ta_ctx *ctx, ta_store *st, const char *user, const char *t
 	row.sealed_len = len + TA_GCM_NONCE_LEN + TA_GCM_TAG_LEN;
 	r = ta_store_otp_put(st, user, tenant, &row, replace);
 	if (r == TA_ERR_EXISTS)
-		ta_logf(ctx, TA_LOG_ERR,
-			"user=%s tenant=%s already has an OTP secret (remove it first, or replace it)",
-			user, tenant);
+		ta_logf(
+		    ctx, TA_LOG_ERR,
+		    "user=%s tenant=%s already has an OTP secret (remove it first, or replace it)",
+		    user, tenant);
 	else if (r != TA_OK)
 		ta_logf(ctx, TA_LOG_ERR, "cannot store OTP secret: %s", ta_store_errmsg(st));
 out:
@@ -299,10 +302,9 @@ out:
 	return r;
 }
 
-int ta_otp_enroll(ta_ctx *ctx, const char *user, const char *tenant,
-		  const struct ta_otp_params *p, const uint8_t *secret, size_t secret_len,
-		  uint64_t next, int replace, uint8_t secret_out[TA_OTP_MAX_SECRET],
-		  size_t *secret_out_len)
+int ta_otp_enroll(ta_ctx *ctx, const char *user, const char *tenant, const struct ta_otp_params *p,
+                  const uint8_t *secret, size_t secret_len, uint64_t next, int replace,
+                  uint8_t secret_out[TA_OTP_MAX_SECRET], size_t *secret_out_len)
 {
 	char u[TA_MAX_USER + 1], t[TA_MAX_TENANT + 1];
 	ta_store *st = NULL;
@@ -319,7 +321,7 @@ int ta_otp_enroll(ta_ctx *ctx, const char *user, const char *tenant,
 	} else {
 		if (secret_len < TA_OTP_MIN_SECRET || secret_len > TA_OTP_MAX_SECRET) {
 			ta_logf(ctx, TA_LOG_ERR, "OTP secret must be %d to %d bytes (got %zu)",
-				TA_OTP_MIN_SECRET, TA_OTP_MAX_SECRET, secret_len);
+			        TA_OTP_MIN_SECRET, TA_OTP_MAX_SECRET, secret_len);
 			return TA_ERR_INPUT;
 		}
 		memcpy(secret_out, secret, secret_len);

@@ -26,34 +26,32 @@ int ta_admin_init(ta_ctx *ctx, unsigned *created);
  * [A-Za-z0-9_.-] and may not be userAccount or tenantSpaceId; the result is
  * capped at TA_MAX_PARAMS.  *json is malloc'd (NULL when n is 0).
  */
-int ta_params_from_pairs(const char *const *pairs, size_t n, char **json, char *err,
-			 size_t errlen);
+int ta_params_from_pairs(const char *const *pairs, size_t n, char **json, char *err, size_t errlen);
 
 /*
  * Issue a token for user/tenant valid ttl seconds (0: never expires).
  * token receives the printable token (wipe it), id its public id.
  */
 int ta_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *params,
-	     char token[TA_TOKEN_LEN + 1], char id[TA_TOKEN_ID_LEN + 1], int64_t *expires);
+             char token[TA_TOKEN_LEN + 1], char id[TA_TOKEN_ID_LEN + 1], int64_t *expires);
 
 /*
  * Import an externally generated token (TA_IMPORT_MIN_LEN..TA_MAX_CREDENTIAL
  * printable bytes, not in our own format).
  */
-int ta_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl,
-	      const char *cred, size_t len, const char *params, char id[TA_TOKEN_ID_LEN + 1],
-	      int64_t *expires);
+int ta_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *cred,
+              size_t len, const char *params, char id[TA_TOKEN_ID_LEN + 1], int64_t *expires);
 
 int ta_revoke_id(ta_ctx *ctx, const char *id);
 /* tenant NULL: every tenant of the user. */
 int ta_revoke_user(ta_ctx *ctx, const char *user, const char *tenant, unsigned *count);
 
 int ta_list_tokens(ta_ctx *ctx, const char *user,
-		   int (*cb)(void *arg, const struct ta_token_row *row), void *arg);
+                   int (*cb)(void *arg, const struct ta_token_row *row), void *arg);
 int ta_list_otp(ta_ctx *ctx, const char *user,
-		int (*cb)(void *arg, const char *user, const char *tenant,
-			  const struct ta_otp_row *row),
-		void *arg);
+                int (*cb)(void *arg, const char *user, const char *tenant,
+                          const struct ta_otp_row *row),
+                void *arg);
 
 /*
  * Enrol an OTP secret.  secret NULL: generate 20 bytes (SHA1) / 32 / 64.
@@ -61,10 +59,9 @@ int ta_list_otp(ta_ctx *ctx, const char *user,
  * can show the Key URI once.  Fails with TA_ERR_EXISTS when the user
  * already has one and !replace.
  */
-int ta_otp_enroll(ta_ctx *ctx, const char *user, const char *tenant,
-		  const struct ta_otp_params *p, const uint8_t *secret, size_t secret_len,
-		  uint64_t next, int replace, uint8_t secret_out[TA_OTP_MAX_SECRET],
-		  size_t *secret_out_len);
+int ta_otp_enroll(ta_ctx *ctx, const char *user, const char *tenant, const struct ta_otp_params *p,
+                  const uint8_t *secret, size_t secret_len, uint64_t next, int replace,
+                  uint8_t secret_out[TA_OTP_MAX_SECRET], size_t *secret_out_len);
 
 int ta_otp_remove(ta_ctx *ctx, const char *user, const char *tenant);
 
@@ -95,7 +92,7 @@ int ta_oath_parse_line(const char *line, struct ta_oath_entry *e, char *why, siz
  * transaction.  *imported and *skipped count lines.
  */
 int ta_oath_import(ta_ctx *ctx, const char *path, const char *tenant,
-		   void (*report)(void *arg, unsigned lineno, const char *reason), void *arg,
-		   unsigned *imported, unsigned *skipped);
+                   void (*report)(void *arg, unsigned lineno, const char *reason), void *arg,
+                   unsigned *imported, unsigned *skipped);
 
 #endif

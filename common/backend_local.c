@@ -73,16 +73,16 @@ static int check_otp_locked(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 	r = ta_open(key, aad, aadlen, row.sealed, row.sealed_len, secret, &slen);
 	if (r != TA_OK) {
 		ta_logf(ctx, TA_LOG_ERR,
-			"OTP secret of user=%s tenant=%s does not decrypt: wrong master key or "
-			"damaged store",
-			c->user, c->tenant);
+		        "OTP secret of user=%s tenant=%s does not decrypt: wrong master key or "
+		        "damaged store",
+		        c->user, c->tenant);
 		r = TA_ERR_CORRUPT;
 		goto out;
 	}
 	c->out->method = "otp";
 	r = ta_otp_check(&row.p, secret, slen, c->credential, c->credential_len, row.next,
-			 ta_now(ctx), (unsigned)ctx->cfg->otp_window,
-			 (unsigned)ctx->cfg->otp_lookahead, &next);
+	                 ta_now(ctx), (unsigned)ctx->cfg->otp_window,
+	                 (unsigned)ctx->cfg->otp_lookahead, &next);
 	if (r == TA_OK && (r = ta_store_otp_advance(st, c->user, c->tenant, next)) != TA_OK)
 		r = TA_ERR_UNAVAILABLE;
 out:

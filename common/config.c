@@ -13,7 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { T_STR, T_PATH, T_FLAG, T_UINT, T_DURATION, T_MODE, T_PROFILE, T_VERIFY, T_URLS, T_LISTEN, T_OCTAL } opt_type;
+typedef enum {
+	T_STR,
+	T_PATH,
+	T_FLAG,
+	T_UINT,
+	T_DURATION,
+	T_MODE,
+	T_PROFILE,
+	T_VERIFY,
+	T_URLS,
+	T_LISTEN,
+	T_OCTAL
+} opt_type;
 
 struct option {
 	const char *name;
@@ -24,54 +36,54 @@ struct option {
 };
 
 #define O(f) offsetof(struct ta_config, f)
-#define DAY 86400UL
+#define DAY  86400UL
 
 /* Every key, its type, range and default: the only place defaults live. */
 static const struct option options[] = {
-	{"store", T_PATH, O(store), 0, 0, TA_DEFAULT_STORE},
-	{"key_file", T_PATH, O(key_file), 0, 0, TA_DEFAULT_KEY},
-	{"mode", T_MODE, O(mode), 0, 0, "any"},
-	{"tenant", T_STR, O(tenant), 0, 0, ""},
-	{"tenant_from_user", T_FLAG, O(tenant_from_user), 0, 0, "no"},
-	{"verify", T_VERIFY, O(verify), 0, 0, "local"},
-	{"url", T_URLS, O(url), 0, 0, NULL},
-	{"profile", T_PROFILE, O(profile), 0, 0, "cec"},
-	{"unix_socket", T_PATH, O(unix_socket), 0, 0, NULL},
-	{"ca_file", T_PATH, O(ca_file), 0, 0, NULL},
-	{"ca_path", T_PATH, O(ca_path), 0, 0, NULL},
-	{"client_cert", T_PATH, O(client_cert), 0, 0, NULL},
-	{"client_key", T_PATH, O(client_key), 0, 0, NULL},
-	{"pinned_pubkey", T_STR, O(pinned_pubkey), 0, 0, NULL},
-	{"connect_timeout_ms", T_UINT, O(connect_timeout_ms), 1, 60000, "2000"},
-	{"timeout_ms", T_UINT, O(timeout_ms), 1, 120000, "5000"},
-	{"api_key_file", T_PATH, O(api_key_file), 0, 0, NULL},
-	{"sign_key_file", T_PATH, O(sign_key_file), 0, 0, NULL},
-	{"cache_ttl", T_DURATION, O(cache_ttl), 0, 30 * DAY, "0"},
-	{"offline_grace", T_DURATION, O(offline_grace), 0, 30 * DAY, "0"},
-	{"otp_window", T_UINT, O(otp_window), 0, 10, "1"},
-	{"otp_lookahead", T_UINT, O(otp_lookahead), 0, 1000, "10"},
-	{"max_failures", T_UINT, O(max_failures), 0, 1000, "5"},
-	{"lockout", T_DURATION, O(lockout), 0, 7 * DAY, "300"},
-	{"prompt", T_STR, O(prompt), 0, 0, "Token: "},
-	{"nullok", T_FLAG, O(nullok), 0, 0, "no"},
-	{"try_first_pass", T_FLAG, O(try_first_pass), 0, 0, "no"},
-	{"use_first_pass", T_FLAG, O(use_first_pass), 0, 0, "no"},
-	{"debug", T_FLAG, O(debug), 0, 0, "no"},
-	{"config", T_PATH, O(config), 0, 0, NULL},
-	/* tokenauthd */
-	{"listen", T_LISTEN, O(listen), 0, 0, "unix:/run/tokenauth/tokenauthd.sock"},
-	{"socket_mode", T_OCTAL, O(socket_mode), 0, 0777, "0660"},
-	{"socket_group", T_STR, O(socket_group), 0, 0, "root"},
-	{"tls_cert", T_PATH, O(tls_cert), 0, 0, NULL},
-	{"tls_key", T_PATH, O(tls_key), 0, 0, NULL},
-	{"admin_api_key_file", T_PATH, O(admin_api_key_file), 0, 0, NULL},
-	{"validate_path", T_STR, O(validate_path), 0, 0,
-	 "/rest/cc-management/v1/thirdparty/thirdPartyValidate"},
-	{"require_signature", T_FLAG, O(require_signature), 0, 0, "no"},
-	{"threads", T_UINT, O(threads), 0, 256, "0"},
+    {"store", T_PATH, O(store), 0, 0, TA_DEFAULT_STORE},
+    {"key_file", T_PATH, O(key_file), 0, 0, TA_DEFAULT_KEY},
+    {"mode", T_MODE, O(mode), 0, 0, "any"},
+    {"tenant", T_STR, O(tenant), 0, 0, ""},
+    {"tenant_from_user", T_FLAG, O(tenant_from_user), 0, 0, "no"},
+    {"verify", T_VERIFY, O(verify), 0, 0, "local"},
+    {"url", T_URLS, O(url), 0, 0, NULL},
+    {"profile", T_PROFILE, O(profile), 0, 0, "cec"},
+    {"unix_socket", T_PATH, O(unix_socket), 0, 0, NULL},
+    {"ca_file", T_PATH, O(ca_file), 0, 0, NULL},
+    {"ca_path", T_PATH, O(ca_path), 0, 0, NULL},
+    {"client_cert", T_PATH, O(client_cert), 0, 0, NULL},
+    {"client_key", T_PATH, O(client_key), 0, 0, NULL},
+    {"pinned_pubkey", T_STR, O(pinned_pubkey), 0, 0, NULL},
+    {"connect_timeout_ms", T_UINT, O(connect_timeout_ms), 1, 60000, "2000"},
+    {"timeout_ms", T_UINT, O(timeout_ms), 1, 120000, "5000"},
+    {"api_key_file", T_PATH, O(api_key_file), 0, 0, NULL},
+    {"sign_key_file", T_PATH, O(sign_key_file), 0, 0, NULL},
+    {"cache_ttl", T_DURATION, O(cache_ttl), 0, 30 * DAY, "0"},
+    {"offline_grace", T_DURATION, O(offline_grace), 0, 30 * DAY, "0"},
+    {"otp_window", T_UINT, O(otp_window), 0, 10, "1"},
+    {"otp_lookahead", T_UINT, O(otp_lookahead), 0, 1000, "10"},
+    {"max_failures", T_UINT, O(max_failures), 0, 1000, "5"},
+    {"lockout", T_DURATION, O(lockout), 0, 7 * DAY, "300"},
+    {"prompt", T_STR, O(prompt), 0, 0, "Token: "},
+    {"nullok", T_FLAG, O(nullok), 0, 0, "no"},
+    {"try_first_pass", T_FLAG, O(try_first_pass), 0, 0, "no"},
+    {"use_first_pass", T_FLAG, O(use_first_pass), 0, 0, "no"},
+    {"debug", T_FLAG, O(debug), 0, 0, "no"},
+    {"config", T_PATH, O(config), 0, 0, NULL},
+    /* tokenauthd */
+    {"listen", T_LISTEN, O(listen), 0, 0, "unix:/run/tokenauth/tokenauthd.sock"},
+    {"socket_mode", T_OCTAL, O(socket_mode), 0, 0777, "0660"},
+    {"socket_group", T_STR, O(socket_group), 0, 0, "root"},
+    {"tls_cert", T_PATH, O(tls_cert), 0, 0, NULL},
+    {"tls_key", T_PATH, O(tls_key), 0, 0, NULL},
+    {"admin_api_key_file", T_PATH, O(admin_api_key_file), 0, 0, NULL},
+    {"validate_path", T_STR, O(validate_path), 0, 0,
+     "/rest/cc-management/v1/thirdparty/thirdPartyValidate"},
+    {"require_signature", T_FLAG, O(require_signature), 0, 0, "no"},
+    {"threads", T_UINT, O(threads), 0, 256, "0"},
 };
 
-#define NOPTS (sizeof(options) / sizeof(options[0]))
+#define NOPTS     (sizeof(options) / sizeof(options[0]))
 #define MAX_VALUE 4096
 
 static const struct option *find(const char *name)
@@ -83,7 +95,7 @@ static const struct option *find(const char *name)
 }
 
 int ta_parse_uint(const char *s, unsigned long long min, unsigned long long max,
-		  unsigned long long *out)
+                  unsigned long long *out)
 {
 	char *end = NULL;
 	unsigned long long v;
@@ -180,7 +192,8 @@ static int ok_backend(const char *s, size_t n, unsigned *seen)
 static int ok_url(const char *s, size_t n, unsigned *seen)
 {
 	(void)seen;
-	return (n > 8 && strncmp(s, "https://", 8) == 0) || (n > 7 && strncmp(s, "http://", 7) == 0);
+	return (n > 8 && strncmp(s, "https://", 8) == 0) ||
+	       (n > 7 && strncmp(s, "http://", 7) == 0);
 }
 
 static int ok_listen(const char *s, size_t n, unsigned *seen)
@@ -192,7 +205,8 @@ static int ok_listen(const char *s, size_t n, unsigned *seen)
 	/* host:port with a port of 1..65535 */
 	while (colon != NULL && memchr(colon + 1, ':', n - (size_t)(colon + 1 - s)) != NULL)
 		colon = memchr(colon + 1, ':', n - (size_t)(colon + 1 - s));
-	if (colon == NULL || colon == s || (size_t)(colon + 1 - s) >= n || n - (size_t)(colon + 1 - s) > 5)
+	if (colon == NULL || colon == s || (size_t)(colon + 1 - s) >= n ||
+	    n - (size_t)(colon + 1 - s) > 5)
 		return 0;
 	unsigned long port = 0;
 	for (const char *p = colon + 1; p < s + n; p++) {
@@ -272,22 +286,24 @@ static int set_typed(ta_config *cfg, const struct option *o, const char *v, cons
 		return r;
 	case T_VERIFY:
 		if (each_item(v, ok_backend) != TA_OK)
-			return *why = "expected local and/or remote, comma-separated, each once", TA_ERR_INPUT;
+			return *why = "expected local and/or remote, comma-separated, each once",
+			       TA_ERR_INPUT;
 		break;
 	case T_URLS:
 		if (each_item(v, ok_url) != TA_OK)
-			return *why = "expected https:// or http:// URLs, comma-separated", TA_ERR_INPUT;
+			return *why = "expected https:// or http:// URLs, comma-separated",
+			       TA_ERR_INPUT;
 		break;
 	case T_LISTEN:
 		if (each_item(v, ok_listen) != TA_OK)
-			return *why = "expected unix:/path or host:port items, comma-separated", TA_ERR_INPUT;
+			return *why = "expected unix:/path or host:port items, comma-separated",
+			       TA_ERR_INPUT;
 		break;
 	case T_PATH:
 		if (v[0] != '/')
 			return *why = "expected an absolute path", TA_ERR_INPUT;
 		break;
-	case T_STR:
-		break;
+	case T_STR: break;
 	}
 	return set_string((char **)(base + o->off), v);
 }
@@ -351,8 +367,8 @@ ta_config *ta_config_new(void)
 	if (cfg == NULL)
 		return NULL;
 	for (size_t i = 0; i < NOPTS; i++) {
-		if (options[i].def != NULL &&
-		    ta_config_set(cfg, options[i].name, options[i].def, err, sizeof(err)) != TA_OK) {
+		if (options[i].def != NULL && ta_config_set(cfg, options[i].name, options[i].def,
+		                                            err, sizeof(err)) != TA_OK) {
 			ta_config_free(cfg);
 			return NULL;
 		}
@@ -387,7 +403,7 @@ static char *trim(char *s)
 
 /* Parse one "key = value" line (comments and blanks already handled). */
 static int load_line(ta_config *cfg, char *line, const char *path, unsigned lineno, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	char *eq = strchr(line, '='), *key, *val, msg[512];
 
@@ -400,7 +416,7 @@ static int load_line(ta_config *cfg, char *line, const char *path, unsigned line
 	val = trim(eq + 1);
 	if (strcmp(key, "config") == 0) {
 		snprintf(err, errlen, "%s:%u: 'config' cannot be set inside a config file", path,
-			 lineno);
+		         lineno);
 		return TA_ERR_CONFIG;
 	}
 	if (ta_config_set(cfg, key, val, msg, sizeof(msg)) != TA_OK) {
@@ -410,8 +426,8 @@ static int load_line(ta_config *cfg, char *line, const char *path, unsigned line
 	return TA_OK;
 }
 
-int ta_config_parse_text(ta_config *cfg, const char *text, size_t len, const char *name,
-			 char *err, size_t errlen)
+int ta_config_parse_text(ta_config *cfg, const char *text, size_t len, const char *name, char *err,
+                         size_t errlen)
 {
 	char line[MAX_VALUE + 128];
 	const char *p = text, *end = text + len;
@@ -512,8 +528,11 @@ const char *ta_config_str(const ta_config *cfg, const char *key)
 	switch (t) {
 	case T_MODE: return modes[*(const unsigned long *)s];
 	case T_PROFILE: return profiles[*(const unsigned long *)s];
-	case T_STR: case T_PATH: case T_VERIFY: case T_URLS: case T_LISTEN:
-		return *(char *const *)s;
+	case T_STR:
+	case T_PATH:
+	case T_VERIFY:
+	case T_URLS:
+	case T_LISTEN: return *(char *const *)s;
 	default: return NULL;
 	}
 }
@@ -526,8 +545,11 @@ unsigned long ta_config_uint(const ta_config *cfg, const char *key)
 	if (s == NULL)
 		return 0;
 	switch (t) {
-	case T_UINT: case T_DURATION: case T_OCTAL: case T_MODE: case T_PROFILE:
-		return *(const unsigned long *)s;
+	case T_UINT:
+	case T_DURATION:
+	case T_OCTAL:
+	case T_MODE:
+	case T_PROFILE: return *(const unsigned long *)s;
 	case T_FLAG: return (unsigned long)*(const int *)s;
 	default: return 0;
 	}

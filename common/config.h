@@ -12,9 +12,9 @@
 
 typedef struct ta_config ta_config;
 
-#define TA_DEFAULT_CONFIG "/etc/tokenauth/tokenauth.conf"
-#define TA_DEFAULT_STORE "/var/lib/tokenauth/tokenauth.db"
-#define TA_DEFAULT_KEY "/etc/tokenauth/master.key"
+#define TA_DEFAULT_CONFIG  "/etc/tokenauth/tokenauth.conf"
+#define TA_DEFAULT_STORE   "/var/lib/tokenauth/tokenauth.db"
+#define TA_DEFAULT_KEY     "/etc/tokenauth/master.key"
 #define TA_CONFIG_MAX_FILE (256 * 1024)
 
 /* A new config holding every default.  Returns NULL on allocation failure. */
@@ -48,8 +48,8 @@ int ta_config_load(ta_config *cfg, const char *path, int missing_ok, char *err, 
  * Parse config text of len bytes (need not be NUL-terminated).  name is
  * used in messages ("NAME:LINE: ...").  Lines are capped at 4 KiB.
  */
-int ta_config_parse_text(ta_config *cfg, const char *text, size_t len, const char *name,
-			 char *err, size_t errlen);
+int ta_config_parse_text(ta_config *cfg, const char *text, size_t len, const char *name, char *err,
+                         size_t errlen);
 
 /*
  * Build a config the way a PAM line does: defaults, then the file named by
@@ -71,6 +71,6 @@ int ta_parse_duration(const char *s, unsigned long long max, unsigned long long 
 
 /* Parse an unsigned decimal number in [min, max]. */
 int ta_parse_uint(const char *s, unsigned long long min, unsigned long long max,
-		  unsigned long long *out);
+                  unsigned long long *out);
 
 #endif

@@ -61,12 +61,9 @@ int ta_sha256(const void *data, size_t len, uint8_t out[TA_SHA256_LEN])
 static const EVP_MD *md_of(ta_hash_alg alg)
 {
 	switch (alg) {
-	case TA_HASH_SHA1:
-		return EVP_sha1();
-	case TA_HASH_SHA256:
-		return EVP_sha256();
-	case TA_HASH_SHA512:
-		return EVP_sha512();
+	case TA_HASH_SHA1: return EVP_sha1();
+	case TA_HASH_SHA256: return EVP_sha256();
+	case TA_HASH_SHA512: return EVP_sha512();
 	}
 	return NULL;
 }
@@ -78,7 +75,7 @@ size_t ta_hash_len(ta_hash_alg alg)
 }
 
 int ta_hmac(ta_hash_alg alg, const void *key, size_t keylen, const void *data, size_t len,
-	    uint8_t out[64], size_t *outlen)
+            uint8_t out[64], size_t *outlen)
 {
 	const EVP_MD *md = md_of(alg);
 	unsigned int olen = 0;
@@ -92,7 +89,7 @@ int ta_hmac(ta_hash_alg alg, const void *key, size_t keylen, const void *data, s
 }
 
 int ta_seal(const uint8_t key[TA_KEY_LEN], const void *aad, size_t aadlen, const void *in,
-	    size_t len, uint8_t *out)
+            size_t len, uint8_t *out)
 {
 	EVP_CIPHER_CTX *c = NULL;
 	int n = 0, ret = TA_ERR_INTERNAL;
@@ -107,7 +104,8 @@ int ta_seal(const uint8_t key[TA_KEY_LEN], const void *aad, size_t aadlen, const
 		goto out;
 	if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
 	    EVP_EncryptUpdate(c, NULL, &n, aad, (int)aadlen) != 1 ||
-	    EVP_EncryptUpdate(c, ct, &n, in, (int)len) != 1 || EVP_EncryptFinal_ex(c, ct + n, &n) != 1 ||
+	    EVP_EncryptUpdate(c, ct, &n, in, (int)len) != 1 ||
+	    EVP_EncryptFinal_ex(c, ct + n, &n) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TA_GCM_TAG_LEN, tag) != 1)
 		goto out;
 	ret = TA_OK;
@@ -117,7 +115,7 @@ out:
 }
 
 int ta_open(const uint8_t key[TA_KEY_LEN], const void *aad, size_t aadlen, const uint8_t *in,
-	    size_t inlen, uint8_t *out, size_t *outlen)
+            size_t inlen, uint8_t *out, size_t *outlen)
 {
 	EVP_CIPHER_CTX *c = NULL;
 	int n = 0, ret = TA_ERR_INTERNAL;

@@ -8,10 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TA_SHA256_LEN 32
+#define TA_SHA256_LEN    32
 #define TA_GCM_NONCE_LEN 12
-#define TA_GCM_TAG_LEN 16
-#define TA_KEY_LEN 32
+#define TA_GCM_TAG_LEN   16
+#define TA_KEY_LEN       32
 
 typedef enum { TA_HASH_SHA1 = 1, TA_HASH_SHA256 = 2, TA_HASH_SHA512 = 3 } ta_hash_alg;
 
@@ -35,7 +35,7 @@ int ta_sha256(const void *data, size_t len, uint8_t out[TA_SHA256_LEN]);
  * digest size (20, 32 or 64).
  */
 int ta_hmac(ta_hash_alg alg, const void *key, size_t keylen, const void *data, size_t len,
-	    uint8_t out[64], size_t *outlen);
+            uint8_t out[64], size_t *outlen);
 
 /* Digest size of alg, 0 if unknown. */
 size_t ta_hash_len(ta_hash_alg alg);
@@ -47,9 +47,9 @@ size_t ta_hash_len(ta_hash_alg alg);
  * different aad).
  */
 int ta_seal(const uint8_t key[TA_KEY_LEN], const void *aad, size_t aadlen, const void *in,
-	    size_t len, uint8_t *out);
+            size_t len, uint8_t *out);
 int ta_open(const uint8_t key[TA_KEY_LEN], const void *aad, size_t aadlen, const uint8_t *in,
-	    size_t inlen, uint8_t *out, size_t *outlen);
+            size_t inlen, uint8_t *out, size_t *outlen);
 
 /* Lower-case hex of n bytes into out (2n + 1 bytes). */
 void ta_hex(const uint8_t *in, size_t n, char *out);

@@ -33,24 +33,23 @@ int ta_file_check_fd(int fd, const char *path, ta_file_kind kind, char *err, siz
 	}
 	if (!owner_ok(st.st_uid)) {
 		snprintf(err, errlen, "%s: owned by uid %u, expected root or uid %u", path,
-			 (unsigned)st.st_uid, (unsigned)geteuid());
+		         (unsigned)st.st_uid, (unsigned)geteuid());
 		return TA_ERR_INSECURE;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		snprintf(err, errlen, "%s: writable by group or others (mode %04o)", path,
-			 (unsigned)(st.st_mode & 07777));
+		         (unsigned)(st.st_mode & 07777));
 		return TA_ERR_INSECURE;
 	}
 	if (kind == TA_FILE_SECRET && (st.st_mode & S_IROTH)) {
 		snprintf(err, errlen, "%s: secret file readable by others (mode %04o)", path,
-			 (unsigned)(st.st_mode & 07777));
+		         (unsigned)(st.st_mode & 07777));
 		return TA_ERR_INSECURE;
 	}
 	return TA_OK;
 }
 
-int ta_file_open(const char *path, int flags, ta_file_kind kind, int *fd, char *err,
-		 size_t errlen)
+int ta_file_open(const char *path, int flags, ta_file_kind kind, int *fd, char *err, size_t errlen)
 {
 	int f, ret;
 
@@ -63,7 +62,8 @@ int ta_file_open(const char *path, int flags, ta_file_kind kind, int *fd, char *
 			return TA_ERR_NOT_FOUND;
 		}
 		if (e == ELOOP) {
-			snprintf(err, errlen, "%s: is a symbolic link; refusing to follow it", path);
+			snprintf(err, errlen, "%s: is a symbolic link; refusing to follow it",
+			         path);
 			return TA_ERR_INSECURE;
 		}
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(e));
@@ -115,16 +115,17 @@ int ta_file_check_dir(const char *path, char *err, size_t errlen)
 	}
 	if (!owner_ok(st.st_uid) || (st.st_mode & (S_IWGRP | S_IWOTH))) {
 		snprintf(err, errlen,
-			 "%s: folder must be owned by root or uid %u and not writable by group "
-			 "or others (owner %u, mode %04o)",
-			 dir, (unsigned)geteuid(), (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		         "%s: folder must be owned by root or uid %u and not writable by group "
+		         "or others (owner %u, mode %04o)",
+		         dir, (unsigned)geteuid(), (unsigned)st.st_uid,
+		         (unsigned)(st.st_mode & 07777));
 		return TA_ERR_INSECURE;
 	}
 	return TA_OK;
 }
 
 int ta_file_read(const char *path, ta_file_kind kind, size_t cap, uint8_t **buf, size_t *len,
-		 char *err, size_t errlen)
+                 char *err, size_t errlen)
 {
 	int fd = -1, ret;
 	uint8_t *b = NULL;
@@ -170,8 +171,7 @@ out:
 	return ret;
 }
 
-int ta_file_create_secret(const char *path, const void *data, size_t len, char *err,
-			  size_t errlen)
+int ta_file_create_secret(const char *path, const void *data, size_t len, char *err, size_t errlen)
 {
 	const uint8_t *p = data;
 	int fd, ret = TA_ERR_UNAVAILABLE;

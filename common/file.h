@@ -24,8 +24,7 @@ typedef enum {
  * TA_ERR_INSECURE for a symlink, non-regular file, wrong owner or mode;
  * TA_ERR_UNAVAILABLE for other errors.  err receives a message naming path.
  */
-int ta_file_open(const char *path, int flags, ta_file_kind kind, int *fd, char *err,
-		 size_t errlen);
+int ta_file_open(const char *path, int flags, ta_file_kind kind, int *fd, char *err, size_t errlen);
 
 /* Check an open descriptor the same way. */
 int ta_file_check_fd(int fd, const char *path, ta_file_kind kind, char *err, size_t errlen);
@@ -38,14 +37,13 @@ int ta_file_check_dir(const char *path, char *err, size_t errlen);
  * (NUL-terminated, the NUL not counted in *len).  The caller wipes and frees.
  */
 int ta_file_read(const char *path, ta_file_kind kind, size_t cap, uint8_t **buf, size_t *len,
-		 char *err, size_t errlen);
+                 char *err, size_t errlen);
 
 /*
  * Create a new secret file with O_EXCL and mode 0600, write data, fsync.
  * Fails with TA_ERR_EXISTS when the file exists.
  */
-int ta_file_create_secret(const char *path, const void *data, size_t len, char *err,
-			  size_t errlen);
+int ta_file_create_secret(const char *path, const void *data, size_t len, char *err, size_t errlen);
 
 /* mkdir -p of the directory holding path, creating missing parts 0700. */
 int ta_file_make_parent(const char *path, char *err, size_t errlen);

@@ -19,7 +19,7 @@
 #include <time.h>
 
 #define OATH_FILE_MAX (64UL * 1024 * 1024)
-#define MAX_FIELDS 8
+#define MAX_FIELDS    8
 
 static int parse_type(const char *s, struct ta_otp_params *p)
 {
@@ -85,7 +85,8 @@ static int parse_extras(char **f, int n, struct ta_oath_entry *e, char *why, siz
 
 	if (n > 4) {
 		if (ta_parse_uint(f[4], 0, INT64_MAX, &v) != TA_OK)
-			return snprintf(why, whylen, "counter '%.20s' is not a number", f[4]), TA_ERR_INPUT;
+			return snprintf(why, whylen, "counter '%.20s' is not a number", f[4]),
+			       TA_ERR_INPUT;
 		e->has_counter = 1;
 		e->counter = v;
 	}
@@ -102,7 +103,9 @@ static int parse_extras(char **f, int n, struct ta_oath_entry *e, char *why, siz
 		memset(&tm, 0, sizeof(tm));
 		end = strptime(f[6], "%Y-%m-%dT%H:%M:%SL", &tm);
 		if (end == NULL || *end != '\0')
-			return snprintf(why, whylen, "time '%.32s' is not YYYY-MM-DDTHH:MM:SSL", f[6]), TA_ERR_INPUT;
+			return snprintf(why, whylen, "time '%.32s' is not YYYY-MM-DDTHH:MM:SSL",
+			                f[6]),
+			       TA_ERR_INPUT;
 		tm.tm_isdst = -1;
 		e->time = (int64_t)mktime(&tm);
 		e->has_time = 1;
@@ -119,7 +122,8 @@ int ta_oath_parse_line(const char *line, struct ta_oath_entry *e, char *why, siz
 
 	memset(e, 0, sizeof(*e));
 	if (len >= sizeof(buf))
-		return snprintf(why, whylen, "line longer than %zu bytes", sizeof(buf) - 1), TA_ERR_INPUT;
+		return snprintf(why, whylen, "line longer than %zu bytes", sizeof(buf) - 1),
+		       TA_ERR_INPUT;
 	memcpy(buf, line, len + 1);
 	if ((n = split(buf, f, MAX_FIELDS)) == 0 || f[0][0] == '#') {
 		r = 1;
@@ -139,14 +143,14 @@ int ta_oath_parse_line(const char *line, struct ta_oath_entry *e, char *why, siz
 	}
 	memcpy(e->user, f[1], strlen(f[1]) + 1);
 	if (strcmp(f[2], "-") != 0 && strcmp(f[2], "+") != 0) {
-		snprintf(why, whylen, "user %s has a PIN, which tokenauth does not keep; enrol anew",
-			 e->user);
+		snprintf(why, whylen,
+		         "user %s has a PIN, which tokenauth does not keep; enrol anew", e->user);
 		goto out;
 	}
 	slen = ta_unhex(f[3], strlen(f[3]), e->secret, sizeof(e->secret));
 	if (slen < TA_OTP_MIN_SECRET) {
 		snprintf(why, whylen, "secret is not hex of %d to %d bytes", TA_OTP_MIN_SECRET,
-			 TA_OTP_MAX_SECRET);
+		         TA_OTP_MAX_SECRET);
 		goto out;
 	}
 	e->secret_len = (size_t)slen;
@@ -166,8 +170,10 @@ static uint64_t next_after(const struct ta_oath_entry *e)
 	if (e->p.type == TA_OTP_HOTP) {
 		if (!e->has_counter)
 			return 0;
-		if (e->has_last && ta_otp_code(e->secret, e->secret_len, e->p.alg, e->p.digits,
-					       e->counter, &code) == TA_OK && code == want)
+		if (e->has_last &&
+		    ta_otp_code(e->secret, e->secret_len, e->p.alg, e->p.digits, e->counter,
+		                &code) == TA_OK &&
+		    code == want)
 			return e->counter + 1;
 		return e->counter;
 	}
@@ -176,14 +182,15 @@ static uint64_t next_after(const struct ta_oath_entry *e)
 	uint64_t step = (uint64_t)e->time / e->p.period;
 	/* Find the step of the last code near the time it was accepted. */
 	for (uint64_t s = step + 10; e->has_last && s + 10 >= step && s > 0; s--)
-		if (ta_otp_code(e->secret, e->secret_len, e->p.alg, e->p.digits, s, &code) == TA_OK &&
+		if (ta_otp_code(e->secret, e->secret_len, e->p.alg, e->p.digits, s, &code) ==
+		        TA_OK &&
 		    code == want)
 			return s + 1;
 	return step + 1;
 }
 
-static int import_line(ta_ctx *ctx, ta_store *st, const char *line, const char *tenant,
-		       char *why, size_t whylen)
+static int import_line(ta_ctx *ctx, ta_store *st, const char *line, const char *tenant, char *why,
+                       size_t whylen)
 {
 	struct ta_oath_entry e;
 	char u[TA_MAX_USER + 1], t[TA_MAX_TENANT + 1];
@@ -208,8 +215,8 @@ static int import_line(ta_ctx *ctx, ta_store *st, const char *line, const char *
 		row.next = next_after(&e);
 		row.created = ta_now(ctx);
 		if ((r = ta_ctx_key(ctx, &key)) == TA_OK &&
-		    (r = ta_seal(key, aad, ta_otp_aad(u, t, aad, sizeof(aad)), e.secret, e.secret_len,
-				 row.sealed)) == TA_OK) {
+		    (r = ta_seal(key, aad, ta_otp_aad(u, t, aad, sizeof(aad)), e.secret,
+		                 e.secret_len, row.sealed)) == TA_OK) {
 			row.sealed_len = e.secret_len + TA_GCM_NONCE_LEN + TA_GCM_TAG_LEN;
 			r = ta_store_otp_put(st, u, t, &row, 0);
 		}
@@ -223,8 +230,8 @@ static int import_line(ta_ctx *ctx, ta_store *st, const char *line, const char *
 }
 
 int ta_oath_import(ta_ctx *ctx, const char *path, const char *tenant,
-		   void (*report)(void *arg, unsigned lineno, const char *reason), void *arg,
-		   unsigned *imported, unsigned *skipped)
+                   void (*report)(void *arg, unsigned lineno, const char *reason), void *arg,
+                   unsigned *imported, unsigned *skipped)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -234,7 +241,8 @@ int ta_oath_import(ta_ctx *ctx, const char *path, const char *tenant,
 	int r;
 
 	*imported = *skipped = 0;
-	if ((r = ta_file_read(path, TA_FILE_PLAIN, OATH_FILE_MAX, &buf, &len, err, sizeof(err))) != TA_OK) {
+	if ((r = ta_file_read(path, TA_FILE_PLAIN, OATH_FILE_MAX, &buf, &len, err, sizeof(err))) !=
+	    TA_OK) {
 		ta_logf(ctx, TA_LOG_ERR, "%s", err);
 		return r == TA_ERR_NOT_FOUND ? TA_ERR_INPUT : r;
 	}

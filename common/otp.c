@@ -8,10 +8,11 @@
 #include <string.h>
 #include <strings.h>
 
-static const uint32_t powers_of_ten[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+static const uint32_t powers_of_ten[] = {1,      10,      100,      1000,     10000,
+                                         100000, 1000000, 10000000, 100000000};
 
 int ta_otp_code(const uint8_t *secret, size_t secret_len, ta_hash_alg alg, unsigned digits,
-		uint64_t counter, uint32_t *code)
+                uint64_t counter, uint32_t *code)
 {
 	uint8_t msg[8], mac[64];
 	size_t maclen = 0;
@@ -56,8 +57,8 @@ static uint64_t sel(uint64_t cond, uint64_t a, uint64_t b)
 }
 
 int ta_otp_check(const struct ta_otp_params *p, const uint8_t *secret, size_t secret_len,
-		 const char *code, size_t code_len, uint64_t next, int64_t now, unsigned window,
-		 unsigned lookahead, uint64_t *new_next)
+                 const char *code, size_t code_len, uint64_t next, int64_t now, unsigned window,
+                 unsigned lookahead, uint64_t *new_next)
 {
 	uint64_t first, last, found = 0, hit = 0, replay = 0;
 	uint32_t want = 0;
@@ -125,8 +126,9 @@ static int pct(const char *s, char *out, size_t cap)
 
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		int plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			    c == '-' || c == '.' || c == '_' || c == '~' || c == '@';
+		int plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+		            c == '~' || c == '@';
 		if (o + 4 > cap)
 			return -1;
 		if (plain) {
@@ -142,7 +144,7 @@ static int pct(const char *s, char *out, size_t cap)
 }
 
 int ta_otp_uri(const struct ta_otp_params *p, const uint8_t *secret, size_t secret_len,
-	       const char *issuer, const char *account, uint64_t counter, char *out, size_t cap)
+               const char *issuer, const char *account, uint64_t counter, char *out, size_t cap)
 {
 	char b32[TA_OTP_MAX_SECRET * 2], iss[512], acc[1024], extra[48];
 	int n;
@@ -156,8 +158,8 @@ int ta_otp_uri(const struct ta_otp_params *p, const uint8_t *secret, size_t secr
 	else
 		snprintf(extra, sizeof(extra), "period=%u", p->period);
 	n = snprintf(out, cap, "otpauth://%s/%s%s%s?secret=%s&issuer=%s&algorithm=%s&digits=%u&%s",
-		     p->type == TA_OTP_HOTP ? "hotp" : "totp", iss, iss[0] ? ":" : "", acc, b32, iss,
-		     ta_otp_alg_name(p->alg), p->digits, extra);
+	             p->type == TA_OTP_HOTP ? "hotp" : "totp", iss, iss[0] ? ":" : "", acc, b32,
+	             iss, ta_otp_alg_name(p->alg), p->digits, extra);
 	ta_wipe(b32, sizeof(b32));
 	if (n < 0 || (size_t)n >= cap) {
 		ta_wipe(out, cap);

@@ -14,7 +14,8 @@
 #include "crypto.h"
 
 #define TA_OTP_MAX_SECRET 64 /* bytes */
-#define TA_OTP_MIN_SECRET 10 /* bytes (80 bits), as RFC 4226 §4 R6 asks at least 128 but tolerates 80 */
+#define TA_OTP_MIN_SECRET                                                                          \
+	10 /* bytes (80 bits), as RFC 4226 §4 R6 asks at least 128 but tolerates 80 */
 
 typedef enum { TA_OTP_HOTP = 1, TA_OTP_TOTP = 2 } ta_otp_type;
 
@@ -27,7 +28,7 @@ struct ta_otp_params {
 
 /* The code for one counter value, as a number below 10^digits. */
 int ta_otp_code(const uint8_t *secret, size_t secret_len, ta_hash_alg alg, unsigned digits,
-		uint64_t counter, uint32_t *code);
+                uint64_t counter, uint32_t *code);
 
 /*
  * Check a code.  For HOTP, counters next-1 .. next+lookahead are tried; for
@@ -39,8 +40,8 @@ int ta_otp_code(const uint8_t *secret, size_t secret_len, ta_hash_alg alg, unsig
  * which counter matched.
  */
 int ta_otp_check(const struct ta_otp_params *p, const uint8_t *secret, size_t secret_len,
-		 const char *code, size_t code_len, uint64_t next, int64_t now, unsigned window,
-		 unsigned lookahead, uint64_t *new_next);
+                 const char *code, size_t code_len, uint64_t next, int64_t now, unsigned window,
+                 unsigned lookahead, uint64_t *new_next);
 
 /* "SHA1"/"SHA256"/"SHA512" (any case) to an alg; 0 if unknown. */
 ta_hash_alg ta_otp_alg_parse(const char *s);
@@ -51,6 +52,6 @@ const char *ta_otp_alg_name(ta_hash_alg alg);
  * Returns TA_ERR_INPUT if it does not fit.
  */
 int ta_otp_uri(const struct ta_otp_params *p, const uint8_t *secret, size_t secret_len,
-	       const char *issuer, const char *account, uint64_t counter, char *out, size_t cap);
+               const char *issuer, const char *account, uint64_t counter, char *out, size_t cap);
 
 #endif

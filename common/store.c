@@ -28,19 +28,19 @@ enum {
 };
 
 static const char *const queries[Q_COUNT] = {
-	[Q_TOKEN_FIND] = "SELECT id,user,tenant,kind,created,expires,revoked FROM tokens WHERE hash=?",
-	[Q_TOKEN_FIND_P] = "SELECT id,user,tenant,kind,created,expires,revoked,params FROM tokens "
-			   "WHERE hash=?",
-	[Q_THROTTLE_GET] = "SELECT failures,lockouts,locked_until FROM throttle WHERE user=? AND "
-			   "tenant=?",
-	[Q_OTP_GET] = "SELECT type,alg,digits,period,next,created,secret FROM otp WHERE user=? AND "
-		      "tenant=?",
-	[Q_HAS_CRED] = "SELECT EXISTS(SELECT 1 FROM tokens WHERE user=?1 AND tenant=?2) OR "
-		       "EXISTS(SELECT 1 FROM otp WHERE user=?1 AND tenant=?2)",
-	[Q_OTP_ADVANCE] = "UPDATE otp SET next=?3 WHERE user=?1 AND tenant=?2 AND next<?3",
-	[Q_THROTTLE_PUT] = "INSERT INTO throttle(user,tenant,failures,lockouts,locked_until) "
-			   "VALUES(?1,?2,?3,?4,?5) ON CONFLICT(user,tenant) DO UPDATE SET "
-			   "failures=?3,lockouts=?4,locked_until=?5",
+    [Q_TOKEN_FIND] = "SELECT id,user,tenant,kind,created,expires,revoked FROM tokens WHERE hash=?",
+    [Q_TOKEN_FIND_P] = "SELECT id,user,tenant,kind,created,expires,revoked,params FROM tokens "
+                       "WHERE hash=?",
+    [Q_THROTTLE_GET] = "SELECT failures,lockouts,locked_until FROM throttle WHERE user=? AND "
+                       "tenant=?",
+    [Q_OTP_GET] = "SELECT type,alg,digits,period,next,created,secret FROM otp WHERE user=? AND "
+                  "tenant=?",
+    [Q_HAS_CRED] = "SELECT EXISTS(SELECT 1 FROM tokens WHERE user=?1 AND tenant=?2) OR "
+                   "EXISTS(SELECT 1 FROM otp WHERE user=?1 AND tenant=?2)",
+    [Q_OTP_ADVANCE] = "UPDATE otp SET next=?3 WHERE user=?1 AND tenant=?2 AND next<?3",
+    [Q_THROTTLE_PUT] = "INSERT INTO throttle(user,tenant,failures,lockouts,locked_until) "
+                       "VALUES(?1,?2,?3,?4,?5) ON CONFLICT(user,tenant) DO UPDATE SET "
+                       "failures=?3,lockouts=?4,locked_until=?5",
 };
 
 struct ta_store {
@@ -52,22 +52,22 @@ struct ta_store {
 
 /* Schema steps: migrations[i] brings a store from version i to i + 1. */
 static const char *const migrations[TA_STORE_SCHEMA] = {
-	/* 0 -> 1: the first schema */
-	"CREATE TABLE tokens(hash BLOB PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
-	" user TEXT NOT NULL, tenant TEXT NOT NULL, kind INTEGER NOT NULL,"
-	" created INTEGER NOT NULL, expires INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)"
-	" WITHOUT ROWID;"
-	"CREATE INDEX tokens_user ON tokens(user, tenant);"
-	"CREATE TABLE otp(user TEXT NOT NULL, tenant TEXT NOT NULL, type INTEGER NOT NULL,"
-	" alg INTEGER NOT NULL, digits INTEGER NOT NULL, period INTEGER NOT NULL,"
-	" next INTEGER NOT NULL, created INTEGER NOT NULL, secret BLOB NOT NULL,"
-	" PRIMARY KEY(user, tenant)) WITHOUT ROWID;"
-	"CREATE TABLE throttle(user TEXT NOT NULL, tenant TEXT NOT NULL,"
-	" failures INTEGER NOT NULL, locked_until INTEGER NOT NULL,"
-	" PRIMARY KEY(user, tenant)) WITHOUT ROWID;",
-	/* 1 -> 2: bound parameters (seed 004) and lockout doubling */
-	"ALTER TABLE tokens ADD COLUMN params TEXT;"
-	"ALTER TABLE throttle ADD COLUMN lockouts INTEGER NOT NULL DEFAULT 0;",
+    /* 0 -> 1: the first schema */
+    "CREATE TABLE tokens(hash BLOB PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " user TEXT NOT NULL, tenant TEXT NOT NULL, kind INTEGER NOT NULL,"
+    " created INTEGER NOT NULL, expires INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)"
+    " WITHOUT ROWID;"
+    "CREATE INDEX tokens_user ON tokens(user, tenant);"
+    "CREATE TABLE otp(user TEXT NOT NULL, tenant TEXT NOT NULL, type INTEGER NOT NULL,"
+    " alg INTEGER NOT NULL, digits INTEGER NOT NULL, period INTEGER NOT NULL,"
+    " next INTEGER NOT NULL, created INTEGER NOT NULL, secret BLOB NOT NULL,"
+    " PRIMARY KEY(user, tenant)) WITHOUT ROWID;"
+    "CREATE TABLE throttle(user TEXT NOT NULL, tenant TEXT NOT NULL,"
+    " failures INTEGER NOT NULL, locked_until INTEGER NOT NULL,"
+    " PRIMARY KEY(user, tenant)) WITHOUT ROWID;",
+    /* 1 -> 2: bound parameters (seed 004) and lockout doubling */
+    "ALTER TABLE tokens ADD COLUMN params TEXT;"
+    "ALTER TABLE throttle ADD COLUMN lockouts INTEGER NOT NULL DEFAULT 0;",
 };
 
 const char *ta_store_errmsg(ta_store *st)
@@ -78,10 +78,14 @@ const char *ta_store_errmsg(ta_store *st)
 static int map_rc(int rc)
 {
 	switch (rc & 0xff) {
-	case SQLITE_OK: case SQLITE_DONE: case SQLITE_ROW: return TA_OK;
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW: return TA_OK;
 	case SQLITE_NOMEM: return TA_ERR_NOMEM;
-	case SQLITE_CORRUPT: case SQLITE_NOTADB: case SQLITE_FORMAT: case SQLITE_SCHEMA:
-		return TA_ERR_CORRUPT;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_FORMAT:
+	case SQLITE_SCHEMA: return TA_ERR_CORRUPT;
 	case SQLITE_CONSTRAINT: return TA_ERR_EXISTS;
 	default: return TA_ERR_UNAVAILABLE;
 	}
@@ -155,8 +159,9 @@ static int check_version(int fresh, int app, int version, char *err, size_t errl
 		return TA_ERR_CORRUPT;
 	}
 	if (version > TA_STORE_SCHEMA) {
-		snprintf(err, errlen, "store schema %d is newer than this program's (%d); upgrade tokenauth",
-			 version, TA_STORE_SCHEMA);
+		snprintf(err, errlen,
+		         "store schema %d is newer than this program's (%d); upgrade tokenauth",
+		         version, TA_STORE_SCHEMA);
 		return TA_ERR_CORRUPT;
 	}
 	return TA_OK;
@@ -173,7 +178,8 @@ static int migrate(ta_store *st, int fresh, char *err, size_t errlen)
 
 	if ((r = read_version(st, &app, &version)) != TA_OK)
 		goto fail;
-	if ((r = check_version(fresh, app, version, err, errlen)) != TA_OK || version == TA_STORE_SCHEMA)
+	if ((r = check_version(fresh, app, version, err, errlen)) != TA_OK ||
+	    version == TA_STORE_SCHEMA)
 		goto done;
 	/* Re-read under the write lock: another process may have migrated. */
 	if ((r = ta_store_begin(st)) != TA_OK || (r = read_version(st, &app, &version)) != TA_OK)
@@ -236,7 +242,7 @@ static int prepare_all(ta_store *st)
 {
 	for (int i = 0; i < Q_COUNT; i++) {
 		int rc = sqlite3_prepare_v3(st->db, queries[i], -1, SQLITE_PREPARE_PERSISTENT,
-					    &st->q[i], NULL);
+		                            &st->q[i], NULL);
 		if (rc != SQLITE_OK)
 			return map_rc(rc);
 	}
@@ -244,19 +250,21 @@ static int prepare_all(ta_store *st)
 }
 
 static int open_db(ta_store *st, const char *path, const struct stat *before, char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
 	struct stat after;
 	int rc, r;
 
 	rc = sqlite3_open_v2(path, &st->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
+	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+	                     NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open store: %s", path,
-			 st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		         st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		return map_rc(rc) == TA_OK ? TA_ERR_UNAVAILABLE : map_rc(rc);
 	}
-	if (stat(path, &after) != 0 || after.st_ino != before->st_ino || after.st_dev != before->st_dev) {
+	if (stat(path, &after) != 0 || after.st_ino != before->st_ino ||
+	    after.st_dev != before->st_dev) {
 		snprintf(err, errlen, "%s: store was replaced while opening", path);
 		return TA_ERR_INSECURE;
 	}
@@ -265,11 +273,13 @@ static int open_db(ta_store *st, const char *path, const struct stat *before, ch
 	/* WAL: readers never wait for writers; NORMAL sync is safe in WAL. */
 	r = exec(st, "PRAGMA journal_mode=WAL");
 	if (r == TA_OK)
-		r = exec(st, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA trusted_schema=OFF");
+		r = exec(st, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA "
+		             "trusted_schema=OFF");
 	if (r != TA_OK)
 		snprintf(err, errlen, "%s: %s: %s", path,
-			 r == TA_ERR_CORRUPT ? "not a tokenauth store, or damaged" : "cannot use store",
-			 sqlite3_errmsg(st->db));
+		         r == TA_ERR_CORRUPT ? "not a tokenauth store, or damaged"
+		                             : "cannot use store",
+		         sqlite3_errmsg(st->db));
 	return r;
 }
 
@@ -296,7 +306,8 @@ int ta_store_open(const char *path, int create, ta_store **out, char *err, size_
 		goto out;
 	}
 	if ((r = prepare_all(st)) != TA_OK) {
-		snprintf(err, errlen, "%s: store schema is damaged: %s", path, sqlite3_errmsg(st->db));
+		snprintf(err, errlen, "%s: store schema is damaged: %s", path,
+		         sqlite3_errmsg(st->db));
 		r = TA_ERR_CORRUPT;
 		goto out;
 	}
@@ -356,7 +367,7 @@ static void read_token_row(sqlite3_stmt *s, struct ta_token_row *row, int with_p
 }
 
 int ta_store_token_find(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int want_params,
-			struct ta_token_row *row)
+                        struct ta_token_row *row)
 {
 	sqlite3_stmt *s = st->q[want_params ? Q_TOKEN_FIND_P : Q_TOKEN_FIND];
 	int rc, r;
@@ -366,8 +377,8 @@ int ta_store_token_find(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int wan
 	if (rc == SQLITE_ROW) {
 		read_token_row(s, row, want_params);
 		r = want_params && sqlite3_column_type(s, 7) == SQLITE_TEXT && row->params == NULL
-			    ? TA_ERR_NOMEM
-			    : TA_OK;
+		        ? TA_ERR_NOMEM
+		        : TA_OK;
 	} else {
 		r = rc == SQLITE_DONE ? TA_ERR_NOT_FOUND : map_rc(rc);
 	}
@@ -377,7 +388,7 @@ int ta_store_token_find(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int wan
 
 /* Run a one-off statement built by the caller's binder; returns changes. */
 static int run(ta_store *st, const char *sql, int (*bind)(sqlite3_stmt *, const void *),
-	       const void *arg, unsigned *changes)
+               const void *arg, unsigned *changes)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL), r;
@@ -418,14 +429,14 @@ static int bind_token_insert(sqlite3_stmt *s, const void *arg)
 }
 
 int ta_store_token_insert(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
-			  const struct ta_token_row *row)
+                          const struct ta_token_row *row)
 {
 	struct token_insert t = {hash, row};
 
 	return run(st,
-		   "INSERT INTO tokens(hash,id,user,tenant,kind,created,expires,revoked,params) "
-		   "VALUES(?,?,?,?,?,?,?,0,?)",
-		   bind_token_insert, &t, NULL);
+	           "INSERT INTO tokens(hash,id,user,tenant,kind,created,expires,revoked,params) "
+	           "VALUES(?,?,?,?,?,?,?,0,?)",
+	           bind_token_insert, &t, NULL);
 }
 
 struct revoke_args {
@@ -448,12 +459,14 @@ int ta_store_token_revoke_id(ta_store *st, const char *id, int64_t now)
 {
 	struct revoke_args a = {id, NULL, NULL, now};
 	unsigned n = 0;
-	int r = run(st, "UPDATE tokens SET revoked=?1 WHERE id=?2 AND revoked=0", bind_revoke, &a, &n);
+	int r =
+	    run(st, "UPDATE tokens SET revoked=?1 WHERE id=?2 AND revoked=0", bind_revoke, &a, &n);
 
 	if (r == TA_OK && n == 0) {
 		sqlite3_stmt *s = NULL;
 		/* Distinguish "no such id" from "already revoked". */
-		if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM tokens WHERE id=?", -1, &s, NULL) != SQLITE_OK)
+		if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM tokens WHERE id=?", -1, &s, NULL) !=
+		    SQLITE_OK)
 			return TA_ERR_UNAVAILABLE;
 		bind_text(s, 1, id);
 		r = sqlite3_step(s) == SQLITE_ROW ? TA_ERR_REVOKED : TA_ERR_NOT_FOUND;
@@ -463,25 +476,25 @@ int ta_store_token_revoke_id(ta_store *st, const char *id, int64_t now)
 }
 
 int ta_store_token_revoke_user(ta_store *st, const char *user, const char *tenant, int64_t now,
-			       unsigned *count)
+                               unsigned *count)
 {
 	struct revoke_args a = {NULL, user, tenant, now};
 
 	return run(st,
-		   tenant ? "UPDATE tokens SET revoked=?1 WHERE user=?2 AND tenant=?3 AND revoked=0"
-			  : "UPDATE tokens SET revoked=?1 WHERE user=?2 AND revoked=0",
-		   bind_revoke, &a, count);
+	           tenant ? "UPDATE tokens SET revoked=?1 WHERE user=?2 AND tenant=?3 AND revoked=0"
+	                  : "UPDATE tokens SET revoked=?1 WHERE user=?2 AND revoked=0",
+	           bind_revoke, &a, count);
 }
 
 int ta_store_token_list(ta_store *st, const char *user,
-			int (*cb)(void *arg, const struct ta_token_row *row), void *arg)
+                        int (*cb)(void *arg, const struct ta_token_row *row), void *arg)
 {
 	sqlite3_stmt *s = NULL;
 	int rc, r = TA_OK;
 	const char *sql = user ? "SELECT id,user,tenant,kind,created,expires,revoked,params FROM "
-				 "tokens WHERE user=? ORDER BY user,tenant,created,id"
-			       : "SELECT id,user,tenant,kind,created,expires,revoked,params FROM "
-				 "tokens ORDER BY user,tenant,created,id";
+	                         "tokens WHERE user=? ORDER BY user,tenant,created,id"
+	                       : "SELECT id,user,tenant,kind,created,expires,revoked,params FROM "
+	                         "tokens ORDER BY user,tenant,created,id";
 
 	if ((rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL)) != SQLITE_OK)
 		return map_rc(rc);
@@ -527,8 +540,9 @@ static int read_otp_row(sqlite3_stmt *s, int col, struct ta_otp_row *row)
 	blob = sqlite3_column_blob(s, col + 6);
 	n = sqlite3_column_bytes(s, col + 6);
 	if (blob == NULL || n <= 0 || (size_t)n > sizeof(row->sealed) ||
-	    (row->p.type != TA_OTP_HOTP && row->p.type != TA_OTP_TOTP) || ta_hash_len(row->p.alg) == 0 ||
-	    row->p.digits < 6 || row->p.digits > 8 || (row->p.type == TA_OTP_TOTP && row->p.period == 0))
+	    (row->p.type != TA_OTP_HOTP && row->p.type != TA_OTP_TOTP) ||
+	    ta_hash_len(row->p.alg) == 0 || row->p.digits < 6 || row->p.digits > 8 ||
+	    (row->p.type == TA_OTP_TOTP && row->p.period == 0))
 		return TA_ERR_CORRUPT;
 	memcpy(row->sealed, blob, (size_t)n);
 	row->sealed_len = (size_t)n;
@@ -573,16 +587,17 @@ static int bind_otp_put(sqlite3_stmt *s, const void *arg)
 }
 
 int ta_store_otp_put(ta_store *st, const char *user, const char *tenant,
-		     const struct ta_otp_row *row, int replace)
+                     const struct ta_otp_row *row, int replace)
 {
 	struct otp_put o = {user, tenant, row};
 
 	return run(st,
-		   replace ? "INSERT OR REPLACE INTO otp(user,tenant,type,alg,digits,period,next,"
-			     "created,secret) VALUES(?,?,?,?,?,?,?,?,?)"
-			   : "INSERT INTO otp(user,tenant,type,alg,digits,period,next,created,secret) "
-			     "VALUES(?,?,?,?,?,?,?,?,?)",
-		   bind_otp_put, &o, NULL);
+	           replace
+	               ? "INSERT OR REPLACE INTO otp(user,tenant,type,alg,digits,period,next,"
+	                 "created,secret) VALUES(?,?,?,?,?,?,?,?,?)"
+	               : "INSERT INTO otp(user,tenant,type,alg,digits,period,next,created,secret) "
+	                 "VALUES(?,?,?,?,?,?,?,?,?)",
+	           bind_otp_put, &o, NULL);
 }
 
 int ta_store_otp_advance(ta_store *st, const char *user, const char *tenant, uint64_t next)
@@ -622,16 +637,16 @@ int ta_store_otp_delete(ta_store *st, const char *user, const char *tenant)
 }
 
 int ta_store_otp_list(ta_store *st, const char *user,
-		      int (*cb)(void *arg, const char *user, const char *tenant,
-				const struct ta_otp_row *row),
-		      void *arg)
+                      int (*cb)(void *arg, const char *user, const char *tenant,
+                                const struct ta_otp_row *row),
+                      void *arg)
 {
 	sqlite3_stmt *s = NULL;
 	int rc, r = TA_OK;
 	const char *sql = user ? "SELECT user,tenant,type,alg,digits,period,next,created,secret "
-				 "FROM otp WHERE user=? ORDER BY user,tenant"
-			       : "SELECT user,tenant,type,alg,digits,period,next,created,secret "
-				 "FROM otp ORDER BY user,tenant";
+	                         "FROM otp WHERE user=? ORDER BY user,tenant"
+	                       : "SELECT user,tenant,type,alg,digits,period,next,created,secret "
+	                         "FROM otp ORDER BY user,tenant";
 
 	if ((rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL)) != SQLITE_OK)
 		return map_rc(rc);
@@ -650,8 +665,7 @@ int ta_store_otp_list(ta_store *st, const char *user,
 	return r;
 }
 
-int ta_store_throttle_get(ta_store *st, const char *user, const char *tenant,
-			  struct ta_throttle *t)
+int ta_store_throttle_get(ta_store *st, const char *user, const char *tenant, struct ta_throttle *t)
 {
 	sqlite3_stmt *s = st->q[Q_THROTTLE_GET];
 	int rc;
@@ -670,7 +684,7 @@ int ta_store_throttle_get(ta_store *st, const char *user, const char *tenant,
 }
 
 int ta_store_throttle_put(ta_store *st, const char *user, const char *tenant,
-			  const struct ta_throttle *t)
+                          const struct ta_throttle *t)
 {
 	sqlite3_stmt *s = st->q[Q_THROTTLE_PUT];
 	int rc;
@@ -690,7 +704,7 @@ int ta_store_throttle_clear(ta_store *st, const char *user, const char *tenant, 
 	struct user_tenant u = {user, tenant};
 
 	return run(st,
-		   tenant ? "DELETE FROM throttle WHERE user=? AND tenant=?"
-			  : "DELETE FROM throttle WHERE user=?",
-		   bind_user_tenant, &u, count);
+	           tenant ? "DELETE FROM throttle WHERE user=? AND tenant=?"
+	                  : "DELETE FROM throttle WHERE user=?",
+	           bind_user_tenant, &u, count);
 }

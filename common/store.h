@@ -20,8 +20,8 @@
 
 typedef struct ta_store ta_store;
 
-#define TA_STORE_SCHEMA 2	  /* schema this program writes */
-#define TA_STORE_BUSY_MS 10000	  /* longest wait for another writer */
+#define TA_STORE_SCHEMA   2     /* schema this program writes */
+#define TA_STORE_BUSY_MS  10000 /* longest wait for another writer */
 #define TA_OTP_SEALED_MAX (TA_OTP_MAX_SECRET + TA_GCM_NONCE_LEN + TA_GCM_TAG_LEN)
 
 enum { TA_TOKEN_KIND_ISSUED = 1, TA_TOKEN_KIND_IMPORTED = 2 };
@@ -32,8 +32,8 @@ struct ta_token_row {
 	char tenant[TA_MAX_TENANT + 1];
 	int kind;
 	int64_t created, expires; /* expires 0: never */
-	int64_t revoked;	  /* 0: active, else when */
-	char *params;		  /* JSON object text or NULL; owned by the row */
+	int64_t revoked;          /* 0: active, else when */
+	char *params;             /* JSON object text or NULL; owned by the row */
 };
 
 struct ta_otp_row {
@@ -70,36 +70,36 @@ void ta_store_rollback(ta_store *st);
 const char *ta_store_errmsg(ta_store *st);
 
 int ta_store_token_insert(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
-			  const struct ta_token_row *row);
+                          const struct ta_token_row *row);
 /* Find by hash.  want_params: also load params (caller frees row->params). */
 int ta_store_token_find(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int want_params,
-			struct ta_token_row *row);
+                        struct ta_token_row *row);
 int ta_store_token_revoke_id(ta_store *st, const char *id, int64_t now);
 /* tenant NULL: every tenant.  *count receives the number revoked. */
 int ta_store_token_revoke_user(ta_store *st, const char *user, const char *tenant, int64_t now,
-			       unsigned *count);
+                               unsigned *count);
 /* user NULL: all.  cb's row is valid only during the call. */
 int ta_store_token_list(ta_store *st, const char *user,
-			int (*cb)(void *arg, const struct ta_token_row *row), void *arg);
+                        int (*cb)(void *arg, const struct ta_token_row *row), void *arg);
 
 /* *has = 1 when user/tenant has any token (active or not) or OTP secret. */
 int ta_store_has_credential(ta_store *st, const char *user, const char *tenant, int *has);
 
 int ta_store_otp_get(ta_store *st, const char *user, const char *tenant, struct ta_otp_row *row);
 int ta_store_otp_put(ta_store *st, const char *user, const char *tenant,
-		     const struct ta_otp_row *row, int replace);
+                     const struct ta_otp_row *row, int replace);
 /* Move the counter/step forward only (never back). */
 int ta_store_otp_advance(ta_store *st, const char *user, const char *tenant, uint64_t next);
 int ta_store_otp_delete(ta_store *st, const char *user, const char *tenant);
 int ta_store_otp_list(ta_store *st, const char *user,
-		      int (*cb)(void *arg, const char *user, const char *tenant,
-				const struct ta_otp_row *row),
-		      void *arg);
+                      int (*cb)(void *arg, const char *user, const char *tenant,
+                                const struct ta_otp_row *row),
+                      void *arg);
 
 int ta_store_throttle_get(ta_store *st, const char *user, const char *tenant,
-			  struct ta_throttle *t);
+                          struct ta_throttle *t);
 int ta_store_throttle_put(ta_store *st, const char *user, const char *tenant,
-			  const struct ta_throttle *t);
+                          const struct ta_throttle *t);
 /* tenant NULL: every tenant of user.  *count: rows cleared. */
 int ta_store_throttle_clear(ta_store *st, const char *user, const char *tenant, unsigned *count);
 

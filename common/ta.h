@@ -16,22 +16,22 @@
 /* One error space.  0 is success, everything else is negative. */
 typedef enum {
 	TA_OK = 0,
-	TA_ERR_REJECTED = -1,	   /* wrong credential */
-	TA_ERR_EXPIRED = -2,	   /* credential past its expiry */
-	TA_ERR_REVOKED = -3,	   /* credential revoked */
-	TA_ERR_REPLAY = -4,	   /* OTP already used */
-	TA_ERR_TENANT = -5,	   /* credential bound to another user/tenant */
-	TA_ERR_LOCKED = -6,	   /* too many failures: locked out */
+	TA_ERR_REJECTED = -1,      /* wrong credential */
+	TA_ERR_EXPIRED = -2,       /* credential past its expiry */
+	TA_ERR_REVOKED = -3,       /* credential revoked */
+	TA_ERR_REPLAY = -4,        /* OTP already used */
+	TA_ERR_TENANT = -5,        /* credential bound to another user/tenant */
+	TA_ERR_LOCKED = -6,        /* too many failures: locked out */
 	TA_ERR_NO_CREDENTIAL = -7, /* user has no credential at all */
 	TA_ERR_UNAVAILABLE = -8,   /* store/backend unreadable or down */
-	TA_ERR_INSECURE = -9,	   /* file has unsafe type/owner/mode */
-	TA_ERR_CORRUPT = -10,	   /* store or file content is malformed */
-	TA_ERR_CONFIG = -11,	   /* bad configuration */
-	TA_ERR_INPUT = -12,	   /* bad argument or input */
+	TA_ERR_INSECURE = -9,      /* file has unsafe type/owner/mode */
+	TA_ERR_CORRUPT = -10,      /* store or file content is malformed */
+	TA_ERR_CONFIG = -11,       /* bad configuration */
+	TA_ERR_INPUT = -12,        /* bad argument or input */
 	TA_ERR_NOMEM = -13,
-	TA_ERR_EXISTS = -14,	 /* object already exists */
-	TA_ERR_NOT_FOUND = -15,	 /* object does not exist (admin verbs) */
-	TA_ERR_INTERNAL = -16,	 /* crypto library or invariant failure */
+	TA_ERR_EXISTS = -14,     /* object already exists */
+	TA_ERR_NOT_FOUND = -15,  /* object does not exist (admin verbs) */
+	TA_ERR_INTERNAL = -16,   /* crypto library or invariant failure */
 	TA_ERR_UNSUPPORTED = -17 /* feature not built in */
 } ta_err;
 
@@ -51,10 +51,10 @@ enum { TA_LOG_ERR = 3, TA_LOG_WARNING = 4, TA_LOG_NOTICE = 5, TA_LOG_INFO = 6, T
  */
 typedef void (*ta_log_fn)(void *arg, int level, const char *msg);
 
-#define TA_TOKEN_PREFIX "tka_"
-#define TA_MAX_USER 256	      /* bytes in a userAccount */
-#define TA_MAX_TENANT 256     /* bytes in a tenantSpaceId */
-#define TA_MAX_CREDENTIAL 512 /* bytes in a token or code */
-#define TA_MAX_PARAMS 4096    /* bytes of bound parameters (JSON) */
+#define TA_TOKEN_PREFIX   "tka_"
+#define TA_MAX_USER       256  /* bytes in a userAccount */
+#define TA_MAX_TENANT     256  /* bytes in a tenantSpaceId */
+#define TA_MAX_CREDENTIAL 512  /* bytes in a token or code */
+#define TA_MAX_PARAMS     4096 /* bytes of bound parameters (JSON) */
 
 #endif

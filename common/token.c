@@ -6,8 +6,8 @@
 
 #include <string.h>
 
-#define BODY_LEN 43 /* base62 digits for 256 bits: 62^43 > 2^256 */
-#define SUM_LEN 6   /* base62 digits for 32 bits */
+#define BODY_LEN   43 /* base62 digits for 256 bits: 62^43 > 2^256 */
+#define SUM_LEN    6  /* base62 digits for 32 bits */
 #define PREFIX_LEN (sizeof(TA_TOKEN_PREFIX) - 1)
 
 static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

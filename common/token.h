@@ -15,14 +15,14 @@
 
 #include "crypto.h"
 
-#define TA_TOKEN_LEN 53	     /* strlen of an issued token */
-#define TA_TOKEN_ID_LEN 12   /* hex characters of a token id */
+#define TA_TOKEN_LEN      53 /* strlen of an issued token */
+#define TA_TOKEN_ID_LEN   12 /* hex characters of a token id */
 #define TA_IMPORT_MIN_LEN 16 /* shortest imported token accepted */
 
 typedef enum {
-	TA_TOKEN_ISSUED = 0,   /* our format with a valid checksum */
-	TA_TOKEN_TYPO = 1,     /* our prefix, but wrong length, alphabet or checksum */
-	TA_TOKEN_OPAQUE = 2,   /* anything else: possibly an imported token */
+	TA_TOKEN_ISSUED = 0, /* our format with a valid checksum */
+	TA_TOKEN_TYPO = 1,   /* our prefix, but wrong length, alphabet or checksum */
+	TA_TOKEN_OPAQUE = 2, /* anything else: possibly an imported token */
 } ta_token_class;
 
 /* Generate a token into out[TA_TOKEN_LEN + 1].  Wipe it after use. */

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#define LOCKOUT_CAP 86400 /* longest lockout, however often it repeats */
+#define LOCKOUT_CAP  86400 /* longest lockout, however often it repeats */
 #define KEY_FILE_MAX 256
 
 const char *ta_strerror(int err)
@@ -122,7 +122,7 @@ int ta_ctx_key(ta_ctx *ctx, const uint8_t **key)
 
 	if (!ctx->have_key) {
 		r = ta_file_read(ctx->cfg->key_file, TA_FILE_SECRET, KEY_FILE_MAX, &buf, &len, err,
-				 sizeof(err));
+		                 sizeof(err));
 		if (r != TA_OK) {
 			ta_logf(ctx, TA_LOG_ERR, "master key unavailable: %s", err);
 			return r == TA_ERR_NOT_FOUND ? TA_ERR_UNAVAILABLE : r;
@@ -130,8 +130,9 @@ int ta_ctx_key(ta_ctx *ctx, const uint8_t **key)
 		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 			len--;
 		if (ta_unhex((const char *)buf, len, ctx->key, sizeof(ctx->key)) != TA_KEY_LEN) {
-			ta_logf(ctx, TA_LOG_ERR, "master key unavailable: %s: expected 64 hex characters",
-				ctx->cfg->key_file);
+			ta_logf(ctx, TA_LOG_ERR,
+			        "master key unavailable: %s: expected 64 hex characters",
+			        ctx->cfg->key_file);
 			r = TA_ERR_CORRUPT;
 		} else {
 			ctx->have_key = 1;
@@ -176,7 +177,7 @@ static int copy_name(char *dst, const char *src, size_t n, size_t max)
 }
 
 int ta_resolve_identity(const ta_config *cfg, const char *user, const char *tenant,
-			char ubuf[TA_MAX_USER + 1], char tbuf[TA_MAX_TENANT + 1])
+                        char ubuf[TA_MAX_USER + 1], char tbuf[TA_MAX_TENANT + 1])
 {
 	const char *at = NULL;
 	size_t ulen;
@@ -213,8 +214,9 @@ static void record_failure(ta_ctx *ctx, ta_store *st, const char *user, const ch
 		t.locked_until = now + (int64_t)(secs < LOCKOUT_CAP ? secs : LOCKOUT_CAP);
 		t.lockouts++;
 		t.failures = 0;
-		ta_logf(ctx, TA_LOG_WARNING, "locking user=%s tenant=%s for %lld s after %lu failures",
-			user, tenant, (long long)(t.locked_until - now), ctx->cfg->max_failures);
+		ta_logf(ctx, TA_LOG_WARNING,
+		        "locking user=%s tenant=%s for %lld s after %lu failures", user, tenant,
+		        (long long)(t.locked_until - now), ctx->cfg->max_failures);
 	}
 	if (ta_store_throttle_put(st, user, tenant, &t) != TA_OK || ta_store_commit(st) != TA_OK)
 		goto fail;
@@ -223,7 +225,7 @@ fail:
 	ta_store_rollback(st);
 	if (ctx->cfg->max_failures != 0)
 		ta_logf(ctx, TA_LOG_ERR, "cannot record failure for user=%s: %s", user,
-			ta_store_errmsg(st));
+		        ta_store_errmsg(st));
 }
 
 static const struct ta_backend *backend_named(const char *name, size_t n)
@@ -258,19 +260,21 @@ static int run_backends(ta_ctx *ctx, struct ta_check *c)
 }
 
 static void log_outcome(ta_ctx *ctx, const struct ta_request *req, const struct ta_outcome *o,
-			int r)
+                        int r)
 {
 	const char *svc = req->service ? req->service : "-", *rh = req->rhost ? req->rhost : "-";
 
 	if (r == TA_OK)
 		ta_logf(ctx, TA_LOG_INFO,
-			"accepted: service=%s user=%s tenant=%s rhost=%s method=%s%s%s", svc, o->user,
-			o->tenant, rh, o->method, o->token_id[0] ? " id=" : "", o->token_id);
+		        "accepted: service=%s user=%s tenant=%s rhost=%s method=%s%s%s", svc,
+		        o->user, o->tenant, rh, o->method, o->token_id[0] ? " id=" : "",
+		        o->token_id);
 	else
-		ta_logf(ctx, ta_err_is_rejection(r) || r == TA_ERR_NO_CREDENTIAL ? TA_LOG_NOTICE
-										 : TA_LOG_ERR,
-			"refused: service=%s user=%s tenant=%s rhost=%s reason=%s", svc,
-			o->user[0] ? o->user : "?", o->tenant, rh, ta_strerror(r));
+		ta_logf(ctx,
+		        ta_err_is_rejection(r) || r == TA_ERR_NO_CREDENTIAL ? TA_LOG_NOTICE
+		                                                            : TA_LOG_ERR,
+		        "refused: service=%s user=%s tenant=%s rhost=%s reason=%s", svc,
+		        o->user[0] ? o->user : "?", o->tenant, rh, ta_strerror(r));
 }
 
 /* Lockout check before, failure accounting after the backends. */

@@ -20,8 +20,8 @@
 typedef struct ta_ctx ta_ctx;
 
 struct ta_request {
-	const char *user;	/* PAM user / SASL authcid; required */
-	const char *tenant;	/* explicit tenant from the protocol, or NULL */
+	const char *user;       /* PAM user / SASL authcid; required */
+	const char *tenant;     /* explicit tenant from the protocol, or NULL */
 	const char *credential; /* not NUL-terminated; never logged */
 	size_t credential_len;
 	const char *service; /* for logs; may be NULL */
@@ -29,11 +29,11 @@ struct ta_request {
 };
 
 struct ta_outcome {
-	char user[TA_MAX_USER + 1];	/* user after tenant splitting */
+	char user[TA_MAX_USER + 1];     /* user after tenant splitting */
 	char tenant[TA_MAX_TENANT + 1]; /* tenant the check ran against */
-	const char *method;		/* "token", "otp" or "" */
-	char token_id[16];		/* id of the matched token, or "" */
-	int64_t expires;		/* matched token's expiry, 0 = none */
+	const char *method;             /* "token", "otp" or "" */
+	char token_id[16];              /* id of the matched token, or "" */
+	int64_t expires;                /* matched token's expiry, 0 = none */
 };
 
 /* Create a context.  cfg is borrowed; log may be NULL (silence). */
@@ -68,6 +68,6 @@ int ta_user_known(ta_ctx *ctx, const char *user, const char *tenant);
  * lengths and characters (TA_ERR_INPUT).
  */
 int ta_resolve_identity(const ta_config *cfg, const char *user, const char *tenant,
-			char ubuf[TA_MAX_USER + 1], char tbuf[TA_MAX_TENANT + 1]);
+                        char ubuf[TA_MAX_USER + 1], char tbuf[TA_MAX_TENANT + 1]);
 
 #endif

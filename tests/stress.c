@@ -58,7 +58,8 @@ static int setup(ta_ctx *ctx, const char *prefix, unsigned long n)
 
 	for (unsigned long i = 0; i < n; i++) {
 		snprintf(user, sizeof(user), "%s%lu", prefix, i);
-		if (ta_otp_enroll(ctx, user, NULL, &p, (const uint8_t *)secret, 20, 0, 0, out, &len) != TA_OK)
+		if (ta_otp_enroll(ctx, user, NULL, &p, (const uint8_t *)secret, 20, 0, 0, out,
+		                  &len) != TA_OK)
 			return 1;
 	}
 	return 0;
@@ -75,8 +76,8 @@ static int many(ta_ctx *ctx, const char *prefix, unsigned long from, unsigned lo
 		r1 = verify(ctx, user, "000000"); /* counter 0 is 755224: wrong */
 		r2 = verify(ctx, user, "755224");
 		if (r1 != TA_ERR_REJECTED || r2 != TA_OK) {
-			fprintf(stderr, "stress: %s: wrong code gave '%s', right code gave '%s'\n", user,
-				ta_strerror(r1), ta_strerror(r2));
+			fprintf(stderr, "stress: %s: wrong code gave '%s', right code gave '%s'\n",
+			        user, ta_strerror(r1), ta_strerror(r2));
 			bad++;
 		}
 	}

@@ -41,18 +41,26 @@ static void test_issue_with_params_and_import(void **state)
 	int64_t exp;
 	const char *ext = "CEC-issued-3f9a8b7c6d5e4f30";
 	(void)state;
-	assert_int_equal(ta_issue(e->ctx, "alice", "t", 60, "{\"file\":\"x\"}", tok, id, &exp), TA_OK);
+	assert_int_equal(ta_issue(e->ctx, "alice", "t", 60, "{\"file\":\"x\"}", tok, id, &exp),
+	                 TA_OK);
 	assert_int_equal(ta_list_tokens(e->ctx, "alice", find_params, &params), TA_OK);
 	assert_string_equal(params, "{\"file\":\"x\"}");
 	free(params);
 	/* imported tokens */
-	assert_int_equal(ta_import(e->ctx, "bob", NULL, 0, ext, strlen(ext), NULL, id, &exp), TA_OK);
+	assert_int_equal(ta_import(e->ctx, "bob", NULL, 0, ext, strlen(ext), NULL, id, &exp),
+	                 TA_OK);
 	assert_int_equal(check(e, "bob", NULL, ext), TA_OK);
-	assert_int_equal(ta_import(e->ctx, "bob", NULL, 0, ext, strlen(ext), NULL, id, &exp), TA_ERR_EXISTS);
-	assert_int_equal(ta_import(e->ctx, "bob", NULL, 0, "short", 5, NULL, id, &exp), TA_ERR_INPUT);
-	assert_int_equal(ta_import(e->ctx, "bob", NULL, 0, "has a space in it!", 18, NULL, id, &exp), TA_ERR_INPUT);
-	assert_int_equal(ta_import(e->ctx, "bob", NULL, 0, tok, strlen(tok), NULL, id, &exp), TA_ERR_INPUT);
-	assert_int_equal(ta_issue(e->ctx, "bad\001user", NULL, 60, NULL, tok, id, &exp), TA_ERR_INPUT);
+	assert_int_equal(ta_import(e->ctx, "bob", NULL, 0, ext, strlen(ext), NULL, id, &exp),
+	                 TA_ERR_EXISTS);
+	assert_int_equal(ta_import(e->ctx, "bob", NULL, 0, "short", 5, NULL, id, &exp),
+	                 TA_ERR_INPUT);
+	assert_int_equal(
+	    ta_import(e->ctx, "bob", NULL, 0, "has a space in it!", 18, NULL, id, &exp),
+	    TA_ERR_INPUT);
+	assert_int_equal(ta_import(e->ctx, "bob", NULL, 0, tok, strlen(tok), NULL, id, &exp),
+	                 TA_ERR_INPUT);
+	assert_int_equal(ta_issue(e->ctx, "bad\001user", NULL, 60, NULL, tok, id, &exp),
+	                 TA_ERR_INPUT);
 	env_free(e);
 }
 
@@ -65,14 +73,19 @@ static void test_enroll_generated_and_errors(void **state)
 	(void)state;
 	assert_int_equal(ta_otp_enroll(e->ctx, "a", NULL, &p, NULL, 0, 0, 0, out, &n), TA_OK);
 	assert_int_equal(n, 32);
-	assert_int_equal(ta_otp_enroll(e->ctx, "a", NULL, &p, NULL, 0, 0, 0, out, &n), TA_ERR_EXISTS);
+	assert_int_equal(ta_otp_enroll(e->ctx, "a", NULL, &p, NULL, 0, 0, 0, out, &n),
+	                 TA_ERR_EXISTS);
 	assert_int_equal(ta_otp_enroll(e->ctx, "a", NULL, &p, NULL, 0, 0, 1, out, &n), TA_OK);
-	assert_int_equal(ta_otp_enroll(e->ctx, "b", NULL, &p, (const uint8_t *)"short", 5, 0, 0, out, &n), TA_ERR_INPUT);
+	assert_int_equal(
+	    ta_otp_enroll(e->ctx, "b", NULL, &p, (const uint8_t *)"short", 5, 0, 0, out, &n),
+	    TA_ERR_INPUT);
 	p.digits = 9;
-	assert_int_equal(ta_otp_enroll(e->ctx, "b", NULL, &p, NULL, 0, 0, 0, out, &n), TA_ERR_INPUT);
+	assert_int_equal(ta_otp_enroll(e->ctx, "b", NULL, &p, NULL, 0, 0, 0, out, &n),
+	                 TA_ERR_INPUT);
 	p.digits = 6;
 	p.period = 0;
-	assert_int_equal(ta_otp_enroll(e->ctx, "b", NULL, &p, NULL, 0, 0, 0, out, &n), TA_ERR_INPUT);
+	assert_int_equal(ta_otp_enroll(e->ctx, "b", NULL, &p, NULL, 0, 0, 0, out, &n),
+	                 TA_ERR_INPUT);
 	assert_int_equal(ta_otp_remove(e->ctx, "a", NULL), TA_OK);
 	assert_int_equal(ta_otp_remove(e->ctx, "a", NULL), TA_ERR_NOT_FOUND);
 	env_free(e);
@@ -83,40 +96,72 @@ static void test_oath_parse(void **state)
 	struct ta_oath_entry e;
 	char why[256];
 	(void)state;
-	assert_int_equal(ta_oath_parse_line("HOTP alice - 3132333435363738393031323334353637383930", &e, why, sizeof(why)), TA_OK);
+	assert_int_equal(ta_oath_parse_line("HOTP alice - 3132333435363738393031323334353637383930",
+	                                    &e, why, sizeof(why)),
+	                 TA_OK);
 	assert_int_equal(e.p.type, TA_OTP_HOTP);
 	assert_int_equal(e.p.digits, 6);
 	assert_int_equal(e.secret_len, 20);
 	assert_false(e.has_counter);
-	assert_int_equal(ta_oath_parse_line("HOTP/T30/8\tbob\t+\t3132333435363738393031323334353637383930\t12\t12345678\t2026-01-02T03:04:05L", &e, why, sizeof(why)), TA_OK);
+	assert_int_equal(
+	    ta_oath_parse_line(
+	        "HOTP/T30/"
+	        "8\tbob\t+\t3132333435363738393031323334353637383930\t12\t12345678\t2026-01-02T03:"
+	        "04:05L",
+	        &e, why, sizeof(why)),
+	    TA_OK);
 	assert_int_equal(e.p.type, TA_OTP_TOTP);
 	assert_int_equal(e.p.period, 30);
 	assert_int_equal(e.p.digits, 8);
 	assert_true(e.has_counter && e.has_last && e.has_time);
 	assert_int_equal(e.counter, 12);
-	assert_int_equal(ta_oath_parse_line("HOTP/E/7 c - 3132333435363738393031323334353637383930 5", &e, why, sizeof(why)), TA_OK);
+	assert_int_equal(
+	    ta_oath_parse_line("HOTP/E/7 c - 3132333435363738393031323334353637383930 5", &e, why,
+	                       sizeof(why)),
+	    TA_OK);
 	assert_int_equal(e.p.digits, 7);
 	assert_int_equal(e.counter, 5);
 	assert_int_equal(ta_oath_parse_line("   # comment", &e, why, sizeof(why)), 1);
 	assert_int_equal(ta_oath_parse_line("", &e, why, sizeof(why)), 1);
 	/* the bad ones, each with its reason */
-	assert_int_equal(ta_oath_parse_line("TOTP a - 3132333435363738393031323334353637383930", &e, why, sizeof(why)), TA_ERR_INPUT);
+	assert_int_equal(ta_oath_parse_line("TOTP a - 3132333435363738393031323334353637383930", &e,
+	                                    why, sizeof(why)),
+	                 TA_ERR_INPUT);
 	assert_non_null(strstr(why, "unknown token type"));
-	assert_int_equal(ta_oath_parse_line("HOTP/T30/9 a - 3132333435363738393031323334353637383930", &e, why, sizeof(why)), TA_ERR_INPUT);
-	assert_int_equal(ta_oath_parse_line("HOTP/T0 a - 3132333435363738393031323334353637383930", &e, why, sizeof(why)), TA_ERR_INPUT);
-	assert_int_equal(ta_oath_parse_line("HOTP a 1234 3132333435363738393031323334353637383930", &e, why, sizeof(why)), TA_ERR_INPUT);
+	assert_int_equal(
+	    ta_oath_parse_line("HOTP/T30/9 a - 3132333435363738393031323334353637383930", &e, why,
+	                       sizeof(why)),
+	    TA_ERR_INPUT);
+	assert_int_equal(ta_oath_parse_line("HOTP/T0 a - 3132333435363738393031323334353637383930",
+	                                    &e, why, sizeof(why)),
+	                 TA_ERR_INPUT);
+	assert_int_equal(ta_oath_parse_line("HOTP a 1234 3132333435363738393031323334353637383930",
+	                                    &e, why, sizeof(why)),
+	                 TA_ERR_INPUT);
 	assert_non_null(strstr(why, "PIN"));
 	assert_int_equal(ta_oath_parse_line("HOTP a - zz", &e, why, sizeof(why)), TA_ERR_INPUT);
 	assert_non_null(strstr(why, "hex"));
-	assert_int_equal(ta_oath_parse_line("HOTP a - 31323334", &e, why, sizeof(why)), TA_ERR_INPUT);
+	assert_int_equal(ta_oath_parse_line("HOTP a - 31323334", &e, why, sizeof(why)),
+	                 TA_ERR_INPUT);
 	assert_int_equal(ta_oath_parse_line("HOTP a -", &e, why, sizeof(why)), TA_ERR_INPUT);
 	assert_non_null(strstr(why, "fields"));
-	assert_int_equal(ta_oath_parse_line("HOTP a - 3132333435363738393031323334353637383930 x", &e, why, sizeof(why)), TA_ERR_INPUT);
+	assert_int_equal(ta_oath_parse_line("HOTP a - 3132333435363738393031323334353637383930 x",
+	                                    &e, why, sizeof(why)),
+	                 TA_ERR_INPUT);
 	assert_non_null(strstr(why, "counter"));
-	assert_int_equal(ta_oath_parse_line("HOTP a - 3132333435363738393031323334353637383930 1 12ab56", &e, why, sizeof(why)), TA_ERR_INPUT);
-	assert_int_equal(ta_oath_parse_line("HOTP a - 3132333435363738393031323334353637383930 1 123456 yesterday", &e, why, sizeof(why)), TA_ERR_INPUT);
+	assert_int_equal(
+	    ta_oath_parse_line("HOTP a - 3132333435363738393031323334353637383930 1 12ab56", &e,
+	                       why, sizeof(why)),
+	    TA_ERR_INPUT);
+	assert_int_equal(ta_oath_parse_line(
+	                     "HOTP a - 3132333435363738393031323334353637383930 1 123456 yesterday",
+	                     &e, why, sizeof(why)),
+	                 TA_ERR_INPUT);
 	assert_non_null(strstr(why, "time"));
-	assert_int_equal(ta_oath_parse_line("HOTP a - 3132333435363738393031323334353637383930 1 123456 2026-01-02T03:04:05L extra", &e, why, sizeof(why)), TA_ERR_INPUT);
+	assert_int_equal(ta_oath_parse_line("HOTP a - 3132333435363738393031323334353637383930 1 "
+	                                    "123456 2026-01-02T03:04:05L extra",
+	                                    &e, why, sizeof(why)),
+	                 TA_ERR_INPUT);
 }
 
 static void report(void *arg, unsigned lineno, const char *reason)
@@ -138,10 +183,12 @@ static void test_oath_import_keeps_counters(void **state)
 	f = fopen(path, "w");
 	assert_non_null(f);
 	/* alice: HOTP, pam_oath accepted counter 1 (287082): next is 2 */
-	fputs("HOTP alice - 3132333435363738393031323334353637383930 1 287082 2026-01-02T03:04:05L\n", f);
+	fputs(
+	    "HOTP alice - 3132333435363738393031323334353637383930 1 287082 2026-01-02T03:04:05L\n",
+	    f);
 	fputs("# a comment\n", f);
 	fputs("HOTP pinned 1234 3132333435363738393031323334353637383930\n", f); /* line 3: PIN */
-	fputs("garbage line\n", f);						    /* line 4 */
+	fputs("garbage line\n", f);                                              /* line 4 */
 	fputs("HOTP/T30 tina - 3132333435363738393031323334353637383930\n", f);
 	fclose(f);
 	chmod(path, 0600);
@@ -158,18 +205,19 @@ static void test_oath_import_keeps_counters(void **state)
 	assert_int_equal(ta_oath_import(e->ctx, path, NULL, report, lines, &imp, &skip), TA_OK);
 	assert_int_equal(imp, 0);
 	assert_int_equal(skip, 4);
-	assert_int_equal(ta_oath_import(e->ctx, "/nonexistent", NULL, report, lines, &imp, &skip), TA_ERR_INPUT);
+	assert_int_equal(ta_oath_import(e->ctx, "/nonexistent", NULL, report, lines, &imp, &skip),
+	                 TA_ERR_INPUT);
 	env_free(e);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_params),
-		cmocka_unit_test(test_issue_with_params_and_import),
-		cmocka_unit_test(test_enroll_generated_and_errors),
-		cmocka_unit_test(test_oath_parse),
-		cmocka_unit_test(test_oath_import_keeps_counters),
+	    cmocka_unit_test(test_params),
+	    cmocka_unit_test(test_issue_with_params_and_import),
+	    cmocka_unit_test(test_enroll_generated_and_errors),
+	    cmocka_unit_test(test_oath_parse),
+	    cmocka_unit_test(test_oath_import_keeps_counters),
 	};
 	return cmocka_run_group_tests_name("admin", tests, NULL, NULL);
 }

@@ -73,22 +73,30 @@ static void test_values_and_errors(void **state)
 	assert_int_equal(ta_config_set(c, "lockout", "-1", err, sizeof(err)), TA_ERR_CONFIG);
 	assert_int_equal(ta_config_set(c, "lockout", "5x", err, sizeof(err)), TA_ERR_CONFIG);
 	assert_int_equal(ta_config_set(c, "otp_window", "11", err, sizeof(err)), TA_ERR_CONFIG);
-	assert_int_equal(ta_config_set(c, "otp_window", "99999999999999999999999", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(
+	    ta_config_set(c, "otp_window", "99999999999999999999999", err, sizeof(err)),
+	    TA_ERR_CONFIG);
 	assert_int_equal(ta_config_set(c, "timeout_ms", "0", err, sizeof(err)), TA_ERR_CONFIG);
 	assert_int_equal(ta_config_set(c, "nullok", "maybe", err, sizeof(err)), TA_ERR_CONFIG);
 	assert_int_equal(ta_config_set(c, "nullok", NULL, err, sizeof(err)), TA_OK);
 	assert_true(ta_config_flag(c, "nullok"));
 	assert_int_equal(ta_config_set(c, "store", NULL, err, sizeof(err)), TA_ERR_CONFIG);
 	assert_non_null(strstr(err, "needs a value"));
-	assert_int_equal(ta_config_set(c, "store", "relative/path", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "store", "relative/path", err, sizeof(err)),
+	                 TA_ERR_CONFIG);
 	assert_int_equal(ta_config_set(c, "verify", "local,remote", err, sizeof(err)), TA_OK);
-	assert_int_equal(ta_config_set(c, "verify", "local,local", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "verify", "local,local", err, sizeof(err)),
+	                 TA_ERR_CONFIG);
 	assert_int_equal(ta_config_set(c, "verify", "ldap", err, sizeof(err)), TA_ERR_CONFIG);
 	assert_int_equal(ta_config_set(c, "verify", "", err, sizeof(err)), TA_ERR_CONFIG);
-	assert_int_equal(ta_config_set(c, "url", "https://a/x,https://b/y", err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_config_set(c, "url", "https://a/x,https://b/y", err, sizeof(err)),
+	                 TA_OK);
 	assert_int_equal(ta_config_set(c, "url", "ftp://a", err, sizeof(err)), TA_ERR_CONFIG);
-	assert_int_equal(ta_config_set(c, "listen", "unix:/run/x.sock,127.0.0.1:8443,[::1]:9", err, sizeof(err)), TA_OK);
-	assert_int_equal(ta_config_set(c, "listen", "127.0.0.1:99999", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(
+	    ta_config_set(c, "listen", "unix:/run/x.sock,127.0.0.1:8443,[::1]:9", err, sizeof(err)),
+	    TA_OK);
+	assert_int_equal(ta_config_set(c, "listen", "127.0.0.1:99999", err, sizeof(err)),
+	                 TA_ERR_CONFIG);
 	assert_int_equal(ta_config_set(c, "socket_mode", "0640", err, sizeof(err)), TA_OK);
 	assert_int_equal(ta_config_uint(c, "socket_mode"), 0640);
 	assert_int_equal(ta_config_set(c, "socket_mode", "0999", err, sizeof(err)), TA_ERR_CONFIG);
@@ -102,14 +110,15 @@ static void test_words(void **state)
 {
 	ta_config *c = NULL;
 	char err[256], cfgword[160];
-	const char *path = write_file("a.conf", "# comment\n\n  mode = token  \ntenant=acme\nmax_failures = 3\n", 0600);
+	const char *path = write_file(
+	    "a.conf", "# comment\n\n  mode = token  \ntenant=acme\nmax_failures = 3\n", 0600);
 	(void)state;
 	snprintf(cfgword, sizeof(cfgword), "config=%s", path);
 	{
 		const char *argv[] = {cfgword, "tenant=other", "debug", "prompt=Code: "};
 		assert_int_equal(ta_config_from_words(4, argv, &c, err, sizeof(err)), TA_OK);
 	}
-	assert_string_equal(ta_config_str(c, "mode"), "token"); /* from file */
+	assert_string_equal(ta_config_str(c, "mode"), "token");   /* from file */
 	assert_string_equal(ta_config_str(c, "tenant"), "other"); /* word overrides */
 	assert_int_equal(ta_config_uint(c, "max_failures"), 3);
 	assert_true(ta_config_flag(c, "debug"));
@@ -117,18 +126,21 @@ static void test_words(void **state)
 	ta_config_free(c);
 	{
 		const char *argv[] = {cfgword, "bogus=1"};
-		assert_int_equal(ta_config_from_words(2, argv, &c, err, sizeof(err)), TA_ERR_CONFIG);
+		assert_int_equal(ta_config_from_words(2, argv, &c, err, sizeof(err)),
+		                 TA_ERR_CONFIG);
 		assert_null(c);
 		assert_non_null(strstr(err, "bogus"));
 	}
 	{
 		const char *argv[] = {"config=/nonexistent/tokenauth.conf"};
-		assert_int_equal(ta_config_from_words(1, argv, &c, err, sizeof(err)), TA_ERR_CONFIG);
+		assert_int_equal(ta_config_from_words(1, argv, &c, err, sizeof(err)),
+		                 TA_ERR_CONFIG);
 		assert_non_null(strstr(err, "does not exist"));
 	}
 	{
 		const char *argv[] = {"=x"};
-		assert_int_equal(ta_config_from_words(1, argv, &c, err, sizeof(err)), TA_ERR_CONFIG);
+		assert_int_equal(ta_config_from_words(1, argv, &c, err, sizeof(err)),
+		                 TA_ERR_CONFIG);
 	}
 }
 
@@ -155,7 +167,8 @@ static void test_file_errors_name_line(void **state)
 	assert_non_null(strstr(err, "writable by group or others"));
 	/* missing: error unless missing_ok */
 	assert_int_equal(ta_config_load(c, "/nonexistent.conf", 1, err, sizeof(err)), TA_OK);
-	assert_int_equal(ta_config_load(c, "/nonexistent.conf", 0, err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_load(c, "/nonexistent.conf", 0, err, sizeof(err)),
+	                 TA_ERR_CONFIG);
 	ta_config_free(c);
 }
 
@@ -180,11 +193,9 @@ static void test_durations(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_values_and_errors),
-		cmocka_unit_test(test_words),
-		cmocka_unit_test(test_file_errors_name_line),
-		cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_defaults),  cmocka_unit_test(test_values_and_errors),
+	    cmocka_unit_test(test_words),     cmocka_unit_test(test_file_errors_name_line),
+	    cmocka_unit_test(test_durations),
 	};
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }

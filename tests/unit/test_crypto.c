@@ -8,7 +8,8 @@ static void test_sha256_vector(void **state)
 	(void)state;
 	assert_int_equal(ta_sha256("abc", 3, out), TA_OK);
 	ta_hex(out, 32, hex);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(hex,
+	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 static void test_hmac_rfc4231(void **state)
@@ -18,11 +19,14 @@ static void test_hmac_rfc4231(void **state)
 	size_t n = 0;
 	char hex[129];
 	(void)state;
-	assert_int_equal(ta_hmac(TA_HASH_SHA256, "Jefe", 4, "what do ya want for nothing?", 28, out, &n), TA_OK);
+	assert_int_equal(
+	    ta_hmac(TA_HASH_SHA256, "Jefe", 4, "what do ya want for nothing?", 28, out, &n), TA_OK);
 	assert_int_equal(n, 32);
 	ta_hex(out, n, hex);
-	assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-	assert_int_equal(ta_hmac(TA_HASH_SHA512, "Jefe", 4, "what do ya want for nothing?", 28, out, &n), TA_OK);
+	assert_string_equal(hex,
+	                    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	assert_int_equal(
+	    ta_hmac(TA_HASH_SHA512, "Jefe", 4, "what do ya want for nothing?", 28, out, &n), TA_OK);
 	assert_int_equal(n, 64);
 	assert_int_equal(ta_hmac((ta_hash_alg)9, "k", 1, "d", 1, out, &n), TA_ERR_INPUT);
 }
@@ -61,9 +65,9 @@ static void test_base32(void **state)
 	assert_int_equal(ta_base32_decode("MZXW 6YTB OI", 12, out, sizeof(out)), 6);
 	assert_int_equal(ta_base32_decode("MZXW6YTBO1", 10, out, sizeof(out)), -1); /* '1' */
 	assert_int_equal(ta_base32_decode("MZXW6YTB0I", 10, out, sizeof(out)), -1); /* '0' */
-	assert_int_equal(ta_base32_decode("A", 1, out, sizeof(out)), -1);	    /* bad length */
-	assert_int_equal(ta_base32_decode("MZ=XW", 5, out, sizeof(out)), -1);	    /* inner '=' */
-	assert_int_equal(ta_base32_decode("MZXW6YTBOI", 10, out, 3), -1);	    /* overflow */
+	assert_int_equal(ta_base32_decode("A", 1, out, sizeof(out)), -1);           /* bad length */
+	assert_int_equal(ta_base32_decode("MZ=XW", 5, out, sizeof(out)), -1);       /* inner '=' */
+	assert_int_equal(ta_base32_decode("MZXW6YTBOI", 10, out, 3), -1);           /* overflow */
 }
 
 static void test_hex(void **state)
@@ -94,9 +98,9 @@ static void test_ct_eq_and_wipe(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sha256_vector), cmocka_unit_test(test_hmac_rfc4231),
-		cmocka_unit_test(test_seal_open),     cmocka_unit_test(test_base32),
-		cmocka_unit_test(test_hex),	      cmocka_unit_test(test_ct_eq_and_wipe),
+	    cmocka_unit_test(test_sha256_vector), cmocka_unit_test(test_hmac_rfc4231),
+	    cmocka_unit_test(test_seal_open),     cmocka_unit_test(test_base32),
+	    cmocka_unit_test(test_hex),           cmocka_unit_test(test_ct_eq_and_wipe),
 	};
 	return cmocka_run_group_tests_name("crypto", tests, NULL, NULL);
 }

@@ -9,7 +9,7 @@ static const uint8_t s512[] = "1234567890123456789012345678901234567890123456789
 static void test_rfc4226_appendix_d(void **state)
 {
 	static const uint32_t want[] = {755224, 287082, 359152, 969429, 338314,
-					254676, 287922, 162583, 399871, 520489};
+	                                254676, 287922, 162583, 399871, 520489};
 	(void)state;
 	for (uint64_t c = 0; c < 10; c++) {
 		uint32_t code = 0;
@@ -22,12 +22,9 @@ static const struct {
 	int64_t t;
 	uint32_t sha1, sha256, sha512;
 } rfc6238[] = {
-	{59, 94287082, 46119246, 90693936},
-	{1111111109, 7081804, 68084774, 25091201},
-	{1111111111, 14050471, 67062674, 99943326},
-	{1234567890, 89005924, 91819424, 93441116},
-	{2000000000, 69279037, 90698825, 38618901},
-	{20000000000LL, 65353130, 77737706, 47863826},
+    {59, 94287082, 46119246, 90693936},         {1111111109, 7081804, 68084774, 25091201},
+    {1111111111, 14050471, 67062674, 99943326}, {1234567890, 89005924, 91819424, 93441116},
+    {2000000000, 69279037, 90698825, 38618901}, {20000000000LL, 65353130, 77737706, 47863826},
 };
 
 static void test_rfc6238_appendix_b(void **state)
@@ -61,13 +58,18 @@ static void test_totp_check_window_and_replay(void **state)
 	assert_int_equal(ta_otp_check(&p, s256, 32, code, 8, 0, 1234567890, 1, 0, &next), TA_OK);
 	assert_int_equal(next, 1234567890 / 30 + 1);
 	/* the same code again: replay */
-	assert_int_equal(ta_otp_check(&p, s256, 32, code, 8, next, 1234567890, 1, 0, &next), TA_ERR_REPLAY);
+	assert_int_equal(ta_otp_check(&p, s256, 32, code, 8, next, 1234567890, 1, 0, &next),
+	                 TA_ERR_REPLAY);
 	/* one step late is inside window 1, two steps late is not */
-	assert_int_equal(ta_otp_check(&p, s256, 32, code, 8, 0, 1234567890 + 30, 1, 0, &next), TA_OK);
-	assert_int_equal(ta_otp_check(&p, s256, 32, code, 8, 0, 1234567890 + 60, 1, 0, &next), TA_ERR_REJECTED);
-	assert_int_equal(ta_otp_check(&p, s256, 32, code, 8, 0, 1234567890 + 60, 2, 0, &next), TA_OK);
+	assert_int_equal(ta_otp_check(&p, s256, 32, code, 8, 0, 1234567890 + 30, 1, 0, &next),
+	                 TA_OK);
+	assert_int_equal(ta_otp_check(&p, s256, 32, code, 8, 0, 1234567890 + 60, 1, 0, &next),
+	                 TA_ERR_REJECTED);
+	assert_int_equal(ta_otp_check(&p, s256, 32, code, 8, 0, 1234567890 + 60, 2, 0, &next),
+	                 TA_OK);
 	/* window 0: only the current step */
-	assert_int_equal(ta_otp_check(&p, s256, 32, code, 8, 0, 1234567890 + 30, 0, 0, &next), TA_ERR_REJECTED);
+	assert_int_equal(ta_otp_check(&p, s256, 32, code, 8, 0, 1234567890 + 30, 0, 0, &next),
+	                 TA_ERR_REJECTED);
 }
 
 static void test_hotp_lookahead(void **state)
@@ -79,7 +81,8 @@ static void test_hotp_lookahead(void **state)
 	assert_int_equal(ta_otp_check(&p, s1, 20, "254676", 6, 0, 0, 1, 10, &next), TA_OK);
 	assert_int_equal(next, 6);
 	/* an older code (counter 3) is now a replay */
-	assert_int_equal(ta_otp_check(&p, s1, 20, "969429", 6, 6, 0, 1, 10, &next), TA_ERR_REJECTED);
+	assert_int_equal(ta_otp_check(&p, s1, 20, "969429", 6, 6, 0, 1, 10, &next),
+	                 TA_ERR_REJECTED);
 	/* beyond the look-ahead: rejected */
 	assert_int_equal(ta_otp_check(&p, s1, 20, "520489", 6, 0, 0, 1, 5, &next), TA_ERR_REJECTED);
 	assert_int_equal(ta_otp_check(&p, s1, 20, "520489", 6, 0, 0, 1, 9, &next), TA_OK);
@@ -93,8 +96,10 @@ static void test_code_format(void **state)
 	uint32_t c;
 	(void)state;
 	assert_int_equal(ta_otp_check(&p, s1, 20, "75522", 5, 0, 0, 1, 10, &next), TA_ERR_REJECTED);
-	assert_int_equal(ta_otp_check(&p, s1, 20, "7552240", 7, 0, 0, 1, 10, &next), TA_ERR_REJECTED);
-	assert_int_equal(ta_otp_check(&p, s1, 20, "75522a", 6, 0, 0, 1, 10, &next), TA_ERR_REJECTED);
+	assert_int_equal(ta_otp_check(&p, s1, 20, "7552240", 7, 0, 0, 1, 10, &next),
+	                 TA_ERR_REJECTED);
+	assert_int_equal(ta_otp_check(&p, s1, 20, "75522a", 6, 0, 0, 1, 10, &next),
+	                 TA_ERR_REJECTED);
 	assert_int_equal(ta_otp_check(&p, s1, 20, "", 0, 0, 0, 1, 10, &next), TA_ERR_REJECTED);
 	assert_int_equal(ta_otp_code(s1, 20, TA_HASH_SHA1, 5, 0, &c), TA_ERR_INPUT);
 	assert_int_equal(ta_otp_code(s1, 20, TA_HASH_SHA1, 9, 0, &c), TA_ERR_INPUT);
@@ -105,10 +110,16 @@ static void test_uri(void **state)
 	struct ta_otp_params p = {TA_OTP_TOTP, TA_HASH_SHA1, 6, 30};
 	char uri[512];
 	(void)state;
-	assert_int_equal(ta_otp_uri(&p, (const uint8_t *)"Hello!\xde\xad\xbe\xef", 10, "ACME Co", "alice@t1", 0, uri, sizeof(uri)), TA_OK);
-	assert_string_equal(uri, "otpauth://totp/ACME%20Co:alice@t1?secret=JBSWY3DPEHPK3PXP&issuer=ACME%20Co&algorithm=SHA1&digits=6&period=30");
+	assert_int_equal(ta_otp_uri(&p, (const uint8_t *)"Hello!\xde\xad\xbe\xef", 10, "ACME Co",
+	                            "alice@t1", 0, uri, sizeof(uri)),
+	                 TA_OK);
+	assert_string_equal(uri, "otpauth://totp/"
+	                         "ACME%20Co:alice@t1?secret=JBSWY3DPEHPK3PXP&issuer=ACME%20Co&"
+	                         "algorithm=SHA1&digits=6&period=30");
 	p.type = TA_OTP_HOTP;
-	assert_int_equal(ta_otp_uri(&p, (const uint8_t *)"Hello!\xde\xad\xbe\xef", 10, "x", "bob", 7, uri, sizeof(uri)), TA_OK);
+	assert_int_equal(ta_otp_uri(&p, (const uint8_t *)"Hello!\xde\xad\xbe\xef", 10, "x", "bob",
+	                            7, uri, sizeof(uri)),
+	                 TA_OK);
 	assert_non_null(strstr(uri, "otpauth://hotp/x:bob?"));
 	assert_non_null(strstr(uri, "counter=7"));
 	assert_int_equal(ta_otp_uri(&p, s1, 20, "x", "bob", 0, uri, 20), TA_ERR_INPUT);
@@ -119,12 +130,12 @@ static void test_uri(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc4226_appendix_d),
-		cmocka_unit_test(test_rfc6238_appendix_b),
-		cmocka_unit_test(test_totp_check_window_and_replay),
-		cmocka_unit_test(test_hotp_lookahead),
-		cmocka_unit_test(test_code_format),
-		cmocka_unit_test(test_uri),
+	    cmocka_unit_test(test_rfc4226_appendix_d),
+	    cmocka_unit_test(test_rfc6238_appendix_b),
+	    cmocka_unit_test(test_totp_check_window_and_replay),
+	    cmocka_unit_test(test_hotp_lookahead),
+	    cmocka_unit_test(test_code_format),
+	    cmocka_unit_test(test_uri),
 	};
 	return cmocka_run_group_tests_name("otp", tests, NULL, NULL);
 }

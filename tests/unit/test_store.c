@@ -96,21 +96,21 @@ static void test_damaged_and_foreign(void **state)
 }
 
 static const char v1_schema[] =
-	"PRAGMA application_id=1416315253;"
-	"CREATE TABLE tokens(hash BLOB PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
-	" user TEXT NOT NULL, tenant TEXT NOT NULL, kind INTEGER NOT NULL,"
-	" created INTEGER NOT NULL, expires INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)"
-	" WITHOUT ROWID;"
-	"CREATE INDEX tokens_user ON tokens(user, tenant);"
-	"CREATE TABLE otp(user TEXT NOT NULL, tenant TEXT NOT NULL, type INTEGER NOT NULL,"
-	" alg INTEGER NOT NULL, digits INTEGER NOT NULL, period INTEGER NOT NULL,"
-	" next INTEGER NOT NULL, created INTEGER NOT NULL, secret BLOB NOT NULL,"
-	" PRIMARY KEY(user, tenant)) WITHOUT ROWID;"
-	"CREATE TABLE throttle(user TEXT NOT NULL, tenant TEXT NOT NULL,"
-	" failures INTEGER NOT NULL, locked_until INTEGER NOT NULL,"
-	" PRIMARY KEY(user, tenant)) WITHOUT ROWID;"
-	"INSERT INTO throttle VALUES('carol','',2,0);"
-	"PRAGMA user_version=1;";
+    "PRAGMA application_id=1416315253;"
+    "CREATE TABLE tokens(hash BLOB PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " user TEXT NOT NULL, tenant TEXT NOT NULL, kind INTEGER NOT NULL,"
+    " created INTEGER NOT NULL, expires INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)"
+    " WITHOUT ROWID;"
+    "CREATE INDEX tokens_user ON tokens(user, tenant);"
+    "CREATE TABLE otp(user TEXT NOT NULL, tenant TEXT NOT NULL, type INTEGER NOT NULL,"
+    " alg INTEGER NOT NULL, digits INTEGER NOT NULL, period INTEGER NOT NULL,"
+    " next INTEGER NOT NULL, created INTEGER NOT NULL, secret BLOB NOT NULL,"
+    " PRIMARY KEY(user, tenant)) WITHOUT ROWID;"
+    "CREATE TABLE throttle(user TEXT NOT NULL, tenant TEXT NOT NULL,"
+    " failures INTEGER NOT NULL, locked_until INTEGER NOT NULL,"
+    " PRIMARY KEY(user, tenant)) WITHOUT ROWID;"
+    "INSERT INTO throttle VALUES('carol','',2,0);"
+    "PRAGMA user_version=1;";
 
 static void test_migration_v1_to_current(void **state)
 {
@@ -127,7 +127,10 @@ static void test_migration_v1_to_current(void **state)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(ta_token_hash("imported-token-0001", 19, hash), TA_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO tokens VALUES(?,'abcdef012345','alice','',2,1,0,0)", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "INSERT INTO tokens VALUES(?,'abcdef012345','alice','',2,1,0,0)",
+	                       -1, &s, NULL),
+	    SQLITE_OK);
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
 	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
 	sqlite3_finalize(s);
@@ -184,11 +187,11 @@ static void test_otp_advance_only_forward(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_create_modes),
-		cmocka_unit_test(test_refuses_unsafe_files),
-		cmocka_unit_test(test_damaged_and_foreign),
-		cmocka_unit_test(test_migration_v1_to_current),
-		cmocka_unit_test(test_otp_advance_only_forward),
+	    cmocka_unit_test(test_create_modes),
+	    cmocka_unit_test(test_refuses_unsafe_files),
+	    cmocka_unit_test(test_damaged_and_foreign),
+	    cmocka_unit_test(test_migration_v1_to_current),
+	    cmocka_unit_test(test_otp_advance_only_forward),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

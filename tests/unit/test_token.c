@@ -78,10 +78,10 @@ static void test_ids(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_generate_format),
-		cmocka_unit_test(test_typos_rejected),
-		cmocka_unit_test(test_hash),
-		cmocka_unit_test(test_ids),
+	    cmocka_unit_test(test_generate_format),
+	    cmocka_unit_test(test_typos_rejected),
+	    cmocka_unit_test(test_hash),
+	    cmocka_unit_test(test_ids),
 	};
 	return cmocka_run_group_tests_name("token", tests, NULL, NULL);
 }

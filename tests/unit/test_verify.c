@@ -160,14 +160,18 @@ static void enroll(struct env *e, const char *user, ta_otp_type type, const char
 	struct ta_otp_params p = {type, TA_HASH_SHA1, 6, 30};
 	uint8_t out[TA_OTP_MAX_SECRET];
 	size_t n = 0;
-	assert_int_equal(ta_otp_enroll(e->ctx, user, NULL, &p, (const uint8_t *)secret, strlen(secret), 0, 0, out, &n), TA_OK);
+	assert_int_equal(ta_otp_enroll(e->ctx, user, NULL, &p, (const uint8_t *)secret,
+	                               strlen(secret), 0, 0, out, &n),
+	                 TA_OK);
 	assert_int_equal(n, strlen(secret));
 }
 
 static void code_at(const char *secret, uint64_t counter, char *buf)
 {
 	uint32_t c = 0;
-	assert_int_equal(ta_otp_code((const uint8_t *)secret, strlen(secret), TA_HASH_SHA1, 6, counter, &c), TA_OK);
+	assert_int_equal(
+	    ta_otp_code((const uint8_t *)secret, strlen(secret), TA_HASH_SHA1, 6, counter, &c),
+	    TA_OK);
 	snprintf(buf, 16, "%06u", c);
 }
 
@@ -219,7 +223,7 @@ static void test_hotp_counter(void **state)
 	assert_int_equal(check(e, "h", NULL, "287082"), TA_OK); /* counter 1 */
 	assert_int_equal(check(e, "h", NULL, "287082"), TA_ERR_REPLAY);
 	assert_int_equal(check(e, "h", NULL, "755224"), TA_ERR_REJECTED); /* counter 0, skipped */
-	assert_int_equal(check(e, "h", NULL, "359152"), TA_OK); /* counter 2 */
+	assert_int_equal(check(e, "h", NULL, "359152"), TA_OK);           /* counter 2 */
 	env_free(e);
 }
 
@@ -265,14 +269,14 @@ static void test_store_unavailable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_token_valid_wrong_unknown),
-		cmocka_unit_test(test_expiry_and_revocation),
-		cmocka_unit_test(test_tenants),
-		cmocka_unit_test(test_lockout_and_unlock),
-		cmocka_unit_test(test_otp_once_and_modes),
-		cmocka_unit_test(test_hotp_counter),
-		cmocka_unit_test(test_otp_secret_bound_to_user_and_key),
-		cmocka_unit_test(test_store_unavailable),
+	    cmocka_unit_test(test_token_valid_wrong_unknown),
+	    cmocka_unit_test(test_expiry_and_revocation),
+	    cmocka_unit_test(test_tenants),
+	    cmocka_unit_test(test_lockout_and_unlock),
+	    cmocka_unit_test(test_otp_once_and_modes),
+	    cmocka_unit_test(test_hotp_counter),
+	    cmocka_unit_test(test_otp_secret_bound_to_user_and_key),
+	    cmocka_unit_test(test_store_unavailable),
 	};
 	return cmocka_run_group_tests_name("verify", tests, NULL, NULL);
 }
