@@ -508,6 +508,11 @@ out:
 	return r;
 }
 
+const char *ta_config_key(size_t i)
+{
+	return i < NOPTS ? options[i].name : NULL;
+}
+
 static const void *slot(const ta_config *cfg, const char *key, opt_type *type)
 {
 	const struct option *o = find(key);

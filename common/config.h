@@ -58,6 +58,12 @@ int ta_config_parse_text(ta_config *cfg, const char *text, size_t len, const cha
  */
 int ta_config_from_words(int argc, const char **argv, ta_config **out, char *err, size_t errlen);
 
+/*
+ * The i-th known key name, or NULL past the last: lets a host that looks
+ * options up one by one (SASL's getopt) ask for every key.
+ */
+const char *ta_config_key(size_t i);
+
 /* Getters by key name.  Unknown names return NULL / 0. */
 const char *ta_config_str(const ta_config *cfg, const char *key);
 unsigned long ta_config_uint(const ta_config *cfg, const char *key);
