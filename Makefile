@@ -30,9 +30,21 @@ UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 PROGS = $(B)/tokenauth
+# Suites and benchmarks of the front-ends, run by check and bench in order.
+CHECK_TARGETS =
+BENCH_TARGETS =
 
+.DEFAULT_GOAL := all
 .PHONY: all deps check check-unit check-asan check-cli check-fuzz check-concurrency \
-        demo bench install uninstall clean
+        demo bench bench-core install uninstall clean
+
+# Front-ends bring their own rules and add to PROGS / CHECK_TARGETS.
+-include pam_tokenauth/pam.mk
+-include sasl_tokenauth/sasl.mk
+ifneq ($(wildcard pam_tokenauth/pam.mk),)
+CHECK_TARGETS += check-pam check-pam-sshd
+BENCH_TARGETS += bench-pam
+endif
 
 all: $(PROGS)
 
@@ -94,6 +106,7 @@ check: deps
 	@$(MAKE) --no-print-directory check-cli
 	@$(MAKE) --no-print-directory check-concurrency
 	@$(MAKE) --no-print-directory check-fuzz
+	@for t in $(CHECK_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
 	@echo "make check: all suites passed"
 
 demo: deps
@@ -103,8 +116,11 @@ demo: deps
 $(B)/bench: bench/bench.c $(CORE_LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS)
 
-bench: $(B)/bench
+bench-core: $(B)/bench
 	$(B)/bench
+
+bench: bench-core
+	@for t in $(BENCH_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
 
 # ---- install -----------------------------------------------------------------
 
