@@ -200,6 +200,36 @@ int ta_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, c
 	                    expires);
 }
 
+int ta_token_lookup(ta_ctx *ctx, const char *cred, size_t len, struct ta_token_row *row)
+{
+	uint8_t hash[TA_SHA256_LEN];
+	ta_store *st = NULL;
+	int r;
+
+	memset(row, 0, sizeof(*row));
+	if (len == 0 || len > TA_MAX_CREDENTIAL || ta_token_classify(cred, len) == TA_TOKEN_TYPO)
+		return TA_ERR_REJECTED;
+	if ((r = store_of(ctx, &st)) != TA_OK)
+		return r;
+	if ((r = ta_token_hash(cred, len, hash)) != TA_OK)
+		return r;
+	r = ta_store_token_find(st, hash, 1, row);
+	ta_wipe(hash, sizeof(hash));
+	if (r == TA_ERR_NOT_FOUND)
+		return TA_ERR_REJECTED;
+	if (r != TA_OK)
+		return r == TA_ERR_NOMEM || r == TA_ERR_CORRUPT ? r : TA_ERR_UNAVAILABLE;
+	if (row->revoked != 0)
+		r = TA_ERR_REVOKED;
+	else if (row->expires != 0 && row->expires <= ta_now(ctx))
+		r = TA_ERR_EXPIRED;
+	if (r != TA_OK) {
+		free(row->params);
+		row->params = NULL;
+	}
+	return r;
+}
+
 int ta_revoke_id(ta_ctx *ctx, const char *id)
 {
 	ta_store *st = NULL;

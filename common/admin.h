@@ -42,6 +42,14 @@ int ta_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, co
 int ta_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *cred,
               size_t len, const char *params, char id[TA_TOKEN_ID_LEN + 1], int64_t *expires);
 
+/*
+ * Look a token up by its text alone (seed 004's GET /verify): TA_OK with
+ * the row (row->params malloc'd or NULL; caller frees) when it exists, is
+ * not revoked and not expired; else TA_ERR_REJECTED, _REVOKED or _EXPIRED.
+ * Typos in our own format are rejected without a lookup.
+ */
+int ta_token_lookup(ta_ctx *ctx, const char *cred, size_t len, struct ta_token_row *row);
+
 int ta_revoke_id(ta_ctx *ctx, const char *id);
 /* tenant NULL: every tenant of the user. */
 int ta_revoke_user(ta_ctx *ctx, const char *user, const char *tenant, unsigned *count);

@@ -46,6 +46,21 @@ static void test_issue_with_params_and_import(void **state)
 	assert_int_equal(ta_list_tokens(e->ctx, "alice", find_params, &params), TA_OK);
 	assert_string_equal(params, "{\"file\":\"x\"}");
 	free(params);
+	/* lookup by token alone (seed 004 /verify) */
+	{
+		struct ta_token_row row;
+		assert_int_equal(ta_token_lookup(e->ctx, tok, strlen(tok), &row), TA_OK);
+		assert_string_equal(row.user, "alice");
+		assert_string_equal(row.tenant, "t");
+		assert_string_equal(row.params, "{\"file\":\"x\"}");
+		free(row.params);
+		assert_int_equal(ta_token_lookup(e->ctx, "nope-nope-nope-nope", 19, &row), TA_ERR_REJECTED);
+		ta_ctx_set_time(e->ctx, exp);
+		assert_int_equal(ta_token_lookup(e->ctx, tok, strlen(tok), &row), TA_ERR_EXPIRED);
+		ta_ctx_set_time(e->ctx, 0);
+		assert_int_equal(ta_revoke_id(e->ctx, id), TA_OK);
+		assert_int_equal(ta_token_lookup(e->ctx, tok, strlen(tok), &row), TA_ERR_REVOKED);
+	}
 	/* imported tokens */
 	assert_int_equal(ta_import(e->ctx, "bob", NULL, 0, ext, strlen(ext), NULL, id, &exp),
 	                 TA_OK);
