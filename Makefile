@@ -21,7 +21,7 @@ override CFLAGS   += -std=gnu11 $(WARN) $(HARDEN)
 override CPPFLAGS += -Icommon
 override LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed
 
-CORE_LIBS = -lsqlite3 -lcjson -lcrypto
+CORE_LIBS = -lsqlite3 -lcjson -lcrypto -lcurl -lpthread
 CORE_SRC  = $(wildcard common/*.c)
 CORE_OBJ  = $(CORE_SRC:common/%.c=$(B)/common/%.o)
 CORE_LIB  = $(B)/libtacore.a
@@ -41,6 +41,7 @@ BENCH_TARGETS =
 # Front-ends bring their own rules and add to PROGS / CHECK_TARGETS.
 -include pam_tokenauth/pam.mk
 -include sasl_tokenauth/sasl.mk
+-include tokenauthd/tokenauthd.mk
 ifneq ($(wildcard pam_tokenauth/pam.mk),)
 CHECK_TARGETS += check-pam check-pam-sshd
 BENCH_TARGETS += bench-pam
