@@ -35,7 +35,7 @@ CHECK_TARGETS =
 BENCH_TARGETS =
 
 .DEFAULT_GOAL := all
-.PHONY: all deps check check-unit check-asan check-cli check-fuzz check-concurrency \
+.PHONY: all deps check check-unit check-asan check-cli check-fuzz check-concurrency check-remote \
         demo bench bench-core install uninstall clean
 
 # Front-ends bring their own rules and add to PROGS / CHECK_TARGETS.
@@ -81,6 +81,9 @@ check-asan:
 check-cli: $(B)/tokenauth
 	@sh tests/cli/run.sh $(B)/tokenauth
 
+check-remote: $(B)/tokenauth
+	@sh tests/remote/run.sh $(B)
+
 check-concurrency: $(B)/tokenauth $(B)/tests/stress
 	@sh tests/cli/concurrency.sh $(B)/tokenauth $(B)/tests/stress
 
@@ -106,6 +109,7 @@ check: deps
 	@$(MAKE) --no-print-directory check-asan
 	@$(MAKE) --no-print-directory check-cli
 	@$(MAKE) --no-print-directory check-concurrency
+	@$(MAKE) --no-print-directory check-remote
 	@$(MAKE) --no-print-directory check-fuzz
 	@for t in $(CHECK_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
 	@echo "make check: all suites passed"

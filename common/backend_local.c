@@ -131,12 +131,3 @@ static int local_check(ta_ctx *ctx, struct ta_check *c)
 
 const struct ta_backend ta_backend_local = {"local", local_check};
 
-/* The HTTPS client arrives with the remote backend; until then say so. */
-static int remote_check(ta_ctx *ctx, struct ta_check *c)
-{
-	(void)c;
-	ta_logf(ctx, TA_LOG_ERR, "verify=remote: remote verification is not in this build");
-	return TA_ERR_CONFIG;
-}
-
-const struct ta_backend ta_backend_remote = {"remote", remote_check};

@@ -15,11 +15,12 @@ struct ta_ctx {
 	uint8_t key[TA_KEY_LEN];
 	int have_key;
 	int64_t fixed_now;
+	struct ta_remote *remote; /* the remote backend's state, made on first use */
 };
 
 /* Internal per-check state handed to a backend. */
 struct ta_check {
-	const char *user, *tenant, *credential;
+	const char *service, *user, *tenant, *credential;
 	size_t credential_len;
 	struct ta_outcome *out;
 };
@@ -32,6 +33,9 @@ struct ta_backend {
 
 extern const struct ta_backend ta_backend_local;
 extern const struct ta_backend ta_backend_remote;
+
+/* Free the remote backend's state (curl handle, keys, cache). */
+void ta_remote_free(struct ta_remote *r);
 
 void ta_logf(ta_ctx *ctx, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int64_t ta_now(const ta_ctx *ctx);

@@ -88,6 +88,7 @@ void ta_ctx_free(ta_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	ta_store_close(ctx->store);
+	ta_remote_free(ctx->remote);
 	ta_wipe(ctx->key, sizeof(ctx->key));
 	free(ctx);
 }
@@ -322,6 +323,7 @@ int ta_verify(ta_ctx *ctx, const struct ta_request *req, struct ta_outcome *out)
 		r = TA_ERR_REJECTED;
 		goto done;
 	}
+	c.service = req->service ? req->service : "";
 	c.user = out->user;
 	c.tenant = out->tenant;
 	c.credential = req->credential;

@@ -1,0 +1,438 @@
+/*
+ * backend_remote.c - checking a credential against remote verify endpoints
+ * over HTTPS (or HTTP to loopback / a Unix socket), SPEC §5.
+ *
+ * One curl handle per context, reused across checks so long-running hosts
+ * keep their connections; curl_global_init runs once per process.  Every
+ * attempt is bounded by connect_timeout_ms and timeout_ms, URLs are tried
+ * in order, and only an endpoint that answers "yes" or "no" ends the loop.
+ */
+#include "cache.h"
+#include "ctx_int.h"
+#include "file.h"
+#include "remote_parse.h"
+#include "sign.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#define KEY_FILE_MAX 4096
+
+struct ta_remote {
+	CURL *h;
+	char *api_key;	     /* x-api-key, NUL-terminated */
+	uint8_t *sign_key;   /* HMAC key for signed requests */
+	size_t sign_key_len;
+	ta_cache *cache;
+	int keys_loaded, cache_tried;
+};
+
+struct buf {
+	char *data;
+	size_t len;
+	int overflow;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void ta_remote_free(struct ta_remote *r)
+{
+	if (r == NULL)
+		return;
+	if (r->h != NULL)
+		curl_easy_cleanup(r->h);
+	ta_wipe_free(r->api_key);
+	ta_wipe(r->sign_key, r->sign_key_len);
+	free(r->sign_key);
+	ta_cache_close(r->cache);
+	free(r);
+}
+
+/* Read a key file (same checks as the store), trailing newlines dropped. */
+static int read_key(ta_ctx *ctx, const char *path, uint8_t **out, size_t *len)
+{
+	char err[512];
+	int r = ta_file_read(path, TA_FILE_SECRET, KEY_FILE_MAX, out, len, err, sizeof(err));
+
+	if (r != TA_OK) {
+		ta_logf(ctx, TA_LOG_ERR, "remote: key file unusable: %s", err);
+		return TA_ERR_CONFIG;
+	}
+	while (*len > 0 && ((*out)[*len - 1] == '\n' || (*out)[*len - 1] == '\r'))
+		(*out)[--*len] = '\0';
+	if (*len == 0) {
+		ta_logf(ctx, TA_LOG_ERR, "remote: key file %s is empty", path);
+		return TA_ERR_CONFIG;
+	}
+	return TA_OK;
+}
+
+static int load_keys(ta_ctx *ctx, struct ta_remote *rm)
+{
+	const ta_config *cfg = ctx->cfg;
+	size_t len = 0;
+	int r;
+
+	if (rm->keys_loaded)
+		return TA_OK;
+	if (cfg->api_key_file != NULL) {
+		uint8_t *k = NULL;
+		if ((r = read_key(ctx, cfg->api_key_file, &k, &len)) != TA_OK)
+			return r;
+		if (strlen((char *)k) != len || strpbrk((char *)k, "\r\n") != NULL) {
+			ta_logf(ctx, TA_LOG_ERR, "remote: %s must hold one line", cfg->api_key_file);
+			ta_wipe(k, len);
+			free(k);
+			return TA_ERR_CONFIG;
+		}
+		rm->api_key = (char *)k;
+	}
+	if (cfg->sign_key_file != NULL &&
+	    (r = read_key(ctx, cfg->sign_key_file, &rm->sign_key, &rm->sign_key_len)) != TA_OK)
+		return r;
+	rm->keys_loaded = 1;
+	return TA_OK;
+}
+
+static int get_remote(ta_ctx *ctx, struct ta_remote **out)
+{
+	struct ta_remote *rm = ctx->remote;
+	int r;
+
+	if (rm == NULL) {
+		pthread_once(&curl_once, curl_init);
+		if (curl_init_rc != CURLE_OK) {
+			ta_logf(ctx, TA_LOG_ERR, "remote: libcurl initialisation failed");
+			return TA_ERR_UNAVAILABLE;
+		}
+		if ((rm = calloc(1, sizeof(*rm))) == NULL)
+			return TA_ERR_NOMEM;
+		if ((rm->h = curl_easy_init()) == NULL) {
+			free(rm);
+			return TA_ERR_NOMEM;
+		}
+		ctx->remote = rm;
+	}
+	if ((r = load_keys(ctx, rm)) != TA_OK)
+		return r;
+	*out = rm;
+	return TA_OK;
+}
+
+static size_t collect(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct buf *b = arg;
+	size_t n = size * nmemb;
+	char *grown;
+
+	if (n > TA_REMOTE_MAX_BODY - b->len) {
+		b->overflow = 1;
+		return 0; /* abort the transfer */
+	}
+	if ((grown = realloc(b->data, b->len + n + 1)) == NULL)
+		return 0;
+	b->data = grown;
+	memcpy(b->data + b->len, ptr, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+static int is_loopback(const char *host)
+{
+	return strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+	       strcmp(host, "::1") == 0 || strncmp(host, "127.", 4) == 0;
+}
+
+/*
+ * https:// anywhere; http:// only to loopback or through a Unix socket.
+ * path receives the URL's path for signing.
+ */
+static int check_url(ta_ctx *ctx, const char *url, char *path, size_t cap, char *label,
+		     size_t lcap)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *p = NULL;
+	int r = TA_ERR_CONFIG;
+
+	if (u == NULL)
+		return TA_ERR_NOMEM;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &p, 0) != CURLUE_OK) {
+		ta_logf(ctx, TA_LOG_ERR, "remote: malformed url");
+		goto out;
+	}
+	if (strcmp(scheme, "https") != 0 &&
+	    !(strcmp(scheme, "http") == 0 && (is_loopback(host) || ctx->cfg->unix_socket != NULL))) {
+		ta_logf(ctx, TA_LOG_ERR,
+			"remote: refusing %s://%s: plain http only to loopback or a unix_socket", scheme,
+			host);
+		goto out;
+	}
+	snprintf(path, cap, "%s", p);
+	snprintf(label, lcap, "%s://%s%s", scheme, host, p); /* no userinfo, no query */
+	r = TA_OK;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(p);
+	curl_url_cleanup(u);
+	return r;
+}
+
+/* Append "Name: value" to the list; returns NULL on failure (list freed). */
+static struct curl_slist *add_header(struct curl_slist *l, const char *name, const char *value)
+{
+	char line[KEY_FILE_MAX + 64];
+	struct curl_slist *n;
+
+	if (snprintf(line, sizeof(line), "%s: %s", name, value) >= (int)sizeof(line))
+		return NULL;
+	n = curl_slist_append(l, line);
+	ta_wipe(line, sizeof(line));
+	return n;
+}
+
+/* curl keeps copies of header lines: wipe them before freeing. */
+static void free_headers(struct curl_slist *l)
+{
+	for (struct curl_slist *p = l; p != NULL; p = p->next)
+		ta_wipe(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+static struct curl_slist *build_headers(ta_ctx *ctx, struct ta_remote *rm, const char *method,
+					const char *path, const char *body,
+					const struct ta_check *c)
+{
+	struct curl_slist *l = NULL, *n;
+	unsigned long prof = ctx->cfg->profile;
+
+	l = curl_slist_append(NULL, "Accept: application/json");
+	l = l ? curl_slist_append(l, "Expect:") : NULL;
+	if (l && prof == TA_PROFILE_CEC)
+		l = curl_slist_append(l, "Content-Type: application/json");
+	else if (l && prof == TA_PROFILE_INTROSPECTION)
+		l = curl_slist_append(l, "Content-Type: application/x-www-form-urlencoded");
+	if (l && rm->api_key && (n = add_header(l, "x-api-key", rm->api_key)) == NULL)
+		goto fail;
+	if (l && prof == TA_PROFILE_KUDO) {
+		char tok[TA_MAX_CREDENTIAL + 1];
+		memcpy(tok, c->credential, c->credential_len);
+		tok[c->credential_len] = '\0';
+		n = add_header(l, "x-api-token", tok);
+		ta_wipe(tok, sizeof(tok));
+		if (n == NULL)
+			goto fail;
+	}
+	if (l && rm->sign_key) {
+		char nonce[TA_NONCE_HEX + 1], sig[TA_SIG_HEX + 1], ts[24];
+		int64_t now = ta_now(ctx);
+		snprintf(ts, sizeof(ts), "%lld", (long long)now);
+		if (ta_sign_nonce(nonce) != TA_OK ||
+		    ta_sign(rm->sign_key, rm->sign_key_len, now, nonce, method, path, body,
+			    strlen(body), sig) != TA_OK ||
+		    (n = add_header(l, TA_HDR_TIMESTAMP, ts)) == NULL ||
+		    (n = add_header(l, TA_HDR_NONCE, nonce)) == NULL ||
+		    (n = add_header(l, TA_HDR_SIGNATURE, sig)) == NULL)
+			goto fail;
+	}
+	return l;
+fail:
+	free_headers(l);
+	return NULL;
+}
+
+static void set_tls(CURL *h, const ta_config *cfg)
+{
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (cfg->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_file);
+	if (cfg->ca_path)
+		curl_easy_setopt(h, CURLOPT_CAPATH, cfg->ca_path);
+	if (cfg->client_cert)
+		curl_easy_setopt(h, CURLOPT_SSLCERT, cfg->client_cert);
+	if (cfg->client_key)
+		curl_easy_setopt(h, CURLOPT_SSLKEY, cfg->client_key);
+	if (cfg->pinned_pubkey)
+		curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, cfg->pinned_pubkey);
+}
+
+static void set_options(CURL *h, const ta_config *cfg, const char *url, struct buf *b)
+{
+	curl_easy_reset(h); /* keeps the connection cache */
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never from the environment */
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)TA_REMOTE_MAX_BODY);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "tokenauth/1");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
+	if (cfg->unix_socket)
+		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, cfg->unix_socket);
+	set_tls(h, cfg);
+}
+
+/* One request to one URL; returns a verdict or TA_ERR_UNAVAILABLE. */
+static int attempt(ta_ctx *ctx, struct ta_remote *rm, const char *url, const char *path,
+		   const char *label, const struct ta_check *c, int64_t *expires)
+{
+	const ta_config *cfg = ctx->cfg;
+	const char *method = cfg->profile == TA_PROFILE_KUDO ? "GET" : "POST", *why = "";
+	struct buf b = {NULL, 0, 0};
+	struct curl_slist *hdrs = NULL;
+	char *body = ta_remote_body(cfg->profile, c->user, c->tenant, c->credential, c->credential_len);
+	long status = 0;
+	CURLcode cc;
+	int r = TA_ERR_NOMEM;
+
+	if (body == NULL || (hdrs = build_headers(ctx, rm, method, path, body, c)) == NULL)
+		goto out;
+	set_options(rm->h, cfg, url, &b);
+	curl_easy_setopt(rm->h, CURLOPT_HTTPHEADER, hdrs);
+	if (cfg->profile == TA_PROFILE_KUDO) {
+		curl_easy_setopt(rm->h, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(rm->h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(rm->h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	cc = curl_easy_perform(rm->h);
+	curl_easy_getinfo(rm->h, CURLINFO_RESPONSE_CODE, &status);
+	if (cc != CURLE_OK) {
+		r = TA_ERR_UNAVAILABLE;
+		why = b.overflow || cc == CURLE_FILESIZE_EXCEEDED ? "response larger than 64 KiB"
+								   : curl_easy_strerror(cc);
+	} else {
+		r = ta_remote_judge(cfg->profile, status, b.data ? b.data : "", b.len, c->user,
+				    c->tenant, expires, &why);
+	}
+	ta_logf(ctx, r == TA_ERR_UNAVAILABLE ? TA_LOG_WARNING : TA_LOG_DEBUG,
+		"remote: %s: HTTP %ld: %s", label, status, why);
+out:
+	curl_easy_setopt(rm->h, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(rm->h, CURLOPT_POSTFIELDS, NULL);
+	free_headers(hdrs);
+	if (body != NULL) {
+		ta_wipe(body, strlen(body));
+		free(body);
+	}
+	free(b.data);
+	return r;
+}
+
+/* OTP codes are never cached: a cached code could be replayed. */
+static int cacheable(const ta_ctx *ctx, const struct ta_check *c)
+{
+	size_t digits = 0;
+
+	if (ctx->cfg->cache_ttl == 0 && ctx->cfg->offline_grace == 0)
+		return 0;
+	while (digits < c->credential_len && c->credential[digits] >= '0' && c->credential[digits] <= '9')
+		digits++;
+	return !(digits == c->credential_len && digits <= 8);
+}
+
+static ta_cache *cache_of(ta_ctx *ctx, struct ta_remote *rm)
+{
+	char dir[PATH_MAX], err[512];
+	const char *slash = strrchr(ctx->cfg->store, '/');
+
+	if (rm->cache != NULL || rm->cache_tried)
+		return rm->cache;
+	rm->cache_tried = 1;
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - ctx->cfg->store) : 1,
+		 slash ? ctx->cfg->store : ".");
+	if (ta_cache_open(dir, &rm->cache, err, sizeof(err)) != TA_OK)
+		ta_logf(ctx, TA_LOG_WARNING, "remote: cache disabled: %s", err);
+	return rm->cache;
+}
+
+/* Every URL in order until one answers yes or no. */
+static int try_urls(ta_ctx *ctx, struct ta_remote *rm, const struct ta_check *c, int64_t *expires)
+{
+	const char *p = ctx->cfg->url;
+	char url[4200], path[4200], label[4200];
+	int r = TA_ERR_UNAVAILABLE;
+
+	while (p != NULL && *p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (n >= sizeof(url))
+			return TA_ERR_CONFIG;
+		memcpy(url, p, n);
+		url[n] = '\0';
+		p = comma ? comma + 1 : NULL;
+		if ((r = check_url(ctx, url, path, sizeof(path), label, sizeof(label))) != TA_OK)
+			return r;
+		r = attempt(ctx, rm, url, path, label, c, expires);
+		if (r != TA_ERR_UNAVAILABLE)
+			return r;
+	}
+	return r;
+}
+
+static int remote_check(ta_ctx *ctx, struct ta_check *c)
+{
+	const ta_config *cfg = ctx->cfg;
+	struct ta_remote *rm = NULL;
+	uint8_t key[TA_SHA256_LEN];
+	ta_cache *cache = NULL;
+	int64_t expires = 0, now = ta_now(ctx);
+	int r, have_key = 0;
+
+	if (cfg->url == NULL) {
+		ta_logf(ctx, TA_LOG_ERR, "verify=remote needs url=");
+		return TA_ERR_CONFIG;
+	}
+	if ((r = get_remote(ctx, &rm)) != TA_OK)
+		return r;
+	c->out->method = "remote";
+	if (cacheable(ctx, c) && (cache = cache_of(ctx, rm)) != NULL)
+		have_key = ta_cache_key(cache, c->service, c->tenant, c->user, c->credential,
+					c->credential_len, key) == TA_OK;
+	if (have_key && cfg->cache_ttl > 0 && ta_cache_get(cache, key, now, cfg->cache_ttl) == TA_OK) {
+		ta_logf(ctx, TA_LOG_DEBUG, "remote: cache hit for user=%s", c->user);
+		r = TA_OK;
+		goto out;
+	}
+	r = try_urls(ctx, rm, c, &expires);
+	if (r == TA_OK && have_key)
+		ta_cache_put(cache, key, now, expires);
+	c->out->expires = expires;
+	if (r != TA_ERR_UNAVAILABLE)
+		goto out;
+	if (have_key && cfg->offline_grace > 0 &&
+	    ta_cache_get(cache, key, now, cfg->offline_grace) == TA_OK) {
+		ta_logf(ctx, TA_LOG_WARNING,
+			"remote: every endpoint unavailable; user=%s served from cache (offline_grace)",
+			c->user);
+		r = TA_OK;
+		goto out;
+	}
+	ta_logf(ctx, TA_LOG_ERR, "remote: every endpoint unavailable for user=%s", c->user);
+out:
+	ta_wipe(key, sizeof(key));
+	return r;
+}
+
+const struct ta_backend ta_backend_remote = {"remote", remote_check};

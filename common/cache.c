@@ -1,0 +1,179 @@
+/*
+ * cache.c - the remote result cache (SQLite, beside the store).
+ */
+#include "cache.h"
+#include "file.h"
+#include "ta.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+struct ta_cache {
+	sqlite3 *db;
+	sqlite3_stmt *get, *put;
+	uint8_t key[TA_KEY_LEN];
+};
+
+static const char schema[] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+			     "CREATE TABLE IF NOT EXISTS entries(key BLOB PRIMARY KEY,"
+			     " stored INTEGER NOT NULL, token_exp INTEGER NOT NULL) WITHOUT ROWID;"
+			     "CREATE INDEX IF NOT EXISTS entries_stored ON entries(stored);";
+
+/* Read the host key, creating it (O_EXCL, 0600) on first use. */
+static int load_key(ta_cache *c, const char *path, char *err, size_t errlen)
+{
+	uint8_t *buf = NULL, raw[TA_KEY_LEN];
+	char hex[2 * TA_KEY_LEN + 2];
+	size_t len = 0;
+	int r = ta_file_read(path, TA_FILE_SECRET, 256, &buf, &len, err, errlen);
+
+	if (r == TA_ERR_NOT_FOUND) {
+		if ((r = ta_random(raw, sizeof(raw))) != TA_OK)
+			return r;
+		ta_hex(raw, sizeof(raw), hex);
+		ta_wipe(raw, sizeof(raw));
+		hex[2 * TA_KEY_LEN] = '\n';
+		r = ta_file_create_secret(path, hex, 2 * TA_KEY_LEN + 1, err, errlen);
+		ta_wipe(hex, sizeof(hex));
+		if (r != TA_OK && r != TA_ERR_EXISTS)
+			return r;
+		r = ta_file_read(path, TA_FILE_SECRET, 256, &buf, &len, err, errlen);
+	}
+	if (r != TA_OK)
+		return r;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	if (ta_unhex((const char *)buf, len, c->key, sizeof(c->key)) != TA_KEY_LEN) {
+		snprintf(err, errlen, "%s: expected 64 hex characters", path);
+		r = TA_ERR_CORRUPT;
+	}
+	ta_wipe(buf, len);
+	free(buf);
+	return r;
+}
+
+static int open_db(ta_cache *c, const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600), r;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open: %m", path);
+		return TA_ERR_UNAVAILABLE;
+	}
+	r = ta_file_check_fd(fd, path, TA_FILE_SECRET, err, errlen);
+	close(fd);
+	if (r != TA_OK)
+		return r;
+	if (sqlite3_open_v2(path, &c->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(c->db, 2000) != SQLITE_OK ||
+	    sqlite3_exec(c->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(c->db, "SELECT stored, token_exp FROM entries WHERE key=?", -1,
+			       SQLITE_PREPARE_PERSISTENT, &c->get, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(c->db, "INSERT OR REPLACE INTO entries VALUES(?,?,?)", -1,
+			       SQLITE_PREPARE_PERSISTENT, &c->put, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		return TA_ERR_UNAVAILABLE;
+	}
+	return TA_OK;
+}
+
+int ta_cache_open(const char *dir, ta_cache **out, char *err, size_t errlen)
+{
+	char db[PATH_MAX], key[PATH_MAX];
+	ta_cache *c = NULL;
+	int r;
+
+	*out = NULL;
+	if (snprintf(db, sizeof(db), "%s/remote-cache.db", dir) >= (int)sizeof(db) ||
+	    snprintf(key, sizeof(key), "%s/remote-cache.key", dir) >= (int)sizeof(key))
+		return TA_ERR_INPUT;
+	if ((r = ta_file_check_dir(db, err, errlen)) != TA_OK)
+		return r;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return TA_ERR_NOMEM;
+	if ((r = load_key(c, key, err, errlen)) == TA_OK && (r = open_db(c, db, err, errlen)) == TA_OK) {
+		*out = c;
+		c = NULL;
+	}
+	ta_cache_close(c);
+	return r;
+}
+
+void ta_cache_close(ta_cache *c)
+{
+	if (c == NULL)
+		return;
+	sqlite3_finalize(c->get);
+	sqlite3_finalize(c->put);
+	sqlite3_close(c->db);
+	ta_wipe(c->key, sizeof(c->key));
+	free(c);
+}
+
+int ta_cache_key(ta_cache *c, const char *service, const char *tenant, const char *user,
+		 const char *cred, size_t credlen, uint8_t key[TA_SHA256_LEN])
+{
+	size_t s = strlen(service), t = strlen(tenant), u = strlen(user), n = s + t + u + 3 + credlen;
+	uint8_t *msg = malloc(n), mac[64];
+	size_t maclen = 0;
+	int r;
+
+	if (msg == NULL)
+		return TA_ERR_NOMEM;
+	/* NUL separators: no two different tuples give the same message */
+	memcpy(msg, service, s + 1);
+	memcpy(msg + s + 1, tenant, t + 1);
+	memcpy(msg + s + t + 2, user, u + 1);
+	memcpy(msg + s + t + u + 3, cred, credlen);
+	r = ta_hmac(TA_HASH_SHA256, c->key, sizeof(c->key), msg, n, mac, &maclen);
+	if (r == TA_OK)
+		memcpy(key, mac, TA_SHA256_LEN);
+	ta_wipe(mac, sizeof(mac));
+	ta_wipe(msg, n);
+	free(msg);
+	return r;
+}
+
+int ta_cache_get(ta_cache *c, const uint8_t key[TA_SHA256_LEN], int64_t now, uint64_t max_age)
+{
+	int r = TA_ERR_NOT_FOUND;
+
+	sqlite3_bind_blob(c->get, 1, key, TA_SHA256_LEN, SQLITE_STATIC);
+	if (sqlite3_step(c->get) == SQLITE_ROW) {
+		int64_t stored = sqlite3_column_int64(c->get, 0), exp = sqlite3_column_int64(c->get, 1);
+		if (stored <= now && now - stored < (int64_t)max_age && (exp == 0 || exp > now))
+			r = TA_OK;
+	}
+	sqlite3_reset(c->get);
+	return r;
+}
+
+int ta_cache_put(ta_cache *c, const uint8_t key[TA_SHA256_LEN], int64_t now, int64_t token_exp)
+{
+	char sql[160];
+	int rc;
+
+	sqlite3_bind_blob(c->put, 1, key, TA_SHA256_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(c->put, 2, now);
+	sqlite3_bind_int64(c->put, 3, token_exp);
+	rc = sqlite3_step(c->put);
+	sqlite3_reset(c->put);
+	if (rc != SQLITE_DONE)
+		return TA_ERR_UNAVAILABLE;
+	/* Keep it bounded: drop the oldest entries beyond the cap. */
+	snprintf(sql, sizeof(sql),
+		 "DELETE FROM entries WHERE key IN (SELECT key FROM entries ORDER BY stored DESC "
+		 "LIMIT -1 OFFSET %d)",
+		 TA_CACHE_MAX);
+	sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	return TA_OK;
+}
