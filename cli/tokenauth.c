@@ -362,8 +362,10 @@ static int cmd_revoke(struct cli *c, int argc, char **argv)
 	if (user != NULL) {
 		char u[TA_MAX_USER + 1], t[TA_MAX_TENANT + 1];
 		unsigned n = 0;
-		if (optind != argc || (all && tenant))
+		if (optind != argc)
 			return usage_error("revoke: give ids or --user, not both");
+		if (all && tenant)
+			return usage_error("revoke: --tenant and --all-tenants exclude each other");
 		if (ta_resolve_identity(c->cfg, user, tenant, u, t) != TA_OK)
 			return usage_error("revoke: bad user or tenant name");
 		r = ta_revoke_user(c->ctx, u, all ? NULL : t, &n);
@@ -384,7 +386,7 @@ static int cmd_revoke(struct cli *c, int argc, char **argv)
 /* ---- list ---------------------------------------------------------------- */
 
 static const char list_help[] =
-    "Usage: tokenauth list [--user U] [--json]\n"
+    "Usage: tokenauth list [--user U [--tenant T]] [--json]\n"
     "List tokens (id, user, tenant, kind, created, expires, status, parameters)\n"
     "and OTP enrolments.  Never prints a token or a secret.\n";
 
@@ -392,6 +394,7 @@ struct lister {
 	int json;
 	int64_t now;
 	cJSON *tokens, *otp;
+	const char *tenant; /* only this tenant, or NULL */
 };
 
 static const char *token_status(const struct ta_token_row *row, int64_t now)
@@ -408,6 +411,8 @@ static int list_token(void *arg, const struct ta_token_row *row)
 	struct lister *l = arg;
 	char created[32], expires[32];
 
+	if (l->tenant != NULL && strcmp(l->tenant, row->tenant) != 0)
+		return TA_OK;
 	if (l->json) {
 		cJSON *o = cJSON_CreateObject(), *p = row->params ? cJSON_Parse(row->params) : NULL;
 		cJSON_AddStringToObject(o, "id", row->id);
@@ -436,6 +441,8 @@ static int list_otp(void *arg, const char *user, const char *tenant, const struc
 	struct lister *l = arg;
 	const char *type = row->p.type == TA_OTP_TOTP ? "totp" : "hotp";
 
+	if (l->tenant != NULL && strcmp(l->tenant, tenant) != 0)
+		return TA_OK;
 	if (l->json) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "userAccount", user);
@@ -458,16 +465,19 @@ static int list_otp(void *arg, const char *user, const char *tenant, const struc
 static int cmd_list(struct cli *c, int argc, char **argv)
 {
 	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
+	                                   {"tenant", required_argument, NULL, 't'},
 	                                   {"json", no_argument, NULL, 'j'},
 	                                   {"help", no_argument, NULL, 'h'},
 	                                   {NULL, 0, NULL, 0}};
-	struct lister l = {0, time(NULL), NULL, NULL};
-	const char *user = NULL;
+	struct lister l = {0, time(NULL), NULL, NULL, NULL};
+	char u[TA_MAX_USER + 1], t[TA_MAX_TENANT + 1];
+	const char *user = NULL, *tenant = NULL;
 	int o, r;
 
-	while ((o = next_opt(argc, argv, "u:jh", lo, list_help)) != -1) {
+	while ((o = next_opt(argc, argv, "u:t:jh", lo, list_help)) != -1) {
 		switch (o) {
 		case 'u': user = optarg; break;
+		case 't': tenant = optarg; break;
 		case 'j': l.json = 1; break;
 		case -2: return EX_OK;
 		default: return EX_USAGE;
@@ -475,6 +485,18 @@ static int cmd_list(struct cli *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error("list: unexpected argument '%s'", argv[optind]);
+	if (tenant != NULL && user == NULL)
+		return usage_error("list: --tenant needs --user");
+	if (user != NULL) {
+		if (ta_resolve_identity(c->cfg, user, tenant, u, t) != TA_OK)
+			return usage_error("list: bad user or tenant name");
+		/* filter by tenant only when one was named, directly or as user@tenant */
+		if (tenant != NULL || strcmp(u, user) != 0)
+			l.tenant = t;
+		user = u;
+	}
+	if ((r = ta_admin_open(c->ctx)) != TA_OK)
+		return exit_code(r);
 	if (l.json) {
 		l.tokens = cJSON_CreateArray();
 		l.otp = cJSON_CreateArray();
@@ -849,6 +871,14 @@ static const struct verb verbs[] = {
     {"list", cmd_list}, {"verify", cmd_verify}, {"otp", cmd_otp}, {"unlock", cmd_unlock},
 };
 
+static int wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
 static int load_config(struct cli *c, const char *file, const char *store)
 {
 	char err[512];
@@ -892,7 +922,17 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		if (strcmp(argv[optind], verbs[i].name) != 0)
 			continue;
-		if ((rc = load_config(&c, file, store)) == EX_OK) {
+		rc = load_config(&c, file, store);
+		if (rc != EX_OK && wants_help(argc - optind, argv + optind)) {
+			/* help must work even when the configuration does not */
+			ta_ctx_free(c.ctx);
+			ta_config_free(c.cfg);
+			c.ctx = NULL;
+			if ((c.cfg = ta_config_new()) != NULL &&
+			    ta_ctx_new(c.cfg, log_stderr, &c, &c.ctx) == TA_OK)
+				rc = EX_OK;
+		}
+		if (rc == EX_OK) {
 			char **vargv = argv + optind;
 			int vargc = argc - optind;
 			optind = 1; /* restart getopt for the verb's own options */

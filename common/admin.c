@@ -264,6 +264,13 @@ int ta_revoke_user(ta_ctx *ctx, const char *user, const char *tenant, unsigned *
 	return r;
 }
 
+int ta_admin_open(ta_ctx *ctx)
+{
+	ta_store *st = NULL;
+
+	return store_of(ctx, &st);
+}
+
 int ta_list_tokens(ta_ctx *ctx, const char *user,
                    int (*cb)(void *arg, const struct ta_token_row *row), void *arg)
 {
@@ -357,7 +364,16 @@ int ta_otp_enroll(ta_ctx *ctx, const char *user, const char *tenant, const struc
 		memcpy(secret_out, secret, secret_len);
 	}
 	*secret_out_len = secret_len;
-	if ((r = store_of(ctx, &st)) == TA_OK)
+	if ((r = store_of(ctx, &st)) == TA_OK && replace) {
+		/* A replaced TOTP secret keeps its last step: no code accepted
+		 * before the replacement can be accepted again after it. */
+		struct ta_otp_row old;
+		if (ta_store_otp_get(st, u, t, &old) == TA_OK && old.p.type == TA_OTP_TOTP &&
+		    p->type == TA_OTP_TOTP && old.p.period == p->period && old.next > next)
+			next = old.next;
+		ta_wipe(&old, sizeof(old));
+	}
+	if (r == TA_OK)
 		r = put_secret(ctx, st, u, t, p, secret_out, secret_len, next, replace);
 	if (r != TA_OK) {
 		ta_wipe(secret_out, TA_OTP_MAX_SECRET);

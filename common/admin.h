@@ -54,6 +54,9 @@ int ta_revoke_id(ta_ctx *ctx, const char *id);
 /* tenant NULL: every tenant of the user. */
 int ta_revoke_user(ta_ctx *ctx, const char *user, const char *tenant, unsigned *count);
 
+/* Open the store now (to fail before printing anything). */
+int ta_admin_open(ta_ctx *ctx);
+
 int ta_list_tokens(ta_ctx *ctx, const char *user,
                    int (*cb)(void *arg, const struct ta_token_row *row), void *arg);
 int ta_list_otp(ta_ctx *ctx, const char *user,

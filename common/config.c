@@ -414,6 +414,12 @@ static int load_line(ta_config *cfg, char *line, const char *path, unsigned line
 	*eq = '\0';
 	key = trim(line);
 	val = trim(eq + 1);
+	/* "..." keeps leading/trailing spaces, e.g. prompt = "Code: " */
+	size_t vlen = strlen(val);
+	if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"') {
+		val[vlen - 1] = '\0';
+		val++;
+	}
 	if (strcmp(key, "config") == 0) {
 		snprintf(err, errlen, "%s:%u: 'config' cannot be set inside a config file", path,
 		         lineno);

@@ -244,7 +244,7 @@ int ta_oath_import(ta_ctx *ctx, const char *path, const char *tenant,
 	if ((r = ta_file_read(path, TA_FILE_PLAIN, OATH_FILE_MAX, &buf, &len, err, sizeof(err))) !=
 	    TA_OK) {
 		ta_logf(ctx, TA_LOG_ERR, "%s", err);
-		return r == TA_ERR_NOT_FOUND ? TA_ERR_INPUT : r;
+		return r == TA_ERR_NOMEM ? r : TA_ERR_INPUT; /* a file the admin named */
 	}
 	if (memchr(buf, '\0', len) != NULL) {
 		ta_logf(ctx, TA_LOG_ERR, "%s: contains a NUL byte; not a users file", path);

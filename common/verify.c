@@ -205,8 +205,17 @@ static void record_failure(ta_ctx *ctx, ta_store *st, const char *user, const ch
 	struct ta_throttle t;
 	int64_t now = ta_now(ctx);
 
+	int has = 0;
+
 	if (ctx->cfg->max_failures == 0 || ta_store_begin(st) != TA_OK)
 		goto fail;
+	/* Users with nothing enrolled get no rows: names cannot fill the store. */
+	if (ta_store_has_credential(st, user, tenant, &has) != TA_OK)
+		goto fail;
+	if (!has) {
+		ta_store_rollback(st);
+		return;
+	}
 	if (ta_store_throttle_get(st, user, tenant, &t) != TA_OK)
 		goto fail;
 	if (++t.failures >= ctx->cfg->max_failures) {

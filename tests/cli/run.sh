@@ -39,6 +39,10 @@ expect 2 "unknown config key" -- "$TA" -c "$W/bad.conf" list
 err_has "bad.conf:2: unknown option 'window'" "names key and line"
 expect 2 "missing config file" -- "$TA" -c "$W/none.conf" list
 err_has "does not exist" "missing config named"
+expect 0 "help works with a bad config" -- "$TA" -c "$W/bad.conf" issue --help
+expect 3 "list without a store" -- ta list
+[ -s "$W/out" ] && bad "list printed a header before failing" || ok
+err_has "tokenauth init" "hint to run init"
 
 # --- init ----------------------------------------------------------------------
 expect 0 "init" -- ta init
@@ -115,6 +119,15 @@ err_has "no token with id" "names the id"
 expect 0 "revoke all of a user" -- ta revoke --user carol
 err_has "1 token(s) revoked" "count"
 expect 2 "revoke with nothing" -- ta revoke
+expect 2 "revoke --tenant with --all-tenants" -- ta revoke --user carol --tenant x --all-tenants
+err_has "exclude each other" "conflict named"
+expect 0 "list one tenant" -- ta list --user bob --tenant t9
+grep -q "erin" "$W/out" && bad "list --user bob shows erin" || ok
+expect 0 "list --user erin --tenant t9" -- ta list --user erin --tenant t9 --json
+out_has '"tenantSpaceId":"t9"' "tenant filter keeps t9"
+expect 0 "list --user erin --tenant other" -- ta list --user erin --tenant other --json
+grep -q '"t9"' "$W/out" && bad "tenant filter leaks t9" || ok
+expect 2 "list --tenant without --user" -- ta list --tenant t9
 
 # --- OTP: enrol with an existing secret, oathtool codes once each ---------------------
 echo "$SECRET" | expect 0 "otp enroll --secret-stdin" -- ta otp enroll --user frank --secret-stdin --no-qr
@@ -148,6 +161,10 @@ for alg in SHA256 SHA512; do
 	echo "$TC" | expect 0 "totp $alg code" -- ta verify --user "t$alg"
 	echo "$TC" | expect 1 "totp $alg replay" -- ta verify --user "t$alg"
 done
+
+# --replace keeps the TOTP replay state: the code accepted above stays used
+echo "$SECRET" | expect 0 "otp enroll --replace" -- ta otp enroll --user frank --secret-stdin --no-qr --replace
+echo "$CODE" | expect 1 "replay still refused after --replace" -- ta verify --user frank
 
 # generated secret + QR code
 expect 0 "otp enroll generated, with QR" -- ta otp enroll --user ivan --issuer "ACME Corp" --qr
@@ -202,6 +219,10 @@ echo 359152 | expect 0 "imported HOTP next code" -- ta verify --user leo
 MC=$(oathtool --totp 3132333435363738393031323334353637383930)
 echo "$MC" | expect 0 "imported TOTP" -- ta verify --user mia
 expect 2 "import-oath missing file" -- ta otp import-oath "$W/none"
+chmod 0666 "$W/users.oath"
+expect 2 "import-oath world-writable file" -- ta otp import-oath "$W/users.oath"
+err_has "writable by group or others" "unsafe input file named"
+chmod 0600 "$W/users.oath"
 expect 2 "import-oath no file" -- ta otp import-oath
 
 # --- store and key safety ----------------------------------------------------------------

@@ -159,6 +159,10 @@ static void test_file_errors_name_line(void **state)
 	p = write_file("d.conf", "otp_window = lots\n", 0600);
 	assert_int_equal(ta_config_load(c, p, 0, err, sizeof(err)), TA_ERR_CONFIG);
 	assert_non_null(strstr(err, "d.conf:1: option 'otp_window'"));
+	p = write_file("q.conf", "prompt = \"Code: \"\ntenant = \"\"\n", 0600);
+	assert_int_equal(ta_config_load(c, p, 0, err, sizeof(err)), TA_OK);
+	assert_string_equal(ta_config_str(c, "prompt"), "Code: ");
+	assert_string_equal(ta_config_str(c, "tenant"), "");
 	p = write_file("e.conf", "config = /etc/other\n", 0600);
 	assert_int_equal(ta_config_load(c, p, 0, err, sizeof(err)), TA_ERR_CONFIG);
 	/* a world-writable config is refused */
