@@ -129,18 +129,42 @@ bench: bench-core
 
 # ---- install -----------------------------------------------------------------
 
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+SASLDIR  ?= /usr/lib/$(MULTIARCH)/sasl2
+UNITDIR  ?= /lib/systemd/system
+
+# Installs what was built: the CLI always, the front-ends when present.
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(B)/tokenauth $(DESTDIR)$(BINDIR)/tokenauth
 	install -m 0644 man/tokenauth.1 $(DESTDIR)$(MANDIR)/man1/tokenauth.1
 	install -m 0644 man/tokenauth.conf.5 $(DESTDIR)$(MANDIR)/man5/tokenauth.conf.5
+	if [ -f $(B)/pam_tokenauth.so ]; then \
+	    install -d $(DESTDIR)$(PAMDIR) && \
+	    install -m 0644 $(B)/pam_tokenauth.so $(DESTDIR)$(PAMDIR)/pam_tokenauth.so && \
+	    install -m 0644 man/pam_tokenauth.8 $(DESTDIR)$(MANDIR)/man8/pam_tokenauth.8; fi
+	if [ -f $(B)/libtokenauth.so ]; then \
+	    install -d $(DESTDIR)$(SASLDIR) && \
+	    install -m 0644 $(B)/libtokenauth.so $(DESTDIR)$(SASLDIR)/libtokenauth.so && \
+	    install -m 0644 man/sasl_tokenauth.8 $(DESTDIR)$(MANDIR)/man8/sasl_tokenauth.8; fi
+	if [ -f $(B)/tokenauthd ]; then \
+	    install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) && \
+	    install -m 0755 $(B)/tokenauthd $(DESTDIR)$(SBINDIR)/tokenauthd && \
+	    install -m 0644 man/tokenauthd.8 $(DESTDIR)$(MANDIR)/man8/tokenauthd.8 && \
+	    sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/tokenauthd.service \
+	        >$(DESTDIR)$(UNITDIR)/tokenauthd.service; fi
 	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/tokenauth
 	test -e $(DESTDIR)$(SYSCONFDIR)/tokenauth/tokenauth.conf || \
-	    install -m 0644 packaging/tokenauth.conf $(DESTDIR)$(SYSCONFDIR)/tokenauth/tokenauth.conf
+	    install -m 0600 packaging/tokenauth.conf $(DESTDIR)$(SYSCONFDIR)/tokenauth/tokenauth.conf
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tokenauth $(DESTDIR)$(MANDIR)/man1/tokenauth.1 \
-	    $(DESTDIR)$(MANDIR)/man5/tokenauth.conf.5
+	    $(DESTDIR)$(MANDIR)/man5/tokenauth.conf.5 $(DESTDIR)$(PAMDIR)/pam_tokenauth.so \
+	    $(DESTDIR)$(MANDIR)/man8/pam_tokenauth.8 $(DESTDIR)$(SASLDIR)/libtokenauth.so \
+	    $(DESTDIR)$(MANDIR)/man8/sasl_tokenauth.8 $(DESTDIR)$(SBINDIR)/tokenauthd \
+	    $(DESTDIR)$(MANDIR)/man8/tokenauthd.8 $(DESTDIR)$(UNITDIR)/tokenauthd.service
+	@echo "kept $(SYSCONFDIR)/tokenauth and the store; remove them by hand if wanted"
 
 clean:
 	rm -rf $(B)
