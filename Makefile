@@ -44,7 +44,7 @@ BENCH_TARGETS =
 -include tokenauthd/tokenauthd.mk
 ifneq ($(wildcard pam_tokenauth/pam.mk),)
 CHECK_TARGETS += check-pam check-pam-sshd
-BENCH_TARGETS += bench-pam
+BENCH_TARGETS += bench-pam bench-remote
 endif
 
 all: $(PROGS)
@@ -123,6 +123,12 @@ $(B)/bench: bench/bench.c $(CORE_LIB)
 
 bench-core: $(B)/bench
 	$(B)/bench
+
+$(B)/bench_remote: bench/bench_remote.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lpam -lcurl
+
+bench-remote: $(B)/bench_remote $(B)/tokenauth $(B)/pam_tokenauth.so
+	@sh bench/remote.sh $(B)
 
 bench: bench-core
 	@for t in $(BENCH_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done

@@ -222,4 +222,50 @@ case_ 3 "cache entry does not outlive the token" "$cf2" "$TOKEN" erin
 cf=$(conf o1 "url = $U/ok" "cache_ttl = 60")
 echo 123456 | expect 1 "OTP code to remote: rejected" -- "$TA" -c "$cf" verify --user alice --tenant acme
 
+# --- the same verdicts through pam_tokenauth.so (libpam + pam_wrapper) ---------------------
+if [ -f "$B/pam_tokenauth.so" ] && command -v pamtester >/dev/null; then
+	mkdir -p "$W/pam.d"
+	printf 'auth required pam_deny.so\n' >"$W/pam.d/other"
+	# pam CODE-TEXT DESC CONF [TOKEN]: pamtester's message names the PAM code
+	pam() {
+		want=$1 desc=$2 cf=$3 tok=${4:-$TOKEN}
+		printf 'auth required %s/pam_tokenauth.so config=%s tenant=acme\n' "$B" "$cf" >"$W/pam.d/r"
+		printf '%s\n' "$tok" | LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 \
+			PAM_WRAPPER_SERVICE_DIR="$W/pam.d" pamtester r alice authenticate >"$W/out" 2>&1
+		if grep -q "$want" "$W/out"; then ok; else bad "PAM $desc: wanted '$want'"; sed 's/^/    /' "$W/out" >&2; fi
+		if grep -qF "$tok" "$W/out"; then bad "PAM $desc: credential in the output"; else ok; fi
+	}
+	S="successfully authenticated" F="Authentication failure"
+	NA="cannot retrieve authentication info" SE="Error in service module"
+	pam "$S" "success -> PAM_SUCCESS" "$W/c1.conf"
+	pam "$F" "retCode != 0 -> PAM_AUTH_ERR" "$W/c3.conf"
+	pam "$F" "introspection inactive -> PAM_AUTH_ERR" "$W/i2.conf"
+	pam "$F" "kudo 403 -> PAM_AUTH_ERR" "$W/k2.conf"
+	pam "$NA" "HTTP 500 -> PAM_AUTHINFO_UNAVAIL" "$W/c4.conf"
+	pam "$NA" "invalid JSON -> PAM_AUTHINFO_UNAVAIL" "$W/c5.conf"
+	pam "$NA" "10 MB body -> PAM_AUTHINFO_UNAVAIL" "$W/c7.conf"
+	pam "$NA" "wrong host certificate -> PAM_AUTHINFO_UNAVAIL" "$W/c10.conf"
+	pam "$NA" "TLS 1.1 -> PAM_AUTHINFO_UNAVAIL" "$W/c12.conf"
+	pam "$NA" "all endpoints down -> PAM_AUTHINFO_UNAVAIL" "$W/c18.conf"
+	pam "$S" "failover -> PAM_SUCCESS" "$W/c9.conf"
+	pam "$SE" "http to a remote host -> PAM_SERVICE_ERR" "$W/c19.conf"
+	t0=$(date +%s%N)
+	pam "$NA" "silent endpoint -> PAM_AUTHINFO_UNAVAIL" "$W/c21.conf"
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	echo "PAM login against a silent endpoint: ${ms} ms (timeout_ms = 1000; includes pam_fail_delay 2 s)"
+	[ "$ms" -lt 4500 ] && ok || bad "PAM login against a silent endpoint took ${ms} ms"
+	# the cache key includes the service: prime it through PAM itself
+	start cache3 --cert "$W/good.crt" --key "$W/good.key"
+	CP=$PORT CPID=$(cat "$W/srv.pid")
+	cfg_g=$(conf pg1 "url = https://127.0.0.1:$CP/ok" "cache_ttl = 1" "offline_grace = 60")
+	cfg_n=$(conf pg2 "url = https://127.0.0.1:$CP/ok" "cache_ttl = 1")
+	pam "$S" "grace: success through PAM" "$cfg_g"
+	kill "$CPID"; wait "$CPID" 2>/dev/null
+	sleep 1.2
+	pam "$NA" "grace off, endpoint down -> PAM_AUTHINFO_UNAVAIL" "$cfg_n"
+	pam "$S" "grace on, endpoint down -> PAM_SUCCESS" "$cfg_g"
+else
+	echo "SKIP: PAM mapping (build/pam_tokenauth.so or pamtester missing)"
+fi
+
 summary remote
