@@ -74,9 +74,10 @@ check-unit: $(UNIT_BIN)
 
 # The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# ...and the CLI suite over an instrumented CLI, which walks the core's error paths.
 check-asan:
 	$(MAKE) --no-print-directory B=$(B)/asan CFLAGS="$(ASAN_FLAGS)" \
-	    LDFLAGS="-fsanitize=address,undefined" check-unit
+	    LDFLAGS="-fsanitize=address,undefined" check-unit check-cli
 
 check-cli: $(B)/tokenauth
 	@sh tests/cli/run.sh $(B)/tokenauth
