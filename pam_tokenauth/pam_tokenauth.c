@@ -60,28 +60,22 @@ struct state {
 static int pam_code(int err, int nullok)
 {
 	switch (err) {
-	case TA_OK:
-		return PAM_SUCCESS;
+	case TA_OK: return PAM_SUCCESS;
 	case TA_ERR_REJECTED:
 	case TA_ERR_EXPIRED:
 	case TA_ERR_REVOKED:
 	case TA_ERR_REPLAY:
 	case TA_ERR_TENANT:
-	case TA_ERR_LOCKED:
-		return PAM_AUTH_ERR;
-	case TA_ERR_NO_CREDENTIAL:
-		return nullok ? PAM_IGNORE : PAM_USER_UNKNOWN;
-	case TA_ERR_INPUT:
-		return PAM_USER_UNKNOWN;
+	case TA_ERR_LOCKED: return PAM_AUTH_ERR;
+	case TA_ERR_NO_CREDENTIAL: return nullok ? PAM_IGNORE : PAM_USER_UNKNOWN;
+	case TA_ERR_INPUT: return PAM_USER_UNKNOWN;
 	case TA_ERR_UNAVAILABLE:
 	case TA_ERR_INSECURE:
 	case TA_ERR_CORRUPT:
-	case TA_ERR_NOT_FOUND:
-		return PAM_AUTHINFO_UNAVAIL;
-	case TA_ERR_NOMEM:
-		return PAM_BUF_ERR;
-	default: /* TA_ERR_CONFIG, _UNSUPPORTED, _INTERNAL, anything new */
-		return PAM_SERVICE_ERR;
+	case TA_ERR_NOT_FOUND: return PAM_AUTHINFO_UNAVAIL;
+	case TA_ERR_NOMEM: return PAM_BUF_ERR;
+	/* TA_ERR_CONFIG, _UNSUPPORTED, _INTERNAL, anything new */
+	default: return PAM_SERVICE_ERR;
 	}
 }
 
@@ -168,7 +162,7 @@ static int state_matches(const struct state *st, int argc, const char **argv)
  * is logged with the core's message, which names the key, file and line.
  */
 static int get_state(pam_handle_t *pamh, int argc, const char **argv, struct state **out,
-		     int *owned)
+                     int *owned)
 {
 	const void *data = NULL;
 	struct state *st = NULL;
@@ -188,8 +182,7 @@ static int get_state(pam_handle_t *pamh, int argc, const char **argv, struct sta
 	if (r == TA_OK)
 		r = ta_ctx_new(st->cfg, log_to_pam, pamh, &st->ctx);
 	if (r != TA_OK) {
-		pam_syslog(pamh, LOG_ERR, "configuration error: %s",
-			   err[0] ? err : ta_strerror(r));
+		pam_syslog(pamh, LOG_ERR, "configuration error: %s", err[0] ? err : ta_strerror(r));
 		pr = pam_code(r, 0);
 		goto out;
 	}
@@ -233,7 +226,7 @@ static int ask(pam_handle_t *pamh, const char *prompt, char **typed)
 	if (r != PAM_SUCCESS || resp == NULL) {
 		ta_wipe_free(resp);
 		pam_syslog(pamh, LOG_ERR, "conversation failed: %s",
-			   pam_strerror(pamh, r == PAM_SUCCESS ? PAM_CONV_ERR : r));
+		           pam_strerror(pamh, r == PAM_SUCCESS ? PAM_CONV_ERR : r));
 		return r == PAM_BUF_ERR ? PAM_BUF_ERR : PAM_CONV_ERR;
 	}
 	if (pam_set_item(pamh, PAM_AUTHTOK, resp) != PAM_SUCCESS)
@@ -300,7 +293,8 @@ static int authenticate(pam_handle_t *pamh, struct state *st, const char *user, 
 		if (use_first || !worth_asking(*err))
 			goto out;
 	} else if (use_first) {
-		pam_syslog(pamh, LOG_NOTICE, "use_first_pass: no credential from an earlier module");
+		pam_syslog(pamh, LOG_NOTICE,
+		           "use_first_pass: no credential from an earlier module");
 		*err = TA_ERR_REJECTED;
 		goto out;
 	}
@@ -323,7 +317,9 @@ static int nullok_precheck(pam_handle_t *pamh, struct state *st, const char *use
 
 	if (r == TA_ERR_NO_CREDENTIAL)
 		debug(pamh, st, "nullok: user has no credential: PAM_IGNORE");
-	else if (r != TA_OK && r != TA_ERR_NO_CREDENTIAL)
+	else if (r == TA_ERR_INPUT)
+		pam_syslog(pamh, LOG_NOTICE, "refused: invalid user name");
+	else if (r != TA_OK)
 		pam_syslog(pamh, LOG_ERR, "nullok check failed: %s", ta_strerror(r));
 	return r;
 }
@@ -339,7 +335,9 @@ TA_PAM_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, c
 		goto out;
 	nullok = ta_config_flag(st->cfg, "nullok");
 	if ((pr = pam_get_user(pamh, &user, NULL)) != PAM_SUCCESS || user == NULL) {
-		pr = pr == PAM_CONV_AGAIN ? PAM_INCOMPLETE : pr == PAM_SUCCESS ? PAM_USER_UNKNOWN : pr;
+		pr = pr == PAM_CONV_AGAIN ? PAM_INCOMPLETE
+		     : pr == PAM_SUCCESS  ? PAM_USER_UNKNOWN
+		                          : pr;
 		goto out;
 	}
 	if (nullok && (err = nullok_precheck(pamh, st, user)) != TA_OK) {

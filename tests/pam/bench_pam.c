@@ -1,0 +1,299 @@
+/*
+ * bench_pam.c - pam_tokenauth.so against Debian's pam_oath.so, through
+ * libpam (under pam_wrapper, see bench.sh).
+ *
+ *   bench_pam gen N FILE
+ *       write a pam_oath users file of N TOTP users (u000000...), SHA1,
+ *       6 digits, 30 s, each with its own secret derived from its number.
+ *   bench_pam seq SERVICE N START BUDGET MAX
+ *       one PAM handle, repeated pam_authenticate: user after user, each
+ *       with the current valid code, until MAX logins or BUDGET seconds.
+ *   bench_pam seqnew SERVICE N START BUDGET MAX
+ *       the same with a new handle (pam_start .. pam_end) for every login,
+ *       as a server that runs one PAM transaction per request does.
+ *   bench_pam conc SERVICE N COUNT
+ *       COUNT processes, COUNT different users, one valid code each, all
+ *       released at the same instant; prints how many succeeded.
+ *
+ * Fairness.  A TOTP code is good once per user and time step (pam_oath
+ * refuses a replay too), so every login is a different user with that
+ * user's current code.  Users are visited in the order i*7919 mod N, a
+ * permutation that spreads them over the whole file, so neither module
+ * gains from a user sitting at the start of a file or index.  All codes
+ * are computed before the clock starts; a run that crosses a 30 s step
+ * still passes because both modules allow one step of drift (window=1 /
+ * otp_window 1).  Failed logins are counted and reported, never as
+ * successes.  Both modules see the same users and secrets: our store is
+ * imported from the very file pam_oath reads.  On one handle
+ * pam_tokenauth keeps its store open between calls; pam_oath has nothing
+ * to keep and reads and rewrites its whole file on every login.  seqnew
+ * measures pam_tokenauth without that advantage.
+ */
+#include <security/pam_appl.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "otp.h"
+#include "pamtest_util.h"
+
+#define STRIDE     7919ULL /* prime, coprime with 10^k: i*STRIDE mod N permutes */
+#define SECRET_LEN 20
+#define PERIOD     30
+#define MAX_CONC   256
+
+struct login {
+	char user[24], code[8];
+};
+
+static int parse_ul(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end = NULL;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return errno == 0 && end != s && *end == '\0' && *out <= max;
+}
+
+static void user_name(unsigned long i, char name[24])
+{
+	snprintf(name, 24, "u%06lu", i);
+}
+
+/* The secret of user i: SHA-256("tokenauth-bench-<i>"), first 20 bytes. */
+static void user_secret(unsigned long i, uint8_t secret[SECRET_LEN])
+{
+	uint8_t h[TA_SHA256_LEN];
+	char seed[64];
+
+	snprintf(seed, sizeof(seed), "tokenauth-bench-%lu", i);
+	ta_sha256(seed, strlen(seed), h);
+	memcpy(secret, h, SECRET_LEN);
+}
+
+/* User number i and its TOTP code at time t. */
+static void make_login(unsigned long i, time_t t, struct login *l)
+{
+	uint8_t secret[SECRET_LEN];
+	uint32_t c = 0;
+
+	user_name(i, l->user);
+	user_secret(i, secret);
+	ta_otp_code(secret, SECRET_LEN, TA_HASH_SHA1, 6, (uint64_t)t / PERIOD, &c);
+	snprintf(l->code, sizeof(l->code), "%06u", (unsigned)c);
+}
+
+/* The j-th user visited: a permutation spread over the whole file. */
+static unsigned long nth_user(unsigned long j, unsigned long n)
+{
+	return (unsigned long)(((unsigned long long)j * STRIDE) % n);
+}
+
+static int gen(unsigned long n, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	uint8_t secret[SECRET_LEN];
+	char name[24], hex[2 * SECRET_LEN + 1];
+
+	if (f == NULL) {
+		perror(path);
+		return 1;
+	}
+	for (unsigned long i = 0; i < n; i++) {
+		user_name(i, name);
+		user_secret(i, secret);
+		ta_hex(secret, SECRET_LEN, hex);
+		fprintf(f, "HOTP/T30/6\t%s\t-\t%s\n", name, hex);
+	}
+	return fclose(f) == 0 ? 0 : 1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One login on its own handle: pam_start, pam_authenticate, pam_end. */
+static int login_fresh(const char *service, const struct login *l)
+{
+	struct conv_rec rec;
+	struct pam_conv conv = {rec_conv, &rec};
+	pam_handle_t *ph = NULL;
+	int r;
+
+	conv_rec_reset(&rec, l->code);
+	if (pam_start(service, l->user, &conv, &ph) != PAM_SUCCESS)
+		return PAM_SYSTEM_ERR;
+	set_delay_hook(ph);
+	r = pam_authenticate(ph, 0);
+	pam_end(ph, r);
+	return r;
+}
+
+/*
+ * Logins l[0..count) until budget seconds: on one handle (ph) or, when ph
+ * is NULL, each on a handle of its own.  Returns how many were tried.
+ */
+static unsigned long timed_logins(const char *service, pam_handle_t *ph, struct conv_rec *rec,
+                                  const struct login *l, unsigned long count, double budget,
+                                  unsigned long *ok, double *elapsed)
+{
+	double t0 = now_s();
+	unsigned long done = 0;
+
+	for (; done < count && now_s() - t0 < budget; done++) {
+		int r;
+		if (ph == NULL) {
+			r = login_fresh(service, &l[done]);
+		} else {
+			pam_set_item(ph, PAM_USER, l[done].user);
+			rec->answer = l[done].code;
+			r = pam_authenticate(ph, 0);
+		}
+		*ok += r == PAM_SUCCESS;
+	}
+	*elapsed = now_s() - t0;
+	return done;
+}
+
+static int seq(const char *service, unsigned long n, unsigned long start, double budget,
+               unsigned long max, int fresh)
+{
+	struct conv_rec rec;
+	struct pam_conv conv = {rec_conv, &rec};
+	pam_handle_t *ph = NULL;
+	struct login *l;
+	unsigned long count = max < n - start ? max : n - start, done, ok = 0;
+	time_t t = time(NULL);
+	double el = 0;
+	int rc = 1;
+
+	if ((l = calloc(count, sizeof(*l))) == NULL)
+		return 1;
+	for (unsigned long j = 0; j < count; j++)
+		make_login(nth_user(start + j, n), t, &l[j]);
+	conv_rec_reset(&rec, NULL);
+	if (!fresh && pam_start(service, l[0].user, &conv, &ph) != PAM_SUCCESS)
+		goto out;
+	if (ph != NULL)
+		set_delay_hook(ph); /* failures must not sleep inside the timing */
+	done = timed_logins(service, ph, &rec, l, count, budget, &ok, &el);
+	if (ph != NULL)
+		pam_end(ph, PAM_SUCCESS);
+	printf("logins=%lu ok=%lu seconds=%.3f per_second=%.1f\n", done, ok, el,
+	       el > 0 ? (double)ok / el : 0.0);
+	rc = 0;
+out:
+	free(l);
+	return rc;
+}
+
+/*
+ * One child: pam_start, report ready, wait for the start signal, log in
+ * once, exit with the PAM code.  pam_start (where pam_wrapper sets up its
+ * private folder and libpam loads the modules) is done one child at a
+ * time, so only pam_authenticate itself runs simultaneously.
+ */
+static void conc_child(const char *service, const struct login *l, int ready, int gate)
+{
+	struct conv_rec rec;
+	struct pam_conv conv = {rec_conv, &rec};
+	pam_handle_t *ph = NULL;
+	char c = 'r';
+	int r = PAM_SYSTEM_ERR;
+
+	conv_rec_reset(&rec, l->code);
+	if (pam_start(service, l->user, &conv, &ph) != PAM_SUCCESS)
+		_exit(255);
+	set_delay_hook(ph);
+	if (write(ready, &c, 1) != 1 || read(gate, &c, 1) < 0) /* EOF: go */
+		_exit(255);
+	r = pam_authenticate(ph, 0);
+	pam_end(ph, r);
+	/* exit, not _exit: pam_wrapper's destructor removes the private folder
+	 * this child's pam_start created. */
+	exit(r >= 0 && r < 255 ? r : 255);
+}
+
+/* Fork k children, each ready to log in; 0 on success. */
+static int conc_fork(const char *service, unsigned long n, unsigned long k, pid_t *pids,
+                     const int gate[2])
+{
+	struct login l;
+	time_t t = time(NULL);
+	int ready[2];
+	char c;
+
+	if (pipe(ready) != 0)
+		return 1;
+	for (unsigned long j = 0; j < k; j++) {
+		make_login(nth_user(j, n), t, &l);
+		if ((pids[j] = fork()) == 0) {
+			close(ready[0]);
+			close(gate[1]); /* else the gate never reads EOF */
+			conc_child(service, &l, ready[1], gate[0]);
+		}
+		if (pids[j] < 0 || read(ready[0], &c, 1) != 1)
+			return 1;
+	}
+	close(ready[0]);
+	close(ready[1]);
+	return 0;
+}
+
+static int conc(const char *service, unsigned long n, unsigned long k)
+{
+	pid_t pids[MAX_CONC] = {0};
+	int gate[2], codes[256] = {0}, r;
+
+	if (k > MAX_CONC || k > n || pipe(gate) != 0)
+		return 1;
+	r = conc_fork(service, n, k, pids, gate);
+	close(gate[0]);
+	close(gate[1]); /* every child sees EOF at once: go */
+	for (unsigned long j = 0; j < k; j++) {
+		int st = 0;
+		if (pids[j] > 0 && waitpid(pids[j], &st, 0) == pids[j] && WIFEXITED(st))
+			codes[WEXITSTATUS(st)]++;
+	}
+	printf("simultaneous=%lu ok=%d", k, codes[PAM_SUCCESS]);
+	for (int c = 1; c < 256; c++)
+		if (codes[c] > 0)
+			printf(" pam_code_%d=%d", c, codes[c]);
+	printf("\n");
+	return r;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: bench_pam gen N FILE\n"
+	                "       bench_pam seq|seqnew SERVICE N START BUDGET_SECONDS MAX\n"
+	                "       bench_pam conc SERVICE N COUNT\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long n = 0, a, b, c;
+	int fresh = argc == 7 && strcmp(argv[1], "seqnew") == 0;
+
+	if (argc == 4 && strcmp(argv[1], "gen") == 0 && parse_ul(argv[2], 10000000, &n) && n > 0)
+		return gen(n, argv[3]);
+	if (argc == 7 && (strcmp(argv[1], "seq") == 0 || fresh) &&
+	    parse_ul(argv[3], 10000000, &n) && n > 0 && parse_ul(argv[4], n - 1, &a) &&
+	    parse_ul(argv[5], 3600, &b) && parse_ul(argv[6], 10000000, &c) && c > 0)
+		return seq(argv[2], n, a, (double)b, c, fresh);
+	if (argc == 5 && strcmp(argv[1], "conc") == 0 && parse_ul(argv[3], 10000000, &n) && n > 0 &&
+	    parse_ul(argv[4], MAX_CONC, &a))
+		return conc(argv[2], n, a);
+	return usage();
+}

@@ -19,7 +19,7 @@
 struct conv_rec {
 	const char *answer; /* reply to PAM_PROMPT_ECHO_OFF; NULL: conversation error */
 	int echo_off, echo_on, error_msg, text_info;
-	char prompt[256]; /* text of the last no-echo prompt */
+	char prompt[256];    /* text of the last no-echo prompt */
 	unsigned delay_usec; /* largest delay requested through pam_fail_delay */
 	int delay_calls;
 };
@@ -38,7 +38,8 @@ static inline void free_responses(struct pam_response *r, int n)
 }
 
 /* pam_conv: answers no-echo prompts with c->answer, counts everything. */
-static inline int rec_conv(int n, const struct pam_message **msg, struct pam_response **resp, void *arg)
+static inline int rec_conv(int n, const struct pam_message **msg, struct pam_response **resp,
+                           void *arg)
 {
 	struct conv_rec *c = arg;
 	struct pam_response *r;
