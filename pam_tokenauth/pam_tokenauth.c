@@ -213,7 +213,7 @@ static const char *first_pass(pam_handle_t *pamh)
 
 /*
  * Ask once, without echo, and publish the answer as PAM_AUTHTOK for later
- * modules.  On success *typed is malloc'd and must go through
+ * modules unless an earlier module already set one.  On success *typed is malloc'd and must go through
  * ta_wipe_free().  Returns PAM_SUCCESS, PAM_CONV_ERR or PAM_BUF_ERR.
  */
 static int ask(pam_handle_t *pamh, const char *prompt, char **typed)
@@ -229,7 +229,10 @@ static int ask(pam_handle_t *pamh, const char *prompt, char **typed)
 		           pam_strerror(pamh, r == PAM_SUCCESS ? PAM_CONV_ERR : r));
 		return r == PAM_BUF_ERR ? PAM_BUF_ERR : PAM_CONV_ERR;
 	}
-	if (pam_set_item(pamh, PAM_AUTHTOK, resp) != PAM_SUCCESS)
+	/* Publish the answer only where no earlier module did: in a 2FA stack
+	 * after pam_unix, later modules (keyrings) want the password, not a
+	 * one-time code. */
+	if (first_pass(pamh) == NULL && pam_set_item(pamh, PAM_AUTHTOK, resp) != PAM_SUCCESS)
 		pam_syslog(pamh, LOG_WARNING, "cannot set PAM_AUTHTOK for later modules");
 	*typed = resp;
 	return PAM_SUCCESS;

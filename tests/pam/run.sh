@@ -141,6 +141,8 @@ printf 'auth required %s/pam_set_items.so\nauth required %s %s try_first_pass\n'
 printf 'auth required %s/pam_set_items.so\nauth required %s %s use_first_pass\n' \
 	"$PWLIB" "$MOD" "$C" >"$SVC/use"
 printf 'auth required %s %s nullok\nauth required pam_permit.so\n' "$MOD" "$C" >"$SVC/nullok_permit"
+printf 'auth required %s/pam_set_items.so\nauth required %s %s\nauth required %s/pam_get_items.so\n' \
+	"$PWLIB" "$MOD" "$C" "$PWLIB" >"$SVC/twofa"
 printf 'auth required %s %s\nauth required %s/pam_get_items.so\n' \
 	"$MOD" "$C" "$PWLIB" >"$SVC/export"
 

@@ -657,6 +657,23 @@ static void test_sets_authtok(void **state)
 	free(tok);
 }
 
+/* 2FA after pam_unix: the password an earlier module set stays PAM_AUTHTOK. */
+static void test_keeps_earlier_authtok(void **state)
+{
+	char *tok = fixture("tok.alice");
+	struct call c;
+	int found = 0;
+
+	(void)state;
+	assert_int_equal(first_pass(&c, "twofa", "alice", "unix-password", tok), PAM_SUCCESS);
+	assert_one_prompt(&c);
+	for (size_t i = 0; c.env != NULL && c.env[i] != NULL; i++)
+		found |= strcmp(c.env[i], "PAM_AUTHTOK=unix-password") == 0;
+	assert_true(found);
+	call_free(&c);
+	free(tok);
+}
+
 /* debug: more detail, still no credential (run() checks every log). */
 static void test_debug_logs_no_secret(void **state)
 {
@@ -855,6 +872,7 @@ int main(void)
 	    cmocka_unit_test(test_try_first_pass),
 	    cmocka_unit_test(test_use_first_pass),
 	    cmocka_unit_test(test_sets_authtok),
+	    cmocka_unit_test(test_keeps_earlier_authtok),
 	    cmocka_unit_test(test_debug_logs_no_secret),
 	    cmocka_unit_test(test_mode_otp),
 	    cmocka_unit_test(test_odd_input),
