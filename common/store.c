@@ -270,6 +270,12 @@ static int open_db(ta_store *st, const char *path, const struct stat *before, ch
 	}
 	sqlite3_busy_timeout(st->db, TA_STORE_BUSY_MS);
 	sqlite3_extended_result_codes(st->db, 0);
+	/* Short-lived hosts (a PAM handle per request) open and close the store
+	 * all the time; the last closer would checkpoint, fsync and delete the
+	 * WAL each time.  Leave that to the automatic checkpoints of writers. */
+	int on = 1;
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
 	/* WAL: readers never wait for writers; NORMAL sync is safe in WAL. */
 	r = exec(st, "PRAGMA journal_mode=WAL");
 	if (r == TA_OK)
