@@ -43,7 +43,7 @@ BENCH_TARGETS =
 -include sasl_tokenauth/sasl.mk
 -include tokenauthd/tokenauthd.mk
 ifneq ($(wildcard pam_tokenauth/pam.mk),)
-CHECK_TARGETS += check-pam check-pam-sshd
+CHECK_TARGETS += check-pam check-pam-asan check-pam-sshd
 BENCH_TARGETS += bench-pam bench-remote
 endif
 
