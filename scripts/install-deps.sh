@@ -8,7 +8,8 @@ libssl-dev libsqlite3-dev sqlite3 libcjson-dev libqrencode-dev
 libcurl4-openssl-dev curl python3 openssl
 libpam0g-dev libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
 libpam-oath oathtool valgrind openssh-server openssh-client sshpass
-libsasl2-dev libsasl2-modules sasl2-bin postfix cyrus-imapd cyrus-clients curl"
+libsasl2-dev libsasl2-modules sasl2-bin postfix cyrus-imapd cyrus-clients curl
+libmicrohttpd-dev wrk"
 
 missing=""
 for p in $PKGS; do
@@ -24,6 +25,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
+# Postfix is only a test peer: install it without a system configuration,
+# so nothing starts listening on port 25.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
