@@ -81,6 +81,8 @@ static const struct option options[] = {
      "/rest/cc-management/v1/thirdparty/thirdPartyValidate"},
     {"require_signature", T_FLAG, O(require_signature), 0, 0, "no"},
     {"threads", T_UINT, O(threads), 0, 256, "0"},
+    {"rate_limit", T_UINT, O(rate_limit), 0, 1000000, "1000"},
+    {"allow_plain_tcp", T_FLAG, O(allow_plain_tcp), 0, 0, "no"},
 };
 
 #define NOPTS     (sizeof(options) / sizeof(options[0]))

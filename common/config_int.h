@@ -15,7 +15,9 @@ struct ta_config {
 	unsigned long mode, profile;
 	unsigned long connect_timeout_ms, timeout_ms, cache_ttl, offline_grace;
 	unsigned long otp_window, otp_lookahead, max_failures, lockout, socket_mode, threads;
+	unsigned long rate_limit;
 	int tenant_from_user, nullok, try_first_pass, use_first_pass, debug, require_signature;
+	int allow_plain_tcp;
 };
 
 #endif

@@ -1,0 +1,775 @@
+/*
+ * server.c - libmicrohttpd glue: one daemon per listener, each with a
+ * thread pool; per-connection peer identity; per-request body collection,
+ * limits, signature and API-key checks, dispatch to common/http_req.c, the
+ * answer, one log line and the metrics.
+ */
+#define _GNU_SOURCE /* pipe2, struct ucred */
+#include "tokenauthd.h"
+
+#include "crypto.h"
+#include "file.h"
+#include "http_req.h"
+#include "verify.h"
+
+#include <microhttpd.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KEY_MAX        4096
+#define KEY_MIN        16 /* bytes: shorter API/sign keys are refused at start */
+#define PEM_MAX        (256 * 1024)
+#define DISCARD_MAX    (1024 * 1024) /* chunked body past the cap: read, then hang up */
+#define CONN_LIMIT     4096
+#define CONN_TIMEOUT   30
+#define CONN_MEMORY    (64 * 1024)
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
+
+struct listener_ref {
+	td_server *s;
+	const struct td_listener *l;
+};
+
+struct td_server {
+	const ta_config *cfg;
+	struct td_listeners *ls;
+	struct MHD_Daemon **mhd;
+	struct listener_ref *refs;
+	ta_nonce_cache *nonces;
+	td_limits *limits;
+	pthread_key_t ctx_key;
+	int have_ctx_key;
+	uint8_t api_hash[TA_SHA256_LEN], admin_hash[TA_SHA256_LEN];
+	int have_api, have_admin;
+	uint8_t *admin_key, *sign_key, *tls_key;
+	size_t admin_key_len, sign_key_len, tls_key_len;
+	char *tls_cert;
+	const char *validate_path;
+	int require_sig;
+	unsigned threads;
+};
+
+/* Who is on the other end of one connection. */
+struct td_conn {
+	char client[64]; /* limits key: "uid:N" or the IP address */
+	char peer[128];  /* for the log line */
+	int local;       /* Unix socket or loopback: may read /metrics */
+};
+
+struct td_req {
+	struct td_conn *conn;
+	enum td_endpoint ep;
+	const char *route; /* canonical path for the log; never the raw one */
+	char *body;
+	size_t len, seen;
+	int too_large, answered;
+	int proved; /* passed a key or signature check: clears the client's failures */
+	struct timespec t0;
+};
+
+static const struct td_conn unknown_conn = {"unknown", "unknown", 0};
+
+/* ---- keys and files --------------------------------------------------------- */
+
+/* Read a secret key file (same safe-open rules as the store), trailing newline cut. */
+static int read_secret(const char *what, const char *path, size_t min, uint8_t **key, size_t *len)
+{
+	char err[512];
+	int r = ta_file_read(path, TA_FILE_SECRET, KEY_MAX, key, len, err, sizeof(err));
+
+	if (r != TA_OK) {
+		td_log(TA_LOG_ERR, "%s: %s", what, err);
+		return r;
+	}
+	while (*len > 0 && ((*key)[*len - 1] == '\n' || (*key)[*len - 1] == '\r'))
+		(*key)[--*len] = '\0';
+	if (*len < min) {
+		td_log(TA_LOG_ERR, "%s: %s: key shorter than %zu bytes", what, path, min);
+		ta_wipe(*key, *len);
+		free(*key);
+		*key = NULL;
+		return TA_ERR_CONFIG;
+	}
+	return TA_OK;
+}
+
+/* An API key is kept only as its hash: compared hash to hash, in constant time. */
+static int load_key_hash(const char *what, const char *path, uint8_t hash[TA_SHA256_LEN], int *have,
+                         uint8_t **keep, size_t *keeplen)
+{
+	uint8_t *key = NULL;
+	size_t len = 0;
+	int r;
+
+	*have = 0;
+	if (path == NULL)
+		return TA_OK;
+	if ((r = read_secret(what, path, KEY_MIN, &key, &len)) != TA_OK)
+		return r;
+	r = ta_sha256(key, len, hash);
+	*have = r == TA_OK;
+	if (keep != NULL && r == TA_OK) {
+		*keep = key;
+		*keeplen = len;
+		key = NULL;
+	}
+	if (key != NULL) {
+		ta_wipe(key, len);
+		free(key);
+	}
+	return r;
+}
+
+static int load_tls(td_server *s)
+{
+	const char *cert = ta_config_str(s->cfg, "tls_cert"),
+	           *key = ta_config_str(s->cfg, "tls_key");
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char err[512];
+	int r;
+
+	if (cert == NULL || key == NULL)
+		return TA_OK;
+	if ((r = ta_file_read(cert, TA_FILE_PLAIN, PEM_MAX, &buf, &len, err, sizeof(err))) !=
+	    TA_OK) {
+		td_log(TA_LOG_ERR, "tls_cert: %s", err);
+		return r;
+	}
+	s->tls_cert = (char *)buf;
+	if ((r = read_secret("tls_key", key, 1, &s->tls_key, &s->tls_key_len)) != TA_OK)
+		return r;
+	return TA_OK;
+}
+
+static int load_keys(td_server *s)
+{
+	const ta_config *cfg = s->cfg;
+	int r;
+
+	if ((r = load_key_hash("api_key_file", ta_config_str(cfg, "api_key_file"), s->api_hash,
+	                       &s->have_api, NULL, NULL)) != TA_OK)
+		return r;
+	if ((r = load_key_hash("admin_api_key_file", ta_config_str(cfg, "admin_api_key_file"),
+	                       s->admin_hash, &s->have_admin, &s->admin_key, &s->admin_key_len)) !=
+	    TA_OK)
+		return r;
+	if (ta_config_str(cfg, "sign_key_file") != NULL &&
+	    (r = read_secret("sign_key_file", ta_config_str(cfg, "sign_key_file"), KEY_MIN,
+	                     &s->sign_key, &s->sign_key_len)) != TA_OK)
+		return r;
+	if (s->require_sig && s->sign_key == NULL) {
+		td_log(TA_LOG_ERR, "require_signature = yes needs sign_key_file");
+		return TA_ERR_CONFIG;
+	}
+	return load_tls(s);
+}
+
+/* ---- connections ------------------------------------------------------------ */
+
+static void describe_unix(struct td_conn *k, int fd)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	k->local = 1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0) {
+		snprintf(k->client, sizeof(k->client), "uid:?");
+		snprintf(k->peer, sizeof(k->peer), "unix:?");
+		return;
+	}
+	snprintf(k->client, sizeof(k->client), "uid:%u", (unsigned)uc.uid);
+	snprintf(k->peer, sizeof(k->peer), "unix:uid=%u,gid=%u,pid=%ld", (unsigned)uc.uid,
+	         (unsigned)uc.gid, (long)uc.pid);
+}
+
+static void describe_tcp(struct td_conn *k, const struct sockaddr *sa, int tls)
+{
+	char host[64] = "?", port[8] = "?";
+	socklen_t len =
+	    sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+
+	getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
+	            NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(k->client, sizeof(k->client), "%.63s", host);
+	snprintf(k->peer, sizeof(k->peer), "%s:%.63s:%.7s", tls ? "tls" : "tcp", host, port);
+	k->local = (sa->sa_family == AF_INET &&
+	            (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127) ||
+	           (sa->sa_family == AF_INET6 &&
+	            IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr));
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	const struct listener_ref *ref = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct td_conn *k;
+
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		free(*socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return;
+	if (ref->l->is_unix) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		describe_unix(k, ci ? ci->connect_fd : -1);
+	} else {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci != NULL && ci->client_addr != NULL)
+			describe_tcp(k, ci->client_addr, ref->l->tls);
+		else
+			*k = unknown_conn;
+	}
+	*socket_context = k;
+}
+
+/* ---- answers ------------------------------------------------------------------ */
+
+static double elapsed(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void wipe_free_cb(void *p)
+{
+	ta_wipe_free(p);
+}
+
+static void log_request(const struct td_req *rq, const char *method, const struct ta_http_answer *a,
+                        double secs)
+{
+	const char *tenant = a->tenant[0] ? a->tenant : "-";
+
+	if (a->user[0] != '\0')
+		td_log(TA_LOG_INFO,
+		       "%s %s %s status=%u code=%d outcome=%s user=%s tenant=%s %.3fms",
+		       rq->conn->peer, method, rq->route, a->status, a->code,
+		       a->outcome ? a->outcome : "-", a->user, tenant, secs * 1e3);
+	else
+		td_log(TA_LOG_INFO, "%s %s %s status=%u code=%d outcome=%s %.3fms", rq->conn->peer,
+		       method, rq->route, a->status, a->code, a->outcome ? a->outcome : "-",
+		       secs * 1e3);
+}
+
+static const char nomem_body[] = "{\"code\":10010,\"message\":\"internal error\"}";
+
+/* Queue a (ownership of a->body moves to libmicrohttpd), log, count. */
+static enum MHD_Result send_answer(struct MHD_Connection *c, struct td_req *rq, const char *method,
+                                   struct ta_http_answer *a, const char *ctype, unsigned retry,
+                                   const char *allow)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char num[16];
+	double secs;
+
+	if (a->body != NULL)
+		resp = MHD_create_response_from_buffer_with_free_callback(strlen(a->body), a->body,
+		                                                          wipe_free_cb);
+	else
+		resp = MHD_create_response_from_buffer(sizeof(nomem_body) - 1, (void *)nomem_body,
+		                                       MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO; /* a->body is still ours: the caller clears it */
+	a->body = NULL;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	                        ctype ? ctype : "application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (retry > 0) {
+		snprintf(num, sizeof(num), "%u", retry);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, num);
+	}
+	if (allow != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	ret = MHD_queue_response(c, a->status, resp);
+	MHD_destroy_response(resp);
+	rq->answered = 1;
+	secs = elapsed(&rq->t0);
+	log_request(rq, method, a, secs);
+	td_metrics_record(rq->ep, a->status, a->outcome, secs);
+	return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, struct td_req *rq, const char *method,
+                                  int code, const char *detail, unsigned retry, const char *allow)
+{
+	struct ta_http_answer a;
+	enum ta_http_style style = rq->ep == TD_EP_VALIDATE   ? TA_HS_VALIDATE
+	                           : rq->ep == TD_EP_VERIFY   ? TA_HS_VERIFY
+	                           : rq->ep == TD_EP_REGISTER ? TA_HS_REGISTER
+	                                                      : TA_HS_PLAIN;
+	enum MHD_Result ret;
+
+	memset(&a, 0, sizeof(a));
+	ta_http_error(&a, code, style, detail);
+	ret = send_answer(c, rq, method, &a, NULL, retry, allow);
+	ta_http_answer_clear(&a);
+	return ret;
+}
+
+/* ---- routing ------------------------------------------------------------------ */
+
+struct route {
+	enum td_endpoint ep;
+	const char *method;
+	const char *name;
+};
+
+/* Which endpoint a path is; NULL for none.  validate's path is configured. */
+static const struct route *route_of(const td_server *s, const char *url)
+{
+	static const struct route table[] = {
+	    {TD_EP_VALIDATE, "POST", "validate"},
+	    {TD_EP_GENERATE, "POST", "/generate"},
+	    {TD_EP_VERIFY, "GET", "/verify"},
+	    {TD_EP_INTROSPECT, "POST", "/introspect"},
+	    {TD_EP_REGISTER, "PUT", TA_HTTP_REGISTER_PREFIX "{admin}"},
+	    {TD_EP_HEALTHZ, "GET", "/healthz"},
+	    {TD_EP_METRICS, "GET", "/metrics"},
+	};
+
+	if (strcmp(url, s->validate_path) == 0)
+		return &table[0];
+	if (strncmp(url, TA_HTTP_REGISTER_PREFIX, sizeof(TA_HTTP_REGISTER_PREFIX) - 1) == 0)
+		return &table[4];
+	for (size_t i = 1; i < sizeof(table) / sizeof(table[0]); i++)
+		if (i != 4 && strcmp(url, table[i].name) == 0)
+			return &table[i];
+	return NULL;
+}
+
+/* Declared length above the cap: refuse before reading a byte of it. */
+static int declared_too_large(struct MHD_Connection *c)
+{
+	const char *cl =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long v;
+
+	return cl != NULL && (ta_parse_uint(cl, 0, ~0ULL, &v) != TA_OK || v > TA_HTTP_MAX_BODY);
+}
+
+static enum MHD_Result begin(td_server *s, struct MHD_Connection *c, const char *url,
+                             const char *method, void **req_cls)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	const struct route *rt = route_of(s, url);
+	struct td_req *rq = calloc(1, sizeof(*rq));
+	unsigned retry = 0;
+	int lim;
+
+	if (rq == NULL)
+		return MHD_NO;
+	*req_cls = rq;
+	clock_gettime(CLOCK_MONOTONIC, &rq->t0);
+	rq->conn = ci != NULL && ci->socket_context != NULL ? ci->socket_context
+	                                                    : (struct td_conn *)&unknown_conn;
+	rq->ep = rt ? rt->ep : TD_EP_OTHER;
+	rq->route = rt ? (rt->ep == TD_EP_VALIDATE ? s->validate_path : rt->name) : "-";
+	if (rt == NULL)
+		return send_error(c, rq, method, TA_HC_NOT_FOUND, NULL, 0, NULL);
+	if (strcmp(method, rt->method) != 0)
+		return send_error(c, rq, method, TA_HC_METHOD, NULL, 0, rt->method);
+	if (rt->ep != TD_EP_HEALTHZ && rt->ep != TD_EP_METRICS &&
+	    (lim = td_limits_take(s->limits, rq->conn->client, &retry)) != TD_LIMIT_OK)
+		return send_error(c, rq, method,
+		                  lim == TD_LIMIT_RATE ? TA_HC_RATE : TA_HC_CLIENT_LOCKED, NULL,
+		                  retry, NULL);
+	if (declared_too_large(c))
+		return send_error(c, rq, method, TA_HC_TOO_LARGE, NULL, 0, NULL);
+	return MHD_YES;
+}
+
+static enum MHD_Result take_body(struct td_req *rq, const char *data, size_t *size)
+{
+	size_t n = *size;
+
+	*size = 0;
+	rq->seen += n;
+	if (rq->answered || rq->too_large)
+		return rq->seen > DISCARD_MAX ? MHD_NO : MHD_YES;
+	if (rq->len + n > TA_HTTP_MAX_BODY) {
+		rq->too_large = 1;
+		ta_wipe(rq->body, rq->len);
+		free(rq->body);
+		rq->body = NULL;
+		rq->len = 0;
+		return MHD_YES;
+	}
+	if (rq->body == NULL && (rq->body = malloc(TA_HTTP_MAX_BODY + 1)) == NULL)
+		return MHD_NO;
+	memcpy(rq->body + rq->len, data, n);
+	rq->len += n;
+	rq->body[rq->len] = '\0';
+	return MHD_YES;
+}
+
+/* ---- authentication ----------------------------------------------------------- */
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* SPEC §5 signature: optional unless require_signature; a present one must be right. */
+static int check_signature(td_server *s, struct MHD_Connection *c, struct td_req *rq,
+                           const char *method, const char *url)
+{
+	const char *ts = header(c, TA_HDR_TIMESTAMP), *nonce = header(c, TA_HDR_NONCE),
+	           *sig = header(c, TA_HDR_SIGNATURE);
+	int64_t now = (int64_t)time(NULL);
+	int r;
+
+	if (ts == NULL && nonce == NULL && sig == NULL)
+		return s->require_sig ? TA_HC_NEED_SIG : TA_HC_OK;
+	if (s->sign_key == NULL)
+		return TA_HC_BAD_SIG; /* cannot check it: refuse rather than ignore */
+	r = ta_sign_check(s->sign_key, s->sign_key_len, ts, nonce, sig, method, url,
+	                  rq->body ? rq->body : "", rq->len, now);
+	if (r == TA_ERR_EXPIRED)
+		return TA_HC_STALE;
+	if (r != TA_OK)
+		return r == TA_ERR_INPUT && (ts == NULL || nonce == NULL || sig == NULL)
+		           ? TA_HC_NEED_SIG
+		           : TA_HC_BAD_SIG;
+	/* Only a verified nonce is remembered: nobody without the key fills the cache. */
+	r = ta_nonce_cache_add(s->nonces, nonce, now);
+	if (r == TA_ERR_REPLAY)
+		return TA_HC_REPLAY;
+	return r == TA_OK ? TA_HC_OK : TA_HC_RATE;
+}
+
+static int check_key(struct MHD_Connection *c, const uint8_t want[TA_SHA256_LEN])
+{
+	const char *got = header(c, "x-api-key");
+	uint8_t h[TA_SHA256_LEN];
+	int ok;
+
+	if (got == NULL || got[0] == '\0')
+		return TA_HC_NEED_KEY;
+	if (ta_sha256(got, strlen(got), h) != TA_OK)
+		return TA_HC_INTERNAL;
+	ok = ta_ct_eq(h, want, TA_SHA256_LEN);
+	ta_wipe(h, sizeof(h));
+	return ok ? TA_HC_OK : TA_HC_BAD_KEY;
+}
+
+/* Failures that guess at a secret count toward the client's lockout. */
+static int is_guess(int code)
+{
+	return code == TA_HC_BAD_KEY || code == TA_HC_BAD_SIG || code == TA_HC_BAD_CENTOKEN;
+}
+
+/* Every check before the endpoint runs; TA_HC_OK to go on. */
+static int authenticate(td_server *s, struct MHD_Connection *c, struct td_req *rq,
+                        const char *method, const char *url)
+{
+	int code = TA_HC_OK;
+
+	if (rq->ep == TD_EP_HEALTHZ)
+		return TA_HC_OK;
+	if (rq->ep == TD_EP_METRICS)
+		return rq->conn->local ? TA_HC_OK : TA_HC_FORBIDDEN;
+	if ((code = check_signature(s, c, rq, method, url)) != TA_HC_OK)
+		return code;
+	rq->proved = header(c, TA_HDR_SIGNATURE) != NULL;
+	if (rq->ep == TD_EP_REGISTER)
+		return s->have_admin ? TA_HC_OK : TA_HC_FORBIDDEN;
+	if (rq->ep == TD_EP_GENERATE && !s->have_admin)
+		return TA_HC_FORBIDDEN;
+	if (rq->ep == TD_EP_GENERATE || s->have_api)
+		code = check_key(c, rq->ep == TD_EP_GENERATE ? s->admin_hash : s->api_hash);
+	rq->proved |= code == TA_HC_OK && (rq->ep == TD_EP_GENERATE || s->have_api);
+	return code;
+}
+
+/* ---- dispatch ----------------------------------------------------------------- */
+
+static void ctx_destroy(void *p)
+{
+	ta_ctx_free(p);
+}
+
+/* The calling worker thread's context, made on its first request. */
+static ta_ctx *thread_ctx(td_server *s)
+{
+	ta_ctx *ctx = pthread_getspecific(s->ctx_key);
+
+	if (ctx == NULL && ta_ctx_new(s->cfg, td_core_log, NULL, &ctx) == TA_OK &&
+	    pthread_setspecific(s->ctx_key, ctx) != 0) {
+		ta_ctx_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
+static int media_ok(struct MHD_Connection *c, enum td_endpoint ep)
+{
+	const char *ct = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	if (ep == TD_EP_INTROSPECT)
+		return ta_http_media_is(ct, "application/x-www-form-urlencoded");
+	if (ep == TD_EP_VALIDATE || ep == TD_EP_GENERATE || ep == TD_EP_REGISTER)
+		return ct == NULL || ta_http_media_is(ct, "application/json");
+	return 1;
+}
+
+static int run_endpoint(td_server *s, ta_ctx *ctx, struct MHD_Connection *c, struct td_req *rq,
+                        const char *url, struct ta_http_answer *a)
+{
+	const char *body = rq->body ? rq->body : "";
+
+	switch (rq->ep) {
+	case TD_EP_VALIDATE: return ta_http_validate(ctx, body, rq->len, rq->conn->peer, a);
+	case TD_EP_GENERATE: return ta_http_generate(ctx, body, rq->len, a);
+	case TD_EP_VERIFY: return ta_http_verify(ctx, header(c, "x-api-token"), a);
+	case TD_EP_INTROSPECT: return ta_http_introspect(ctx, body, rq->len, a);
+	case TD_EP_REGISTER:
+		return ta_http_register(ctx, url, header(c, "x-auth-token"), s->admin_key,
+		                        s->admin_key_len, body, rq->len, rq->conn->peer, a);
+	default: return ta_http_error(a, TA_HC_NOT_FOUND, TA_HS_PLAIN, NULL);
+	}
+}
+
+static enum MHD_Result send_plain(struct MHD_Connection *c, struct td_req *rq, const char *method,
+                                  char *body, const char *ctype)
+{
+	struct ta_http_answer a;
+	enum MHD_Result ret;
+
+	memset(&a, 0, sizeof(a));
+	a.status = body ? 200 : 500;
+	a.code = body ? TA_HC_OK : TA_HC_INTERNAL;
+	a.outcome = body ? "success" : "error";
+	a.body = body;
+	ret = send_answer(c, rq, method, &a, body ? ctype : NULL, 0, NULL);
+	ta_http_answer_clear(&a);
+	return ret;
+}
+
+static enum MHD_Result finish(td_server *s, struct MHD_Connection *c, struct td_req *rq,
+                              const char *url, const char *method)
+{
+	struct ta_http_answer a;
+	enum MHD_Result ret;
+	ta_ctx *ctx;
+	int code;
+
+	if (rq->too_large)
+		return send_error(c, rq, method, TA_HC_TOO_LARGE, NULL, 0, NULL);
+	if ((code = authenticate(s, c, rq, method, url)) != TA_HC_OK) {
+		if (is_guess(code))
+			td_limits_fail(s->limits, rq->conn->client);
+		return send_error(c, rq, method, code, NULL, 0, NULL);
+	}
+	if (rq->ep == TD_EP_HEALTHZ)
+		return send_plain(c, rq, method, strdup("{\"status\":\"ok\"}"), "application/json");
+	if (rq->ep == TD_EP_METRICS)
+		return send_plain(c, rq, method, td_metrics_render(),
+		                  "text/plain; version=0.0.4; charset=utf-8");
+	if (!media_ok(c, rq->ep))
+		return send_error(c, rq, method, TA_HC_MEDIA_TYPE, NULL, 0, NULL);
+	if ((ctx = thread_ctx(s)) == NULL)
+		return send_error(c, rq, method, TA_HC_INTERNAL, NULL, 0, NULL);
+	memset(&a, 0, sizeof(a));
+	run_endpoint(s, ctx, c, rq, url, &a);
+	if (is_guess(a.code))
+		td_limits_fail(s->limits, rq->conn->client);
+	else if (rq->proved || (rq->ep == TD_EP_REGISTER && a.code == TA_HC_OK))
+		td_limits_ok(s->limits, rq->conn->client);
+	ret = send_answer(c, rq, method, &a, NULL, 0, NULL);
+	ta_http_answer_clear(&a);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **req_cls)
+{
+	const struct listener_ref *ref = cls;
+	struct td_req *rq = *req_cls;
+
+	(void)version;
+	if (rq == NULL)
+		return begin(ref->s, c, url, method, req_cls);
+	if (*upload_size > 0)
+		return take_body(rq, upload, upload_size);
+	if (rq->answered)
+		return MHD_YES;
+	return finish(ref->s, c, rq, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	struct td_req *rq = *req_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (rq == NULL)
+		return;
+	if (rq->body != NULL) {
+		ta_wipe(rq->body, rq->len);
+		free(rq->body);
+	}
+	free(rq);
+	*req_cls = NULL;
+}
+
+/* Paths are matched and signed exactly as sent; http_req.c decodes what it needs. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	td_log(TA_LOG_DEBUG, "libmicrohttpd: %s", msg);
+}
+
+/* ---- start and stop ------------------------------------------------------------ */
+
+static struct MHD_Daemon *start_one(td_server *s, struct listener_ref *ref)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+	                 MHD_USE_ERROR_LOG | (ref->l->tls ? MHD_USE_TLS : 0);
+	struct MHD_OptionItem tls[] = {
+	    {MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert},
+	    {MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key},
+	    {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
+	    {MHD_OPTION_END, 0, NULL},
+	};
+	struct MHD_OptionItem none[] = {{MHD_OPTION_END, 0, NULL}};
+
+	return MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, ref, MHD_OPTION_LISTEN_SOCKET, ref->l->fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, s->threads, MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT,
+	    MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, ref,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, ref, MHD_OPTION_UNESCAPE_CALLBACK,
+	    keep_escaped, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_ARRAY,
+	    ref->l->tls ? tls : none, MHD_OPTION_END);
+}
+
+static unsigned pool_size(const ta_config *cfg)
+{
+	unsigned long t = ta_config_uint(cfg, "threads");
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (t > 0)
+		return (unsigned)t;
+	return n > 0 && n <= 256 ? (unsigned)n : 2;
+}
+
+static int start_all(td_server *s)
+{
+	for (size_t i = 0; i < s->ls->n; i++) {
+		s->refs[i].s = s;
+		s->refs[i].l = &s->ls->v[i];
+		if ((s->mhd[i] = start_one(s, &s->refs[i])) == NULL) {
+			td_log(TA_LOG_ERR, "cannot serve %s (libmicrohttpd refused to start%s)",
+			       s->ls->v[i].spec,
+			       s->ls->v[i].tls ? "; check tls_cert and tls_key" : "");
+			return TA_ERR_UNAVAILABLE;
+		}
+		td_log(TA_LOG_NOTICE, "listening on %s%s", s->ls->v[i].spec,
+		       s->ls->v[i].tls ? " (TLS >= 1.2)" : "");
+	}
+	return TA_OK;
+}
+
+int td_server_start(const ta_config *cfg, struct td_listeners *ls, ta_nonce_cache *nonces,
+                    td_limits *limits, double rate_override, td_server **out)
+{
+	td_server *s = calloc(1, sizeof(*s));
+	int r = TA_ERR_NOMEM;
+	double rate = (double)ta_config_uint(cfg, "rate_limit");
+
+	*out = NULL;
+	if (s == NULL)
+		return r;
+	s->cfg = cfg;
+	s->ls = ls;
+	s->nonces = nonces;
+	s->limits = limits;
+	s->validate_path = ta_config_str(cfg, "validate_path");
+	s->require_sig = ta_config_flag(cfg, "require_signature");
+	s->threads = pool_size(cfg);
+	if (rate_override >= 0)
+		rate = rate_override;
+	td_limits_configure(limits, rate, (unsigned)ta_config_uint(cfg, "max_failures"),
+	                    ta_config_uint(cfg, "lockout"));
+	if ((s->mhd = calloc(ls->n, sizeof(*s->mhd))) == NULL ||
+	    (s->refs = calloc(ls->n, sizeof(*s->refs))) == NULL)
+		goto fail;
+	if (pthread_key_create(&s->ctx_key, ctx_destroy) != 0)
+		goto fail;
+	s->have_ctx_key = 1;
+	if ((r = load_keys(s)) != TA_OK || (r = start_all(s)) != TA_OK)
+		goto fail;
+	td_log(TA_LOG_NOTICE,
+	       "serving with %u worker thread(s) per listener, rate limit %g/s per client",
+	       s->threads, rate);
+	*out = s;
+	return TA_OK;
+fail:
+	td_server_stop(s);
+	return r;
+}
+
+static void free_secret(uint8_t **p, size_t len)
+{
+	if (*p != NULL) {
+		ta_wipe(*p, len);
+		free(*p);
+		*p = NULL;
+	}
+}
+
+void td_server_stop(td_server *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; s->mhd != NULL && i < s->ls->n; i++) {
+		if (s->mhd[i] == NULL)
+			continue;
+		/* Keep the listening socket for the next server (reload). */
+		MHD_quiesce_daemon(s->mhd[i]);
+		MHD_stop_daemon(s->mhd[i]);
+	}
+	/* Worker threads are gone, and with them their contexts. */
+	if (s->have_ctx_key)
+		pthread_key_delete(s->ctx_key);
+	free_secret(&s->admin_key, s->admin_key_len);
+	free_secret(&s->sign_key, s->sign_key_len);
+	free_secret(&s->tls_key, s->tls_key_len);
+	free(s->tls_cert);
+	ta_wipe(s->api_hash, sizeof(s->api_hash));
+	ta_wipe(s->admin_hash, sizeof(s->admin_hash));
+	free(s->mhd);
+	free(s->refs);
+	free(s);
+}

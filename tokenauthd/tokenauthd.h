@@ -1,0 +1,117 @@
+/*
+ * tokenauthd.h - internals of the verify service shared by its files.
+ *
+ * The service only translates between libmicrohttpd and the core: request
+ * parsing and the answers live in common/http_req.c.  What is here is what
+ * only a long-running server needs: listeners, per-client limits, metrics,
+ * logging, reload.
+ */
+#ifndef TOKENAUTHD_H
+#define TOKENAUTHD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "sign.h"
+#include "ta.h"
+
+/* ---- log.c ---------------------------------------------------------------- */
+
+/* Log to stderr (foreground) or syslog (detached).  Thread-safe. */
+void td_log_init(int foreground, int debug);
+void td_log_set_debug(int debug);
+void td_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The core's log callback: warnings and errors always, the rest with debug. */
+void td_core_log(void *arg, int level, const char *msg);
+
+/* ---- listen.c ------------------------------------------------------------- */
+
+struct td_listener {
+	char spec[512]; /* "unix:/path" or "host:port" as configured */
+	int fd;
+	int is_unix;
+	int tls;      /* TCP with TLS */
+	int loopback; /* TCP bound to a loopback address */
+	dev_t dev;    /* of the socket file we made, to unlink only ours */
+	ino_t ino;
+};
+
+struct td_listeners {
+	struct td_listener *v;
+	size_t n;
+	char *listen; /* the "listen" value these were made from */
+	unsigned long mode;
+	char *group;
+};
+
+/*
+ * Create every listener of cfg's "listen": Unix sockets (stale sockets
+ * replaced, other files refused, mode and group applied) and TCP sockets.
+ * A TCP listener needs tls_cert/tls_key unless it is on loopback or
+ * allow_plain_tcp is set.  Errors are logged; returns TA_OK or TA_ERR_CONFIG
+ * / TA_ERR_UNAVAILABLE.
+ */
+int td_listeners_open(const ta_config *cfg, struct td_listeners *out);
+
+/* Same listen value, mode and group: the sockets can be kept over a reload. */
+int td_listeners_same(const struct td_listeners *l, const ta_config *cfg);
+
+/* Close all sockets and unlink the Unix socket files we created. */
+void td_listeners_close(struct td_listeners *l);
+
+/* ---- limits.c ------------------------------------------------------------- */
+
+typedef struct td_limits td_limits;
+
+td_limits *td_limits_new(void);
+void td_limits_free(td_limits *l);
+/* rate: requests per second per client (0: no limit); lockout as SPEC §2. */
+void td_limits_configure(td_limits *l, double rate, unsigned max_failures, unsigned long lockout);
+
+enum { TD_LIMIT_OK = 0, TD_LIMIT_RATE = 1, TD_LIMIT_LOCKED = 2 };
+/* Account one request of client; *retry receives seconds to wait when refused. */
+int td_limits_take(td_limits *l, const char *client, unsigned *retry);
+/* An authentication failure / success of client. */
+void td_limits_fail(td_limits *l, const char *client);
+void td_limits_ok(td_limits *l, const char *client);
+
+/* ---- metrics.c ------------------------------------------------------------ */
+
+enum td_endpoint {
+	TD_EP_VALIDATE,
+	TD_EP_GENERATE,
+	TD_EP_VERIFY,
+	TD_EP_INTROSPECT,
+	TD_EP_REGISTER,
+	TD_EP_HEALTHZ,
+	TD_EP_METRICS,
+	TD_EP_OTHER,
+	TD_EP_COUNT
+};
+
+const char *td_endpoint_name(enum td_endpoint ep);
+void td_metrics_record(enum td_endpoint ep, unsigned status, const char *outcome, double seconds);
+/* Prometheus text exposition; malloc'd, caller frees. */
+char *td_metrics_render(void);
+
+/* ---- server.c ------------------------------------------------------------- */
+
+typedef struct td_server td_server;
+
+/*
+ * Start serving cfg (borrowed, must outlive the server) on the listeners
+ * (borrowed).  nonces and limits are shared across reloads.  Returns TA_OK
+ * or an error (logged).
+ */
+int td_server_start(const ta_config *cfg, struct td_listeners *ls, ta_nonce_cache *nonces,
+                    td_limits *limits, double rate_override, td_server **out);
+
+/*
+ * Stop: no new connections, in-flight requests end, worker threads exit.
+ * The listening sockets stay open in ls for the next server.
+ */
+void td_server_stop(td_server *s);
+
+#endif
