@@ -47,7 +47,10 @@ step "Revoke alice's tokens; the token stops working"
 ta revoke --user alice --tenant acme
 echo "$TOKEN" | ta verify --user alice --tenant acme || echo "exit $?"
 
-if [ -f "$B/pam_tokenauth.so" ] && [ -f "$(dirname "$0")/demo-pam.sh" ]; then
+if [ -f "$B/pam_tokenauth.so" ]; then
 	sh "$(dirname "$0")/demo-pam.sh" "$B" "$C"
+fi
+if [ -f "$B/tokenauthd" ]; then
+	sh "$(dirname "$0")/demo-service.sh" "$B"
 fi
 printf '\nDemo finished; the temporary folder is removed.\n'
