@@ -31,3 +31,15 @@ echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-se
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# Daemons installed here are test peers only: the tests start private
+# instances on their own ports.  Stop the ones these packages just started
+# (never a service that was already installed).
+stop_if_new() { # PACKAGE SERVICE
+	case " $missing " in *" $1 "*) ;; *) return 0 ;; esac
+	if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$2" 2>/dev/null; then
+		systemctl disable --now "$2" >/dev/null 2>&1 || true
+	fi
+}
+stop_if_new cyrus-imapd cyrus-imapd
+stop_if_new postfix postfix
+stop_if_new sasl2-bin saslauthd
