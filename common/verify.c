@@ -98,7 +98,8 @@ void ta_ctx_set_time(ta_ctx *ctx, int64_t now)
 	ctx->fixed_now = now;
 }
 
-int ta_ctx_store(ta_ctx *ctx, ta_store **st)
+/* Open the store once; level is how loudly a failure is logged. */
+static int open_store(ta_ctx *ctx, ta_store **st, int level)
 {
 	char err[512];
 	int r;
@@ -106,12 +107,17 @@ int ta_ctx_store(ta_ctx *ctx, ta_store **st)
 	if (ctx->store == NULL) {
 		r = ta_store_open(ctx->cfg->store, 0, &ctx->store, err, sizeof(err));
 		if (r != TA_OK) {
-			ta_logf(ctx, TA_LOG_ERR, "store unavailable: %s", err);
+			ta_logf(ctx, level, "store unavailable: %s", err);
 			return r == TA_ERR_NOT_FOUND ? TA_ERR_UNAVAILABLE : r;
 		}
 	}
 	*st = ctx->store;
 	return TA_OK;
+}
+
+int ta_ctx_store(ta_ctx *ctx, ta_store **st)
+{
+	return open_store(ctx, st, TA_LOG_ERR);
 }
 
 int ta_ctx_key(ta_ctx *ctx, const uint8_t **key)
@@ -292,9 +298,11 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 {
 	struct ta_throttle t = {0, 0, 0};
 	ta_store *st = NULL;
-	int r = ta_ctx_store(ctx, &st), have_store = r == TA_OK;
+	/* Throttling needs the store; only a remote-only setup may go without,
+	 * and there a missing store is normal, not worth an error line. */
+	int remote_only = strcmp(ctx->cfg->verify, "remote") == 0;
+	int r = open_store(ctx, &st, remote_only ? TA_LOG_DEBUG : TA_LOG_ERR), have_store = r == TA_OK;
 
-	/* Throttling needs the store; only a remote-only setup may go without. */
 	if (!have_store && strstr(ctx->cfg->verify, "remote") == NULL)
 		return r;
 	if (have_store) {

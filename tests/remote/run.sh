@@ -268,4 +268,32 @@ else
 	echo "SKIP: PAM mapping (build/pam_tokenauth.so or pamtester missing)"
 fi
 
+# --- the same verdicts through the SASL plugin (sasl-sample-server, OAUTHBEARER) -------------
+if [ -f "$B/libtokenauth.so" ] && command -v sasl-sample-server >/dev/null; then
+	mkdir -p "$W/plug" "$W/saslconf"
+	cp "$B/libtokenauth.so" "$W/plug/"
+	# sasl WANT DESC CONF: the initial response, then %x01 for the error round
+	sasl() {
+		want=$1 desc=$2 cf=$3
+		printf 'tokenauth_config: %s\n' "$cf" >"$W/saslconf/sample.conf"
+		{
+			printf 'C: %s\n' "$(printf 'OAUTHBEARER\000n,a=alice,\001auth=Bearer %s\001\001' "$TOKEN" | base64 -w0)"
+			printf 'C: AQ==\n'
+		} | SASL_CONF_PATH="$W/saslconf" timeout 20 sasl-sample-server -p "$W/plug" -s smtp \
+			-m OAUTHBEARER >"$W/out" 2>&1
+		if grep -qi "$want" "$W/out"; then ok; else bad "SASL $desc: wanted '$want'"; tail -3 "$W/out" | sed 's/^/    /' >&2; fi
+		# sasl-sample-server itself echoes what it got ("got '...'"); the plugin's lines must not
+		if grep -v "^got '" "$W/out" | grep -qF "$TOKEN"; then bad "SASL $desc: credential logged"; else ok; fi
+	}
+	sasl "^Username: alice" "success -> SASL_OK" "$(conf sa1 "url = $U/ok" "tenant = acme")"
+	sasl "authentication failure" "retCode != 0 -> SASL_BADAUTH" "$(conf sa2 "url = $U/retcode1" "tenant = acme")"
+	sasl "authentication failure" "kudo 403 -> SASL_BADAUTH" "$(conf sa3 "profile = kudo" "url = $U/kudo-403" "tenant = acme")"
+	sasl "authentication server unavailable" "HTTP 500 -> SASL_UNAVAIL" "$(conf sa4 "url = $U/500" "tenant = acme")"
+	sasl "authentication server unavailable" "all endpoints down -> SASL_UNAVAIL" "$(conf sa5 "url = https://127.0.0.1:$CLOSED/ok" "tenant = acme")"
+	sasl "authentication server unavailable" "self-signed certificate -> SASL_UNAVAIL" "$(conf sa6 "url = https://127.0.0.1:$SELF/ok" "tenant = acme")"
+	sasl "invalid parameter supplied" "http to a remote host -> SASL_BADPARAM" "$(conf sa7 "url = http://192.0.2.1/ok" "tenant = acme")"
+else
+	echo "SKIP: SASL mapping (build/libtokenauth.so or sasl-sample-server missing)"
+fi
+
 summary remote
