@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #define APP_ID 0x546b4175 /* "TkAu": marks a tokenauth store */
+#define TA_WAL_TRIM (256 * 1024) /* WAL bytes a close leaves alone */
 
 enum {
 	Q_TOKEN_FIND,
@@ -324,11 +325,30 @@ out:
 	return r;
 }
 
+/*
+ * Closing skips SQLite's checkpoint (see open_db), so a WAL grown by bulk
+ * writes would be re-read by every process that opens the store next.
+ * Past TA_WAL_TRIM, fold it back and truncate it, waiting only briefly
+ * for readers: one close in many pays for the sync, every open stays cheap.
+ */
+static void trim_wal(ta_store *st)
+{
+	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(st->db, "main"));
+	struct stat sb;
+
+	if (wal == NULL || stat(wal, &sb) != 0 || sb.st_size <= TA_WAL_TRIM)
+		return;
+	sqlite3_busy_timeout(st->db, 50);
+	sqlite3_wal_checkpoint_v2(st->db, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+}
+
 void ta_store_close(ta_store *st)
 {
 	if (st == NULL)
 		return;
 	ta_store_rollback(st);
+	if (st->db != NULL)
+		trim_wal(st);
 	for (int i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(st->q[i]);
 	sqlite3_close(st->db);

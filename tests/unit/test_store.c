@@ -184,6 +184,41 @@ static void test_otp_advance_only_forward(void **state)
 	env_free(e);
 }
 
+/* A close after bulk writes folds a large WAL back, so later opens stay cheap. */
+static void test_close_trims_large_wal(void **state)
+{
+	struct env *e = env_init();
+	ta_store *st = NULL;
+	struct ta_token_row row;
+	struct stat sb;
+	uint8_t hash[32];
+	char err[512], wal[160];
+	(void)state;
+	assert_int_equal(ta_store_open(e->store, 0, &st, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_store_begin(st), TA_OK);
+	memset(&row, 0, sizeof(row));
+	row.kind = TA_TOKEN_KIND_ISSUED;
+	for (int i = 0; i < 5000; i++) {
+		snprintf(row.user, sizeof(row.user), "user%d", i);
+		snprintf(row.id, sizeof(row.id), "%012d", i);
+		assert_int_equal(ta_random(hash, sizeof(hash)), TA_OK);
+		assert_int_equal(ta_store_token_insert(st, hash, &row), TA_OK);
+	}
+	assert_int_equal(ta_store_commit(st), TA_OK);
+	snprintf(wal, sizeof(wal), "%s-wal", e->store);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_true(sb.st_size > 256 * 1024);
+	ta_store_close(st);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	/* the data is all there */
+	assert_int_equal(ta_store_open(e->store, 0, &st, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_store_token_find(st, hash, 0, &row), TA_OK);
+	assert_string_equal(row.user, "user4999");
+	ta_store_close(st);
+	env_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
