@@ -227,6 +227,7 @@ int main(void)
 	    cmocka_unit_test(test_damaged_and_foreign),
 	    cmocka_unit_test(test_migration_v1_to_current),
 	    cmocka_unit_test(test_otp_advance_only_forward),
+	    cmocka_unit_test(test_close_trims_large_wal),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
