@@ -46,6 +46,11 @@ static void curl_init(void)
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+void ta_global_init(void)
+{
+	pthread_once(&curl_once, curl_init);
+}
+
 void ta_remote_free(struct ta_remote *r)
 {
 	if (r == NULL)
@@ -111,7 +116,7 @@ static int get_remote(ta_ctx *ctx, struct ta_remote **out)
 	int r;
 
 	if (rm == NULL) {
-		pthread_once(&curl_once, curl_init);
+		ta_global_init();
 		if (curl_init_rc != CURLE_OK) {
 			ta_logf(ctx, TA_LOG_ERR, "remote: libcurl initialisation failed");
 			return TA_ERR_UNAVAILABLE;

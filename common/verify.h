@@ -36,6 +36,14 @@ struct ta_outcome {
 	int64_t expires;                /* matched token's expiry, 0 = none */
 };
 
+/*
+ * Process-wide initialisation (libcurl's global state), done once however
+ * often it is called.  Hosts with an init hook that runs before threads
+ * exist (SASL's plug_init) call it there; otherwise the first remote check
+ * does it.
+ */
+void ta_global_init(void);
+
 /* Create a context.  cfg is borrowed; log may be NULL (silence). */
 int ta_ctx_new(const ta_config *cfg, ta_log_fn log, void *log_arg, ta_ctx **out);
 

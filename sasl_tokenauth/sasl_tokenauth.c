@@ -217,7 +217,8 @@ static int server_avail(void *glob_context, sasl_server_params_t *sp, void **con
 	(void)conn_context;
 	if (g->cfg != NULL)
 		return SASL_OK;
-	sp->utils->log(sp->utils->conn, SASL_LOG_ERR,
+	/* init already logged the problem as an error; once per connection is noise */
+	sp->utils->log(sp->utils->conn, SASL_LOG_DEBUG,
 	               "tokenauth: mechanism unavailable for this connection: %s", g->problem);
 	return SASL_NOMECH;
 }
@@ -307,8 +308,8 @@ out:
 static int set_identity(sasl_server_params_t *sp, const char *authcid, const char *authzid,
                         sasl_out_params_t *op)
 {
-	unsigned alen = (unsigned)strnlen(authcid, TA_MAX_USER);
-	unsigned zlen = (unsigned)strnlen(authzid, TA_MAX_USER);
+	unsigned alen = (unsigned)strnlen(authcid, TA_MAX_USER + TA_MAX_TENANT + 1);
+	unsigned zlen = (unsigned)strnlen(authzid, TA_MAX_USER + TA_MAX_TENANT + 1);
 	int r;
 
 	if (alen == zlen && memcmp(authcid, authzid, alen) == 0)
@@ -348,10 +349,45 @@ static int protocol_error(struct server_conn *c, const char *what)
 	return SASL_BADPROT;
 }
 
+static int edge_space(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && (s[0] == ' ' || s[n - 1] == ' ');
+}
+
+/*
+ * Who is checked, and who the session is.  Without a tenant key both are
+ * the client's name (the core applies SPEC §2).  With one, the token is
+ * checked for the bare user in that tenant; when it is not the tenant this
+ * server would have derived, the session identity is "user@tenant", so a
+ * token of another tenant can never log in as the local account of the
+ * same name.
+ */
+static int identities(const struct server_conn *c, const char *authcid, const struct ta_sasl_msg *m,
+                      char vuser[TA_MAX_USER + 1], char ident[TA_MAX_USER + TA_MAX_TENANT + 2])
+{
+	char t[TA_MAX_TENANT + 1];
+	int n;
+
+	if (!m->has_tenant ||
+	    ta_resolve_identity(c->glob->cfg, authcid, NULL, vuser, t) != TA_OK) {
+		n = snprintf(vuser, TA_MAX_USER + 1, "%s", authcid);
+		snprintf(ident, TA_MAX_USER + TA_MAX_TENANT + 2, "%s", authcid);
+		return n > TA_MAX_USER ? TA_ERR_INPUT : TA_OK;
+	}
+	if (strcmp(t, m->tenant) == 0)
+		n = snprintf(ident, TA_MAX_USER + TA_MAX_TENANT + 2, "%s", authcid);
+	else
+		n = snprintf(ident, TA_MAX_USER + TA_MAX_TENANT + 2, "%s@%s", vuser, m->tenant);
+	return n > TA_MAX_USER + TA_MAX_TENANT + 1 ? TA_ERR_INPUT : TA_OK;
+}
+
 static int server_first(struct server_conn *c, sasl_server_params_t *sp, const char *in,
                         unsigned inlen, const char **out, unsigned *outlen, sasl_out_params_t *op)
 {
 	struct ta_sasl_msg m; /* holds the token: wiped on every path below */
+	char vuser[TA_MAX_USER + 1], ident[TA_MAX_USER + TA_MAX_TENANT + 2];
 	const char *authcid, *authzid;
 	int r;
 
@@ -368,16 +404,29 @@ static int server_first(struct server_conn *c, sasl_server_params_t *sp, const c
 	if (r != TA_OK)
 		return protocol_error(c, "malformed client message");
 	authcid = m.user[0] ? m.user : m.authzid;
-	authzid = m.authzid[0] ? m.authzid : authcid;
+	authzid = m.authzid[0] ? m.authzid : NULL;
 	if (authcid[0] == '\0') {
 		r = protocol_error(c, "message names no user (a= or user=)");
 		goto out;
 	}
-	r = sasl_code(verify(c, sp, authcid, &m));
-	if (r == SASL_OK && (r = set_identity(sp, authcid, authzid, op)) == SASL_OK) {
+	/* canon_user may trim spaces: the name checked must be the name used */
+	if (edge_space(authcid) || (authzid != NULL && edge_space(authzid))) {
+		r = protocol_error(c, "user names may not begin or end with a space");
+		goto out;
+	}
+	if (identities(c, authcid, &m, vuser, ident) != TA_OK) {
+		r = protocol_error(c, "user name too long");
+		goto out;
+	}
+	if (authzid == NULL || strcmp(authzid, authcid) == 0)
+		authzid = ident;
+	r = sasl_code(verify(c, sp, vuser, &m));
+	if (r == SASL_OK)
+		r = set_identity(sp, ident, authzid, op);
+	if (r == SASL_OK) {
 		c->state = S_DONE;
 		fill_oparams(op);
-	} else if (r != SASL_OK) {
+	} else {
 		r = start_error_round(c, r, out, outlen);
 	}
 out:
@@ -458,6 +507,9 @@ int sasl_server_plug_init(const sasl_utils_t *utils, int maxversion, int *out_ve
 		g->plugs[i].glob_context = g;
 	}
 	load_server_config(utils, g);
+	/* sasl_server_init runs before the host's threads: do process-wide
+	 * initialisation here, not lazily inside mech_step (slapd) */
+	ta_global_init();
 	*out_version = SASL_SERVER_PLUG_VERSION;
 	*pluglist = g->plugs;
 	*plugcount = MECH_COUNT;
@@ -671,8 +723,10 @@ static int client_first(struct client_conn *c, sasl_client_params_t *cp, sasl_in
 	if ((r = get_creds(cp, need, &cr)) != SASL_OK)
 		goto out;
 	if (cr.need_authname || cr.need_authzid || cr.need_pass) {
-		if (need != NULL && *need != NULL)
+		if (need != NULL && *need != NULL) {
 			cp->utils->free(*need);
+			*need = NULL; /* make_prompts may fail before setting it */
+		}
 		r = need != NULL ? make_prompts(cp->utils, &cr, need) : SASL_BADPARAM;
 		goto out;
 	}
@@ -720,7 +774,7 @@ static int client_step(void *conn_context, sasl_client_params_t *cp, const char 
 		c->state = C_ACKED;
 		c->out[0] = '\x01';
 		*out = c->out;
-		*outlen = 1;
+		*outlen = c->mech == TA_SASL_XOAUTH2 ? 0 : 1; /* XOAUTH2 clients answer empty */
 		return SASL_CONTINUE;
 	default: return SASL_BADPROT;
 	}

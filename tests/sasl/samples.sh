@@ -89,7 +89,9 @@ for mech in OAUTHBEARER XOAUTH2; do
 		w='user=alice\001tenant=other\001auth=Bearer %s\001\001'
 	fi
 	srv $mech "$(printf "$t" "$TOK_ACME")"
-	check "$mech: tenant=acme with the acme token accepted" accepted alice
+	# this server's own tenant is the default one: the session is alice@acme,
+	# never the local alice, so another tenant's token cannot become her
+	check "$mech: tenant=acme with the acme token accepted as alice@acme" accepted alice@acme
 	srv $mech "$(printf "$w" "$TOK_ACME")" '\001'
 	check "$mech: wrong tenant refused after the error round" error_round "authentication failure"
 

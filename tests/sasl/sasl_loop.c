@@ -254,6 +254,10 @@ static void tenant_cases(struct opts *o, const char *tok_alice, const char *tok_
 	exchange("OAUTHBEARER", &cr, &r);
 	check(r.server == SASL_OK,
 	      "OAUTHBEARER: tokenauth_tenant=acme sends tenant=, acme token OK");
+	/* the server's own tenant is the default one: the session must not be
+	 * the local "alice" but the tenant-qualified name */
+	check(strcmp(r.user, "alice@acme") == 0,
+	      "OAUTHBEARER: a token of another tenant logs in as alice@acme, not alice");
 	exchange("XOAUTH2", &cr, &r);
 	check(r.server == SASL_OK, "XOAUTH2: tokenauth_tenant=acme sends tenant=, acme token OK");
 	free(cr.secret);
