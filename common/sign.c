@@ -90,15 +90,31 @@ int ta_sign_check(const uint8_t *key, size_t keylen, const char *ts, const char 
 	return r;
 }
 
-struct nonce_entry {
-	char nonce[TA_NONCE_MAX + 1];
-	int64_t seen;
+/*
+ * Two generations of TA_SIGN_WINDOW * 2 seconds each: a nonce is looked up
+ * in both and recorded in the current one, and when time moves past the
+ * current generation the older one is dropped whole.  So every nonce is
+ * remembered for at least 2 * TA_SIGN_WINDOW seconds (the span its
+ * timestamp can be accepted in), nothing ever sweeps under load, and each
+ * generation holds at most max entries.  Entries are 8-byte keyed digests
+ * (SipHash-like mixing is overkill: a per-cache random key and FNV-1a
+ * over it make collisions unpredictable; a collision only refuses a
+ * request, it never accepts one).
+ */
+#define GEN_SECONDS (2 * TA_SIGN_WINDOW)
+
+struct generation {
+	uint64_t *slots; /* 0 = empty */
+	size_t used;
+	int64_t period;
 };
 
 struct ta_nonce_cache {
 	pthread_mutex_t lock;
-	struct nonce_entry *slots; /* open addressing, linear probing */
-	size_t cap, max, used;
+	struct generation gen[2]; /* gen[cur] is the current one */
+	int cur;
+	size_t cap, max;
+	uint8_t key[16];
 };
 
 ta_nonce_cache *ta_nonce_cache_new(size_t max_entries)
@@ -109,14 +125,19 @@ ta_nonce_cache *ta_nonce_cache_new(size_t max_entries)
 		goto fail;
 	c->max = max_entries;
 	c->cap = max_entries * 2 + 1;
-	if ((c->slots = calloc(c->cap, sizeof(*c->slots))) == NULL)
+	if ((c->gen[0].slots = calloc(c->cap, sizeof(uint64_t))) == NULL ||
+	    (c->gen[1].slots = calloc(c->cap, sizeof(uint64_t))) == NULL ||
+	    ta_random(c->key, sizeof(c->key)) != TA_OK)
 		goto fail;
+	c->gen[0].period = c->gen[1].period = -2;
 	if (pthread_mutex_init(&c->lock, NULL) != 0)
 		goto fail;
 	return c;
 fail:
-	if (c != NULL)
-		free(c->slots);
+	if (c != NULL) {
+		free(c->gen[0].slots);
+		free(c->gen[1].slots);
+	}
 	free(c);
 	return NULL;
 }
@@ -126,77 +147,77 @@ void ta_nonce_cache_free(ta_nonce_cache *c)
 	if (c == NULL)
 		return;
 	pthread_mutex_destroy(&c->lock);
-	free(c->slots);
+	free(c->gen[0].slots);
+	free(c->gen[1].slots);
+	ta_wipe(c->key, sizeof(c->key));
 	free(c);
 }
 
-static size_t slot_of(const ta_nonce_cache *c, const char *nonce)
+static uint64_t digest(const ta_nonce_cache *c, const char *nonce)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a; nonces are random already */
+	uint64_t h = 1469598103934665603ULL;
 
+	for (size_t i = 0; i < sizeof(c->key); i++)
+		h = (h ^ c->key[i]) * 1099511628211ULL;
 	for (; *nonce; nonce++)
 		h = (h ^ (uint8_t)*nonce) * 1099511628211ULL;
-	return (size_t)(h % c->cap);
+	h ^= h >> 29;
+	return h ? h : 1; /* 0 marks an empty slot */
 }
 
-static int expired(const struct nonce_entry *e, int64_t now)
+/* Slot of d in g: where it is, or the empty slot where it would go. */
+static size_t probe(const ta_nonce_cache *c, const struct generation *g, uint64_t d)
 {
-	return e->seen < now - 2 * TA_SIGN_WINDOW;
-}
+	size_t i = (size_t)(d % c->cap);
 
-/* Insert without checks; the caller guarantees a free slot exists. */
-static void put(ta_nonce_cache *c, const struct nonce_entry *src)
-{
-	size_t i = slot_of(c, src->nonce);
-
-	while (c->slots[i].seen != 0)
+	while (g->slots[i] != 0 && g->slots[i] != d)
 		i = (i + 1) % c->cap;
-	c->slots[i] = *src;
-	c->used++;
+	return i;
 }
 
-/* Drop expired entries by rebuilding the table (keeps probe runs intact). */
-static int sweep(ta_nonce_cache *c, int64_t now)
+/* Move the generations forward to the period of now. */
+static void advance(ta_nonce_cache *c, int64_t now)
 {
-	struct nonce_entry *old = c->slots;
+	int64_t period = now / GEN_SECONDS;
+	struct generation *cur = &c->gen[c->cur], *old = &c->gen[1 - c->cur];
 
-	if ((c->slots = calloc(c->cap, sizeof(*c->slots))) == NULL) {
-		c->slots = old;
-		return TA_ERR_NOMEM;
+	if (period <= cur->period)
+		return;
+	/* the old one goes; the current one becomes old only if it is adjacent */
+	memset(old->slots, 0, c->cap * sizeof(uint64_t));
+	old->used = 0;
+	old->period = period;
+	if (period > cur->period + 1) {
+		memset(cur->slots, 0, c->cap * sizeof(uint64_t));
+		cur->used = 0;
+		cur->period = period - 1;
 	}
-	c->used = 0;
-	for (size_t i = 0; i < c->cap; i++)
-		if (old[i].seen != 0 && !expired(&old[i], now))
-			put(c, &old[i]);
-	free(old);
-	return TA_OK;
+	c->cur = 1 - c->cur;
 }
 
 int ta_nonce_cache_add(ta_nonce_cache *c, const char *nonce, int64_t now)
 {
-	struct nonce_entry e;
-	size_t i, len = strlen(nonce);
+	struct generation *cur, *old;
+	size_t len = strlen(nonce), i;
+	uint64_t d;
 	int r = TA_OK;
 
-	if (len == 0 || len > TA_NONCE_MAX)
+	if (len == 0 || len > TA_NONCE_MAX || now < 0)
 		return TA_ERR_INPUT;
+	d = digest(c, nonce);
 	pthread_mutex_lock(&c->lock);
-	for (i = slot_of(c, nonce); c->slots[i].seen != 0; i = (i + 1) % c->cap) {
-		if (strcmp(c->slots[i].nonce, nonce) == 0 && !expired(&c->slots[i], now)) {
-			r = TA_ERR_REPLAY;
-			goto out;
-		}
-	}
-	if (c->used >= c->max && (r = sweep(c, now)) != TA_OK)
-		goto out;
-	if (c->used >= c->max) {
+	advance(c, now);
+	cur = &c->gen[c->cur];
+	old = &c->gen[1 - c->cur];
+	i = probe(c, cur, d);
+	if (cur->slots[i] == d || old->slots[probe(c, old, d)] == d) {
+		r = TA_ERR_REPLAY;
+	} else if (cur->used >= c->max) {
 		r = TA_ERR_UNAVAILABLE; /* full of live nonces: refuse rather than forget */
-		goto out;
+	} else {
+		cur->slots[i] = d;
+		cur->used++;
 	}
-	memcpy(e.nonce, nonce, len + 1);
-	e.seen = now;
-	put(c, &e);
-out:
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }

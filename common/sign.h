@@ -41,8 +41,10 @@ int ta_sign_check(const uint8_t *key, size_t keylen, const char *ts, const char 
 		  size_t bodylen, int64_t now);
 
 /*
- * Nonce cache for servers: remembers nonces for TA_SIGN_WINDOW * 2
- * seconds, bounded in entries; thread-safe.
+ * Nonce cache for servers: remembers each nonce for at least
+ * 2 * TA_SIGN_WINDOW seconds, in two generations of that length with at
+ * most max_entries each (16 bytes of memory per entry and generation);
+ * thread-safe, constant work per call.
  */
 typedef struct ta_nonce_cache ta_nonce_cache;
 

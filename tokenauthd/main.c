@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define NONCE_CACHE_SIZE 200000 /* signed requests remembered per 2 x 300 s */
+#define NONCE_CACHE_SIZE 500000 /* signed requests per 600 s generation; 16 MB */
 
 struct opts {
 	const char *config, *pidfile;

@@ -47,21 +47,28 @@ static void test_nonce_cache(void **state)
 {
 	ta_nonce_cache *c = ta_nonce_cache_new(4);
 	char n[TA_NONCE_HEX + 1];
+	const int64_t base = 6000; /* the start of a 600 s generation */
 	(void)state;
 	assert_non_null(c);
 	assert_int_equal(ta_sign_nonce(n), TA_OK);
 	assert_int_equal(strlen(n), TA_NONCE_HEX);
-	assert_int_equal(ta_nonce_cache_add(c, n, 1000), TA_OK);
-	assert_int_equal(ta_nonce_cache_add(c, n, 1001), TA_ERR_REPLAY);
-	assert_int_equal(ta_nonce_cache_add(c, n, 1000 + 600), TA_ERR_REPLAY);
-	assert_int_equal(ta_nonce_cache_add(c, "a1", 1000), TA_OK);
-	assert_int_equal(ta_nonce_cache_add(c, "a2", 1000), TA_OK);
-	assert_int_equal(ta_nonce_cache_add(c, "a3", 1000), TA_OK);
-	/* full of live entries: refuse rather than forget */
-	assert_int_equal(ta_nonce_cache_add(c, "a4", 1000), TA_ERR_UNAVAILABLE);
-	/* after the entries expire there is room again, and the old nonce is forgotten */
-	assert_int_equal(ta_nonce_cache_add(c, "a4", 1000 + 601), TA_OK);
-	assert_int_equal(ta_nonce_cache_add(c, n, 1000 + 601), TA_OK);
+	assert_int_equal(ta_nonce_cache_add(c, n, base), TA_OK);
+	assert_int_equal(ta_nonce_cache_add(c, n, base + 1), TA_ERR_REPLAY);
+	assert_int_equal(ta_nonce_cache_add(c, "a1", base), TA_OK);
+	assert_int_equal(ta_nonce_cache_add(c, "a2", base), TA_OK);
+	assert_int_equal(ta_nonce_cache_add(c, "a3", base + 599), TA_OK);
+	/* a generation full of live nonces: refuse rather than forget */
+	assert_int_equal(ta_nonce_cache_add(c, "a4", base + 10), TA_ERR_UNAVAILABLE);
+	/* next generation: room again, and the previous one is still checked */
+	assert_int_equal(ta_nonce_cache_add(c, "a4", base + 600), TA_OK);
+	assert_int_equal(ta_nonce_cache_add(c, n, base + 600), TA_ERR_REPLAY);
+	/* a nonce from the last second of a generation is kept 600 s more */
+	assert_int_equal(ta_nonce_cache_add(c, "a3", base + 599 + 600), TA_ERR_REPLAY);
+	/* two generations on, the first is forgotten */
+	assert_int_equal(ta_nonce_cache_add(c, n, base + 1200), TA_OK);
+	/* a jump far ahead clears both */
+	assert_int_equal(ta_nonce_cache_add(c, "a4", base + 100000), TA_OK);
+	assert_int_equal(ta_nonce_cache_add(c, "", base), TA_ERR_INPUT);
 	ta_nonce_cache_free(c);
 	ta_nonce_cache_free(NULL);
 }
