@@ -3,6 +3,7 @@
  * group are ours to set) and TCP sockets, handed to libmicrohttpd.
  */
 #include "tokenauthd.h"
+#include "file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +19,6 @@
 
 #define BACKLOG 1024
 
-/* Is the key known to this build's option table (keys may arrive later)? */
 static int set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -33,7 +33,9 @@ static int socket_alive(const struct sockaddr_un *sa)
 
 	if (fd < 0)
 		return 0;
-	alive = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+	/* Only a refused connection proves nobody listens; anything else
+	 * (EACCES, EAGAIN with a full backlog) leaves the socket alone. */
+	alive = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno != ECONNREFUSED;
 	close(fd);
 	return alive;
 }
@@ -62,7 +64,8 @@ static int clear_path(const struct sockaddr_un *sa)
 		return -1;
 	}
 	if (socket_alive(sa)) {
-		td_log(TA_LOG_ERR, "listen: %s is in use by another process", sa->sun_path);
+		td_log(TA_LOG_ERR, "listen: %s is in use by another process, or cannot be probed",
+		       sa->sun_path);
 		return -1;
 	}
 	return unlink(sa->sun_path);
@@ -81,7 +84,8 @@ static int set_perms(const char *path, unsigned long mode, const char *group)
 		td_log(TA_LOG_ERR, "listen: chgrp %s %s: %s", group, path, strerror(errno));
 		return -1;
 	}
-	if (chmod(path, (mode_t)mode) != 0) {
+	/* never through a link: the folder is checked, but be exact anyway */
+	if (fchmodat(AT_FDCWD, path, (mode_t)mode, AT_SYMLINK_NOFOLLOW) != 0) {
 		td_log(TA_LOG_ERR, "listen: chmod %s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -102,6 +106,15 @@ static int open_unix(struct td_listener *l, const char *path, unsigned long mode
 		return TA_ERR_CONFIG;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
+	/* root unlinks and chmods here: a folder others can write to would let
+	 * them swap the path for a link (SPEC §7) */
+	{
+		char err[512];
+		if (ta_file_check_dir(path, err, sizeof(err)) != TA_OK) {
+			td_log(TA_LOG_ERR, "listen: unix:%s: %s", path, err);
+			return TA_ERR_CONFIG;
+		}
+	}
 	if (clear_path(&sa) != 0)
 		goto out;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
@@ -235,14 +248,18 @@ static int open_all(const ta_config *cfg, const char *listen, struct td_listener
 	    plain_ok = ta_config_flag(cfg, "allow_plain_tcp");
 	int r = tls_configured(cfg, &tls);
 
+	out->plain_ok = plain_ok;
+
 	while (r == TA_OK && p != NULL && *p) {
 		const char *comma = strchr(p, ',');
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
 		struct td_listener *l = &out->v[out->n];
 		memset(l, 0, sizeof(*l));
 		l->fd = -1;
-		if (n >= sizeof(l->spec))
+		if (n >= sizeof(l->spec)) {
+			td_log(TA_LOG_ERR, "listen: item too long: %.64s...", p);
 			return TA_ERR_CONFIG;
+		}
 		memcpy(l->spec, p, n);
 		l->spec[n] = '\0';
 		if (strncmp(l->spec, "unix:", 5) == 0)
@@ -294,7 +311,9 @@ int td_listeners_same(const struct td_listeners *l, const ta_config *cfg)
 	for (size_t i = 0; i < l->n; i++)
 		if (!l->v[i].is_unix && l->v[i].tls != tls)
 			return 0;
+	/* turning allow_plain_tcp off must close plain listeners: reopen */
 	return l->listen != NULL && listen != NULL && strcmp(l->listen, listen) == 0 &&
+	       l->plain_ok == ta_config_flag(cfg, "allow_plain_tcp") &&
 	       l->mode == ta_config_uint(cfg, "socket_mode") &&
 	       strcmp(l->group, group ? group : "root") == 0;
 }

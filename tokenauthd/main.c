@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define NONCE_CACHE_SIZE 500000 /* signed requests per 600 s generation; 16 MB */
@@ -170,15 +171,25 @@ static void reload(struct state *st)
 		td_log(TA_LOG_ERR, "reload: keeping the running configuration");
 		return;
 	}
-	td_server_stop(st->srv);
+	/* Same sockets: the new server starts on them while the old one lets
+	 * its requests finish, so no connection is refused or cut off.
+	 * Different sockets (or a failed quiesce): stop first, then reopen. */
+	td_server *old = st->srv;
 	st->srv = NULL;
+	if (!td_listeners_same(&st->ls, ncfg) || td_server_quiesce(old) != 0) {
+		td_server_stop(old);
+		old = NULL;
+		td_listeners_close(&st->ls);
+	}
 	if (serve(st, ncfg) == 0) {
+		td_server_stop(old);
 		ta_config_free(st->cfg);
 		st->cfg = ncfg;
 		td_log_set_debug(ta_config_flag(st->cfg, "debug"));
 		td_log(TA_LOG_NOTICE, "configuration reloaded from %s", st->o.config);
 		return;
 	}
+	td_server_stop(old);
 	ta_config_free(ncfg);
 	td_log(TA_LOG_ERR, "reload: new configuration does not start; going back to the old one");
 	if (serve(st, st->cfg) != 0) {
@@ -257,7 +268,9 @@ int main(int argc, char **argv)
 	if ((r = parse_opts(argc, argv, &st.o)) != 0)
 		return r;
 	td_log_init(1, 0);
-	umask(022);
+	umask(077);
+	/* keys (admin, signing, TLS) live in memory: keep them out of core dumps */
+	prctl(PR_SET_DUMPABLE, 0);
 	block_signals(&set);
 	r = setup(&st, &ready_fd);
 	if (r == 0) {

@@ -30,7 +30,9 @@
 #define PEM_MAX        (256 * 1024)
 #define DISCARD_MAX    (1024 * 1024) /* chunked body past the cap: read, then hang up */
 #define CONN_LIMIT     4096
-#define CONN_TIMEOUT   30
+#define CONN_TIMEOUT   10  /* idle seconds before a connection is dropped */
+#define PER_IP_LIMIT   128 /* TCP connections one address may hold */
+#define DRAIN_MS       3000 /* longest wait for requests in flight at stop/reload */
 #define CONN_MEMORY    (64 * 1024)
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
 
@@ -48,6 +50,7 @@ struct td_server {
 	td_limits *limits;
 	pthread_key_t ctx_key;
 	int have_ctx_key;
+	int quiesced; /* no longer accepting: a successor may own the sockets */
 	uint8_t api_hash[TA_SHA256_LEN], admin_hash[TA_SHA256_LEN];
 	int have_api, have_admin;
 	uint8_t *admin_key, *sign_key, *tls_key;
@@ -163,6 +166,12 @@ static int load_keys(td_server *s)
 	                       s->admin_hash, &s->have_admin, &s->admin_key, &s->admin_key_len)) !=
 	    TA_OK)
 		return r;
+	/* one key for both would let every verifying host mint tokens */
+	if (s->have_api && s->have_admin && ta_ct_eq(s->api_hash, s->admin_hash, sizeof(s->api_hash))) {
+		td_log(TA_LOG_ERR, "api_key_file and admin_api_key_file hold the same key; "
+		                   "verifying hosts could call /generate");
+		return TA_ERR_CONFIG;
+	}
 	if (ta_config_str(cfg, "sign_key_file") != NULL &&
 	    (r = read_secret("sign_key_file", ta_config_str(cfg, "sign_key_file"), KEY_MIN,
 	                     &s->sign_key, &s->sign_key_len)) != TA_OK)
@@ -660,8 +669,12 @@ static struct MHD_Daemon *start_one(td_server *s, struct listener_ref *ref)
 	    {MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert},
 	    {MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key},
 	    {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
+	    {MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP_LIMIT, NULL},
 	    {MHD_OPTION_END, 0, NULL},
 	};
+	/* One address must not hold every slot; a Unix socket has no address. */
+	struct MHD_OptionItem tcp[] = {{MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP_LIMIT, NULL},
+	                               {MHD_OPTION_END, 0, NULL}};
 	struct MHD_OptionItem none[] = {{MHD_OPTION_END, 0, NULL}};
 
 	return MHD_start_daemon(
@@ -671,7 +684,7 @@ static struct MHD_Daemon *start_one(td_server *s, struct listener_ref *ref)
 	    (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, ref,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, ref, MHD_OPTION_UNESCAPE_CALLBACK,
 	    keep_escaped, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_ARRAY,
-	    ref->l->tls ? tls : none, MHD_OPTION_END);
+	    ref->l->tls ? tls : ref->l->is_unix ? none : tcp, MHD_OPTION_END);
 }
 
 static unsigned pool_size(const ta_config *cfg)
@@ -749,17 +762,52 @@ static void free_secret(uint8_t **p, size_t len)
 	}
 }
 
+int td_server_quiesce(td_server *s)
+{
+	int r = 0;
+
+	for (size_t i = 0; s != NULL && s->mhd != NULL && i < s->ls->n; i++) {
+		if (s->mhd[i] == NULL || s->quiesced)
+			continue;
+		/* Stop accepting but keep the listening socket for the next server. */
+		if (MHD_quiesce_daemon(s->mhd[i]) == MHD_INVALID_SOCKET) {
+			td_log(TA_LOG_ERR, "cannot quiesce listener %s", s->ls->v[i].spec);
+			r = -1;
+		}
+	}
+	if (s != NULL)
+		s->quiesced = 1;
+	return r;
+}
+
+/* Let connections in flight finish, for at most DRAIN_MS. */
+static void drain(td_server *s)
+{
+	struct timespec step = {0, 10 * 1000 * 1000};
+
+	for (int waited = 0; waited < DRAIN_MS; waited += 10) {
+		unsigned open = 0;
+		for (size_t i = 0; s->mhd != NULL && i < s->ls->n; i++) {
+			const union MHD_DaemonInfo *info =
+			    s->mhd[i] ? MHD_get_daemon_info(s->mhd[i], MHD_DAEMON_INFO_CURRENT_CONNECTIONS)
+			              : NULL;
+			open += info ? info->num_connections : 0;
+		}
+		if (open == 0)
+			return;
+		nanosleep(&step, NULL);
+	}
+}
+
 void td_server_stop(td_server *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; s->mhd != NULL && i < s->ls->n; i++) {
-		if (s->mhd[i] == NULL)
-			continue;
-		/* Keep the listening socket for the next server (reload). */
-		MHD_quiesce_daemon(s->mhd[i]);
-		MHD_stop_daemon(s->mhd[i]);
-	}
+	td_server_quiesce(s);
+	drain(s);
+	for (size_t i = 0; s->mhd != NULL && i < s->ls->n; i++)
+		if (s->mhd[i] != NULL)
+			MHD_stop_daemon(s->mhd[i]);
 	/* Worker threads are gone, and with them their contexts. */
 	if (s->have_ctx_key)
 		pthread_key_delete(s->ctx_key);

@@ -44,6 +44,7 @@ struct td_listeners {
 	char *listen; /* the "listen" value these were made from */
 	unsigned long mode;
 	char *group;
+	int plain_ok; /* allow_plain_tcp when these were made */
 };
 
 /*
@@ -109,8 +110,16 @@ int td_server_start(const ta_config *cfg, struct td_listeners *ls, ta_nonce_cach
                     td_limits *limits, double rate_override, td_server **out);
 
 /*
- * Stop: no new connections, in-flight requests end, worker threads exit.
- * The listening sockets stay open in ls for the next server.
+ * Stop accepting new connections, keeping the listening sockets open in
+ * ls so a successor can start on them at once.  Returns -1 when a
+ * listener could not be quiesced (its socket must then be reopened).
+ */
+int td_server_quiesce(td_server *s);
+
+/*
+ * Stop: quiesce if not done yet, let requests in flight finish (at most
+ * 3 s), then end the worker threads.  The listening sockets stay open in
+ * ls for the next server.  NULL is fine.
  */
 void td_server_stop(td_server *s);
 

@@ -99,6 +99,13 @@ check "a live socket of another tokenauthd is not taken over" \
 conf foreign "listen = unix:$FIX/file.sock"
 check "a regular file at the socket path is refused and left alone" \
     sh -c "! '$TD' -c '$FIX/foreign.conf' -f 2>'$FIX/foreign.log' && [ -f '$FIX/file.sock' ] && grep -q 'not a socket' '$FIX/foreign.log'"
+mkdir -m 1777 "$FIX/public"
+conf public "listen = unix:$FIX/public/td.sock"
+check "a socket in a folder others can write to is refused (no root chmod through links)" \
+    sh -c "! '$TD' -c '$FIX/public.conf' -f 2>'$FIX/public.log' && grep -q 'writable by group or others' '$FIX/public.log'"
+conf samekey "listen = unix:$FIX/samekey.sock" "api_key_file = $FIX/admin.key" "admin_api_key_file = $FIX/admin.key"
+check "one key for verifying and for /generate is refused" \
+    sh -c "! '$TD' -c '$FIX/samekey.conf' -f 2>'$FIX/samekey.log' && grep -q 'same key' '$FIX/samekey.log'"
 conf stale "listen = unix:$FIX/stale.sock"
 td_start stale "$FIX/stale.conf" && td_stop stale KILL
 check "kill -9 leaves a stale socket file" [ -S "$FIX/stale.sock" ]
