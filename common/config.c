@@ -16,6 +16,7 @@
 typedef enum {
 	T_STR,
 	T_PATH,
+	T_URLPATH,
 	T_FLAG,
 	T_UINT,
 	T_DURATION,
@@ -77,7 +78,7 @@ static const struct option options[] = {
     {"tls_cert", T_PATH, O(tls_cert), 0, 0, NULL},
     {"tls_key", T_PATH, O(tls_key), 0, 0, NULL},
     {"admin_api_key_file", T_PATH, O(admin_api_key_file), 0, 0, NULL},
-    {"validate_path", T_STR, O(validate_path), 0, 0,
+    {"validate_path", T_URLPATH, O(validate_path), 0, 0,
      "/rest/cc-management/v1/thirdparty/thirdPartyValidate"},
     {"require_signature", T_FLAG, O(require_signature), 0, 0, "no"},
     {"threads", T_UINT, O(threads), 0, 256, "0"},
@@ -227,6 +228,20 @@ static int has_control(const char *v)
 	return 0;
 }
 
+/* An HTTP path for validate: must not shadow the service's fixed routes. */
+static int url_path_ok(const char *v)
+{
+	static const char *const fixed[] = {"/generate", "/verify", "/introspect", "/healthz",
+	                                    "/metrics"};
+
+	if (v[0] != '/' || strpbrk(v, " \t?#") != NULL || strncmp(v, "/token/", 7) == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (strcmp(v, fixed[i]) == 0)
+			return 0;
+	return 1;
+}
+
 static const char *const modes[] = {"token", "otp", "any"};
 static const char *const profiles[] = {"cec", "introspection", "kudo"};
 
@@ -304,6 +319,12 @@ static int set_typed(ta_config *cfg, const struct option *o, const char *v, cons
 	case T_PATH:
 		if (v[0] != '/')
 			return *why = "expected an absolute path", TA_ERR_INPUT;
+		break;
+	case T_URLPATH:
+		if (!url_path_ok(v))
+			return *why = "expected /path without spaces, not one of the service's own "
+			              "endpoints",
+			       TA_ERR_INPUT;
 		break;
 	case T_STR: break;
 	}
@@ -384,8 +405,8 @@ void ta_config_free(ta_config *cfg)
 		return;
 	for (size_t i = 0; i < NOPTS; i++) {
 		const struct option *o = &options[i];
-		if (o->type == T_STR || o->type == T_PATH || o->type == T_VERIFY ||
-		    o->type == T_URLS || o->type == T_LISTEN)
+		if (o->type == T_STR || o->type == T_PATH || o->type == T_URLPATH ||
+		    o->type == T_VERIFY || o->type == T_URLS || o->type == T_LISTEN)
 			free(*(char **)((char *)cfg + o->off));
 	}
 	free(cfg);
@@ -543,6 +564,7 @@ const char *ta_config_str(const ta_config *cfg, const char *key)
 	case T_PROFILE: return profiles[*(const unsigned long *)s];
 	case T_STR:
 	case T_PATH:
+	case T_URLPATH:
 	case T_VERIFY:
 	case T_URLS:
 	case T_LISTEN: return *(char *const *)s;
