@@ -82,22 +82,31 @@ static size_t hash_of(const char *s)
 	return (size_t)(h % SLOTS);
 }
 
-/* Find or (re)claim the client's slot; called with the lock held. */
+/*
+ * Find or (re)claim the client's slot; called with the lock held.  A slot
+ * under lockout is never reclaimed (new names must not wash a lockout
+ * away); NULL when every slot in reach is locked.
+ */
 static struct slot *slot_for(td_limits *l, const char *key, double now)
 {
-	size_t i = hash_of(key), oldest = i;
+	size_t i = hash_of(key), victim = SLOTS;
 	struct slot *s;
 
 	for (size_t k = 0; k < PROBE; k++) {
-		s = &l->slots[(i + k) % SLOTS];
+		size_t at = (i + k) % SLOTS;
+		s = &l->slots[at];
 		if (strcmp(s->key, key) == 0)
 			return s;
-		if (s->key[0] == '\0' || s->last < l->slots[oldest].last)
-			oldest = (i + k) % SLOTS;
-		if (s->key[0] == '\0')
+		if (s->key[0] == '\0') {
+			victim = at;
 			break;
+		}
+		if (s->locked_until <= now && (victim == SLOTS || s->last < l->slots[victim].last))
+			victim = at;
 	}
-	s = &l->slots[oldest];
+	if (victim == SLOTS)
+		return NULL;
+	s = &l->slots[victim];
 	memset(s, 0, sizeof(*s));
 	snprintf(s->key, sizeof(s->key), "%s", key);
 	s->tokens = l->burst;
@@ -114,7 +123,10 @@ int td_limits_take(td_limits *l, const char *client, unsigned *retry)
 	*retry = 0;
 	pthread_mutex_lock(&l->lock);
 	s = slot_for(l, client, now);
-	if (s->locked_until > now) {
+	if (s == NULL) {
+		*retry = 1; /* every slot in reach is locked out: come back later */
+		r = TD_LIMIT_RATE;
+	} else if (s->locked_until > now) {
 		*retry = (unsigned)(s->locked_until - now) + 1;
 		r = TD_LIMIT_LOCKED;
 	} else if (l->rate > 0) {
@@ -135,22 +147,24 @@ int td_limits_take(td_limits *l, const char *client, unsigned *retry)
 
 void td_limits_fail(td_limits *l, const char *client)
 {
-	double now = mono_now();
+	double now = mono_now(), locked_for = 0;
 	struct slot *s;
 
 	pthread_mutex_lock(&l->lock);
 	s = slot_for(l, client, now);
-	if (l->max_failures > 0 && ++s->failures >= l->max_failures) {
+	if (s != NULL && l->max_failures > 0 && ++s->failures >= l->max_failures) {
 		unsigned shift = s->lockouts < 16 ? s->lockouts : 16;
 		unsigned long long secs = (unsigned long long)l->lockout << shift;
 		s->locked_until = now + (double)(secs < LOCKOUT_CAP ? secs : LOCKOUT_CAP);
 		s->lockouts++;
 		s->failures = 0;
-		td_log(TA_LOG_WARNING,
-		       "client %s locked for %.0f s after %u authentication failures", client,
-		       s->locked_until - now, l->max_failures);
+		locked_for = s->locked_until - now;
 	}
 	pthread_mutex_unlock(&l->lock);
+	/* log outside the lock: a slow syslog must not stall every worker */
+	if (locked_for > 0)
+		td_log(TA_LOG_WARNING, "client %s locked for %.0f s after %u authentication failures",
+		       client, locked_for, l->max_failures);
 }
 
 void td_limits_ok(td_limits *l, const char *client)
@@ -159,8 +173,9 @@ void td_limits_ok(td_limits *l, const char *client)
 	struct slot *s;
 
 	pthread_mutex_lock(&l->lock);
-	s = slot_for(l, client, now);
-	s->failures = 0;
-	s->lockouts = 0;
+	if ((s = slot_for(l, client, now)) != NULL) {
+		s->failures = 0;
+		s->lockouts = 0;
+	}
 	pthread_mutex_unlock(&l->lock);
 }
