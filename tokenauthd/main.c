@@ -231,6 +231,9 @@ static int setup(struct state *st, int *ready_fd)
 		return 1;
 	td_log_set_debug(ta_config_flag(st->cfg, "debug"));
 	if (st->o.test_only) {
+		/* the key and certificate files too: a reload would read them */
+		if (td_server_check(st->cfg) != TA_OK)
+			return 1;
 		printf("%s: configuration OK\n", st->o.config);
 		return -1;
 	}

@@ -714,6 +714,20 @@ static int start_all(td_server *s)
 	return TA_OK;
 }
 
+int td_server_check(const ta_config *cfg)
+{
+	td_server *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (s == NULL)
+		return TA_ERR_NOMEM;
+	s->cfg = cfg;
+	s->require_sig = ta_config_flag(cfg, "require_signature");
+	r = load_keys(s);
+	td_server_stop(s); /* nothing started: only wipes and frees the keys */
+	return r;
+}
+
 int td_server_start(const ta_config *cfg, struct td_listeners *ls, ta_nonce_cache *nonces,
                     td_limits *limits, double rate_override, td_server **out)
 {

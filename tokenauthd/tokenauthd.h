@@ -106,6 +106,13 @@ typedef struct td_server td_server;
  * (borrowed).  nonces and limits are shared across reloads.  Returns TA_OK
  * or an error (logged).
  */
+/*
+ * Read and check every key and certificate file cfg names, as a start
+ * would, without serving (tokenauthd -t).  Returns TA_OK or the error,
+ * which has been logged.
+ */
+int td_server_check(const ta_config *cfg);
+
 int td_server_start(const ta_config *cfg, struct td_listeners *ls, ta_nonce_cache *nonces,
                     td_limits *limits, double rate_override, td_server **out);
 
