@@ -13,7 +13,6 @@
 #include <strings.h>
 
 #define KVSEP       '\x01'
-#define MAX_KEY     64 /* longest key name we bother to look at */
 #define SEEN_AUTH   0x01u
 #define SEEN_USER   0x02u
 #define SEEN_TENANT 0x04u
@@ -86,6 +85,10 @@ static int text_ok(const char *s, size_t n)
 		if (u[i] < 0x20 || u[i] == 0x7f)
 			return 0;
 		if ((k = utf8_seq(u + i, n - i)) == 0)
+			return 0;
+		/* C1 controls (U+0080..U+009F, e.g. CSI) have no place in a name
+		 * that ends up in logs and terminals */
+		if (k == 2 && u[i] == 0xc2 && u[i + 1] < 0xa0)
 			return 0;
 		i += k;
 	}
@@ -243,7 +246,8 @@ static int parse_kvpair(struct cur *c, struct ta_sasl_msg *m, unsigned *seen)
 
 	while (klen < c->n && is_alpha((unsigned char)k[klen]))
 		klen++;
-	if (klen == 0 || klen > MAX_KEY || klen == c->n || k[klen] != '=')
+	/* any length: unknown keys are ignored, and keys are never copied */
+	if (klen == 0 || klen == c->n || k[klen] != '=')
 		return TA_ERR_INPUT;
 	v = k + klen + 1;
 	c->p = v;

@@ -53,6 +53,18 @@ static const struct vec vecs[] = {
      M("n,a=j\xc3\xbcrgen,\x01"
        "auth=Bearer " TOK "\x01\x01"),
      TA_OK, "j\xc3\xbcrgen", "", NULL},
+    /* unknown keys of any length are ignored */
+    {OB,
+     M("n,a=alice,\x01"
+       "averyveryveryveryveryveryveryveryveryveryveryveryveryveryveryverylongkey=1\x01"
+       "auth=Bearer " TOK "\x01\x01"),
+     TA_OK, "alice", "", NULL},
+    /* a C1 control (CSI) in a name is refused */
+    {OB,
+     M("n,a=al\xc2\x9b"
+       "ice,\x01"
+       "auth=Bearer " TOK "\x01\x01"),
+     TA_ERR_INPUT, 0, 0, 0},
     /* channel binding */
     {OB,
      M("p=tls-unique,a=alice,\x01"
