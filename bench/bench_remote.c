@@ -36,7 +36,7 @@ static void report(double *lat, long n, double total_us)
 	printf("%.0f %.0f\n", (double)n / (total_us / 1e6), lat[n / 2]);
 	if (getenv("BENCH_DIST"))
 		fprintf(stderr, "p90 %.0f p99 %.0f p99.9 %.0f max %.0f\n", lat[n * 9 / 10],
-			lat[n * 99 / 100], lat[n * 999 / 1000], lat[n - 1]);
+		        lat[n * 99 / 100], lat[n * 999 / 1000], lat[n - 1]);
 }
 
 static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *arg)

@@ -130,4 +130,3 @@ static int local_check(ta_ctx *ctx, struct ta_check *c)
 }
 
 const struct ta_backend ta_backend_local = {"local", local_check};
-

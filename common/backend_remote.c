@@ -25,8 +25,8 @@
 
 struct ta_remote {
 	CURL *h;
-	char *api_key;	     /* x-api-key, NUL-terminated */
-	uint8_t *sign_key;   /* HMAC key for signed requests */
+	char *api_key;     /* x-api-key, NUL-terminated */
+	uint8_t *sign_key; /* HMAC key for signed requests */
 	size_t sign_key_len;
 	ta_cache *cache;
 	int keys_loaded, cache_tried;
@@ -96,7 +96,8 @@ static int load_keys(ta_ctx *ctx, struct ta_remote *rm)
 		if ((r = read_key(ctx, cfg->api_key_file, &k, &len)) != TA_OK)
 			return r;
 		if (strlen((char *)k) != len || strpbrk((char *)k, "\r\n") != NULL) {
-			ta_logf(ctx, TA_LOG_ERR, "remote: %s must hold one line", cfg->api_key_file);
+			ta_logf(ctx, TA_LOG_ERR, "remote: %s must hold one line",
+			        cfg->api_key_file);
 			ta_wipe(k, len);
 			free(k);
 			return TA_ERR_CONFIG;
@@ -164,8 +165,7 @@ static int is_loopback(const char *host)
  * https:// anywhere; http:// only to loopback or through a Unix socket.
  * path receives the URL's path for signing.
  */
-static int check_url(ta_ctx *ctx, const char *url, char *path, size_t cap, char *label,
-		     size_t lcap)
+static int check_url(ta_ctx *ctx, const char *url, char *path, size_t cap, char *label, size_t lcap)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL, *p = NULL;
@@ -181,10 +181,11 @@ static int check_url(ta_ctx *ctx, const char *url, char *path, size_t cap, char 
 		goto out;
 	}
 	if (strcmp(scheme, "https") != 0 &&
-	    !(strcmp(scheme, "http") == 0 && (is_loopback(host) || ctx->cfg->unix_socket != NULL))) {
+	    !(strcmp(scheme, "http") == 0 &&
+	      (is_loopback(host) || ctx->cfg->unix_socket != NULL))) {
 		ta_logf(ctx, TA_LOG_ERR,
-			"remote: refusing %s://%s: plain http only to loopback or a unix_socket", scheme,
-			host);
+		        "remote: refusing %s://%s: plain http only to loopback or a unix_socket",
+		        scheme, host);
 		goto out;
 	}
 	snprintf(path, cap, "%s", p);
@@ -220,8 +221,8 @@ static void free_headers(struct curl_slist *l)
 }
 
 static struct curl_slist *build_headers(ta_ctx *ctx, struct ta_remote *rm, const char *method,
-					const char *path, const char *body,
-					const struct ta_check *c)
+                                        const char *path, const char *body,
+                                        const struct ta_check *c)
 {
 	struct curl_slist *l = NULL, *n;
 	unsigned long prof = ctx->cfg->profile;
@@ -249,7 +250,7 @@ static struct curl_slist *build_headers(ta_ctx *ctx, struct ta_remote *rm, const
 		snprintf(ts, sizeof(ts), "%lld", (long long)now);
 		if (ta_sign_nonce(nonce) != TA_OK ||
 		    ta_sign(rm->sign_key, rm->sign_key_len, now, nonce, method, path, body,
-			    strlen(body), sig) != TA_OK ||
+		            strlen(body), sig) != TA_OK ||
 		    (n = add_header(l, TA_HDR_TIMESTAMP, ts)) == NULL ||
 		    (n = add_header(l, TA_HDR_NONCE, nonce)) == NULL ||
 		    (n = add_header(l, TA_HDR_SIGNATURE, sig)) == NULL)
@@ -300,13 +301,14 @@ static void set_options(CURL *h, const ta_config *cfg, const char *url, struct b
 
 /* One request to one URL; returns a verdict or TA_ERR_UNAVAILABLE. */
 static int attempt(ta_ctx *ctx, struct ta_remote *rm, const char *url, const char *path,
-		   const char *label, const struct ta_check *c, int64_t *expires)
+                   const char *label, const struct ta_check *c, int64_t *expires)
 {
 	const ta_config *cfg = ctx->cfg;
 	const char *method = cfg->profile == TA_PROFILE_KUDO ? "GET" : "POST", *why = "";
 	struct buf b = {NULL, 0, 0};
 	struct curl_slist *hdrs = NULL;
-	char *body = ta_remote_body(cfg->profile, c->user, c->tenant, c->credential, c->credential_len);
+	char *body =
+	    ta_remote_body(cfg->profile, c->user, c->tenant, c->credential, c->credential_len);
 	long status = 0;
 	CURLcode cc;
 	int r = TA_ERR_NOMEM;
@@ -326,13 +328,13 @@ static int attempt(ta_ctx *ctx, struct ta_remote *rm, const char *url, const cha
 	if (cc != CURLE_OK) {
 		r = TA_ERR_UNAVAILABLE;
 		why = b.overflow || cc == CURLE_FILESIZE_EXCEEDED ? "response larger than 64 KiB"
-								   : curl_easy_strerror(cc);
+		                                                  : curl_easy_strerror(cc);
 	} else {
 		r = ta_remote_judge(cfg->profile, status, b.data ? b.data : "", b.len, c->user,
-				    c->tenant, expires, &why);
+		                    c->tenant, expires, &why);
 	}
 	ta_logf(ctx, r == TA_ERR_UNAVAILABLE ? TA_LOG_WARNING : TA_LOG_DEBUG,
-		"remote: %s: HTTP %ld: %s", label, status, why);
+	        "remote: %s: HTTP %ld: %s", label, status, why);
 out:
 	curl_easy_setopt(rm->h, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(rm->h, CURLOPT_POSTFIELDS, NULL);
@@ -352,7 +354,8 @@ static int cacheable(const ta_ctx *ctx, const struct ta_check *c)
 
 	if (ctx->cfg->cache_ttl == 0 && ctx->cfg->offline_grace == 0)
 		return 0;
-	while (digits < c->credential_len && c->credential[digits] >= '0' && c->credential[digits] <= '9')
+	while (digits < c->credential_len && c->credential[digits] >= '0' &&
+	       c->credential[digits] <= '9')
 		digits++;
 	return !(digits == c->credential_len && digits <= 8);
 }
@@ -366,7 +369,7 @@ static ta_cache *cache_of(ta_ctx *ctx, struct ta_remote *rm)
 		return rm->cache;
 	rm->cache_tried = 1;
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - ctx->cfg->store) : 1,
-		 slash ? ctx->cfg->store : ".");
+	         slash ? ctx->cfg->store : ".");
 	if (ta_cache_open(dir, &rm->cache, err, sizeof(err)) != TA_OK)
 		ta_logf(ctx, TA_LOG_WARNING, "remote: cache disabled: %s", err);
 	return rm->cache;
@@ -414,8 +417,9 @@ static int remote_check(ta_ctx *ctx, struct ta_check *c)
 	c->out->method = "remote";
 	if (cacheable(ctx, c) && (cache = cache_of(ctx, rm)) != NULL)
 		have_key = ta_cache_key(cache, c->service, c->tenant, c->user, c->credential,
-					c->credential_len, key) == TA_OK;
-	if (have_key && cfg->cache_ttl > 0 && ta_cache_get(cache, key, now, cfg->cache_ttl) == TA_OK) {
+		                        c->credential_len, key) == TA_OK;
+	if (have_key && cfg->cache_ttl > 0 &&
+	    ta_cache_get(cache, key, now, cfg->cache_ttl) == TA_OK) {
 		ta_logf(ctx, TA_LOG_DEBUG, "remote: cache hit for user=%s", c->user);
 		r = TA_OK;
 		goto out;
@@ -428,9 +432,10 @@ static int remote_check(ta_ctx *ctx, struct ta_check *c)
 		goto out;
 	if (have_key && cfg->offline_grace > 0 &&
 	    ta_cache_get(cache, key, now, cfg->offline_grace) == TA_OK) {
-		ta_logf(ctx, TA_LOG_WARNING,
-			"remote: every endpoint unavailable; user=%s served from cache (offline_grace)",
-			c->user);
+		ta_logf(
+		    ctx, TA_LOG_WARNING,
+		    "remote: every endpoint unavailable; user=%s served from cache (offline_grace)",
+		    c->user);
 		r = TA_OK;
 		goto out;
 	}

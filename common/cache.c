@@ -22,9 +22,9 @@ struct ta_cache {
 };
 
 static const char schema[] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-			     "CREATE TABLE IF NOT EXISTS entries(key BLOB PRIMARY KEY,"
-			     " stored INTEGER NOT NULL, token_exp INTEGER NOT NULL) WITHOUT ROWID;"
-			     "CREATE INDEX IF NOT EXISTS entries_stored ON entries(stored);";
+                             "CREATE TABLE IF NOT EXISTS entries(key BLOB PRIMARY KEY,"
+                             " stored INTEGER NOT NULL, token_exp INTEGER NOT NULL) WITHOUT ROWID;"
+                             "CREATE INDEX IF NOT EXISTS entries_stored ON entries(stored);";
 
 /* Read the host key, creating it (O_EXCL, 0600) on first use. */
 static int load_key(ta_cache *c, const char *path, char *err, size_t errlen)
@@ -72,15 +72,16 @@ static int open_db(ta_cache *c, const char *path, char *err, size_t errlen)
 	if (r != TA_OK)
 		return r;
 	if (sqlite3_open_v2(path, &c->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
-			    NULL) != SQLITE_OK ||
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+	                    NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(c->db, 2000) != SQLITE_OK ||
 	    sqlite3_exec(c->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(c->db, "SELECT stored, token_exp FROM entries WHERE key=?", -1,
-			       SQLITE_PREPARE_PERSISTENT, &c->get, NULL) != SQLITE_OK ||
+	                       SQLITE_PREPARE_PERSISTENT, &c->get, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v3(c->db, "INSERT OR REPLACE INTO entries VALUES(?,?,?)", -1,
-			       SQLITE_PREPARE_PERSISTENT, &c->put, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, c->db ? sqlite3_errmsg(c->db) : "out of memory");
+	                       SQLITE_PREPARE_PERSISTENT, &c->put, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+		         c->db ? sqlite3_errmsg(c->db) : "out of memory");
 		return TA_ERR_UNAVAILABLE;
 	}
 	return TA_OK;
@@ -100,7 +101,8 @@ int ta_cache_open(const char *dir, ta_cache **out, char *err, size_t errlen)
 		return r;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return TA_ERR_NOMEM;
-	if ((r = load_key(c, key, err, errlen)) == TA_OK && (r = open_db(c, db, err, errlen)) == TA_OK) {
+	if ((r = load_key(c, key, err, errlen)) == TA_OK &&
+	    (r = open_db(c, db, err, errlen)) == TA_OK) {
 		*out = c;
 		c = NULL;
 	}
@@ -120,9 +122,10 @@ void ta_cache_close(ta_cache *c)
 }
 
 int ta_cache_key(ta_cache *c, const char *service, const char *tenant, const char *user,
-		 const char *cred, size_t credlen, uint8_t key[TA_SHA256_LEN])
+                 const char *cred, size_t credlen, uint8_t key[TA_SHA256_LEN])
 {
-	size_t s = strlen(service), t = strlen(tenant), u = strlen(user), n = s + t + u + 3 + credlen;
+	size_t s = strlen(service), t = strlen(tenant), u = strlen(user),
+	       n = s + t + u + 3 + credlen;
 	uint8_t *msg = malloc(n), mac[64];
 	size_t maclen = 0;
 	int r;
@@ -149,7 +152,8 @@ int ta_cache_get(ta_cache *c, const uint8_t key[TA_SHA256_LEN], int64_t now, uin
 
 	sqlite3_bind_blob(c->get, 1, key, TA_SHA256_LEN, SQLITE_STATIC);
 	if (sqlite3_step(c->get) == SQLITE_ROW) {
-		int64_t stored = sqlite3_column_int64(c->get, 0), exp = sqlite3_column_int64(c->get, 1);
+		int64_t stored = sqlite3_column_int64(c->get, 0),
+		        exp = sqlite3_column_int64(c->get, 1);
 		if (stored <= now && now - stored < (int64_t)max_age && (exp == 0 || exp > now))
 			r = TA_OK;
 	}
@@ -171,9 +175,9 @@ int ta_cache_put(ta_cache *c, const uint8_t key[TA_SHA256_LEN], int64_t now, int
 		return TA_ERR_UNAVAILABLE;
 	/* Keep it bounded: drop the oldest entries beyond the cap. */
 	snprintf(sql, sizeof(sql),
-		 "DELETE FROM entries WHERE key IN (SELECT key FROM entries ORDER BY stored DESC "
-		 "LIMIT -1 OFFSET %d)",
-		 TA_CACHE_MAX);
+	         "DELETE FROM entries WHERE key IN (SELECT key FROM entries ORDER BY stored DESC "
+	         "LIMIT -1 OFFSET %d)",
+	         TA_CACHE_MAX);
 	sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 	return TA_OK;
 }

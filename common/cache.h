@@ -25,7 +25,7 @@ int ta_cache_open(const char *dir, ta_cache **out, char *err, size_t errlen);
 void ta_cache_close(ta_cache *c);
 
 int ta_cache_key(ta_cache *c, const char *service, const char *tenant, const char *user,
-		 const char *cred, size_t credlen, uint8_t key[TA_SHA256_LEN]);
+                 const char *cred, size_t credlen, uint8_t key[TA_SHA256_LEN]);
 
 /*
  * TA_OK when an entry stored after now - max_age exists and the token has

@@ -44,7 +44,8 @@ static char *cec_body(const char *user, const char *tenant, const char *cred, si
 		goto done;
 	memcpy(tok, cred, credlen);
 	tok[credlen] = '\0';
-	if (cJSON_AddStringToObject(o, "access_token", tok) && cJSON_AddStringToObject(o, "tenantSpaceId", tenant) &&
+	if (cJSON_AddStringToObject(o, "access_token", tok) &&
+	    cJSON_AddStringToObject(o, "tenantSpaceId", tenant) &&
 	    cJSON_AddStringToObject(o, "userAccount", user))
 		out = cJSON_PrintUnformatted(o);
 	/* cJSON keeps a copy of the token: wipe it before freeing the tree */
@@ -59,8 +60,8 @@ done:
 	return out;
 }
 
-char *ta_remote_body(unsigned long profile, const char *user, const char *tenant,
-		     const char *cred, size_t credlen)
+char *ta_remote_body(unsigned long profile, const char *user, const char *tenant, const char *cred,
+                     size_t credlen)
 {
 	if (profile == TA_PROFILE_CEC)
 		return cec_body(user, tenant, cred, credlen);
@@ -128,7 +129,7 @@ static int judge_cec(const cJSON *o, const char **why)
 }
 
 static int judge_introspection(const cJSON *o, const char *user, const char *tenant,
-			       const char **why)
+                               const char **why)
 {
 	const cJSON *active = cJSON_GetObjectItemCaseSensitive(o, "active");
 
@@ -151,7 +152,8 @@ static int judge_introspection(const cJSON *o, const char *user, const char *ten
 
 static int judge_kudo(const cJSON *o, const char *user, const char *tenant, const char **why)
 {
-	if (!same_or_absent(o, "userAccount", user) || !same_or_absent(o, "tenantSpaceId", tenant)) {
+	if (!same_or_absent(o, "userAccount", user) ||
+	    !same_or_absent(o, "tenantSpaceId", tenant)) {
 		*why = "token bound to another user or tenant";
 		return TA_ERR_TENANT;
 	}
@@ -170,7 +172,7 @@ static int64_t expiry_of(const cJSON *o, unsigned long profile)
 }
 
 int ta_remote_judge(unsigned long profile, long status, const char *body, size_t len,
-		    const char *user, const char *tenant, int64_t *expires, const char **why)
+                    const char *user, const char *tenant, int64_t *expires, const char **why)
 {
 	cJSON *o = NULL;
 	int r = TA_ERR_UNAVAILABLE;

@@ -15,8 +15,8 @@
  * kudo: none -> empty string).  Returns a malloc'd string the caller wipes
  * and frees, or NULL on allocation failure.
  */
-char *ta_remote_body(unsigned long profile, const char *user, const char *tenant,
-		     const char *cred, size_t credlen);
+char *ta_remote_body(unsigned long profile, const char *user, const char *tenant, const char *cred,
+                     size_t credlen);
 
 /*
  * Judge one HTTP response; body[len] must be a NUL.  Returns TA_OK (valid), TA_ERR_REJECTED or
@@ -26,6 +26,6 @@ char *ta_remote_body(unsigned long profile, const char *user, const char *tenant
  * one (0 otherwise).
  */
 int ta_remote_judge(unsigned long profile, long status, const char *body, size_t len,
-		    const char *user, const char *tenant, int64_t *expires, const char **why);
+                    const char *user, const char *tenant, int64_t *expires, const char **why);
 
 #endif

@@ -31,7 +31,7 @@ static int feed(uint8_t *buf, size_t cap, size_t *off, const void *p, size_t n)
 }
 
 int ta_sign(const uint8_t *key, size_t keylen, int64_t ts, const char *nonce, const char *method,
-	    const char *path, const void *body, size_t bodylen, char out[TA_SIG_HEX + 1])
+            const char *path, const void *body, size_t bodylen, char out[TA_SIG_HEX + 1])
 {
 	char tsbuf[24];
 	uint8_t *msg, mac[64];
@@ -42,9 +42,11 @@ int ta_sign(const uint8_t *key, size_t keylen, int64_t ts, const char *nonce, co
 	if ((msg = malloc(cap)) == NULL)
 		return TA_ERR_NOMEM;
 	if (feed(msg, cap, &off, tsbuf, (size_t)n) != TA_OK ||
-	    feed(msg, cap, &off, nonce, strlen(nonce)) != TA_OK || feed(msg, cap, &off, "\n", 1) != TA_OK ||
+	    feed(msg, cap, &off, nonce, strlen(nonce)) != TA_OK ||
+	    feed(msg, cap, &off, "\n", 1) != TA_OK ||
 	    feed(msg, cap, &off, method, strlen(method)) != TA_OK ||
-	    feed(msg, cap, &off, "\n", 1) != TA_OK || feed(msg, cap, &off, path, strlen(path)) != TA_OK ||
+	    feed(msg, cap, &off, "\n", 1) != TA_OK ||
+	    feed(msg, cap, &off, path, strlen(path)) != TA_OK ||
 	    feed(msg, cap, &off, "\n", 1) != TA_OK || feed(msg, cap, &off, body, bodylen) != TA_OK)
 		goto out;
 	if ((r = ta_hmac(TA_HASH_SHA256, key, keylen, msg, off, mac, &maclen)) == TA_OK)
@@ -66,20 +68,21 @@ static int is_hex(const char *s, size_t min, size_t max)
 }
 
 int ta_sign_check(const uint8_t *key, size_t keylen, const char *ts, const char *nonce,
-		  const char *sig, const char *method, const char *path, const void *body,
-		  size_t bodylen, int64_t now)
+                  const char *sig, const char *method, const char *path, const void *body,
+                  size_t bodylen, int64_t now)
 {
 	unsigned long long t;
 	char want[TA_SIG_HEX + 1];
 	int r;
 
 	if (ts == NULL || nonce == NULL || sig == NULL ||
-	    ta_parse_uint(ts, 0, 1ULL << 40, &t) != TA_OK || !is_hex(nonce, TA_NONCE_HEX, TA_NONCE_MAX) ||
-	    strlen(sig) != TA_SIG_HEX)
+	    ta_parse_uint(ts, 0, 1ULL << 40, &t) != TA_OK ||
+	    !is_hex(nonce, TA_NONCE_HEX, TA_NONCE_MAX) || strlen(sig) != TA_SIG_HEX)
 		return TA_ERR_INPUT;
 	if ((int64_t)t > now + TA_SIGN_WINDOW || (int64_t)t < now - TA_SIGN_WINDOW)
 		return TA_ERR_EXPIRED;
-	if ((r = ta_sign(key, keylen, (int64_t)t, nonce, method, path, body, bodylen, want)) != TA_OK)
+	if ((r = ta_sign(key, keylen, (int64_t)t, nonce, method, path, body, bodylen, want)) !=
+	    TA_OK)
 		return r;
 	/* Accept either case of hex by comparing lower-cased input. */
 	char got[TA_SIG_HEX + 1];

@@ -15,12 +15,12 @@
 #include <stdint.h>
 
 #define TA_SIGN_WINDOW 300
-#define TA_NONCE_HEX 32 /* 128 bits */
-#define TA_NONCE_MAX 128
-#define TA_SIG_HEX 64
+#define TA_NONCE_HEX   32 /* 128 bits */
+#define TA_NONCE_MAX   128
+#define TA_SIG_HEX     64
 
 #define TA_HDR_TIMESTAMP "X-TokenAuth-Timestamp"
-#define TA_HDR_NONCE "X-TokenAuth-Nonce"
+#define TA_HDR_NONCE     "X-TokenAuth-Nonce"
 #define TA_HDR_SIGNATURE "X-TokenAuth-Signature"
 
 /* A fresh nonce: TA_NONCE_HEX hex characters + NUL. */
@@ -28,7 +28,7 @@ int ta_sign_nonce(char out[TA_NONCE_HEX + 1]);
 
 /* Compute the signature into out (TA_SIG_HEX + NUL). */
 int ta_sign(const uint8_t *key, size_t keylen, int64_t ts, const char *nonce, const char *method,
-	    const char *path, const void *body, size_t bodylen, char out[TA_SIG_HEX + 1]);
+            const char *path, const void *body, size_t bodylen, char out[TA_SIG_HEX + 1]);
 
 /*
  * Check the three header values of a request.  Returns TA_OK,
@@ -37,8 +37,8 @@ int ta_sign(const uint8_t *key, size_t keylen, int64_t ts, const char *nonce, co
  * compared in constant time).  Replay is the caller's nonce cache's job.
  */
 int ta_sign_check(const uint8_t *key, size_t keylen, const char *ts, const char *nonce,
-		  const char *sig, const char *method, const char *path, const void *body,
-		  size_t bodylen, int64_t now);
+                  const char *sig, const char *method, const char *path, const void *body,
+                  size_t bodylen, int64_t now);
 
 /*
  * Nonce cache for servers: remembers each nonce for at least

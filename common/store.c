@@ -14,7 +14,7 @@
 
 #include <sqlite3.h>
 
-#define APP_ID 0x546b4175 /* "TkAu": marks a tokenauth store */
+#define APP_ID      0x546b4175   /* "TkAu": marks a tokenauth store */
 #define TA_WAL_TRIM (256 * 1024) /* WAL bytes a close leaves alone */
 
 enum {

@@ -301,7 +301,8 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 	/* Throttling needs the store; only a remote-only setup may go without,
 	 * and there a missing store is normal, not worth an error line. */
 	int remote_only = strcmp(ctx->cfg->verify, "remote") == 0;
-	int r = open_store(ctx, &st, remote_only ? TA_LOG_DEBUG : TA_LOG_ERR), have_store = r == TA_OK;
+	int r = open_store(ctx, &st, remote_only ? TA_LOG_DEBUG : TA_LOG_ERR),
+	    have_store = r == TA_OK;
 
 	if (!have_store && strstr(ctx->cfg->verify, "remote") == NULL)
 		return r;

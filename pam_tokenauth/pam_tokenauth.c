@@ -213,8 +213,8 @@ static const char *first_pass(pam_handle_t *pamh)
 
 /*
  * Ask once, without echo, and publish the answer as PAM_AUTHTOK for later
- * modules unless an earlier module already set one.  On success *typed is malloc'd and must go through
- * ta_wipe_free().  Returns PAM_SUCCESS, PAM_CONV_ERR or PAM_BUF_ERR.
+ * modules unless an earlier module already set one.  On success *typed is malloc'd and must go
+ * through ta_wipe_free().  Returns PAM_SUCCESS, PAM_CONV_ERR or PAM_BUF_ERR.
  */
 static int ask(pam_handle_t *pamh, const char *prompt, char **typed)
 {

@@ -370,8 +370,7 @@ static int identities(const struct server_conn *c, const char *authcid, const st
 	char t[TA_MAX_TENANT + 1];
 	int n;
 
-	if (!m->has_tenant ||
-	    ta_resolve_identity(c->glob->cfg, authcid, NULL, vuser, t) != TA_OK) {
+	if (!m->has_tenant || ta_resolve_identity(c->glob->cfg, authcid, NULL, vuser, t) != TA_OK) {
 		n = snprintf(vuser, TA_MAX_USER + 1, "%s", authcid);
 		snprintf(ident, TA_MAX_USER + TA_MAX_TENANT + 2, "%s", authcid);
 		return n > TA_MAX_USER ? TA_ERR_INPUT : TA_OK;

@@ -163,8 +163,9 @@ void td_limits_fail(td_limits *l, const char *client)
 	pthread_mutex_unlock(&l->lock);
 	/* log outside the lock: a slow syslog must not stall every worker */
 	if (locked_for > 0)
-		td_log(TA_LOG_WARNING, "client %s locked for %.0f s after %u authentication failures",
-		       client, locked_for, l->max_failures);
+		td_log(TA_LOG_WARNING,
+		       "client %s locked for %.0f s after %u authentication failures", client,
+		       locked_for, l->max_failures);
 }
 
 void td_limits_ok(td_limits *l, const char *client)

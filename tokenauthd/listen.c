@@ -244,8 +244,7 @@ static int open_all(const ta_config *cfg, const char *listen, struct td_listener
 {
 	const char *p = listen, *group = ta_config_str(cfg, "socket_group");
 	unsigned long mode = ta_config_uint(cfg, "socket_mode");
-	int tls = 0,
-	    plain_ok = ta_config_flag(cfg, "allow_plain_tcp");
+	int tls = 0, plain_ok = ta_config_flag(cfg, "allow_plain_tcp");
 	int r = tls_configured(cfg, &tls);
 
 	out->plain_ok = plain_ok;

@@ -30,8 +30,8 @@
 #define PEM_MAX        (256 * 1024)
 #define DISCARD_MAX    (1024 * 1024) /* chunked body past the cap: read, then hang up */
 #define CONN_LIMIT     4096
-#define CONN_TIMEOUT   10  /* idle seconds before a connection is dropped */
-#define PER_IP_LIMIT   128 /* TCP connections one address may hold */
+#define CONN_TIMEOUT   10   /* idle seconds before a connection is dropped */
+#define PER_IP_LIMIT   128  /* TCP connections one address may hold */
 #define DRAIN_MS       3000 /* longest wait for requests in flight at stop/reload */
 #define CONN_MEMORY    (64 * 1024)
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
@@ -167,7 +167,8 @@ static int load_keys(td_server *s)
 	    TA_OK)
 		return r;
 	/* one key for both would let every verifying host mint tokens */
-	if (s->have_api && s->have_admin && ta_ct_eq(s->api_hash, s->admin_hash, sizeof(s->api_hash))) {
+	if (s->have_api && s->have_admin &&
+	    ta_ct_eq(s->api_hash, s->admin_hash, sizeof(s->api_hash))) {
 		td_log(TA_LOG_ERR, "api_key_file and admin_api_key_file hold the same key; "
 		                   "verifying hosts could call /generate");
 		return TA_ERR_CONFIG;
@@ -684,7 +685,10 @@ static struct MHD_Daemon *start_one(td_server *s, struct listener_ref *ref)
 	    (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, ref,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, ref, MHD_OPTION_UNESCAPE_CALLBACK,
 	    keep_escaped, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_ARRAY,
-	    ref->l->tls ? tls : ref->l->is_unix ? none : tcp, MHD_OPTION_END);
+	    ref->l->tls       ? tls
+	    : ref->l->is_unix ? none
+	                      : tcp,
+	    MHD_OPTION_END);
 }
 
 static unsigned pool_size(const ta_config *cfg)
@@ -803,7 +807,8 @@ static void drain(td_server *s)
 		unsigned open = 0;
 		for (size_t i = 0; s->mhd != NULL && i < s->ls->n; i++) {
 			const union MHD_DaemonInfo *info =
-			    s->mhd[i] ? MHD_get_daemon_info(s->mhd[i], MHD_DAEMON_INFO_CURRENT_CONNECTIONS)
+			    s->mhd[i] ? MHD_get_daemon_info(s->mhd[i],
+			                                    MHD_DAEMON_INFO_CURRENT_CONNECTIONS)
 			              : NULL;
 			open += info ? info->num_connections : 0;
 		}

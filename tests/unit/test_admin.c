@@ -54,7 +54,8 @@ static void test_issue_with_params_and_import(void **state)
 		assert_string_equal(row.tenant, "t");
 		assert_string_equal(row.params, "{\"file\":\"x\"}");
 		free(row.params);
-		assert_int_equal(ta_token_lookup(e->ctx, "nope-nope-nope-nope", 19, &row), TA_ERR_REJECTED);
+		assert_int_equal(ta_token_lookup(e->ctx, "nope-nope-nope-nope", 19, &row),
+		                 TA_ERR_REJECTED);
 		ta_ctx_set_time(e->ctx, exp);
 		assert_int_equal(ta_token_lookup(e->ctx, tok, strlen(tok), &row), TA_ERR_EXPIRED);
 		ta_ctx_set_time(e->ctx, 0);

@@ -101,11 +101,15 @@ static void test_values_and_errors(void **state)
 	assert_int_equal(ta_config_uint(c, "socket_mode"), 0640);
 	assert_int_equal(ta_config_set(c, "socket_mode", "0999", err, sizeof(err)), TA_ERR_CONFIG);
 	assert_int_equal(ta_config_set(c, "prompt", "a\nb", err, sizeof(err)), TA_ERR_CONFIG);
-	assert_int_equal(ta_config_set(c, "validate_path", "/api/validate", err, sizeof(err)), TA_OK);
-	assert_int_equal(ta_config_set(c, "validate_path", "/generate", err, sizeof(err)), TA_ERR_CONFIG);
-	assert_int_equal(ta_config_set(c, "validate_path", "/token/x", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "validate_path", "/api/validate", err, sizeof(err)),
+	                 TA_OK);
+	assert_int_equal(ta_config_set(c, "validate_path", "/generate", err, sizeof(err)),
+	                 TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "validate_path", "/token/x", err, sizeof(err)),
+	                 TA_ERR_CONFIG);
 	assert_int_equal(ta_config_set(c, "validate_path", "api", err, sizeof(err)), TA_ERR_CONFIG);
-	assert_int_equal(ta_config_set(c, "validate_path", "/a b", err, sizeof(err)), TA_ERR_CONFIG);
+	assert_int_equal(ta_config_set(c, "validate_path", "/a b", err, sizeof(err)),
+	                 TA_ERR_CONFIG);
 	assert_int_equal(ta_config_set(c, "frobnicate", "1", err, sizeof(err)), TA_ERR_CONFIG);
 	assert_string_equal(err, "unknown option 'frobnicate'");
 	ta_config_free(c);

@@ -16,7 +16,8 @@ static void test_bodies(void **state)
 	char *b;
 	(void)state;
 	b = ta_remote_body(TA_PROFILE_CEC, "alice", "acme", "tok\"en", 6);
-	assert_string_equal(b, "{\"access_token\":\"tok\\\"en\",\"tenantSpaceId\":\"acme\",\"userAccount\":\"alice\"}");
+	assert_string_equal(b, "{\"access_token\":\"tok\\\"en\",\"tenantSpaceId\":\"acme\","
+	                       "\"userAccount\":\"alice\"}");
 	free(b);
 	b = ta_remote_body(TA_PROFILE_INTROSPECTION, "alice", "acme", "a b+c/=", 7);
 	assert_string_equal(b, "token=a%20b%2Bc%2F%3D");
@@ -30,21 +31,28 @@ static void test_cec(void **state)
 {
 	int64_t e;
 	(void)state;
-	assert_int_equal(judge(TA_PROFILE_CEC, 200, "{\"retCode\":0,\"message\":\"ok\"}", &e), TA_OK);
+	assert_int_equal(judge(TA_PROFILE_CEC, 200, "{\"retCode\":0,\"message\":\"ok\"}", &e),
+	                 TA_OK);
 	assert_int_equal(judge(TA_PROFILE_CEC, 200, "{\"retCode\":7}", &e), TA_ERR_REJECTED);
 	assert_int_equal(judge(TA_PROFILE_CEC, 200, "{\"retCode\":\"0\"}", &e), TA_ERR_UNAVAILABLE);
 	assert_int_equal(judge(TA_PROFILE_CEC, 200, "{\"retCode\":0.5}", &e), TA_ERR_UNAVAILABLE);
 	assert_int_equal(judge(TA_PROFILE_CEC, 200, "{\"message\":\"x\"}", &e), TA_ERR_UNAVAILABLE);
 	assert_int_equal(judge(TA_PROFILE_CEC, 200, "[0]", &e), TA_ERR_UNAVAILABLE);
-	assert_int_equal(judge(TA_PROFILE_CEC, 200, "{\"retCode\":0} trailing", &e), TA_ERR_UNAVAILABLE);
-	assert_int_equal(judge(TA_PROFILE_CEC, 200, "{\"retCode\":1,\"retCode\":0}", &e), TA_ERR_UNAVAILABLE);
+	assert_int_equal(judge(TA_PROFILE_CEC, 200, "{\"retCode\":0} trailing", &e),
+	                 TA_ERR_UNAVAILABLE);
+	assert_int_equal(judge(TA_PROFILE_CEC, 200, "{\"retCode\":1,\"retCode\":0}", &e),
+	                 TA_ERR_UNAVAILABLE);
 	assert_int_equal(judge(TA_PROFILE_CEC, 500, "{\"retCode\":0}", &e), TA_ERR_UNAVAILABLE);
 	assert_int_equal(judge(TA_PROFILE_CEC, 403, "{\"retCode\":0}", &e), TA_ERR_UNAVAILABLE);
-	assert_int_equal(judge(TA_PROFILE_CEC, 200, "{\"retCode\":0,\"expiration_time\":1900000000}", &e), TA_OK);
+	assert_int_equal(
+	    judge(TA_PROFILE_CEC, 200, "{\"retCode\":0,\"expiration_time\":1900000000}", &e),
+	    TA_OK);
 	assert_int_equal(e, 1900000000);
 	{
 		const char *why;
-		assert_int_equal(ta_remote_judge(TA_PROFILE_CEC, 200, "{\"retCode\":0}\0x", 15, "a", "b", &e, &why), TA_ERR_UNAVAILABLE);
+		assert_int_equal(ta_remote_judge(TA_PROFILE_CEC, 200, "{\"retCode\":0}\0x", 15, "a",
+		                                 "b", &e, &why),
+		                 TA_ERR_UNAVAILABLE);
 	}
 }
 
@@ -53,11 +61,17 @@ static void test_introspection(void **state)
 	int64_t e;
 	(void)state;
 	assert_int_equal(judge(TA_PROFILE_INTROSPECTION, 200, "{\"active\":true}", &e), TA_OK);
-	assert_int_equal(judge(TA_PROFILE_INTROSPECTION, 200, "{\"active\":true,\"sub\":\"alice\",\"exp\":5}", &e), TA_OK);
+	assert_int_equal(judge(TA_PROFILE_INTROSPECTION, 200,
+	                       "{\"active\":true,\"sub\":\"alice\",\"exp\":5}", &e),
+	                 TA_OK);
 	assert_int_equal(e, 5);
-	assert_int_equal(judge(TA_PROFILE_INTROSPECTION, 200, "{\"active\":false}", &e), TA_ERR_REJECTED);
-	assert_int_equal(judge(TA_PROFILE_INTROSPECTION, 200, "{\"active\":true,\"username\":\"bob\"}", &e), TA_ERR_TENANT);
-	assert_int_equal(judge(TA_PROFILE_INTROSPECTION, 200, "{\"active\":\"true\"}", &e), TA_ERR_UNAVAILABLE);
+	assert_int_equal(judge(TA_PROFILE_INTROSPECTION, 200, "{\"active\":false}", &e),
+	                 TA_ERR_REJECTED);
+	assert_int_equal(
+	    judge(TA_PROFILE_INTROSPECTION, 200, "{\"active\":true,\"username\":\"bob\"}", &e),
+	    TA_ERR_TENANT);
+	assert_int_equal(judge(TA_PROFILE_INTROSPECTION, 200, "{\"active\":\"true\"}", &e),
+	                 TA_ERR_UNAVAILABLE);
 }
 
 static void test_kudo(void **state)
@@ -65,20 +79,25 @@ static void test_kudo(void **state)
 	int64_t e;
 	(void)state;
 	assert_int_equal(judge(TA_PROFILE_KUDO, 200, "{\"file\":\"x\"}", &e), TA_OK);
-	assert_int_equal(judge(TA_PROFILE_KUDO, 200, "{\"userAccount\":\"alice\",\"tenantSpaceId\":\"acme\"}", &e), TA_OK);
-	assert_int_equal(judge(TA_PROFILE_KUDO, 200, "{\"userAccount\":\"bob\"}", &e), TA_ERR_TENANT);
-	assert_int_equal(judge(TA_PROFILE_KUDO, 200, "{\"tenantSpaceId\":\"other\"}", &e), TA_ERR_TENANT);
-	assert_int_equal(judge(TA_PROFILE_KUDO, 403, "{\"error\":\"Wrong token\"}", &e), TA_ERR_REJECTED);
+	assert_int_equal(judge(TA_PROFILE_KUDO, 200,
+	                       "{\"userAccount\":\"alice\",\"tenantSpaceId\":\"acme\"}", &e),
+	                 TA_OK);
+	assert_int_equal(judge(TA_PROFILE_KUDO, 200, "{\"userAccount\":\"bob\"}", &e),
+	                 TA_ERR_TENANT);
+	assert_int_equal(judge(TA_PROFILE_KUDO, 200, "{\"tenantSpaceId\":\"other\"}", &e),
+	                 TA_ERR_TENANT);
+	assert_int_equal(judge(TA_PROFILE_KUDO, 403, "{\"error\":\"Wrong token\"}", &e),
+	                 TA_ERR_REJECTED);
 	assert_int_equal(judge(TA_PROFILE_KUDO, 500, "{}", &e), TA_ERR_UNAVAILABLE);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bodies),
-		cmocka_unit_test(test_cec),
-		cmocka_unit_test(test_introspection),
-		cmocka_unit_test(test_kudo),
+	    cmocka_unit_test(test_bodies),
+	    cmocka_unit_test(test_cec),
+	    cmocka_unit_test(test_introspection),
+	    cmocka_unit_test(test_kudo),
 	};
 	return cmocka_run_group_tests_name("remote_parse", tests, NULL, NULL);
 }

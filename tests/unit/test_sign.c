@@ -12,7 +12,8 @@ static void test_vector(void **state)
 	(void)state;
 	/* computed independently with Python's hmac module */
 	assert_int_equal(ta_sign(key, 10, 1700000000, nonce, "POST", "/x", body, 7, sig), TA_OK);
-	assert_string_equal(sig, "44f5d41acbaa2ab204043b205a860f19cb0bb60795ee3095205684f0cfa58897");
+	assert_string_equal(sig,
+	                    "44f5d41acbaa2ab204043b205a860f19cb0bb60795ee3095205684f0cfa58897");
 }
 
 static void test_check(void **state)
@@ -21,26 +22,45 @@ static void test_check(void **state)
 	const int64_t t = 1700000000;
 	(void)state;
 	assert_int_equal(ta_sign(key, 10, t, nonce, "POST", "/x", body, 7, sig), TA_OK);
-	assert_int_equal(ta_sign_check(key, 10, "1700000000", nonce, sig, "POST", "/x", body, 7, t), TA_OK);
+	assert_int_equal(ta_sign_check(key, 10, "1700000000", nonce, sig, "POST", "/x", body, 7, t),
+	                 TA_OK);
 	/* upper-case hex is the same signature */
 	for (size_t i = 0; i <= TA_SIG_HEX; i++)
 		upper[i] = (char)(sig[i] >= 'a' && sig[i] <= 'f' ? sig[i] - 32 : sig[i]);
-	assert_int_equal(ta_sign_check(key, 10, "1700000000", nonce, upper, "POST", "/x", body, 7, t), TA_OK);
+	assert_int_equal(
+	    ta_sign_check(key, 10, "1700000000", nonce, upper, "POST", "/x", body, 7, t), TA_OK);
 	/* inside and outside the window */
-	assert_int_equal(ta_sign_check(key, 10, "1700000000", nonce, sig, "POST", "/x", body, 7, t + 300), TA_OK);
-	assert_int_equal(ta_sign_check(key, 10, "1700000000", nonce, sig, "POST", "/x", body, 7, t + 301), TA_ERR_EXPIRED);
-	assert_int_equal(ta_sign_check(key, 10, "1700000000", nonce, sig, "POST", "/x", body, 7, t - 301), TA_ERR_EXPIRED);
+	assert_int_equal(
+	    ta_sign_check(key, 10, "1700000000", nonce, sig, "POST", "/x", body, 7, t + 300),
+	    TA_OK);
+	assert_int_equal(
+	    ta_sign_check(key, 10, "1700000000", nonce, sig, "POST", "/x", body, 7, t + 301),
+	    TA_ERR_EXPIRED);
+	assert_int_equal(
+	    ta_sign_check(key, 10, "1700000000", nonce, sig, "POST", "/x", body, 7, t - 301),
+	    TA_ERR_EXPIRED);
 	/* anything changed: rejected */
-	assert_int_equal(ta_sign_check(key, 9, "1700000000", nonce, sig, "POST", "/x", body, 7, t), TA_ERR_REJECTED);
-	assert_int_equal(ta_sign_check(key, 10, "1700000000", nonce, sig, "GET", "/x", body, 7, t), TA_ERR_REJECTED);
-	assert_int_equal(ta_sign_check(key, 10, "1700000000", nonce, sig, "POST", "/y", body, 7, t), TA_ERR_REJECTED);
-	assert_int_equal(ta_sign_check(key, 10, "1700000000", nonce, sig, "POST", "/x", body, 6, t), TA_ERR_REJECTED);
-	assert_int_equal(ta_sign_check(key, 10, "1700000001", nonce, sig, "POST", "/x", body, 7, t), TA_ERR_REJECTED);
+	assert_int_equal(ta_sign_check(key, 9, "1700000000", nonce, sig, "POST", "/x", body, 7, t),
+	                 TA_ERR_REJECTED);
+	assert_int_equal(ta_sign_check(key, 10, "1700000000", nonce, sig, "GET", "/x", body, 7, t),
+	                 TA_ERR_REJECTED);
+	assert_int_equal(ta_sign_check(key, 10, "1700000000", nonce, sig, "POST", "/y", body, 7, t),
+	                 TA_ERR_REJECTED);
+	assert_int_equal(ta_sign_check(key, 10, "1700000000", nonce, sig, "POST", "/x", body, 6, t),
+	                 TA_ERR_REJECTED);
+	assert_int_equal(ta_sign_check(key, 10, "1700000001", nonce, sig, "POST", "/x", body, 7, t),
+	                 TA_ERR_REJECTED);
 	/* malformed headers */
-	assert_int_equal(ta_sign_check(key, 10, NULL, nonce, sig, "POST", "/x", body, 7, t), TA_ERR_INPUT);
-	assert_int_equal(ta_sign_check(key, 10, "17e8", nonce, sig, "POST", "/x", body, 7, t), TA_ERR_INPUT);
-	assert_int_equal(ta_sign_check(key, 10, "1700000000", "abcd", sig, "POST", "/x", body, 7, t), TA_ERR_INPUT);
-	assert_int_equal(ta_sign_check(key, 10, "1700000000", nonce, "abc", "POST", "/x", body, 7, t), TA_ERR_INPUT);
+	assert_int_equal(ta_sign_check(key, 10, NULL, nonce, sig, "POST", "/x", body, 7, t),
+	                 TA_ERR_INPUT);
+	assert_int_equal(ta_sign_check(key, 10, "17e8", nonce, sig, "POST", "/x", body, 7, t),
+	                 TA_ERR_INPUT);
+	assert_int_equal(
+	    ta_sign_check(key, 10, "1700000000", "abcd", sig, "POST", "/x", body, 7, t),
+	    TA_ERR_INPUT);
+	assert_int_equal(
+	    ta_sign_check(key, 10, "1700000000", nonce, "abc", "POST", "/x", body, 7, t),
+	    TA_ERR_INPUT);
 }
 
 static void test_nonce_cache(void **state)
@@ -76,9 +96,9 @@ static void test_nonce_cache(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_vector),
-		cmocka_unit_test(test_check),
-		cmocka_unit_test(test_nonce_cache),
+	    cmocka_unit_test(test_vector),
+	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_nonce_cache),
 	};
 	return cmocka_run_group_tests_name("sign", tests, NULL, NULL);
 }
