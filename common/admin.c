@@ -21,8 +21,8 @@ static int fail(ta_ctx *ctx, int r, const char *what)
 
 int ta_admin_init(ta_ctx *ctx, unsigned *created)
 {
-	char err[512], hex[2 * TA_KEY_LEN + 2];
-	uint8_t key[TA_KEY_LEN];
+	const uint8_t *k;
+	char err[512] = "";
 	ta_store *st = NULL;
 	int r;
 
@@ -32,29 +32,19 @@ int ta_admin_init(ta_ctx *ctx, unsigned *created)
 		r = ta_store_open(ctx->cfg->store, 0, &st, err, sizeof(err));
 	else if (r == TA_OK)
 		*created |= 1;
-	if (r != TA_OK) {
-		ta_logf(ctx, TA_LOG_ERR, "%s", err);
-		return r;
-	}
+	if (r != TA_OK)
+		goto out;
 	ta_store_close(st);
 	if ((r = ta_file_make_parent(ctx->cfg->key_file, err, sizeof(err))) != TA_OK)
 		goto out;
-	if ((r = ta_random(key, sizeof(key))) != TA_OK)
-		goto out;
-	ta_hex(key, sizeof(key), hex);
-	hex[2 * TA_KEY_LEN] = '\n';
-	hex[2 * TA_KEY_LEN + 1] = '\0';
-	r = ta_file_create_secret(ctx->cfg->key_file, hex, 2 * TA_KEY_LEN + 1, err, sizeof(err));
-	if (r == TA_OK)
+	r = ta_key_create(ctx->cfg->key_file, err, sizeof(err));
+	if (r == TA_OK) {
 		*created |= 2;
-	else if (r == TA_ERR_EXISTS) {
-		const uint8_t *k;
-		r = ta_ctx_key(ctx, &k); /* an existing key must be usable */
+	} else if (r == TA_ERR_EXISTS) {
 		err[0] = '\0';
+		r = ta_ctx_key(ctx, &k); /* an existing key must be usable; it logs why not */
 	}
 out:
-	ta_wipe(key, sizeof(key));
-	ta_wipe(hex, sizeof(hex));
 	if (r != TA_OK && err[0])
 		ta_logf(ctx, TA_LOG_ERR, "%s", err);
 	return r;

@@ -64,7 +64,10 @@ void ta_remote_free(struct ta_remote *r)
 	free(r);
 }
 
-/* Read a key file (same checks as the store), trailing newlines dropped. */
+/*
+ * Read a key file (same checks as the store), trailing newlines dropped.
+ * On failure *out is NULL: nothing for the caller to free.
+ */
 static int read_key(ta_ctx *ctx, const char *path, uint8_t **out, size_t *len)
 {
 	char err[512];
@@ -78,6 +81,8 @@ static int read_key(ta_ctx *ctx, const char *path, uint8_t **out, size_t *len)
 		(*out)[--*len] = '\0';
 	if (*len == 0) {
 		ta_logf(ctx, TA_LOG_ERR, "remote: key file %s is empty", path);
+		free(*out); /* nothing secret in it, but the caller must not own it */
+		*out = NULL;
 		return TA_ERR_CONFIG;
 	}
 	return TA_OK;

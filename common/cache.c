@@ -29,34 +29,14 @@ static const char schema[] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL
 /* Read the host key, creating it (O_EXCL, 0600) on first use. */
 static int load_key(ta_cache *c, const char *path, char *err, size_t errlen)
 {
-	uint8_t *buf = NULL, raw[TA_KEY_LEN];
-	char hex[2 * TA_KEY_LEN + 2];
-	size_t len = 0;
-	int r = ta_file_read(path, TA_FILE_SECRET, 256, &buf, &len, err, errlen);
+	int r = ta_key_read(path, c->key, err, errlen);
 
-	if (r == TA_ERR_NOT_FOUND) {
-		if ((r = ta_random(raw, sizeof(raw))) != TA_OK)
-			return r;
-		ta_hex(raw, sizeof(raw), hex);
-		ta_wipe(raw, sizeof(raw));
-		hex[2 * TA_KEY_LEN] = '\n';
-		r = ta_file_create_secret(path, hex, 2 * TA_KEY_LEN + 1, err, errlen);
-		ta_wipe(hex, sizeof(hex));
-		if (r != TA_OK && r != TA_ERR_EXISTS)
-			return r;
-		r = ta_file_read(path, TA_FILE_SECRET, 256, &buf, &len, err, errlen);
-	}
-	if (r != TA_OK)
+	if (r != TA_ERR_NOT_FOUND)
 		return r;
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
-	if (ta_unhex((const char *)buf, len, c->key, sizeof(c->key)) != TA_KEY_LEN) {
-		snprintf(err, errlen, "%s: expected 64 hex characters", path);
-		r = TA_ERR_CORRUPT;
-	}
-	ta_wipe(buf, len);
-	free(buf);
-	return r;
+	r = ta_key_create(path, err, errlen);
+	if (r != TA_OK && r != TA_ERR_EXISTS) /* EXISTS: another process won the race */
+		return r;
+	return ta_key_read(path, c->key, err, errlen);
 }
 
 static int open_db(ta_cache *c, const char *path, char *err, size_t errlen)

@@ -204,6 +204,45 @@ out:
 	return ret;
 }
 
+#define KEY_BYTES    32
+#define KEY_FILE_MAX 256
+
+int ta_key_create(const char *path, char *err, size_t errlen)
+{
+	uint8_t raw[KEY_BYTES];
+	char hex[2 * KEY_BYTES + 2];
+	int r = ta_random(raw, sizeof(raw));
+
+	if (r == TA_OK) {
+		ta_hex(raw, sizeof(raw), hex);
+		hex[2 * KEY_BYTES] = '\n';
+		r = ta_file_create_secret(path, hex, 2 * KEY_BYTES + 1, err, errlen);
+	}
+	ta_wipe(raw, sizeof(raw));
+	ta_wipe(hex, sizeof(hex));
+	return r;
+}
+
+int ta_key_read(const char *path, uint8_t key[KEY_BYTES], char *err, size_t errlen)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0, n;
+	int r = ta_file_read(path, TA_FILE_SECRET, KEY_FILE_MAX, &buf, &len, err, errlen);
+
+	if (r != TA_OK)
+		return r;
+	for (n = len; n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'); n--)
+		;
+	if (ta_unhex((const char *)buf, n, key, KEY_BYTES) != KEY_BYTES) {
+		ta_wipe(key, KEY_BYTES);
+		snprintf(err, errlen, "%s: expected 64 hex characters", path);
+		r = TA_ERR_CORRUPT;
+	}
+	ta_wipe(buf, len);
+	free(buf);
+	return r;
+}
+
 int ta_file_make_parent(const char *path, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];

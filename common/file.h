@@ -45,6 +45,16 @@ int ta_file_read(const char *path, ta_file_kind kind, size_t cap, uint8_t **buf,
  */
 int ta_file_create_secret(const char *path, const void *data, size_t len, char *err, size_t errlen);
 
+/*
+ * Key files hold 32 bytes as 64 hex characters and a newline.
+ * ta_key_create writes a fresh random one (O_EXCL, 0600; TA_ERR_EXISTS if
+ * present).  ta_key_read checks the file like any secret file and decodes
+ * it into key; TA_ERR_CORRUPT if it is not 64 hex characters.  Every
+ * buffer, and key itself on failure, is wiped.
+ */
+int ta_key_create(const char *path, char *err, size_t errlen);
+int ta_key_read(const char *path, uint8_t key[32], char *err, size_t errlen);
+
 /* mkdir -p of the directory holding path, creating missing parts 0700. */
 int ta_file_make_parent(const char *path, char *err, size_t errlen);
 

@@ -12,7 +12,6 @@
 #include <time.h>
 
 #define LOCKOUT_CAP  86400 /* longest lockout, however often it repeats */
-#define KEY_FILE_MAX 256
 
 const char *ta_strerror(int err)
 {
@@ -122,32 +121,15 @@ int ta_ctx_store(ta_ctx *ctx, ta_store **st)
 
 int ta_ctx_key(ta_ctx *ctx, const uint8_t **key)
 {
-	uint8_t *buf = NULL;
-	size_t len = 0;
 	char err[512];
 	int r;
 
 	if (!ctx->have_key) {
-		r = ta_file_read(ctx->cfg->key_file, TA_FILE_SECRET, KEY_FILE_MAX, &buf, &len, err,
-		                 sizeof(err));
-		if (r != TA_OK) {
+		if ((r = ta_key_read(ctx->cfg->key_file, ctx->key, err, sizeof(err))) != TA_OK) {
 			ta_logf(ctx, TA_LOG_ERR, "master key unavailable: %s", err);
 			return r == TA_ERR_NOT_FOUND ? TA_ERR_UNAVAILABLE : r;
 		}
-		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-			len--;
-		if (ta_unhex((const char *)buf, len, ctx->key, sizeof(ctx->key)) != TA_KEY_LEN) {
-			ta_logf(ctx, TA_LOG_ERR,
-			        "master key unavailable: %s: expected 64 hex characters",
-			        ctx->cfg->key_file);
-			r = TA_ERR_CORRUPT;
-		} else {
-			ctx->have_key = 1;
-		}
-		ta_wipe(buf, len);
-		free(buf);
-		if (!ctx->have_key)
-			return r;
+		ctx->have_key = 1;
 	}
 	*key = ctx->key;
 	return TA_OK;

@@ -1,5 +1,6 @@
 /* test_store.c - safe opening, schema migration, damaged and foreign files. */
 #include "helpers.h"
+#include "file.h"
 #include "store.h"
 
 #include <sqlite3.h>
@@ -219,6 +220,32 @@ static void test_close_trims_large_wal(void **state)
 	env_free(e);
 }
 
+/* Key files: created once, read back, and a malformed one leaves no key bytes. */
+static void test_key_files(void **state)
+{
+	struct env *e = env_new();
+	uint8_t k1[32], k2[32], zero[32] = {0};
+	char err[512], path[160];
+	FILE *f;
+	(void)state;
+	snprintf(path, sizeof(path), "%s/k", e->dir);
+	assert_int_equal(ta_key_read(path, k1, err, sizeof(err)), TA_ERR_NOT_FOUND);
+	assert_int_equal(ta_key_create(path, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_key_create(path, err, sizeof(err)), TA_ERR_EXISTS);
+	assert_int_equal(ta_key_read(path, k1, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_key_read(path, k2, err, sizeof(err)), TA_OK);
+	assert_memory_equal(k1, k2, 32);
+	assert_memory_not_equal(k1, zero, 32);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeZZ\n", f);
+	fclose(f);
+	assert_int_equal(ta_key_read(path, k1, err, sizeof(err)), TA_ERR_CORRUPT);
+	assert_non_null(strstr(err, "expected 64 hex"));
+	assert_memory_equal(k1, zero, 32);
+	env_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +255,7 @@ int main(void)
 	    cmocka_unit_test(test_migration_v1_to_current),
 	    cmocka_unit_test(test_otp_advance_only_forward),
 	    cmocka_unit_test(test_close_trims_large_wal),
+	    cmocka_unit_test(test_key_files),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
