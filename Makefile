@@ -33,9 +33,12 @@ PROGS = $(B)/tokenauth
 # Suites and benchmarks of the front-ends, run by check and bench in order.
 CHECK_TARGETS =
 BENCH_TARGETS =
+# Adversarial suites of the front-ends, run by check-attacks after tests/attacks.
+ATTACK_TARGETS =
 
 .DEFAULT_GOAL := all
 .PHONY: all deps check check-unit check-asan check-cli check-fuzz check-concurrency check-remote \
+        check-attacks \
         demo bench bench-core install uninstall clean
 
 # Front-ends bring their own rules and add to PROGS / CHECK_TARGETS.
@@ -104,6 +107,12 @@ $(B)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) common/*.h
 check-fuzz: $(FUZZ_BIN)
 	@sh tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_BIN)
 
+# The standing adversarial suite (SECURITY.md): one script per boundary in
+# tests/attacks, then the front-ends' own attack targets.
+check-attacks: all
+	@sh tests/attacks/run.sh $(B)
+	@for t in $(ATTACK_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
+
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory check-unit
@@ -113,6 +122,7 @@ check: deps
 	@$(MAKE) --no-print-directory check-remote
 	@$(MAKE) --no-print-directory check-fuzz
 	@for t in $(CHECK_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
+	@$(MAKE) --no-print-directory check-attacks
 	@echo "make check: all suites passed"
 
 demo: deps

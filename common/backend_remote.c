@@ -38,19 +38,6 @@ struct buf {
 	int overflow;
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void curl_init(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-void ta_global_init(void)
-{
-	pthread_once(&curl_once, curl_init);
-}
-
 void ta_remote_free(struct ta_remote *r)
 {
 	if (r == NULL)
@@ -122,8 +109,7 @@ static int get_remote(ta_ctx *ctx, struct ta_remote **out)
 	int r;
 
 	if (rm == NULL) {
-		ta_global_init();
-		if (curl_init_rc != CURLE_OK) {
+		if (ta_global_init() != TA_OK) {
 			ta_logf(ctx, TA_LOG_ERR, "remote: libcurl initialisation failed");
 			return TA_ERR_UNAVAILABLE;
 		}

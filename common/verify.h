@@ -26,7 +26,17 @@ struct ta_request {
 	size_t credential_len;
 	const char *service; /* for logs; may be NULL */
 	const char *rhost;   /* for logs; may be NULL */
+	unsigned flags;      /* TA_REQ_* */
 };
+
+/*
+ * The credential was not typed for us: it is an earlier PAM module's
+ * password (try_first_pass).  Only a credential of our own shape (a tka_
+ * token with a valid checksum, or an OTP-length string of digits) is
+ * checked as usual; anything else is checked against the local store
+ * alone, is never sent to a remote endpoint and never counts as a failure.
+ */
+#define TA_REQ_STACKED 0x1u
 
 struct ta_outcome {
 	char user[TA_MAX_USER + 1];     /* user after tenant splitting */
@@ -39,10 +49,11 @@ struct ta_outcome {
 /*
  * Process-wide initialisation (libcurl's global state), done once however
  * often it is called.  Hosts with an init hook that runs before threads
- * exist (SASL's plug_init) call it there; otherwise the first remote check
- * does it.
+ * exist (SASL's plug_init) call it there when the configuration uses a
+ * remote backend; otherwise the first remote check does it.  TA_OK, or
+ * TA_ERR_UNAVAILABLE when a library could not be initialised.
  */
-void ta_global_init(void);
+int ta_global_init(void);
 
 /* Create a context.  cfg is borrowed; log may be NULL (silence). */
 int ta_ctx_new(const ta_config *cfg, ta_log_fn log, void *log_arg, ta_ctx **out);
