@@ -156,7 +156,7 @@ static double bench_otp(unsigned long n)
 	snprintf(code, sizeof(code), "%06u", c);
 	t0 = now_s();
 	for (; ops < limit; ops++) {
-		struct ta_request req = {user, NULL, code, 6, "bench", NULL};
+		struct ta_request req = {user, NULL, code, 6, "bench", NULL, 0};
 		snprintf(user, sizeof(user), "user%lu", ops * 7919 % n); /* spread over the store */
 		if (ta_verify(w.ctx, &req, NULL) != TA_OK)
 			die("otp verify");

@@ -540,7 +540,7 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
 	                                   {"service", required_argument, NULL, 's'},
 	                                   {"help", no_argument, NULL, 'h'},
 	                                   {NULL, 0, NULL, 0}};
-	struct ta_request req = {NULL, NULL, NULL, 0, "tokenauth-cli", NULL};
+	struct ta_request req = {NULL, NULL, NULL, 0, "tokenauth-cli", NULL, 0};
 	char cred[TA_MAX_CREDENTIAL + 2];
 	size_t len = 0;
 	int o, r;

@@ -35,7 +35,7 @@ static void wait_gate(const char *gate)
 
 static int verify(ta_ctx *ctx, const char *user, const char *code)
 {
-	struct ta_request req = {user, NULL, code, strlen(code), "stress", NULL};
+	struct ta_request req = {user, NULL, code, strlen(code), "stress", NULL, 0};
 	return ta_verify(ctx, &req, NULL);
 }
 

@@ -17,7 +17,7 @@ static void test_token_valid_wrong_unknown(void **state)
 	struct env *e = env_init();
 	char tok[TA_TOKEN_LEN + 1], typo[TA_TOKEN_LEN + 1];
 	struct ta_outcome out;
-	struct ta_request req = {"alice", NULL, NULL, 0, "unit", NULL};
+	struct ta_request req = {"alice", NULL, NULL, 0, "unit", NULL, 0};
 	(void)state;
 	issue(e, "alice", NULL, 3600, tok);
 	req.credential = tok;
@@ -98,7 +98,7 @@ static void test_tenants(void **state)
 	assert_int_equal(check(e, "alice@acme", NULL, tok), TA_ERR_TENANT);
 	set(e, "tenant_from_user", "yes");
 	{
-		struct ta_request req = {"alice@acme", NULL, tok, strlen(tok), "unit", NULL};
+		struct ta_request req = {"alice@acme", NULL, tok, strlen(tok), "unit", NULL, 0};
 		assert_int_equal(ta_verify(e->ctx, &req, &out), TA_OK);
 		assert_string_equal(out.user, "alice");
 		assert_string_equal(out.tenant, "acme");
