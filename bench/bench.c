@@ -117,7 +117,7 @@ static double bench_tokens(unsigned long n)
 		for (int i = 0; i < 1000; i++, ops++) {
 			unsigned long k = ops % SAMPLE;
 			struct ta_request req = {user,         NULL,    tokens[k],
-			                         TA_TOKEN_LEN, "bench", NULL};
+			                         TA_TOKEN_LEN, "bench", NULL, 0};
 			snprintf(user, sizeof(user), "user%lu", k);
 			if (ta_verify(w.ctx, &req, NULL) != TA_OK)
 				die("token verify");
