@@ -147,8 +147,8 @@ static int insert_token(ta_ctx *ctx, const char *user, const char *tenant, uint6
 	}
 	memcpy(id, row.id, sizeof(row.id));
 	*expires = row.expires;
-	ta_logf(ctx, TA_LOG_INFO, "token %s stored for user=%s tenant=%s", row.id, row.user,
-	        row.tenant);
+	ta_logf(ctx, TA_LOG_INFO, "token %s stored for user=%s tenant=%s", row.id, TA_Q(row.user),
+	        TA_Q(row.tenant));
 	return TA_OK;
 }
 
@@ -174,12 +174,12 @@ int ta_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, c
 		        TA_IMPORT_MIN_LEN, TA_MAX_CREDENTIAL, len);
 		return TA_ERR_INPUT;
 	}
-	for (size_t i = 0; i < len; i++) {
-		if ((unsigned char)cred[i] <= 0x20 || cred[i] == 0x7f) {
-			ta_logf(ctx, TA_LOG_ERR,
-			        "imported token contains a space or control character");
-			return TA_ERR_INPUT;
-		}
+	/* the same grammar the input gate applies at every check */
+	if (!ta_credential_ok(cred, len)) {
+		ta_logf(ctx, TA_LOG_ERR,
+		        "imported token contains a space, a control character or a byte "
+		        "outside printable ASCII");
+		return TA_ERR_INPUT;
 	}
 	if (ta_token_classify(cred, len) != TA_TOKEN_OPAQUE) {
 		ta_logf(ctx, TA_LOG_ERR, "imported token may not start with '%s' (our own prefix)",
@@ -250,7 +250,7 @@ int ta_revoke_user(ta_ctx *ctx, const char *user, const char *tenant, unsigned *
 	if (r != TA_OK)
 		ta_logf(ctx, TA_LOG_ERR, "cannot revoke: %s", ta_store_errmsg(st));
 	else
-		ta_logf(ctx, TA_LOG_INFO, "%u token(s) of user=%s revoked", *count, user);
+		ta_logf(ctx, TA_LOG_INFO, "%u token(s) of user=%s revoked", *count, TA_Q(user));
 	return r;
 }
 
@@ -321,7 +321,7 @@ static int put_secret(ta_ctx *ctx, ta_store *st, const char *user, const char *t
 		ta_logf(
 		    ctx, TA_LOG_ERR,
 		    "user=%s tenant=%s already has an OTP secret (remove it first, or replace it)",
-		    user, tenant);
+		    TA_Q(user), TA_Q(tenant));
 	else if (r != TA_OK)
 		ta_logf(ctx, TA_LOG_ERR, "cannot store OTP secret: %s", ta_store_errmsg(st));
 out:
@@ -341,6 +341,11 @@ int ta_otp_enroll(ta_ctx *ctx, const char *user, const char *tenant, const struc
 		return fail(ctx, r, "user or tenant name");
 	if ((r = check_params(ctx, p)) != TA_OK)
 		return r;
+	if (next > TA_OTP_COUNTER_MAX) {
+		ta_logf(ctx, TA_LOG_ERR, "OTP counter %llu is too large (at most 2^62 = %llu)",
+		        (unsigned long long)next, (unsigned long long)TA_OTP_COUNTER_MAX);
+		return TA_ERR_INPUT;
+	}
 	if (secret == NULL) {
 		secret_len = p->alg == TA_HASH_SHA1 ? 20 : ta_hash_len(p->alg);
 		if ((r = ta_random(secret_out, secret_len)) != TA_OK)
@@ -369,7 +374,7 @@ int ta_otp_enroll(ta_ctx *ctx, const char *user, const char *tenant, const struc
 		ta_wipe(secret_out, TA_OTP_MAX_SECRET);
 		return r;
 	}
-	ta_logf(ctx, TA_LOG_INFO, "OTP secret enrolled for user=%s tenant=%s", u, t);
+	ta_logf(ctx, TA_LOG_INFO, "OTP secret enrolled for user=%s tenant=%s", TA_Q(u), TA_Q(t));
 	return TA_OK;
 }
 
@@ -385,7 +390,7 @@ int ta_otp_remove(ta_ctx *ctx, const char *user, const char *tenant)
 		return r;
 	r = ta_store_otp_delete(st, u, t);
 	if (r == TA_ERR_NOT_FOUND)
-		ta_logf(ctx, TA_LOG_ERR, "user=%s tenant=%s has no OTP secret", u, t);
+		ta_logf(ctx, TA_LOG_ERR, "user=%s tenant=%s has no OTP secret", TA_Q(u), TA_Q(t));
 	else if (r != TA_OK)
 		ta_logf(ctx, TA_LOG_ERR, "cannot remove: %s", ta_store_errmsg(st));
 	return r;

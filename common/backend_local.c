@@ -75,7 +75,7 @@ static int check_otp_locked(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 		ta_logf(ctx, TA_LOG_ERR,
 		        "OTP secret of user=%s tenant=%s does not decrypt: wrong master key or "
 		        "damaged store",
-		        c->user, c->tenant);
+		        TA_Q(c->user), TA_Q(c->tenant));
 		r = TA_ERR_CORRUPT;
 		goto out;
 	}
@@ -83,7 +83,10 @@ static int check_otp_locked(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 	r = ta_otp_check(&row.p, secret, slen, c->credential, c->credential_len, row.next,
 	                 ta_now(ctx), (unsigned)ctx->cfg->otp_window,
 	                 (unsigned)ctx->cfg->otp_lookahead, &next);
-	if (r == TA_OK && (r = ta_store_otp_advance(st, c->user, c->tenant, next)) != TA_OK)
+	/* A right code that cannot move the counter forward is a replay, and
+	 * looks to the client exactly like a wrong code. */
+	if (r == TA_OK && (r = ta_store_otp_advance(st, c->user, c->tenant, next)) != TA_OK &&
+	    r != TA_ERR_REPLAY)
 		r = TA_ERR_UNAVAILABLE;
 out:
 	ta_wipe(secret, sizeof(secret));

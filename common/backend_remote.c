@@ -13,11 +13,14 @@
 #include "remote_parse.h"
 #include "sign.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
-#include <pthread.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 
@@ -25,6 +28,8 @@
 
 struct ta_remote {
 	CURL *h;
+	curl_socket_t last_fd; /* socket of the last transfer, if curl keeps it */
+	int fresh_next;        /* the last answer was not clean: drop the connections */
 	char *api_key;     /* x-api-key, NUL-terminated */
 	uint8_t *sign_key; /* HMAC key for signed requests */
 	size_t sign_key_len;
@@ -115,6 +120,7 @@ static int get_remote(ta_ctx *ctx, struct ta_remote **out)
 		}
 		if ((rm = calloc(1, sizeof(*rm))) == NULL)
 			return TA_ERR_NOMEM;
+		rm->last_fd = CURL_SOCKET_BAD;
 		if ((rm->h = curl_easy_init()) == NULL) {
 			free(rm);
 			return TA_ERR_NOMEM;
@@ -146,10 +152,23 @@ static size_t collect(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* An address literal in 127.0.0.0/8 or ::1, or the name localhost. */
 static int is_loopback(const char *host)
 {
-	return strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
-	       strcmp(host, "::1") == 0 || strncmp(host, "127.", 4) == 0;
+	struct in_addr a4;
+	struct in6_addr a6;
+	char v6[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(host);
+
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (n < 2 || n - 2 >= sizeof(v6) || host[0] != '[' || host[n - 1] != ']')
+		return 0;
+	memcpy(v6, host + 1, n - 2);
+	v6[n - 2] = '\0';
+	return inet_pton(AF_INET6, v6, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 /*
@@ -190,25 +209,51 @@ out:
 	return r;
 }
 
-/* Append "Name: value" to the list; returns NULL on failure (list freed). */
-static struct curl_slist *add_header(struct curl_slist *l, const char *name, const char *value)
-{
-	char line[KEY_FILE_MAX + 64];
-	struct curl_slist *n;
-
-	if (snprintf(line, sizeof(line), "%s: %s", name, value) >= (int)sizeof(line))
-		return NULL;
-	n = curl_slist_append(l, line);
-	ta_wipe(line, sizeof(line));
-	return n;
-}
-
 /* curl keeps copies of header lines: wipe them before freeing. */
 static void free_headers(struct curl_slist *l)
 {
 	for (struct curl_slist *p = l; p != NULL; p = p->next)
 		ta_wipe(p->data, strlen(p->data));
 	curl_slist_free_all(l);
+}
+
+/*
+ * The header encoder: a field value is visible ASCII and inner spaces
+ * (RFC 9110 field-value without obs-text), never empty, never starting or
+ * ending with a space; the name is letters, digits and '-'.  Anything else
+ * is refused, never escaped: a header value has no escape syntax.
+ */
+static int header_ok(const char *name, const char *value)
+{
+	size_t n = strlen(value);
+
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-'))
+			return 0;
+	if (name[0] == '\0' || n == 0 || value[0] == ' ' || value[n - 1] == ' ')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)value[i] < 0x20 || (unsigned char)value[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/*
+ * Append "Name: value" to the list; NULL on failure or when the encoder
+ * refuses the value (the list is left as it was, for the caller to free).
+ */
+static struct curl_slist *add_header(struct curl_slist *l, const char *name, const char *value)
+{
+	char line[KEY_FILE_MAX + 64];
+	struct curl_slist *n;
+
+	if (!header_ok(name, value) ||
+	    snprintf(line, sizeof(line), "%s: %s", name, value) >= (int)sizeof(line))
+		return NULL;
+	n = curl_slist_append(l, line);
+	ta_wipe(line, sizeof(line));
+	return n;
 }
 
 static struct curl_slist *build_headers(ta_ctx *ctx, struct ta_remote *rm, const char *method,
@@ -270,6 +315,32 @@ static void set_tls(CURL *h, const ta_config *cfg)
 		curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, cfg->pinned_pubkey);
 }
 
+/*
+ * A kept-alive connection must be silent between our requests: a byte
+ * already waiting is an answer to no request of ours (a smuggled or
+ * left-over response), and reading it as the verdict of the next check is
+ * how a login-as-anyone worked.  Before each attempt the socket of the
+ * last transfer is peeked; if anything waits there, or the last answer was
+ * not a clean yes or no, the handle and every connection it keeps are
+ * dropped and the attempt starts on a new one.
+ */
+static int renew_if_desynced(ta_ctx *ctx, struct ta_remote *rm)
+{
+	char byte;
+	int waiting = rm->last_fd != CURL_SOCKET_BAD &&
+	              recv(rm->last_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+
+	if (waiting)
+		ta_logf(ctx, TA_LOG_WARNING,
+		        "remote: bytes no request asked for wait on a kept-alive connection; closed");
+	if (!waiting && !rm->fresh_next)
+		return TA_OK;
+	curl_easy_cleanup(rm->h);
+	rm->last_fd = CURL_SOCKET_BAD;
+	rm->fresh_next = 0;
+	return (rm->h = curl_easy_init()) != NULL ? TA_OK : TA_ERR_NOMEM;
+}
+
 static void set_options(CURL *h, const ta_config *cfg, const char *url, struct buf *b)
 {
 	curl_easy_reset(h); /* keeps the connection cache */
@@ -304,7 +375,16 @@ static int attempt(ta_ctx *ctx, struct ta_remote *rm, const char *url, const cha
 	CURLcode cc;
 	int r = TA_ERR_NOMEM;
 
-	if (body == NULL || (hdrs = build_headers(ctx, rm, method, path, body, c)) == NULL)
+	if (body == NULL)
+		goto out;
+	if ((hdrs = build_headers(ctx, rm, method, path, body, c)) == NULL) {
+		/* the credential is gated in ta_verify; a key file could still hold
+		 * bytes no header may carry */
+		ta_logf(ctx, TA_LOG_ERR, "remote: %s: a header value is not printable ASCII", label);
+		r = TA_ERR_CONFIG;
+		goto out;
+	}
+	if ((r = renew_if_desynced(ctx, rm)) != TA_OK)
 		goto out;
 	set_options(rm->h, cfg, url, &b);
 	curl_easy_setopt(rm->h, CURLOPT_HTTPHEADER, hdrs);
@@ -315,6 +395,8 @@ static int attempt(ta_ctx *ctx, struct ta_remote *rm, const char *url, const cha
 		curl_easy_setopt(rm->h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	}
 	cc = curl_easy_perform(rm->h);
+	if (curl_easy_getinfo(rm->h, CURLINFO_ACTIVESOCKET, &rm->last_fd) != CURLE_OK)
+		rm->last_fd = CURL_SOCKET_BAD;
 	curl_easy_getinfo(rm->h, CURLINFO_RESPONSE_CODE, &status);
 	if (cc != CURLE_OK) {
 		r = TA_ERR_UNAVAILABLE;
@@ -324,6 +406,9 @@ static int attempt(ta_ctx *ctx, struct ta_remote *rm, const char *url, const cha
 		r = ta_remote_judge(cfg->profile, status, b.data ? b.data : "", b.len, c->user,
 		                    c->tenant, expires, &why);
 	}
+	/* Only a clean yes or no leaves the connection fit to carry the next check. */
+	if (r != TA_OK && !ta_err_is_rejection(r))
+		rm->fresh_next = 1;
 	ta_logf(ctx, r == TA_ERR_UNAVAILABLE ? TA_LOG_WARNING : TA_LOG_DEBUG,
 	        "remote: %s: HTTP %ld: %s", label, status, why);
 out:
@@ -411,13 +496,17 @@ static int remote_check(ta_ctx *ctx, struct ta_check *c)
 		                        c->credential_len, key) == TA_OK;
 	if (have_key && cfg->cache_ttl > 0 &&
 	    ta_cache_get(cache, key, now, cfg->cache_ttl) == TA_OK) {
-		ta_logf(ctx, TA_LOG_DEBUG, "remote: cache hit for user=%s", c->user);
+		ta_logf(ctx, TA_LOG_DEBUG, "remote: cache hit for user=%s", TA_Q(c->user));
 		r = TA_OK;
 		goto out;
 	}
 	r = try_urls(ctx, rm, c, &expires);
 	if (r == TA_OK && have_key)
 		ta_cache_put(cache, key, now, expires);
+	/* Revocation wins: a refusal removes what an earlier success left, so an
+	 * outage afterwards cannot bring the credential back through grace. */
+	if (ta_err_is_rejection(r) && have_key && ta_cache_del(cache, key) != TA_OK)
+		ta_logf(ctx, TA_LOG_ERR, "remote: cannot drop a refused credential from the cache");
 	c->out->expires = expires;
 	if (r != TA_ERR_UNAVAILABLE)
 		goto out;
@@ -426,11 +515,11 @@ static int remote_check(ta_ctx *ctx, struct ta_check *c)
 		ta_logf(
 		    ctx, TA_LOG_WARNING,
 		    "remote: every endpoint unavailable; user=%s served from cache (offline_grace)",
-		    c->user);
+		    TA_Q(c->user));
 		r = TA_OK;
 		goto out;
 	}
-	ta_logf(ctx, TA_LOG_ERR, "remote: every endpoint unavailable for user=%s", c->user);
+	ta_logf(ctx, TA_LOG_ERR, "remote: every endpoint unavailable for user=%s", TA_Q(c->user));
 out:
 	ta_wipe(key, sizeof(key));
 	return r;

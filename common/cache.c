@@ -161,3 +161,16 @@ int ta_cache_put(ta_cache *c, const uint8_t key[TA_SHA256_LEN], int64_t now, int
 	sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 	return TA_OK;
 }
+
+int ta_cache_del(ta_cache *c, const uint8_t key[TA_SHA256_LEN])
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(c->db, "DELETE FROM entries WHERE key=?", -1, &s, NULL) != SQLITE_OK)
+		return TA_ERR_UNAVAILABLE;
+	sqlite3_bind_blob(s, 1, key, TA_SHA256_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? TA_OK : TA_ERR_UNAVAILABLE;
+}

@@ -35,5 +35,7 @@ int ta_cache_get(ta_cache *c, const uint8_t key[TA_SHA256_LEN], int64_t now, uin
 
 /* Remember a success at now; token_exp 0 = unknown. */
 int ta_cache_put(ta_cache *c, const uint8_t key[TA_SHA256_LEN], int64_t now, int64_t token_exp);
+/* Forget the entry under key (a remote refusal); TA_OK also when absent. */
+int ta_cache_del(ta_cache *c, const uint8_t key[TA_SHA256_LEN]);
 
 #endif

@@ -38,6 +38,7 @@ extern const struct ta_backend ta_backend_remote;
 void ta_remote_free(struct ta_remote *r);
 
 void ta_logf(ta_ctx *ctx, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 int64_t ta_now(const ta_ctx *ctx);
 
 /* Open the store once (logs the reason on failure). */

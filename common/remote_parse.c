@@ -150,8 +150,21 @@ static int judge_introspection(const cJSON *o, const char *user, const char *ten
 	return TA_OK;
 }
 
+/*
+ * Seed 004 answers a good token with its parameters.  A 200 that does not
+ * name our user is no verdict about this token (a health check, a
+ * proxy's page, an answer to some other request): unavailable, not yes.
+ * With a tenant configured, the answer must name that tenant too.
+ */
 static int judge_kudo(const cJSON *o, const char *user, const char *tenant, const char **why)
 {
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(o, "userAccount"),
+	            *t = cJSON_GetObjectItemCaseSensitive(o, "tenantSpaceId");
+
+	if (!cJSON_IsString(u) || (tenant[0] != '\0' && !cJSON_IsString(t))) {
+		*why = "response names no userAccount (or no tenantSpaceId)";
+		return TA_ERR_UNAVAILABLE;
+	}
 	if (!same_or_absent(o, "userAccount", user) ||
 	    !same_or_absent(o, "tenantSpaceId", tenant)) {
 		*why = "token bound to another user or tenant";

@@ -20,7 +20,9 @@
 
 typedef struct ta_store ta_store;
 
-#define TA_STORE_SCHEMA   2     /* schema this program writes */
+#define TA_STORE_SCHEMA   3     /* schema this program writes */
+#define TA_THROTTLE_MAX   100000 /* most throttle rows a store keeps */
+#define TA_THROTTLE_IDLE  86400  /* seconds after its last failure a streak is forgotten */
 #define TA_STORE_BUSY_MS  10000 /* longest wait for another writer */
 #define TA_OTP_SEALED_MAX (TA_OTP_MAX_SECRET + TA_GCM_NONCE_LEN + TA_GCM_TAG_LEN)
 
@@ -86,9 +88,14 @@ int ta_store_token_list(ta_store *st, const char *user,
 int ta_store_has_credential(ta_store *st, const char *user, const char *tenant, int *has);
 
 int ta_store_otp_get(ta_store *st, const char *user, const char *tenant, struct ta_otp_row *row);
+/* TA_ERR_INPUT when row->next > TA_OTP_COUNTER_MAX; TA_ERR_EXISTS without replace. */
 int ta_store_otp_put(ta_store *st, const char *user, const char *tenant,
                      const struct ta_otp_row *row, int replace);
-/* Move the counter/step forward only (never back). */
+/*
+ * Move the counter/step forward only (never back), to at most INT64_MAX.
+ * TA_ERR_REPLAY when next is 0, beyond INT64_MAX, or not past the stored
+ * value (another login took that code first).
+ */
 int ta_store_otp_advance(ta_store *st, const char *user, const char *tenant, uint64_t next);
 int ta_store_otp_delete(ta_store *st, const char *user, const char *tenant);
 int ta_store_otp_list(ta_store *st, const char *user,
@@ -98,8 +105,16 @@ int ta_store_otp_list(ta_store *st, const char *user,
 
 int ta_store_throttle_get(ta_store *st, const char *user, const char *tenant,
                           struct ta_throttle *t);
+/*
+ * Write a user's throttle row at time now.  The table is bounded: streaks
+ * idle for TA_THROTTLE_IDLE seconds and not locked are forgotten, and at
+ * the cap a new row takes the place of the oldest unlocked one; when every
+ * row is locked it returns TA_ERR_EXISTS and writes nothing.
+ */
 int ta_store_throttle_put(ta_store *st, const char *user, const char *tenant,
-                          const struct ta_throttle *t);
+                          const struct ta_throttle *t, int64_t now);
+/* For tests: lower the cap (0 restores TA_THROTTLE_MAX). */
+void ta_store_set_throttle_cap(ta_store *st, unsigned long cap);
 /* tenant NULL: every tenant of user.  *count: rows cleared. */
 int ta_store_throttle_clear(ta_store *st, const char *user, const char *tenant, unsigned *count);
 

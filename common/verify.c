@@ -4,6 +4,7 @@
  */
 #include "ctx_int.h"
 #include "file.h"
+#include "token.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,6 +62,25 @@ void ta_logf(ta_ctx *ctx, int level, const char *fmt, ...)
 	ctx->log(ctx->log_arg, level, msg);
 }
 
+const char *ta_logq(const char *s, char *buf, size_t cap)
+{
+	size_t o = 0;
+
+	if (s == NULL)
+		return "-";
+	if (strpbrk(s, " \"=\\") == NULL)
+		return s;
+	buf[o++] = '"';
+	for (; *s && o + 3 < cap; s++) {
+		if (*s == '"' || *s == '\\')
+			buf[o++] = '\\';
+		buf[o++] = *s;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
 int64_t ta_now(const ta_ctx *ctx)
 {
 	return ctx->fixed_now ? ctx->fixed_now : (int64_t)time(NULL);
@@ -97,14 +117,26 @@ void ta_ctx_set_time(ta_ctx *ctx, int64_t now)
 	ctx->fixed_now = now;
 }
 
-/* Open the store once; level is how loudly a failure is logged. */
-static int open_store(ta_ctx *ctx, ta_store **st, int level)
+/*
+ * Open the store once; level is how loudly a failure is logged.  With
+ * create, a missing store is made (0600 in a 0700 folder): a host that
+ * verifies only remotely still needs one to count failures in.
+ */
+static int open_store_as(ta_ctx *ctx, ta_store **st, int level, int create)
 {
 	char err[512];
 	int r;
 
 	if (ctx->store == NULL) {
 		r = ta_store_open(ctx->cfg->store, 0, &ctx->store, err, sizeof(err));
+		if (r == TA_ERR_NOT_FOUND && create) {
+			r = ta_store_open(ctx->cfg->store, 1, &ctx->store, err, sizeof(err));
+			if (r == TA_ERR_EXISTS) /* another process made it first */
+				r = ta_store_open(ctx->cfg->store, 0, &ctx->store, err, sizeof(err));
+			if (r == TA_OK)
+				ta_logf(ctx, TA_LOG_NOTICE, "created %s to count failures in",
+				        ctx->cfg->store);
+		}
 		if (r != TA_OK) {
 			ta_logf(ctx, level, "store unavailable: %s", err);
 			return r == TA_ERR_NOT_FOUND ? TA_ERR_UNAVAILABLE : r;
@@ -112,6 +144,11 @@ static int open_store(ta_ctx *ctx, ta_store **st, int level)
 	}
 	*st = ctx->store;
 	return TA_OK;
+}
+
+static int open_store(ta_ctx *ctx, ta_store **st, int level)
+{
+	return open_store_as(ctx, st, level, 0);
 }
 
 int ta_ctx_store(ta_ctx *ctx, ta_store **st)
@@ -146,14 +183,65 @@ size_t ta_otp_aad(const char *user, const char *tenant, uint8_t *buf, size_t cap
 	return u + t + 2;
 }
 
-static int clean_name(const char *s, size_t max)
+/*
+ * The grammar of names (SECURITY.md, "The input gate"): 1..max bytes of
+ * well-formed UTF-8 (no overlong forms, no surrogates) with no C0 or C1
+ * control character and no DEL.  Returns the length, or 0 when refused.
+ */
+static size_t name_len(const char *s, size_t max)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	size_t n = 0;
 
-	for (; s[n]; n++)
-		if ((unsigned char)s[n] < 0x20 || s[n] == 0x7f || n >= max)
+	while (p[n] != '\0') {
+		unsigned c = p[n], need, cp;
+		if (c < 0x20 || c == 0x7f)
+			return 0;
+		if (c < 0x80) {
+			n++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			need = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			need = 3, cp = c & 0x07;
+		else
+			return 0;
+		for (unsigned k = 1; k <= need; k++) {
+			if ((p[n + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[n + k] & 0x3f);
+		}
+		if ((need == 1 && cp <= 0x9f) || (need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0; /* C1 control, overlong form, surrogate or beyond U+10FFFF */
+		n += need + 1;
+		if (n > max)
+			return 0;
+	}
+	return n <= max ? n : 0;
+}
+
+int ta_name_ok(const char *s, size_t max)
+{
+	return s != NULL && name_len(s, max) > 0;
+}
+
+int ta_credential_ok(const char *cred, size_t len)
+{
+	if (cred == NULL || len == 0 || len > TA_MAX_CREDENTIAL)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)cred[i] < 0x21 || (unsigned char)cred[i] > 0x7e)
 			return 0;
 	return 1;
+}
+
+static int clean_name(const char *s, size_t max)
+{
+	return s[0] == '\0' || name_len(s, max) > 0;
 }
 
 static int copy_name(char *dst, const char *src, size_t n, size_t max)
@@ -187,20 +275,24 @@ int ta_resolve_identity(const ta_config *cfg, const char *user, const char *tena
 	return copy_name(tbuf, tenant, strnlen(tenant, TA_MAX_TENANT + 1), TA_MAX_TENANT);
 }
 
-/* Record one failure; lock when max_failures is reached (0 disables). */
-static void record_failure(ta_ctx *ctx, ta_store *st, const char *user, const char *tenant)
+/*
+ * Record one failure; lock when max_failures is reached (0 disables).
+ * A refusal by the local store counts only for users enrolled here, so
+ * made-up names cannot add rows; a refusal by a remote backend counts for
+ * everyone it answers for, in rows the store bounds (ta_store_throttle_put).
+ */
+static void record_failure(ta_ctx *ctx, ta_store *st, const char *user, const char *tenant,
+                           int answered_remotely)
 {
 	struct ta_throttle t;
 	int64_t now = ta_now(ctx);
-
-	int has = 0;
+	int has = 0, r;
 
 	if (ctx->cfg->max_failures == 0 || ta_store_begin(st) != TA_OK)
 		goto fail;
-	/* Users with nothing enrolled get no rows: names cannot fill the store. */
-	if (ta_store_has_credential(st, user, tenant, &has) != TA_OK)
+	if (!answered_remotely && ta_store_has_credential(st, user, tenant, &has) != TA_OK)
 		goto fail;
-	if (!has) {
+	if (!answered_remotely && !has) {
 		ta_store_rollback(st);
 		return;
 	}
@@ -213,16 +305,24 @@ static void record_failure(ta_ctx *ctx, ta_store *st, const char *user, const ch
 		t.lockouts++;
 		t.failures = 0;
 		ta_logf(ctx, TA_LOG_WARNING,
-		        "locking user=%s tenant=%s for %lld s after %lu failures", user, tenant,
+		        "locking user=%s tenant=%s for %lld s after %lu failures", TA_Q(user), TA_Q(tenant),
 		        (long long)(t.locked_until - now), ctx->cfg->max_failures);
 	}
-	if (ta_store_throttle_put(st, user, tenant, &t) != TA_OK || ta_store_commit(st) != TA_OK)
+	r = ta_store_throttle_put(st, user, tenant, &t, now);
+	if (r == TA_ERR_EXISTS) {
+		ta_store_rollback(st);
+		ta_logf(ctx, TA_LOG_ERR,
+		        "cannot record failure for user=%s: every throttle row is locked (%d)", TA_Q(user),
+		        TA_THROTTLE_MAX);
+		return;
+	}
+	if (r != TA_OK || ta_store_commit(st) != TA_OK)
 		goto fail;
 	return;
 fail:
 	ta_store_rollback(st);
 	if (ctx->cfg->max_failures != 0)
-		ta_logf(ctx, TA_LOG_ERR, "cannot record failure for user=%s: %s", user,
+		ta_logf(ctx, TA_LOG_ERR, "cannot record failure for user=%s: %s", TA_Q(user),
 		        ta_store_errmsg(st));
 }
 
@@ -248,11 +348,11 @@ static int run_backends(ta_ctx *ctx, struct ta_check *c)
 		const struct ta_backend *b = backend_named(p, n);
 		if (b == NULL)
 			return TA_ERR_CONFIG;
+		p = comma ? comma + 1 : NULL;
 		r = b->check(ctx, c);
 		/* Only "unknown here" and "cannot tell" fall through to the next. */
 		if (r != TA_ERR_NO_CREDENTIAL && r != TA_ERR_UNAVAILABLE)
 			return r;
-		p = comma ? comma + 1 : NULL;
 	}
 	return r;
 }
@@ -264,15 +364,26 @@ static void log_outcome(ta_ctx *ctx, const struct ta_request *req, const struct 
 
 	if (r == TA_OK)
 		ta_logf(ctx, TA_LOG_INFO,
-		        "accepted: service=%s user=%s tenant=%s rhost=%s method=%s%s%s", svc,
-		        o->user, o->tenant, rh, o->method, o->token_id[0] ? " id=" : "",
+		        "accepted: service=%s user=%s tenant=%s rhost=%s method=%s%s%s", TA_Q(svc),
+		        TA_Q(o->user), TA_Q(o->tenant), TA_Q(rh), o->method, o->token_id[0] ? " id=" : "",
 		        o->token_id);
 	else
 		ta_logf(ctx,
 		        ta_err_is_rejection(r) || r == TA_ERR_NO_CREDENTIAL ? TA_LOG_NOTICE
 		                                                            : TA_LOG_ERR,
-		        "refused: service=%s user=%s tenant=%s rhost=%s reason=%s", svc,
-		        o->user[0] ? o->user : "?", o->tenant, rh, ta_strerror(r));
+		        "refused: service=%s user=%s tenant=%s rhost=%s reason=%s", TA_Q(svc),
+		        o->user[0] ? TA_Q(o->user) : "?", TA_Q(o->tenant), TA_Q(rh), ta_strerror(r));
+}
+
+int ta_credential_own_shape(const char *cred, size_t len)
+{
+	size_t digits = 0;
+
+	if (ta_token_classify(cred, len) == TA_TOKEN_ISSUED)
+		return 1;
+	while (digits < len && cred[digits] >= '0' && cred[digits] <= '9')
+		digits++;
+	return digits == len && len >= 6 && len <= 8;
 }
 
 /* Lockout check before, failure accounting after the backends. */
@@ -283,11 +394,15 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 	/* Throttling needs the store; only a remote-only setup may go without,
 	 * and there a missing store is normal, not worth an error line. */
 	int remote_only = strcmp(ctx->cfg->verify, "remote") == 0;
-	int r = open_store(ctx, &st, remote_only ? TA_LOG_DEBUG : TA_LOG_ERR),
+	int r = open_store_as(ctx, &st, remote_only ? TA_LOG_WARNING : TA_LOG_ERR, remote_only),
 	    have_store = r == TA_OK;
 
 	if (!have_store && strstr(ctx->cfg->verify, "remote") == NULL)
 		return r;
+	if (!have_store && ctx->cfg->max_failures > 0)
+		ta_logf(ctx, TA_LOG_WARNING,
+		        "no store at %s: failures of remote checks are not counted (SECURITY.md)",
+		        ctx->cfg->store);
 	if (have_store) {
 		if ((r = ta_store_throttle_get(st, c->user, c->tenant, &t)) != TA_OK) {
 			ta_logf(ctx, TA_LOG_ERR, "store read failed: %s", ta_store_errmsg(st));
@@ -298,7 +413,7 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 	}
 	r = run_backends(ctx, c);
 	if (have_store && ta_err_is_rejection(r))
-		record_failure(ctx, st, c->user, c->tenant);
+		record_failure(ctx, st, c->user, c->tenant, strcmp(c->out->method, "remote") == 0);
 	else if (have_store && r == TA_OK && (t.failures > 0 || t.lockouts > 0))
 		ta_store_throttle_clear(st, c->user, c->tenant, NULL);
 	return r;
@@ -319,9 +434,24 @@ int ta_verify(ta_ctx *ctx, const struct ta_request *req, struct ta_outcome *out)
 		out->user[0] = '\0';
 		goto done;
 	}
-	if (req->credential == NULL || req->credential_len > TA_MAX_CREDENTIAL) {
+	/* The input gate: nothing outside the credential grammar goes further,
+	 * into a store query, a log line or another protocol's header. */
+	if (!ta_credential_ok(req->credential, req->credential_len)) {
+		ta_logf(ctx, TA_LOG_NOTICE,
+		        "credential refused: empty, longer than %d bytes, or not printable ASCII",
+		        TA_MAX_CREDENTIAL);
 		r = TA_ERR_REJECTED;
 		goto done;
+	}
+	memset(&c, 0, sizeof(c));
+	/* Another module's password: not ours to check, count or send anywhere.
+	 * Checking it even locally would give free, uncounted guesses at
+	 * imported tokens to whoever hangs up at our own prompt. */
+	if ((req->flags & TA_REQ_STACKED) &&
+	    !ta_credential_own_shape(req->credential, req->credential_len)) {
+		ta_logf(ctx, TA_LOG_DEBUG,
+		        "earlier module's password is not a credential of ours: not checked");
+		return TA_ERR_REJECTED;
 	}
 	c.service = req->service ? req->service : "";
 	c.user = out->user;

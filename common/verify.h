@@ -31,12 +31,18 @@ struct ta_request {
 
 /*
  * The credential was not typed for us: it is an earlier PAM module's
- * password (try_first_pass).  Only a credential of our own shape (a tka_
- * token with a valid checksum, or an OTP-length string of digits) is
- * checked as usual; anything else is checked against the local store
- * alone, is never sent to a remote endpoint and never counts as a failure.
+ * password (try_first_pass).  Only a credential of our own shape
+ * (ta_credential_own_shape) is checked as usual; anything else is refused
+ * (TA_ERR_REJECTED) without any backend seeing it, without counting as a
+ * failure, and with a debug line only.
  */
 #define TA_REQ_STACKED 0x1u
+
+/*
+ * Our own credential shapes: an issued tka_ token with a valid checksum,
+ * or 6 to 8 digits (an OTP code).  1 when cred has one of them.
+ */
+int ta_credential_own_shape(const char *cred, size_t len);
 
 struct ta_outcome {
 	char user[TA_MAX_USER + 1];     /* user after tenant splitting */
@@ -80,6 +86,28 @@ int ta_verify(ta_ctx *ctx, const struct ta_request *req, struct ta_outcome *out)
  * the prompt for users who have nothing enrolled.
  */
 int ta_user_known(ta_ctx *ctx, const char *user, const char *tenant);
+
+/*
+ * The input gate's grammar, for every entry point that takes names or
+ * credentials (SECURITY.md).  A name is 1..max bytes of well-formed UTF-8
+ * with no C0/C1 control and no DEL.  A credential is 1..TA_MAX_CREDENTIAL
+ * bytes of visible ASCII (0x21-0x7e): a superset of RFC 6750's b64token,
+ * and nothing that could end a header line, a JSON string or a SASL field.
+ * Both return 1 when the input is acceptable.
+ */
+int ta_name_ok(const char *s, size_t max);
+int ta_credential_ok(const char *cred, size_t len);
+
+/*
+ * The log-field encoder: a name or host as one key=value field.  Values
+ * with no space, '"', '=' or '\\' are written as they are (so ordinary
+ * lines keep their shape); any other is quoted with '"' and '\\' escaped,
+ * so "user=x outcome=success" can never be forged by a crafted name.
+ * Returns s itself or buf.  TA_Q() supplies a buffer on the caller's stack.
+ */
+#define TA_LOGQ_MAX 1040
+const char *ta_logq(const char *s, char *buf, size_t cap);
+#define TA_Q(s) ta_logq((s), (char[TA_LOGQ_MAX]){0}, TA_LOGQ_MAX)
 
 /*
  * Split user/tenant the way ta_verify does (SPEC §2): explicit tenant, then

@@ -5,6 +5,7 @@
   /ok /retcode1 /500 /badjson /noretcode /big /hang /redirect /dupkeys
   /introspect-active /introspect-inactive /introspect-other
   /kudo-ok /kudo-403 /kudo-other /kudo-exp     (GET, x-api-token)
+  /ok-no-user  GET: 200 {"status": "ok"}, as a health check answers
   /apikey     200 only with the right x-api-key
   /signed     200 only with a valid SPEC 5 signature and a fresh nonce
   /expiring   cec success carrying expiration_time = now + 3
@@ -29,6 +30,15 @@ class H(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *a):
         pass
+
+    def parse_request(self):
+        ok = super().parse_request()
+        if ok and ARGS.log:
+            # one line per request: the path, and the x-api-token as received
+            with LOCK, open(ARGS.log, "a") as f:
+                f.write("%s %s %r\n" % (self.command, self.path,
+                                         self.headers.get("x-api-token")))
+        return ok
 
     def send(self, code, obj=None, raw=None):
         body = raw if raw is not None else json.dumps(obj).encode()
@@ -133,6 +143,8 @@ class H(BaseHTTPRequestHandler):
     def do_GET(self):
         p = self.path
         tok = self.headers.get("x-api-token")
+        if p == "/ok-no-user":  # what a health check answers: no verdict on any token
+            return self.send(200, {"status": "ok"})
         if p.startswith("/kudo-"):
             if p == "/kudo-403" or tok != ARGS.token:
                 return self.send(403, raw=b'{"error": "Wrong token"}')
@@ -156,6 +168,7 @@ def main():
     ap.add_argument("--api-key", default="")
     ap.add_argument("--sign-key", default="")
     ap.add_argument("--record", default="")
+    ap.add_argument("--log", default="")
     ARGS = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
     srv.daemon_threads = True

@@ -90,7 +90,7 @@ static inline void env_free(struct env *e)
 
 static inline int check(struct env *e, const char *user, const char *tenant, const char *cred)
 {
-	struct ta_request req = {user, tenant, cred, strlen(cred), "unit", "127.0.0.1"};
+	struct ta_request req = {user, tenant, cred, strlen(cred), "unit", "127.0.0.1", 0};
 	return ta_verify(e->ctx, &req, NULL);
 }
 

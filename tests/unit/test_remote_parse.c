@@ -78,14 +78,29 @@ static void test_kudo(void **state)
 {
 	int64_t e;
 	(void)state;
-	assert_int_equal(judge(TA_PROFILE_KUDO, 200, "{\"file\":\"x\"}", &e), TA_OK);
+	/* a 200 that names no user is no verdict (a smuggled /healthz answer) */
+	assert_int_equal(judge(TA_PROFILE_KUDO, 200, "{\"file\":\"x\"}", &e), TA_ERR_UNAVAILABLE);
+	assert_int_equal(judge(TA_PROFILE_KUDO, 200, "{\"status\":\"ok\"}", &e),
+	                 TA_ERR_UNAVAILABLE);
+	assert_int_equal(judge(TA_PROFILE_KUDO, 200, "{\"userAccount\":\"alice\"}", &e),
+	                 TA_ERR_UNAVAILABLE); /* tenant configured but not named */
+	assert_int_equal(judge(TA_PROFILE_KUDO, 200, "{\"userAccount\":1,\"tenantSpaceId\":\"acme\"}", &e),
+	                 TA_ERR_UNAVAILABLE);
 	assert_int_equal(judge(TA_PROFILE_KUDO, 200,
 	                       "{\"userAccount\":\"alice\",\"tenantSpaceId\":\"acme\"}", &e),
 	                 TA_OK);
-	assert_int_equal(judge(TA_PROFILE_KUDO, 200, "{\"userAccount\":\"bob\"}", &e),
+	assert_int_equal(judge(TA_PROFILE_KUDO, 200,
+	                       "{\"userAccount\":\"bob\",\"tenantSpaceId\":\"acme\"}", &e),
 	                 TA_ERR_TENANT);
-	assert_int_equal(judge(TA_PROFILE_KUDO, 200, "{\"tenantSpaceId\":\"other\"}", &e),
+	assert_int_equal(judge(TA_PROFILE_KUDO, 200,
+	                       "{\"userAccount\":\"alice\",\"tenantSpaceId\":\"other\"}", &e),
 	                 TA_ERR_TENANT);
+	{
+		const char *why = NULL;
+		assert_int_equal(ta_remote_judge(TA_PROFILE_KUDO, 200, "{\"userAccount\":\"alice\"}",
+		                                 23, "alice", "", &e, &why),
+		                 TA_OK); /* single-tenant: the user is enough */
+	}
 	assert_int_equal(judge(TA_PROFILE_KUDO, 403, "{\"error\":\"Wrong token\"}", &e),
 	                 TA_ERR_REJECTED);
 	assert_int_equal(judge(TA_PROFILE_KUDO, 500, "{}", &e), TA_ERR_UNAVAILABLE);

@@ -1,0 +1,355 @@
+/*
+ * test_remote_gate.c - the input gate and the remote backend against a
+ * lying endpoint in this process: control bytes in credentials, answers
+ * left over on a kept-alive connection (issue 9, defect 1), lockout of
+ * users only the remote knows (defect 6), revocation winning over the
+ * offline cache (defect 7), try_first_pass passwords kept home, and the
+ * bounded throttle table.
+ */
+#include "helpers.h"
+#include "ctx_int.h"
+#include "store.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+/* ---- a kudo endpoint on 127.0.0.1 with scripted answers ------------------ */
+
+enum { ANSWER_403, ANSWER_YES, ANSWER_403_THEN_SMUGGLED };
+
+struct fake {
+	int lfd, port;
+	pthread_t th;
+	volatile int mode, requests, stop;
+	char last_token[600];
+};
+
+static const char yes_body[] = "{\"userAccount\":\"alice\",\"tenantSpaceId\":\"\"}";
+
+static void send_all(int fd, const char *s)
+{
+	size_t n = strlen(s), off = 0;
+	while (off < n) {
+		ssize_t w = send(fd, s + off, n - off, MSG_NOSIGNAL);
+		if (w <= 0)
+			return;
+		off += (size_t)w;
+	}
+}
+
+static void answer(struct fake *f, int fd)
+{
+	char resp[512];
+
+	if (f->mode == ANSWER_YES) {
+		snprintf(resp, sizeof(resp),
+		         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+		         strlen(yes_body), yes_body);
+		send_all(fd, resp);
+		return;
+	}
+	send_all(fd, "HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\n{}");
+	if (f->mode == ANSWER_403_THEN_SMUGGLED) {
+		/* an answer to a request nobody sent, arriving a little later */
+		usleep(30000);
+		snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
+		         strlen(yes_body), yes_body);
+		send_all(fd, resp);
+	}
+}
+
+static void serve_conn(struct fake *f, int fd)
+{
+	char buf[8192];
+	size_t have = 0;
+
+	for (;;) {
+		char *end;
+		ssize_t n = recv(fd, buf + have, sizeof(buf) - 1 - have, 0);
+		if (n <= 0)
+			return;
+		have += (size_t)n;
+		buf[have] = '\0';
+		while ((end = strstr(buf, "\r\n\r\n")) != NULL) {
+			char *tok = strstr(buf, "x-api-token: ");
+			size_t used = (size_t)(end + 4 - buf);
+			f->requests++;
+			f->last_token[0] = '\0';
+			if (tok != NULL && tok < end) {
+				char *eol = strstr(tok, "\r\n");
+				snprintf(f->last_token, sizeof(f->last_token), "%.*s",
+				         (int)(eol - tok - 13), tok + 13);
+			}
+			answer(f, fd);
+			memmove(buf, buf + used, have - used + 1);
+			have -= used;
+		}
+	}
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+
+	while (!f->stop) {
+		int fd = accept(f->lfd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		serve_conn(f, fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+static void fake_start(struct fake *f)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int one = 1;
+
+	memset(f, 0, sizeof(*f));
+	f->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(f->lfd >= 0);
+	setsockopt(f->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(f->lfd, 8), 0);
+	assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&a, &len), 0);
+	f->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&f->th, NULL, fake_main, f), 0);
+}
+
+static void fake_stop(struct fake *f)
+{
+	f->stop = 1;
+	shutdown(f->lfd, SHUT_RDWR);
+	close(f->lfd);
+	pthread_cancel(f->th);
+	pthread_join(f->th, NULL);
+}
+
+static struct env *remote_env(struct fake *f, const char *url)
+{
+	struct env *e = env_init();
+	char u[128];
+
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/%s", f->port, url);
+	set(e, "verify", "remote");
+	set(e, "profile", "kudo");
+	set(e, "url", u);
+	set(e, "timeout_ms", "1000");
+	env_reopen(e);
+	return e;
+}
+
+static int verify_flags(struct env *e, const char *cred, unsigned flags)
+{
+	struct ta_request req = {"alice", NULL, cred, strlen(cred), "unit", NULL, flags};
+	return ta_verify(e->ctx, &req, NULL);
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void test_gate_refuses_control_bytes(void **state)
+{
+	static const char *const bad[] = {
+	    "x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: a\r\n\r\n", "tok en", "tok\ten", "tok\x7f",
+	    "tok\xc3\xa9", "",
+	};
+	struct fake f;
+	struct env *e;
+	char nul[] = "abc\0def";
+	(void)state;
+	fake_start(&f);
+	f.mode = ANSWER_YES;
+	e = remote_env(&f, "verify");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(verify_flags(e, bad[i], 0), TA_ERR_REJECTED);
+		assert_null(strstr(e->lastlog, "healthz"));
+	}
+	{
+		struct ta_request req = {"alice", NULL, nul, 7, "unit", NULL, 0};
+		assert_int_equal(ta_verify(e->ctx, &req, NULL), TA_ERR_REJECTED);
+	}
+	assert_int_equal(f.requests, 0); /* nothing refused reached the endpoint */
+	assert_true(ta_credential_ok("tka_abc-._~+/=", 14));
+	assert_int_equal(verify_flags(e, "good-token-1234567", 0), TA_OK);
+	assert_int_equal(f.requests, 1);
+	env_free(e);
+	fake_stop(&f);
+}
+
+static void test_gate_names(void **state)
+{
+	(void)state;
+	assert_true(ta_name_ok("alice", 256));
+	assert_true(ta_name_ok("zo\xc3\xab", 256));               /* U+00EB */
+	assert_true(ta_name_ok("\xe6\x97\xa5\xe6\x9c\xac", 256)); /* CJK */
+	assert_false(ta_name_ok("", 256));
+	assert_false(ta_name_ok("a\nb", 256));
+	assert_false(ta_name_ok("a\x7f", 256));
+	assert_false(ta_name_ok("a\xc2\x85", 256));         /* U+0085 NEL, a C1 control */
+	assert_false(ta_name_ok("a\xc0\xaf", 256));         /* overlong '/' */
+	assert_false(ta_name_ok("a\xed\xa0\x80", 256));     /* surrogate */
+	assert_false(ta_name_ok("a\xe6\x97", 256));         /* truncated */
+	assert_false(ta_name_ok("a\xf4\x90\x80\x80", 256)); /* beyond U+10FFFF */
+	assert_false(ta_name_ok("abcdef", 5));
+}
+
+/* Defect 1's second half: a reused connection with bytes waiting is not read. */
+static void test_leftover_answer_not_read(void **state)
+{
+	struct fake f;
+	struct env *e;
+	(void)state;
+	fake_start(&f);
+	f.mode = ANSWER_403_THEN_SMUGGLED;
+	e = remote_env(&f, "verify");
+	assert_int_equal(verify_flags(e, "wrong-token-aaaaaaaa", 0), TA_ERR_REJECTED);
+	usleep(150000); /* the smuggled answer is now waiting on the kept-alive socket */
+	f.mode = ANSWER_403;
+	assert_int_equal(verify_flags(e, "wrong-token-bbbbbbbb", 0), TA_ERR_REJECTED);
+	assert_string_equal(f.last_token, "wrong-token-bbbbbbbb"); /* it asked anew */
+	env_free(e);
+	fake_stop(&f);
+}
+
+/* Defect 6: a user only the remote knows is locked out too. */
+static void test_remote_only_user_locked(void **state)
+{
+	struct fake f;
+	struct env *e;
+	int before;
+	(void)state;
+	fake_start(&f);
+	f.mode = ANSWER_403;
+	e = remote_env(&f, "verify");
+	set(e, "max_failures", "3");
+	env_reopen(e);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(verify_flags(e, "123456", 0), TA_ERR_REJECTED);
+	before = f.requests;
+	f.mode = ANSWER_YES;
+	assert_int_equal(verify_flags(e, "123457", 0), TA_ERR_LOCKED);
+	assert_int_equal(f.requests, before); /* locked: the endpoint is not asked */
+	env_free(e);
+	fake_stop(&f);
+}
+
+/* Defect 7: a refusal evicts the cached success; grace cannot bring it back. */
+static void test_rejection_evicts_grace(void **state)
+{
+	struct fake f;
+	struct env *e;
+	(void)state;
+	fake_start(&f);
+	f.mode = ANSWER_YES;
+	e = remote_env(&f, "verify");
+	set(e, "offline_grace", "3600");
+	env_reopen(e);
+	assert_int_equal(verify_flags(e, "revoked-token-123456", 0), TA_OK);
+	f.mode = ANSWER_403; /* revoked at the source */
+	assert_int_equal(verify_flags(e, "revoked-token-123456", 0), TA_ERR_REJECTED);
+	fake_stop(&f); /* and now the endpoint is down */
+	assert_int_equal(verify_flags(e, "revoked-token-123456", 0), TA_ERR_UNAVAILABLE);
+	env_free(e);
+}
+
+/* try_first_pass: another module's password stays home and is not counted. */
+static void test_stacked_password_kept_home(void **state)
+{
+	struct fake f;
+	struct env *e;
+	(void)state;
+	fake_start(&f);
+	f.mode = ANSWER_403;
+	e = remote_env(&f, "verify");
+	set(e, "max_failures", "2");
+	env_reopen(e);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(verify_flags(e, "my-unix-Passw0rd!", TA_REQ_STACKED),
+		                 TA_ERR_REJECTED);
+	assert_int_equal(f.requests, 0);
+	/* a stacked OTP-shaped code is ours: asked and counted */
+	assert_int_equal(verify_flags(e, "123456", TA_REQ_STACKED), TA_ERR_REJECTED);
+	assert_int_equal(f.requests, 1);
+	f.mode = ANSWER_YES;
+	assert_int_equal(verify_flags(e, "good-token-1234567", 0), TA_OK); /* not locked */
+	env_free(e);
+	fake_stop(&f);
+}
+
+/* The throttle table is bounded; a full table of lockouts forgets none. */
+static void test_throttle_table_bounded(void **state)
+{
+	struct env *e = env_init();
+	ta_store *st = NULL;
+	struct ta_throttle t = {1, 0, 0}, locked = {0, 1, 0}, got;
+	char err[256], name[32];
+	int64_t now = 1700000000;
+	(void)state;
+	assert_int_equal(ta_store_open(e->store, 0, &st, err, sizeof(err)), TA_OK);
+	ta_store_set_throttle_cap(st, 4);
+	locked.locked_until = now + 600;
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "locked%d", i);
+		assert_int_equal(ta_store_throttle_put(st, name, "", &locked, now), TA_OK);
+	}
+	/* full of lockouts: a new row is refused, the locked rows stay */
+	assert_int_equal(ta_store_throttle_put(st, "new", "", &t, now), TA_ERR_EXISTS);
+	assert_int_equal(ta_store_throttle_get(st, "locked0", "", &got), TA_OK);
+	assert_int_equal(got.locked_until, now + 600);
+	/* an existing row can still be updated */
+	assert_int_equal(ta_store_throttle_put(st, "locked1", "", &locked, now), TA_OK);
+	/* once the lockouts end and a day passes, the rows expire and make room */
+	assert_int_equal(ta_store_throttle_put(st, "new", "", &t, now + TA_THROTTLE_IDLE + 700),
+	                 TA_OK);
+	assert_int_equal(ta_store_throttle_get(st, "new", "", &got), TA_OK);
+	assert_int_equal(got.failures, 1);
+	/* at the cap with unlocked rows, the oldest unlocked row gives way */
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "u%d", i);
+		assert_int_equal(ta_store_throttle_put(st, name, "", &t, now + TA_THROTTLE_IDLE + 800 + i),
+		                 TA_OK);
+	}
+	ta_store_close(st);
+	env_free(e);
+}
+
+/* A crafted name cannot forge a field of the outcome line. */
+static void test_log_fields_quoted(void **state)
+{
+	struct env *e = env_init();
+	char buf[TA_LOGQ_MAX];
+	(void)state;
+	assert_string_equal(ta_logq("alice", buf, sizeof(buf)), "alice");
+	assert_string_equal(ta_logq("x outcome=success", buf, sizeof(buf)),
+	                    "\"x outcome=success\"");
+	assert_string_equal(ta_logq("a\"b\\", buf, sizeof(buf)), "\"a\\\"b\\\\\"");
+	{
+		struct ta_request req = {"x reason=success user=root", NULL, "wrong-token-123456",
+		                         18, "unit", NULL, 0};
+		assert_int_not_equal(ta_verify(e->ctx, &req, NULL), TA_OK);
+		assert_non_null(strstr(e->lastlog, "user=\"x reason=success user=root\""));
+	}
+	env_free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_gate_refuses_control_bytes),
+	    cmocka_unit_test(test_gate_names),
+	    cmocka_unit_test(test_leftover_answer_not_read),
+	    cmocka_unit_test(test_remote_only_user_locked),
+	    cmocka_unit_test(test_rejection_evicts_grace),
+	    cmocka_unit_test(test_stacked_password_kept_home),
+	    cmocka_unit_test(test_throttle_table_bounded),
+	    cmocka_unit_test(test_log_fields_quoted),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
