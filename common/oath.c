@@ -84,8 +84,16 @@ static int parse_extras(char **f, int n, struct ta_oath_entry *e, char *why, siz
 	unsigned long long v;
 
 	if (n > 4) {
-		if (ta_parse_uint(f[4], 0, INT64_MAX, &v) != TA_OK)
-			return snprintf(why, whylen, "counter '%.20s' is not a number", f[4]),
+		size_t l = strlen(f[4]);
+		if (l == 0 || strspn(f[4], "0123456789") != l)
+			return snprintf(why, whylen, "counter '%.24s' is not a number", f[4]),
+			       TA_ERR_INPUT;
+		/* below the bound, counter + 1 still fits the store's signed column */
+		if (ta_parse_uint(f[4], 0, TA_OTP_COUNTER_MAX - 1, &v) != TA_OK)
+			return snprintf(why, whylen,
+			                "counter %.24s%s is too large (must be below 2^62 = %llu)",
+			                f[4], l > 24 ? "..." : "",
+			                (unsigned long long)TA_OTP_COUNTER_MAX),
 			       TA_ERR_INPUT;
 		e->has_counter = 1;
 		e->counter = v;

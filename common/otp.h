@@ -14,6 +14,10 @@
 #include "crypto.h"
 
 #define TA_OTP_MAX_SECRET 64 /* bytes */
+/* Largest HOTP counter or TOTP step a new secret may start at: far beyond
+ * any real counter, and far enough below INT64_MAX that advancing it can
+ * never wrap in the store's signed 64-bit column. */
+#define TA_OTP_COUNTER_MAX (UINT64_C(1) << 62)
 #define TA_OTP_MIN_SECRET                                                                          \
 	10 /* bytes (80 bits), as RFC 4226 §4 R6 asks at least 128 but tolerates 80 */
 

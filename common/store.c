@@ -25,6 +25,10 @@ enum {
 	Q_HAS_CRED,
 	Q_OTP_ADVANCE,
 	Q_THROTTLE_PUT,
+	Q_THROTTLE_EXPIRE,
+	Q_THROTTLE_HAS,
+	Q_THROTTLE_COUNT,
+	Q_THROTTLE_EVICT,
 	Q_COUNT
 };
 
@@ -38,10 +42,22 @@ static const char *const queries[Q_COUNT] = {
                   "tenant=?",
     [Q_HAS_CRED] = "SELECT EXISTS(SELECT 1 FROM tokens WHERE user=?1 AND tenant=?2) OR "
                    "EXISTS(SELECT 1 FROM otp WHERE user=?1 AND tenant=?2)",
-    [Q_OTP_ADVANCE] = "UPDATE otp SET next=?3 WHERE user=?1 AND tenant=?2 AND next<?3",
-    [Q_THROTTLE_PUT] = "INSERT INTO throttle(user,tenant,failures,lockouts,locked_until) "
-                       "VALUES(?1,?2,?3,?4,?5) ON CONFLICT(user,tenant) DO UPDATE SET "
-                       "failures=?3,lockouts=?4,locked_until=?5",
+    /* ta_store_otp_advance() binds only 1..INT64_MAX and rows hold only
+     * 0..INT64_MAX, so the signed "<" here orders them as unsigned values. */
+    [Q_OTP_ADVANCE] = "UPDATE otp SET next=?3 WHERE user=?1 AND tenant=?2 AND next>=0 AND "
+                      "next<?3",
+    [Q_THROTTLE_PUT] = "INSERT INTO throttle(user,tenant,failures,lockouts,locked_until,updated) "
+                       "VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(user,tenant) DO UPDATE SET "
+                       "failures=?3,lockouts=?4,locked_until=?5,updated=?6",
+    /* a failure streak is forgotten a day after its last failure, never while locked */
+    [Q_THROTTLE_EXPIRE] = "DELETE FROM throttle WHERE (user,tenant) IN (SELECT user,tenant FROM "
+                          "throttle WHERE updated<?1 AND locked_until<=?2 ORDER BY updated "
+                          "LIMIT 8)",
+    [Q_THROTTLE_HAS] = "SELECT 1 FROM throttle WHERE user=? AND tenant=?",
+    [Q_THROTTLE_COUNT] = "SELECT count(*) FROM throttle",
+    /* a full table gives up the oldest unlocked row; a locked row is never given up */
+    [Q_THROTTLE_EVICT] = "DELETE FROM throttle WHERE (user,tenant) IN (SELECT user,tenant FROM "
+                         "throttle WHERE locked_until<=?1 ORDER BY updated LIMIT 1)",
 };
 
 struct ta_store {
@@ -49,6 +65,7 @@ struct ta_store {
 	sqlite3_stmt *q[Q_COUNT];
 	int schema;
 	int in_txn;
+	unsigned long throttle_cap; /* most throttle rows (TA_THROTTLE_MAX) */
 };
 
 /* Schema steps: migrations[i] brings a store from version i to i + 1. */
@@ -69,6 +86,9 @@ static const char *const migrations[TA_STORE_SCHEMA] = {
     /* 1 -> 2: bound parameters (seed 004) and lockout doubling */
     "ALTER TABLE tokens ADD COLUMN params TEXT;"
     "ALTER TABLE throttle ADD COLUMN lockouts INTEGER NOT NULL DEFAULT 0;",
+    /* 2 -> 3: throttle rows for users only a remote backend knows, expired and capped */
+    "ALTER TABLE throttle ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX throttle_updated ON throttle(updated);",
 };
 
 const char *ta_store_errmsg(ta_store *st)
@@ -304,6 +324,7 @@ int ta_store_open(const char *path, int create, ta_store **out, char *err, size_
 		return r;
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return TA_ERR_NOMEM;
+	st->throttle_cap = TA_THROTTLE_MAX;
 	if ((r = open_db(st, path, &before, err, errlen)) != TA_OK)
 		goto out;
 	if ((r = migrate(st, create, msg, sizeof(msg))) != TA_OK) {
@@ -552,20 +573,30 @@ int ta_store_has_credential(ta_store *st, const char *user, const char *tenant, 
 	return rc == SQLITE_ROW ? TA_OK : map_rc(rc);
 }
 
+/*
+ * OTP counters and time steps sit in a signed 64-bit column.  A row is
+ * created with next <= TA_OTP_COUNTER_MAX (2^62) and only ever advanced to
+ * a larger value no greater than INT64_MAX, which leaves 2^62 acceptances
+ * of headroom: far more than any authenticator can produce, and no value
+ * on the way can reach the sign bit.  A negative next (a wrapped counter
+ * written by an older version) is a damaged row, never a small counter.
+ */
 static int read_otp_row(sqlite3_stmt *s, int col, struct ta_otp_row *row)
 {
 	const void *blob;
+	sqlite3_int64 next;
 	int n;
 
 	row->p.type = (ta_otp_type)sqlite3_column_int(s, col + 0);
 	row->p.alg = (ta_hash_alg)sqlite3_column_int(s, col + 1);
 	row->p.digits = (unsigned)sqlite3_column_int(s, col + 2);
 	row->p.period = (unsigned)sqlite3_column_int(s, col + 3);
-	row->next = (uint64_t)sqlite3_column_int64(s, col + 4);
+	next = sqlite3_column_int64(s, col + 4);
+	row->next = next < 0 ? 0 : (uint64_t)next;
 	row->created = sqlite3_column_int64(s, col + 5);
 	blob = sqlite3_column_blob(s, col + 6);
 	n = sqlite3_column_bytes(s, col + 6);
-	if (blob == NULL || n <= 0 || (size_t)n > sizeof(row->sealed) ||
+	if (next < 0 || blob == NULL || n <= 0 || (size_t)n > sizeof(row->sealed) ||
 	    (row->p.type != TA_OTP_HOTP && row->p.type != TA_OTP_TOTP) ||
 	    ta_hash_len(row->p.alg) == 0 || row->p.digits < 6 || row->p.digits > 8 ||
 	    (row->p.type == TA_OTP_TOTP && row->p.period == 0))
@@ -617,6 +648,8 @@ int ta_store_otp_put(ta_store *st, const char *user, const char *tenant,
 {
 	struct otp_put o = {user, tenant, row};
 
+	if (row->next > TA_OTP_COUNTER_MAX)
+		return TA_ERR_INPUT;
 	return run(st,
 	           replace
 	               ? "INSERT OR REPLACE INTO otp(user,tenant,type,alg,digits,period,next,"
@@ -626,17 +659,28 @@ int ta_store_otp_put(ta_store *st, const char *user, const char *tenant,
 	           bind_otp_put, &o, NULL);
 }
 
+/*
+ * A counter past INT64_MAX cannot be stored, and one that does not move the
+ * row forward means the code was already used (or the row is gone): both
+ * are refusals, so a matched code is accepted only when its counter
+ * really moved.
+ */
 int ta_store_otp_advance(ta_store *st, const char *user, const char *tenant, uint64_t next)
 {
 	sqlite3_stmt *s = st->q[Q_OTP_ADVANCE];
-	int rc;
+	int rc, changed;
 
+	if (next == 0 || next > (uint64_t)INT64_MAX)
+		return TA_ERR_REPLAY;
 	bind_text(s, 1, user);
 	bind_text(s, 2, tenant);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)next);
 	rc = sqlite3_step(s);
+	changed = sqlite3_changes(st->db);
 	done(s);
-	return rc == SQLITE_DONE ? TA_OK : map_rc(rc);
+	if (rc != SQLITE_DONE)
+		return map_rc(rc);
+	return changed == 1 ? TA_OK : TA_ERR_REPLAY;
 }
 
 struct user_tenant {
@@ -709,17 +753,71 @@ int ta_store_throttle_get(ta_store *st, const char *user, const char *tenant, st
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? TA_OK : map_rc(rc);
 }
 
-int ta_store_throttle_put(ta_store *st, const char *user, const char *tenant,
-                          const struct ta_throttle *t)
+/* One row-less statement with up to two integer parameters. */
+static int step_ints(ta_store *st, int q, int64_t a, int64_t b, int64_t *col0)
 {
-	sqlite3_stmt *s = st->q[Q_THROTTLE_PUT];
+	sqlite3_stmt *s = st->q[q];
 	int rc;
 
+	if (sqlite3_bind_parameter_count(s) >= 1)
+		sqlite3_bind_int64(s, 1, a);
+	if (sqlite3_bind_parameter_count(s) >= 2)
+		sqlite3_bind_int64(s, 2, b);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && col0 != NULL)
+		*col0 = sqlite3_column_int64(s, 0);
+	done(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? TA_OK : map_rc(rc);
+}
+
+/*
+ * Make room for a new row: forget stale streaks, and when the table is
+ * still at its cap give up the oldest unlocked row.  TA_ERR_EXISTS when
+ * every row is locked: the caller refuses rather than forget a lockout.
+ */
+static int throttle_room(ta_store *st, const char *user, const char *tenant, int64_t now)
+{
+	sqlite3_stmt *s = st->q[Q_THROTTLE_HAS];
+	int64_t rows = 0;
+	int rc, r;
+
+	if ((r = step_ints(st, Q_THROTTLE_EXPIRE, now - TA_THROTTLE_IDLE, now, NULL)) != TA_OK)
+		return r;
+	bind_text(s, 1, user);
+	bind_text(s, 2, tenant);
+	rc = sqlite3_step(s);
+	done(s);
+	if (rc == SQLITE_ROW)
+		return TA_OK; /* an update needs no room */
+	if (rc != SQLITE_DONE)
+		return map_rc(rc);
+	if ((r = step_ints(st, Q_THROTTLE_COUNT, 0, 0, &rows)) != TA_OK ||
+	    (uint64_t)rows < st->throttle_cap)
+		return r;
+	if ((r = step_ints(st, Q_THROTTLE_EVICT, now, 0, NULL)) != TA_OK)
+		return r;
+	return sqlite3_changes(st->db) > 0 ? TA_OK : TA_ERR_EXISTS;
+}
+
+void ta_store_set_throttle_cap(ta_store *st, unsigned long cap)
+{
+	st->throttle_cap = cap > 0 ? cap : TA_THROTTLE_MAX;
+}
+
+int ta_store_throttle_put(ta_store *st, const char *user, const char *tenant,
+                          const struct ta_throttle *t, int64_t now)
+{
+	sqlite3_stmt *s = st->q[Q_THROTTLE_PUT];
+	int rc, r;
+
+	if ((r = throttle_room(st, user, tenant, now)) != TA_OK)
+		return r;
 	bind_text(s, 1, user);
 	bind_text(s, 2, tenant);
 	sqlite3_bind_int(s, 3, (int)t->failures);
 	sqlite3_bind_int(s, 4, (int)t->lockouts);
 	sqlite3_bind_int64(s, 5, t->locked_until);
+	sqlite3_bind_int64(s, 6, now);
 	rc = sqlite3_step(s);
 	done(s);
 	return rc == SQLITE_DONE ? TA_OK : map_rc(rc);

@@ -7,6 +7,7 @@ PAM_MAP     = pam_tokenauth/pam_tokenauth.map
 PAM_TEST    = $(B)/tests/pam/test_pam
 PAM_LOOP    = $(B)/tests/pam/pam_loop
 PAM_BENCH   = $(B)/tests/pam/bench_pam
+PAM_RETRY   = $(B)/tests/attacks/pam_retry
 
 PROGS += $(PAM_SO)
 
@@ -32,6 +33,14 @@ $(PAM_TEST): tests/pam/test_pam.c tests/pam/pamtest_util.h
 $(PAM_LOOP): tests/pam/pam_loop.c tests/pam/pamtest_util.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lpam
+
+# The attack driver (tests/attacks/pam.sh): one handle retried, real libpam.
+$(PAM_RETRY): tests/attacks/pam_retry.c tests/pam/pamtest_util.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/pam $(CFLAGS) -o $@ $< $(LDFLAGS) -lpam
+
+# tests/attacks/run.sh runs tests/attacks/pam.sh, which needs the driver.
+check-attacks: $(PAM_SO) $(PAM_RETRY) $(B)/tokenauth
 
 # The benchmark uses the core only to write the users file and compute codes.
 $(PAM_BENCH): tests/pam/bench_pam.c tests/pam/pamtest_util.h $(CORE_LIB)

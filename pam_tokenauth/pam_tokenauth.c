@@ -245,8 +245,12 @@ static void debug(pam_handle_t *pamh, const struct state *st, const char *msg)
 		pam_syslog(pamh, LOG_DEBUG, "%s", msg);
 }
 
-/* One check through the core, with the service and remote host for logs. */
-static int check(pam_handle_t *pamh, struct state *st, const char *user, const char *cred)
+/*
+ * One check through the core, with the service and remote host for logs.
+ * flags: TA_REQ_STACKED for an earlier module's password (try_first_pass).
+ */
+static int check(pam_handle_t *pamh, struct state *st, const char *user, const char *cred,
+                 unsigned flags)
 {
 	const void *svc = NULL, *rhost = NULL;
 	struct ta_request req;
@@ -263,7 +267,26 @@ static int check(pam_handle_t *pamh, struct state *st, const char *user, const c
 	req.credential_len = strnlen(cred, TA_MAX_CREDENTIAL + 1);
 	req.service = svc;
 	req.rhost = rhost;
+	req.flags = flags;
 	return ta_verify(st->ctx, &req, NULL);
+}
+
+/*
+ * Did the core check a stacked credential in full (every backend, counted)?
+ * Only when it has our shape: an issued token with a valid checksum, or 6
+ * to 8 digits (ta_credential_own_shape, the rule TA_REQ_STACKED applies).
+ */
+static int stacked_checked_in_full(const char *cred)
+{
+	return ta_credential_own_shape(cred, strnlen(cred, TA_MAX_CREDENTIAL + 1));
+}
+
+/* Are a and b the same credential?  Constant time in their content. */
+static int same_credential(const char *a, const char *b)
+{
+	size_t la = strnlen(a, TA_MAX_CREDENTIAL + 1), lb = strnlen(b, TA_MAX_CREDENTIAL + 1);
+
+	return la == lb && ta_ct_eq(a, b, la);
 }
 
 /*
@@ -279,6 +302,14 @@ static int worth_asking(int err)
 /*
  * Get the credential (PAM_AUTHTOK and/or one prompt) and check it.
  * Returns a PAM code; *err receives the core's verdict when one was made.
+ *
+ * use_first_pass: the administrator says the earlier module's password is
+ * ours, so it is checked as typed.  try_first_pass: it probably is not (a
+ * Unix password), so the core gets it as TA_REQ_STACKED: unless it has our
+ * shape it stays on this host and a refusal is not counted.  The answer to
+ * the prompt that follows is checked normally; when it is the same string
+ * it is checked once in all (normally, unless the stacked check already
+ * was a normal one).
  */
 static int authenticate(pam_handle_t *pamh, struct state *st, const char *user, int *err)
 {
@@ -292,7 +323,7 @@ static int authenticate(pam_handle_t *pamh, struct state *st, const char *user, 
 		cred = first_pass(pamh);
 	if (cred != NULL) {
 		debug(pamh, st, "checking the credential of an earlier module");
-		*err = check(pamh, st, user, cred);
+		*err = check(pamh, st, user, cred, use_first ? 0 : TA_REQ_STACKED);
 		if (use_first || !worth_asking(*err))
 			goto out;
 	} else if (use_first) {
@@ -303,7 +334,11 @@ static int authenticate(pam_handle_t *pamh, struct state *st, const char *user, 
 	}
 	if ((pr = ask(pamh, prompt ? prompt : "Token: ", &typed)) != PAM_SUCCESS)
 		goto out;
-	*err = check(pamh, st, user, typed);
+	if (cred != NULL && same_credential(cred, typed) && stacked_checked_in_full(cred)) {
+		debug(pamh, st, "the answer is the earlier module's credential: already checked");
+		goto out;
+	}
+	*err = check(pamh, st, user, typed, 0);
 out:
 	ta_wipe_free(typed);
 	return pr;

@@ -224,6 +224,32 @@ expect 2 "import-oath world-writable file" -- ta otp import-oath "$W/users.oath"
 err_has "writable by group or others" "unsafe input file named"
 chmod 0600 "$W/users.oath"
 expect 2 "import-oath no file" -- ta otp import-oath
+# Counters near the top of 64 bits (issue 9): refused by value, not wrapped.
+H=3132333435363738393031323334353637383930
+cat >"$W/big.oath" <<EOT
+HOTP pat - $H 9223372036854775807
+HOTP quin - $H 4611686018427387904
+HOTP ros - $H 18446744073709551616
+HOTP sue - $H 12abc
+HOTP sam - $H 4611686018427387903 $(oathtool --hotp -c 4611686018427387903 $H)
+EOT
+chmod 600 "$W/big.oath"
+expect 2 "import-oath with counters out of range" -- ta otp import-oath "$W/big.oath"
+err_has "big.oath:1: skipped: counter 9223372036854775807 is too large (must be below 2^62 = 4611686018427387904)" "INT64_MAX counter named"
+err_has "big.oath:2: skipped: counter 4611686018427387904 is too large" "2^62 counter named"
+err_has "big.oath:3: skipped: counter 18446744073709551616 is too large" "2^64 counter named"
+err_has "big.oath:4: skipped: counter '12abc' is not a number" "malformed counter named"
+err_has "1 user(s) imported, 4 line(s) skipped" "counts"
+C62=$(oathtool --hotp -c 4611686018427387904 $H)
+echo "$C62" | expect 0 "largest imported counter: next code accepted" -- ta verify --user sam
+echo "$C62" | expect 1 "largest imported counter: same code refused" -- ta verify --user sam
+echo "$(oathtool --hotp -c 9223372036854775807 $H)" |
+	expect 1 "refused line not enrolled" -- ta verify --user pat
+# A wrapped (negative) counter left by an older version is damage, not counter 0.
+sqlite3 "$DB" "UPDATE otp SET next=-1 WHERE user='sam'" || bad "sqlite3 update"
+echo "$(oathtool --hotp -c 0 $H)" | expect 3 "wrapped counter refused as damage" -- ta verify --user sam
+err_has "damaged" "damage named"
+expect 0 "the damaged secret can be removed" -- ta otp remove --user sam
 
 # --- store and key safety ----------------------------------------------------------------
 chmod 0666 "$DB"

@@ -86,7 +86,7 @@ enroll() { # enroll NAME USER [otp options]: secret into $FIX/sec.NAME
 cli init >/dev/null 2>&1 || die "tokenauth init failed"
 issue exp expuser --ttl 1s # expires while the rest is set up
 t_exp=$(date +%s)
-for u in alice bob locky nulluser tryuser useuser multi both oddinput loopuser; do
+for u in alice bob locky nulluser tryuser trylock useuser multi both oddinput loopuser; do
 	issue "$u" "$u" --ttl 1d
 done
 issue dave dave --tenant acme --ttl 1d
@@ -138,6 +138,8 @@ svc relconf "config=relative/tokenauth.conf"
 svc badfile "config=$FIX/bad.conf"
 printf 'auth required %s/pam_set_items.so\nauth required %s %s try_first_pass\n' \
 	"$PWLIB" "$MOD" "$C" >"$SVC/try"
+printf 'auth required %s/pam_set_items.so\nauth required %s config=%s try_first_pass\n' \
+	"$PWLIB" "$MOD" "$FIX/lock.conf" >"$SVC/trylock"
 printf 'auth required %s/pam_set_items.so\nauth required %s %s use_first_pass\n' \
 	"$PWLIB" "$MOD" "$C" >"$SVC/use"
 printf 'auth required %s %s nullok\nauth required pam_permit.so\n' "$MOD" "$C" >"$SVC/nullok_permit"
@@ -197,12 +199,13 @@ check "exports only pam_sm_authenticate pam_sm_setcred (got: $exports)" \
 check "module stays loaded once dlopened (NODELETE)" \
 	sh -c "readelf -d '$MOD' | grep -q 'Flags:.*NODELETE'"
 # Writable data: only what the C runtime puts there, and the core's
-# once-per-process libcurl initialisation (pthread_once + its result),
-# which is written once before any thread can read it.
+# once-per-process initialisation in global.c (pthread_once controls for
+# the environment scrub and libcurl, and libcurl's result), each written
+# once before any thread can read it.
 if [ -z "${TA_PRELOAD:-}" ]; then
 	globals=$(objdump -t "$MOD" | awk '$4 == ".data" || $4 == ".bss" {print $NF}' |
 		grep -v -x -e completed.0 -e __dso_handle -e __TMC_END__ -e '.data' -e '.bss' \
-			-e curl_once -e curl_init_rc | tr '\n' ' ')
+			-e once -e scrub_once -e init_rc -e curl_once -e curl_init_rc | tr '\n' ' ')
 	check "no writable global state (found: ${globals:-none})" test -z "$globals"
 fi
 

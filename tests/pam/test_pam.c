@@ -530,7 +530,8 @@ static void test_config_missing(void **state)
 	(void)state;
 	assert_int_equal(auth(&c, "noconf", "alice", "x"), PAM_SERVICE_ERR);
 	assert_no_prompt(&c);
-	assert_log(&c, "/nonexistent/tokenauth.conf");
+	/* names the file, or the missing folder on its way (ta_file_check_dir) */
+	assert_log(&c, "configuration error: /nonexistent");
 	call_free(&c);
 }
 
@@ -618,6 +619,48 @@ static void test_try_first_pass(void **state)
 	assert_int_equal(first_pass(&c, "try", "tryuser", "pw", "also-wrong"), PAM_AUTH_ERR);
 	assert_one_prompt(&c);
 	call_free(&c);
+	free(tok);
+}
+
+/*
+ * try_first_pass with max_failures = 3: the earlier module's password is
+ * not ours and does not count, so two wrong answers leave the third login
+ * open (counted, the stacked password would have locked it).  The answers
+ * to the prompt still count.
+ */
+static void test_try_first_pass_lockout(void **state)
+{
+	char *tok = fixture("tok.trylock");
+	struct call c;
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(first_pass(&c, "trylock", "trylock", "unix-password", "tka_wrong"),
+		                 PAM_AUTH_ERR);
+		assert_one_prompt(&c);
+		call_free(&c);
+	}
+	assert_int_equal(first_pass(&c, "trylock", "trylock", "unix-password", tok), PAM_SUCCESS);
+	assert_one_prompt(&c);
+	call_free(&c);
+	/* the same wrong string typed again is one failure, not two */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(first_pass(&c, "trylock", "trylock", "tka_wrong", "tka_wrong"),
+		                 PAM_AUTH_ERR);
+		call_free(&c);
+	}
+	assert_int_equal(first_pass(&c, "trylock", "trylock", "unix-password", tok), PAM_SUCCESS);
+	call_free(&c);
+	/* three counted answers lock */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(first_pass(&c, "trylock", "trylock", "unix-password", "tka_wrong"),
+		                 PAM_AUTH_ERR);
+		call_free(&c);
+	}
+	assert_int_equal(first_pass(&c, "trylock", "trylock", "unix-password", tok), PAM_AUTH_ERR);
+	assert_log(&c, "locked");
+	call_free(&c);
+	shell("%s -c %s/ta.conf unlock --user trylock >/dev/null 2>&1", cli, fix);
 	free(tok);
 }
 
@@ -870,6 +913,7 @@ int main(void)
 	    cmocka_unit_test(test_conversation_error),
 	    cmocka_unit_test(test_prompt_option),
 	    cmocka_unit_test(test_try_first_pass),
+	    cmocka_unit_test(test_try_first_pass_lockout),
 	    cmocka_unit_test(test_use_first_pass),
 	    cmocka_unit_test(test_sets_authtok),
 	    cmocka_unit_test(test_keeps_earlier_authtok),

@@ -2,6 +2,9 @@
 #include "helpers.h"
 #include "otp.h"
 
+#include <sqlite3.h>
+#include <sys/stat.h>
+
 static const uint8_t s1[] = "12345678901234567890";
 static const uint8_t s256[] = "12345678901234567890123456789012";
 static const uint8_t s512[] = "1234567890123456789012345678901234567890123456789012345678901234";
@@ -127,6 +130,146 @@ static void test_uri(void **state)
 	assert_int_equal(ta_otp_alg_parse("md5"), 0);
 }
 
+/* The 6-digit SHA1 code of s1 at counter c, as text. */
+static void code_at(uint64_t c, char out[16])
+{
+	uint32_t v = 0;
+
+	assert_int_equal(ta_otp_code(s1, 20, TA_HASH_SHA1, 6, c, &v), TA_OK);
+	snprintf(out, 16, "%06u", (unsigned)v);
+}
+
+/* The check itself has no overflow at the top of what the store holds. */
+static void test_hotp_check_near_the_top(void **state)
+{
+	struct ta_otp_params p = {TA_OTP_HOTP, TA_HASH_SHA1, 6, 0};
+	const uint64_t top = UINT64_C(1) << 62, imax = (uint64_t)INT64_MAX;
+	uint64_t next = 0;
+	char code[16];
+	(void)state;
+	code_at(top + 3, code);
+	assert_int_equal(ta_otp_check(&p, s1, 20, code, 6, top, 0, 1, 10, &next), TA_OK);
+	assert_true(next == top + 4);
+	assert_int_equal(ta_otp_check(&p, s1, 20, code, 6, top + 4, 0, 1, 10, &next),
+	                 TA_ERR_REPLAY);
+	/* at INT64_MAX the next counter is 2^63, which the store refuses */
+	code_at(imax, code);
+	assert_int_equal(ta_otp_check(&p, s1, 20, code, 6, imax, 0, 1, 10, &next), TA_OK);
+	assert_true(next == imax + 1);
+}
+
+/* Set the stored counter of user u to a raw value. */
+static void raw_next(struct env *e, const char *value)
+{
+	sqlite3 *db = NULL;
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "UPDATE otp SET next=%s WHERE user='u'", value);
+	assert_int_equal(sqlite3_open(e->store, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_close(db);
+}
+
+static void enrol_hotp(struct env *e)
+{
+	struct ta_otp_params p = {TA_OTP_HOTP, TA_HASH_SHA1, 6, 0};
+	uint8_t out[TA_OTP_MAX_SECRET];
+	size_t n = 0;
+
+	assert_int_equal(ta_otp_enroll(e->ctx, "u", NULL, &p, s1, 20, 0, 0, out, &n), TA_OK);
+	ta_wipe(out, sizeof(out));
+}
+
+/*
+ * Issue 9, defect 8: a counter at INT64_MAX (imported, or a store from an
+ * older version) made the advance a no-op, so the same code was accepted
+ * at every login.  Now the code is refused, and never twice accepted.
+ */
+static void test_verify_counter_at_int64_max(void **state)
+{
+	struct env *e = env_init();
+	char code[16];
+	(void)state;
+	enrol_hotp(e);
+	raw_next(e, "9223372036854775807");
+	env_reopen(e);
+	code_at((uint64_t)INT64_MAX, code);
+	assert_int_not_equal(check(e, "u", NULL, code), TA_OK);
+	assert_int_not_equal(check(e, "u", NULL, code), TA_OK);
+	/* a wrapped counter is damage: refused, not read as counter 0 */
+	raw_next(e, "-9223372036854775808");
+	env_reopen(e);
+	code_at(0, code);
+	assert_int_equal(check(e, "u", NULL, code), TA_ERR_CORRUPT);
+	env_free(e);
+}
+
+/* Counters from a pam_oath file: below 2^62, or the line is refused by value. */
+static void test_oath_counter_bounds(void **state)
+{
+	static const char hex[] = "3132333435363738393031323334353637383930";
+	struct ta_oath_entry en;
+	char line[256], why[256];
+	(void)state;
+	snprintf(line, sizeof(line), "HOTP u - %s 4611686018427387903", hex);
+	assert_int_equal(ta_oath_parse_line(line, &en, why, sizeof(why)), TA_OK);
+	assert_true(en.counter == (UINT64_C(1) << 62) - 1);
+	static const char *const too_large[] = {"4611686018427387904", "9223372036854775807",
+	                                        "9223372036854775808", "18446744073709551615",
+	                                        "18446744073709551616"};
+	for (size_t i = 0; i < sizeof(too_large) / sizeof(too_large[0]); i++) {
+		snprintf(line, sizeof(line), "HOTP u - %s %s", hex, too_large[i]);
+		why[0] = '\0';
+		assert_int_equal(ta_oath_parse_line(line, &en, why, sizeof(why)), TA_ERR_INPUT);
+		assert_non_null(strstr(why, too_large[i]));
+		assert_non_null(strstr(why, "too large"));
+	}
+	static const char *const not_numbers[] = {"-1", "12x", "+5", "0x10"};
+	for (size_t i = 0; i < sizeof(not_numbers) / sizeof(not_numbers[0]); i++) {
+		snprintf(line, sizeof(line), "HOTP u - %s %s", hex, not_numbers[i]);
+		why[0] = '\0';
+		assert_int_equal(ta_oath_parse_line(line, &en, why, sizeof(why)), TA_ERR_INPUT);
+		assert_non_null(strstr(why, "is not a number"));
+	}
+}
+
+static void no_report(void *arg, unsigned lineno, const char *reason)
+{
+	(void)arg;
+	(void)lineno;
+	(void)reason;
+}
+
+/* The largest importable counter works end to end, once per code. */
+static void test_oath_import_at_the_bound(void **state)
+{
+	const uint64_t last = (UINT64_C(1) << 62) - 1;
+	struct env *e = env_init();
+	unsigned imported = 0, skipped = 0;
+	char path[160], code[16], next[16];
+	FILE *f;
+	(void)state;
+	code_at(last, code);
+	code_at(last + 1, next);
+	snprintf(path, sizeof(path), "%s/users.oath", e->dir);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "HOTP u - 3132333435363738393031323334353637383930 %llu %s\n",
+	        (unsigned long long)last, code);
+	fprintf(f, "HOTP v - 3132333435363738393031323334353637383930 9223372036854775807\n");
+	fclose(f);
+	chmod(path, 0600);
+	assert_int_equal(ta_oath_import(e->ctx, path, NULL, no_report, NULL, &imported, &skipped),
+	                 TA_OK);
+	assert_int_equal(imported, 1);
+	assert_int_equal(skipped, 1);
+	assert_int_equal(check(e, "u", NULL, code), TA_ERR_REPLAY);
+	assert_int_equal(check(e, "u", NULL, next), TA_OK);
+	assert_int_equal(check(e, "u", NULL, next), TA_ERR_REPLAY);
+	assert_int_equal(check(e, "v", NULL, next), TA_ERR_NO_CREDENTIAL);
+	env_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -136,6 +279,10 @@ int main(void)
 	    cmocka_unit_test(test_hotp_lookahead),
 	    cmocka_unit_test(test_code_format),
 	    cmocka_unit_test(test_uri),
+	    cmocka_unit_test(test_hotp_check_near_the_top),
+	    cmocka_unit_test(test_verify_counter_at_int64_max),
+	    cmocka_unit_test(test_oath_counter_bounds),
+	    cmocka_unit_test(test_oath_import_at_the_bound),
 	};
 	return cmocka_run_group_tests_name("otp", tests, NULL, NULL);
 }

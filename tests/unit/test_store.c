@@ -173,7 +173,9 @@ static void test_otp_advance_only_forward(void **state)
 	row.sealed_len = 40;
 	assert_int_equal(ta_store_otp_put(st, "u", "", &row, 0), TA_OK);
 	assert_int_equal(ta_store_otp_put(st, "u", "", &row, 0), TA_ERR_EXISTS);
-	assert_int_equal(ta_store_otp_advance(st, "u", "", 5), TA_OK);
+	/* a move back, or none, is a replay and changes nothing */
+	assert_int_equal(ta_store_otp_advance(st, "u", "", 5), TA_ERR_REPLAY);
+	assert_int_equal(ta_store_otp_advance(st, "u", "", 10), TA_ERR_REPLAY);
 	assert_int_equal(ta_store_otp_get(st, "u", "", &got), TA_OK);
 	assert_int_equal(got.next, 10);
 	assert_int_equal(ta_store_otp_advance(st, "u", "", 12), TA_OK);
@@ -181,6 +183,76 @@ static void test_otp_advance_only_forward(void **state)
 	assert_int_equal(got.next, 12);
 	assert_int_equal(ta_store_otp_delete(st, "u", ""), TA_OK);
 	assert_int_equal(ta_store_otp_delete(st, "u", ""), TA_ERR_NOT_FOUND);
+	ta_store_close(st);
+	env_free(e);
+}
+
+/* Set otp.next of user u to a raw 64-bit value, as a damaged or old store may hold. */
+static void raw_next(const char *path, const char *value)
+{
+	sqlite3 *db = NULL;
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "UPDATE otp SET next=%s WHERE user='u'", value);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_close(db);
+}
+
+/*
+ * Counters live in a signed column: a new row starts at most at 2^62, an
+ * advance goes at most to INT64_MAX, and a value past the sign bit is never
+ * written, never read as a small counter and never "advanced" from.
+ */
+static void test_otp_counter_bounds(void **state)
+{
+	const uint64_t top = UINT64_C(1) << 62, imax = (uint64_t)INT64_MAX;
+	struct env *e = env_init();
+	ta_store *st = NULL;
+	struct ta_otp_row row, got;
+	char err[512];
+	(void)state;
+	assert_int_equal(ta_store_open(e->store, 0, &st, err, sizeof(err)), TA_OK);
+	memset(&row, 0, sizeof(row));
+	row.p = (struct ta_otp_params){TA_OTP_HOTP, TA_HASH_SHA1, 6, 0};
+	row.sealed_len = 40;
+	/* creation: up to 2^62, not one more, never past the sign bit */
+	row.next = top + 1;
+	assert_int_equal(ta_store_otp_put(st, "u", "", &row, 0), TA_ERR_INPUT);
+	row.next = imax + 1;
+	assert_int_equal(ta_store_otp_put(st, "u", "", &row, 1), TA_ERR_INPUT);
+	row.next = UINT64_MAX;
+	assert_int_equal(ta_store_otp_put(st, "u", "", &row, 1), TA_ERR_INPUT);
+	assert_int_equal(ta_store_otp_get(st, "u", "", &got), TA_ERR_NOT_FOUND);
+	row.next = top;
+	assert_int_equal(ta_store_otp_put(st, "u", "", &row, 0), TA_OK);
+	assert_int_equal(ta_store_otp_get(st, "u", "", &got), TA_OK);
+	assert_true(got.next == top);
+	/* advancing: forward up to INT64_MAX; 2^63 and beyond are refused */
+	assert_int_equal(ta_store_otp_advance(st, "u", "", top + 1), TA_OK);
+	assert_int_equal(ta_store_otp_advance(st, "u", "", imax + 1), TA_ERR_REPLAY);
+	assert_int_equal(ta_store_otp_advance(st, "u", "", UINT64_MAX), TA_ERR_REPLAY);
+	assert_int_equal(ta_store_otp_get(st, "u", "", &got), TA_OK);
+	assert_true(got.next == top + 1);
+	assert_int_equal(ta_store_otp_advance(st, "u", "", imax), TA_OK);
+	assert_int_equal(ta_store_otp_get(st, "u", "", &got), TA_OK);
+	assert_true(got.next == imax);
+	assert_int_equal(ta_store_otp_advance(st, "u", "", imax), TA_ERR_REPLAY);
+	assert_int_equal(ta_store_otp_advance(st, "u", "", 0), TA_ERR_REPLAY);
+	/* a row that is not there does not advance */
+	assert_int_equal(ta_store_otp_advance(st, "nobody", "", 5), TA_ERR_REPLAY);
+	ta_store_close(st);
+	/* a wrapped (negative) counter is damage, not counter 0 or 2^63 */
+	raw_next(e->store, "-1");
+	assert_int_equal(ta_store_open(e->store, 0, &st, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_store_otp_get(st, "u", "", &got), TA_ERR_CORRUPT);
+	assert_int_equal(ta_store_otp_advance(st, "u", "", 5), TA_ERR_REPLAY);
+	ta_store_close(st);
+	raw_next(e->store, "-9223372036854775808");
+	assert_int_equal(ta_store_open(e->store, 0, &st, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_store_otp_get(st, "u", "", &got), TA_ERR_CORRUPT);
+	assert_int_equal(ta_store_otp_advance(st, "u", "", imax), TA_ERR_REPLAY);
 	ta_store_close(st);
 	env_free(e);
 }
@@ -254,6 +326,7 @@ int main(void)
 	    cmocka_unit_test(test_damaged_and_foreign),
 	    cmocka_unit_test(test_migration_v1_to_current),
 	    cmocka_unit_test(test_otp_advance_only_forward),
+	    cmocka_unit_test(test_otp_counter_bounds),
 	    cmocka_unit_test(test_close_trims_large_wal),
 	    cmocka_unit_test(test_key_files),
 	};
