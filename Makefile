@@ -21,7 +21,7 @@ override CFLAGS   += -std=gnu11 $(WARN) $(HARDEN)
 override CPPFLAGS += -Icommon
 override LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed
 
-CORE_LIBS = -lsqlite3 -lcjson -lcrypto -lcurl -lpthread
+CORE_LIBS = -lsqlite3 -lcjson -lssl -lcrypto -lcurl -lpthread
 CORE_SRC  = $(wildcard common/*.c)
 CORE_OBJ  = $(CORE_SRC:common/%.c=$(B)/common/%.o)
 CORE_LIB  = $(B)/libtacore.a

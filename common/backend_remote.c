@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 
 #define KEY_FILE_MAX 4096
 
@@ -341,9 +342,22 @@ static int renew_if_desynced(ta_ctx *ctx, struct ta_remote *rm)
 	return (rm->h = curl_easy_init()) != NULL ? TA_OK : TA_ERR_NOMEM;
 }
 
+/*
+ * Never hand our TLS secrets to a key log, whoever opened it (libcurl
+ * installs its SSLKEYLOGFILE callback before calling this).
+ */
+static CURLcode no_keylog(CURL *h, void *sslctx, void *arg)
+{
+	(void)h;
+	(void)arg;
+	SSL_CTX_set_keylog_callback((SSL_CTX *)sslctx, NULL);
+	return CURLE_OK;
+}
+
 static void set_options(CURL *h, const ta_config *cfg, const char *url, struct buf *b)
 {
 	curl_easy_reset(h); /* keeps the connection cache */
+	curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, no_keylog);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");

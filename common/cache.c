@@ -5,6 +5,7 @@
 #include "file.h"
 #include "ta.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -21,7 +22,7 @@ struct ta_cache {
 	uint8_t key[TA_KEY_LEN];
 };
 
-static const char schema[] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+static const char schema[] = "PRAGMA temp_store=MEMORY; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                              "CREATE TABLE IF NOT EXISTS entries(key BLOB PRIMARY KEY,"
                              " stored INTEGER NOT NULL, token_exp INTEGER NOT NULL) WITHOUT ROWID;"
                              "CREATE INDEX IF NOT EXISTS entries_stored ON entries(stored);";
@@ -41,8 +42,16 @@ static int load_key(ta_cache *c, const char *path, char *err, size_t errlen)
 
 static int open_db(ta_cache *c, const char *path, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600), r;
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600), r;
 
+	/* made now: exactly 0600 whatever the umask; else open what is there */
+	if (fd >= 0 && fchmod(fd, 0600) != 0) {
+		snprintf(err, errlen, "%s: cannot set mode 0600: %m", path);
+		close(fd);
+		return TA_ERR_UNAVAILABLE;
+	}
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot open: %m", path);
 		return TA_ERR_UNAVAILABLE;

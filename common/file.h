@@ -1,10 +1,18 @@
 /*
  * file.h - opening files the careful way (SPEC §7, STYLE 12).
  *
- * Every file the core reads is opened with O_NOFOLLOW|O_CLOEXEC and checked
- * with fstat: it must be a regular file owned by root or the effective
- * user, and not writable by group or others.  Secret files must also not be
- * readable by others.
+ * Every file the core reads is opened with O_NOFOLLOW|O_CLOEXEC|O_NONBLOCK
+ * relative to a descriptor of its folder and checked with fstat: it must be
+ * a regular file owned by root or the effective user, and not writable by
+ * group or others.  Secret files must also not be readable by others.
+ *
+ * The folders on the way are opened one by one from "/" with
+ * openat(O_DIRECTORY|O_NOFOLLOW) and each is fstat-checked on the
+ * descriptor held: no component may be a symbolic link; each must be owned
+ * by root or the effective user and not writable by group or others,
+ * except that a sticky folder (like /tmp, 1777) may be passed through.
+ * Relative paths are taken from the current folder, whose ancestors are
+ * checked the same way.  Every message names the path and the problem.
  */
 #ifndef TA_FILE_H
 #define TA_FILE_H
@@ -19,17 +27,27 @@ typedef enum {
 } ta_file_kind;
 
 /*
- * Open path read-only (flags adds e.g. O_RDWR) and check it.  Returns TA_OK
- * and the descriptor in *fd; TA_ERR_NOT_FOUND when missing;
- * TA_ERR_INSECURE for a symlink, non-regular file, wrong owner or mode;
- * TA_ERR_UNAVAILABLE for other errors.  err receives a message naming path.
+ * Open path read-only (flags adds e.g. O_RDWR; O_CREAT and O_TRUNC are
+ * ignored: this never creates or truncates) and check it and its
+ * folders.  Never blocks on a FIFO or device (refused as not regular); the
+ * descriptor returned is blocking unless flags has O_NONBLOCK.  Returns
+ * TA_OK and the descriptor in *fd; TA_ERR_NOT_FOUND when the file or a
+ * folder is missing; TA_ERR_INSECURE for a symlink, non-regular file, wrong
+ * owner or mode of the file or of a folder; TA_ERR_UNAVAILABLE for other
+ * errors.  err receives a message naming the path.
  */
 int ta_file_open(const char *path, int flags, ta_file_kind kind, int *fd, char *err, size_t errlen);
 
 /* Check an open descriptor the same way. */
 int ta_file_check_fd(int fd, const char *path, ta_file_kind kind, char *err, size_t errlen);
 
-/* Check that the directory holding path is not writable by group/others. */
+/*
+ * Check every folder from "/" to the one holding path as above, and the
+ * one holding path strictly: not writable by group or others even with the
+ * sticky bit (others could plant its siblings: -wal, -shm, cache, socket).
+ * path itself need not exist.  TA_OK, TA_ERR_NOT_FOUND, TA_ERR_INSECURE,
+ * TA_ERR_INPUT (too long, names a folder) or TA_ERR_UNAVAILABLE.
+ */
 int ta_file_check_dir(const char *path, char *err, size_t errlen);
 
 /*
@@ -40,8 +58,9 @@ int ta_file_read(const char *path, ta_file_kind kind, size_t cap, uint8_t **buf,
                  char *err, size_t errlen);
 
 /*
- * Create a new secret file with O_EXCL and mode 0600, write data, fsync.
- * Fails with TA_ERR_EXISTS when the file exists.
+ * Create a new secret file with O_EXCL and mode 0600 (set with fchmod, so
+ * whatever the umask), in a folder checked as for ta_file_open; write data,
+ * fsync.  Fails with TA_ERR_EXISTS when the file exists.
  */
 int ta_file_create_secret(const char *path, const void *data, size_t len, char *err, size_t errlen);
 
@@ -55,7 +74,11 @@ int ta_file_create_secret(const char *path, const void *data, size_t len, char *
 int ta_key_create(const char *path, char *err, size_t errlen);
 int ta_key_read(const char *path, uint8_t key[32], char *err, size_t errlen);
 
-/* mkdir -p of the directory holding path, creating missing parts 0700. */
+/*
+ * mkdir -p of the folder holding path: missing folders are created 0700
+ * (set with fchmod, whatever the umask), existing ones checked as for
+ * ta_file_open.
+ */
 int ta_file_make_parent(const char *path, char *err, size_t errlen);
 
 #endif

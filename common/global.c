@@ -5,19 +5,146 @@
  * This is the one place that touches process-global library state, so the
  * rules for privileged hosts (setuid sudo/su, daemons) live here too: see
  * SECURITY.md, "The caller's environment".
+ *
+ * A PAM module or SASL plugin runs inside setuid programs whose environment
+ * the calling user chose.  Several libraries we link read that environment
+ * with plain getenv(): libcurl opens the file named by SSLKEYLOGFILE for
+ * appending at curl_global_init (lib/vtls/keylog.c), even for http:// URLs;
+ * SQLite takes its temporary folder from SQLITE_TMPDIR and TMPDIR at
+ * sqlite3_initialize; libpq takes host, port, user, password file, service
+ * file and TLS files from PG*.  There is no library option that turns these
+ * off, so in a privileged process (AT_SECURE, or real and effective ids
+ * differ) we remove them from the environment, the way the dynamic loader
+ * already removes LD_* and glibc's own list (TMPDIR among them).
+ *
+ * When: from an ELF constructor, i.e. when the PAM module or SASL plugin is
+ * loaded (or the program starts), before any code of ours or of the
+ * libraries above has read them; and again, idempotently, at the head of
+ * ta_global_init.  unsetenv is not thread-safe against a concurrent getenv
+ * in another thread; setuid hosts (sudo, su, passwd, pkexec) load PAM
+ * modules while single-threaded, and the scrub runs only once per process.
+ * In an unprivileged process nothing is touched: there the environment
+ * belongs to whoever started the process, with the same rights it has.
  */
 #include "verify.h"
 
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/auxv.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
+extern char **environ;
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_once_t scrub_once = PTHREAD_ONCE_INIT;
 static CURLcode init_rc = CURLE_FAILED_INIT;
+
+/* Variables removed by exact name in a privileged process. */
+static const char *const drop_names[] = {
+    "SSLKEYLOGFILE",        /* libcurl: fopen(name, "a") at global init */
+    "OPENSSL_CONF",         /* OpenSSL reads these with ossl_safe_getenv, */
+    "OPENSSL_CONF_INCLUDE", /* i.e. ignores them under AT_SECURE already; */
+    "OPENSSL_MODULES",      /* removed so that no other reader (an older */
+    "OPENSSL_ENGINES",      /* library, a plain getenv) ever sees them */
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "CTLOG_FILE",
+    "RANDFILE",
+    "SQLITE_TMPDIR", /* SQLite: temporary files (sorts, temp tables) */
+    "TMPDIR",        /* SQLite's second choice; glibc drops it too */
+    "NTLMUSER",      /* libcurl NTLM_WB (never enabled by us) */
+};
+
+/*
+ * Variables removed by family: every PG* (libpq: PGHOST, PGPASSFILE,
+ * PGSERVICEFILE, PGSSLROOTCERT, PGSYSCONFDIR, ...), every CURL_* (libcurl
+ * knobs: CURL_SSL_BACKEND, CURL_HOME, CURL_DEBUG, ...) and every *_proxy in
+ * any case (libcurl: http_proxy, HTTPS_PROXY, ALL_PROXY, NO_PROXY, ...).
+ */
+static int drop_family(const char *name, size_t len)
+{
+	static const char suffix[] = "_proxy";
+	size_t sl = sizeof(suffix) - 1;
+
+	if (len >= 2 && strncmp(name, "PG", 2) == 0)
+		return 1;
+	if (len >= 5 && strncmp(name, "CURL_", 5) == 0)
+		return 1;
+	return len >= sl && strncasecmp(name + len - sl, suffix, sl) == 0;
+}
+
+static int drop_exact(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(drop_names) / sizeof(drop_names[0]); i++)
+		if (strlen(drop_names[i]) == len && memcmp(drop_names[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Remove environ[i] by shifting the rest down: what unsetenv does, used
+ * only for a name too long for our buffer (unsetenv needs the bare name).
+ */
+static void drop_entry(size_t i)
+{
+	do
+		environ[i] = environ[i + 1];
+	while (environ[i++] != NULL);
+}
+
+static void scrub(void)
+{
+	char name[256];
+	size_t i = 0;
+
+	if (environ == NULL)
+		return;
+	while (environ[i] != NULL) {
+		const char *e = environ[i], *eq = strchr(e, '=');
+		size_t len = eq ? (size_t)(eq - e) : strlen(e);
+
+		if (!drop_exact(e, len) && !drop_family(e, len)) {
+			i++;
+			continue;
+		}
+		if (len > 0 && len < sizeof(name)) {
+			memcpy(name, e, len);
+			name[len] = '\0';
+			/* removes every entry of that name; rescan from the same slot */
+			if (unsetenv(name) == 0 && environ[i] != e)
+				continue;
+		}
+		drop_entry(i);
+	}
+}
+
+/* AT_SECURE: setuid, setgid or file capabilities at exec (see ld.so(8)). */
+static int privileged(void)
+{
+	return getauxval(AT_SECURE) != 0 || getuid() != geteuid() || getgid() != getegid();
+}
+
+static void scrub_if_privileged(void)
+{
+	if (privileged())
+		scrub();
+}
+
+__attribute__((constructor)) static void scrub_at_load(void)
+{
+	pthread_once(&scrub_once, scrub_if_privileged);
+}
 
 static void init(void)
 {
-	init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	pthread_once(&scrub_once, scrub_if_privileged);
+	/* Only what we use: TLS.  (libcurl >= 7.57 initialises TLS whatever the
+	 * flags say; CURL_GLOBAL_WIN32 means nothing here.) */
+	init_rc = curl_global_init(CURL_GLOBAL_SSL);
 }
 
 int ta_global_init(void)

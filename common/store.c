@@ -240,6 +240,11 @@ static int create_file(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
 		return errno == EEXIST ? TA_ERR_EXISTS : TA_ERR_UNAVAILABLE;
 	}
+	if (fchmod(fd, 0600) != 0) { /* exactly 0600, whatever the umask */
+		snprintf(err, errlen, "%s: cannot set mode 0600: %s", path, strerror(errno));
+		close(fd);
+		return TA_ERR_UNAVAILABLE;
+	}
 	close(fd);
 	return TA_OK;
 }
@@ -300,8 +305,10 @@ static int open_db(ta_store *st, const char *path, const struct stat *before, ch
 	/* WAL: readers never wait for writers; NORMAL sync is safe in WAL. */
 	r = exec(st, "PRAGMA journal_mode=WAL");
 	if (r == TA_OK)
+		/* temp_store=MEMORY: SQLite makes no temporary files, so a TMPDIR
+		 * or SQLITE_TMPDIR the host read before us never matters */
 		r = exec(st, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA "
-		             "trusted_schema=OFF");
+		             "trusted_schema=OFF; PRAGMA temp_store=MEMORY");
 	if (r != TA_OK)
 		snprintf(err, errlen, "%s: %s: %s", path,
 		         r == TA_ERR_CORRUPT ? "not a tokenauth store, or damaged"
