@@ -84,6 +84,7 @@ static const struct option options[] = {
     {"threads", T_UINT, O(threads), 0, 256, "0"},
     {"rate_limit", T_UINT, O(rate_limit), 0, 1000000, "1000"},
     {"allow_plain_tcp", T_FLAG, O(allow_plain_tcp), 0, 0, "no"},
+    {"register_allow_unsigned", T_FLAG, O(register_allow_unsigned), 0, 0, "no"},
 };
 
 #define NOPTS     (sizeof(options) / sizeof(options[0]))

@@ -17,7 +17,7 @@ struct ta_config {
 	unsigned long otp_window, otp_lookahead, max_failures, lockout, socket_mode, threads;
 	unsigned long rate_limit;
 	int tenant_from_user, nullok, try_first_pass, use_first_pass, debug, require_signature;
-	int allow_plain_tcp;
+	int allow_plain_tcp, register_allow_unsigned;
 };
 
 #endif

@@ -37,6 +37,8 @@ static const struct code_row codes[] = {
     {TA_HC_METHOD, 405, "bad_request", "method not allowed"},
     {TA_HC_RATE, 429, "rate_limited", "too many requests"},
     {TA_HC_INTERNAL, 500, "error", "internal error"},
+    {TA_HC_BAD_HTTP, 400, "bad_request",
+     "malformed HTTP request (ambiguous length, bad header name or control byte)"},
     {TA_HC_NEED_KEY, 401, "unauthorized", "API key required"},
     {TA_HC_BAD_KEY, 401, "unauthorized", "wrong API key"},
     {TA_HC_NEED_SIG, 401, "unauthorized", "request signature required"},
@@ -46,6 +48,8 @@ static const struct code_row codes[] = {
     {TA_HC_CLIENT_LOCKED, 429, "locked", "client locked after repeated failures"},
     {TA_HC_BAD_CENTOKEN, 401, "unauthorized", "wrong cenToken or admin credential"},
     {TA_HC_FORBIDDEN, 403, "forbidden", "forbidden"},
+    {TA_HC_REGISTER_OFF, 403, "forbidden",
+     "registration needs a signed request: the service has no sign_key_file"},
     {TA_HC_INVALID, 403, "invalid", "invalid token"},
     {TA_HC_EXPIRED, 403, "expired", "token expired"},
     {TA_HC_REVOKED, 403, "revoked", "token revoked"},
@@ -358,6 +362,43 @@ static int parse_ttl(const cJSON *m, uint64_t *ttl)
 	return TA_OK;
 }
 
+/*
+ * Names a parameter may not have: every member the answers of /generate,
+ * /verify, /introspect and the error bodies already carry, so that no
+ * stored parameter can shadow or duplicate one of ours (issue 9, defect 8).
+ * Compared without regard to case: some JSON readers fold case.
+ */
+static const struct {
+	const char *name, *why;
+} reserved[] = {
+    {"expiration_time", "parameter 'expiration_time' is reserved (set the lifetime with ttl)"},
+    {"token", "parameter 'token' is reserved"},
+    {"token_id", "parameter 'token_id' is reserved"},
+    {"userAccount", "parameter 'userAccount' is reserved"},
+    {"tenantSpaceId", "parameter 'tenantSpaceId' is reserved"},
+    {"ttl", "parameter 'ttl' is reserved"},
+    {"active", "parameter 'active' is reserved"},
+    {"sub", "parameter 'sub' is reserved"},
+    {"username", "parameter 'username' is reserved"},
+    {"token_type", "parameter 'token_type' is reserved"},
+    {"jti", "parameter 'jti' is reserved"},
+    {"iat", "parameter 'iat' is reserved"},
+    {"exp", "parameter 'exp' is reserved"},
+    {"error", "parameter 'error' is reserved"},
+    {"code", "parameter 'code' is reserved"},
+    {"message", "parameter 'message' is reserved"},
+    {"retCode", "parameter 'retCode' is reserved"},
+};
+
+/* The reason a member name is reserved, NULL when it is free. */
+static const char *reserved_why(const char *name)
+{
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strcasecmp(name, reserved[i].name) == 0)
+			return reserved[i].why;
+	return NULL;
+}
+
 /* Every member other than the three known ones becomes a "key=value" pair. */
 static int collect_params(const cJSON *o, char **json, const char **why)
 {
@@ -368,9 +409,15 @@ static int collect_params(const cJSON *o, char **json, const char **why)
 
 	*why = "parameters: each must be a string with a name of letters, digits, _ . -";
 	for (const cJSON *c = o->child; c != NULL; c = c->next) {
+		const char *rw = reserved_why(c->string);
 		if (strcmp(c->string, "userAccount") == 0 ||
 		    strcmp(c->string, "tenantSpaceId") == 0 || strcmp(c->string, "ttl") == 0)
 			continue;
+		if (rw != NULL) {
+			*why = rw; /* "UserAccount", "TTL", "expiration_time", ... */
+			goto out;
+		}
+		*why = "parameters: each must be a string with a name of letters, digits, _ . -";
 		if (!cJSON_IsString(c) || strchr(c->string, '=') != NULL ||
 		    n >= TA_HTTP_MAX_MEMBERS)
 			goto out;
@@ -838,17 +885,43 @@ static int centoken_ok(const uint8_t *key, size_t keylen, const char *admin, con
 }
 
 /* The admin's own credential, through ta_verify: same lockout as a login. */
-static int admin_ok(ta_ctx *ctx, const char *admin, const char *auth, const char *rhost)
+static int admin_ok(ta_ctx *ctx, const char *admin, const char *auth, const char *rhost,
+                    struct ta_outcome *out)
 {
 	struct ta_request req;
 
 	memset(&req, 0, sizeof(req));
+	memset(out, 0, sizeof(*out));
 	req.user = admin;
 	req.credential = auth;
 	req.credential_len = strlen(auth);
 	req.service = "tokenauthd-admin";
 	req.rhost = rhost;
-	return ta_verify(ctx, &req, NULL);
+	return ta_verify(ctx, &req, out);
+}
+
+/*
+ * Spend the admin credential that authorised this registration, so that a
+ * captured request cannot be sent again with another body: an access token
+ * is revoked, an OTP code is already spent by ta_verify.  TA_OK, or an
+ * answer code when the credential cannot be spent (store down, remote).
+ */
+static int spend_admin_credential(ta_ctx *ctx, const struct ta_outcome *out)
+{
+	ta_store *st = NULL;
+	int r;
+
+	if (out->method != NULL && strcmp(out->method, "otp") == 0)
+		return TA_HC_OK;
+	if (out->method == NULL || strcmp(out->method, "token") != 0 || out->token_id[0] == '\0')
+		return TA_HC_FORBIDDEN;
+	if ((r = ta_ctx_store(ctx, &st)) != TA_OK)
+		return ta_http_code_of(r);
+	/* One UPDATE ... WHERE revoked=0: of two racing requests only one wins. */
+	r = ta_store_token_revoke_id(st, out->token_id, ta_now(ctx));
+	if (r == TA_ERR_REVOKED)
+		return TA_HC_BAD_CENTOKEN;
+	return r == TA_OK ? TA_HC_OK : TA_HC_STORE;
 }
 
 static cJSON *register_object(const struct ta_http_register *r, const char *tenant,
@@ -926,6 +999,7 @@ int ta_http_register(ta_ctx *ctx, const char *path, const char *auth_token, cons
                      struct ta_http_answer *a)
 {
 	struct ta_http_register r;
+	struct ta_outcome out;
 	char admin[TA_MAX_USER + 1];
 	const char *why = NULL;
 	int rc;
@@ -941,14 +1015,29 @@ int ta_http_register(ta_ctx *ctx, const char *path, const char *auth_token, cons
 		rc = ta_http_error(a, TA_HC_BAD_CENTOKEN, TA_HS_REGISTER, NULL);
 		goto out;
 	}
-	rc = admin_ok(ctx, admin, auth_token, rhost);
+	rc = admin_ok(ctx, admin, auth_token, rhost, &out);
 	if (rc != TA_OK) {
-		rc = ta_http_error(a,
-		                   rc == TA_ERR_LOCKED ? TA_HC_LOCKED
-		                   : ta_err_is_rejection(rc) || rc == TA_ERR_NO_CREDENTIAL
-		                       ? TA_HC_BAD_CENTOKEN
-		                       : ta_http_code_of(rc),
-		                   TA_HS_REGISTER, NULL);
+		rc = ta_http_error(
+		    a,
+		    rc == TA_ERR_LOCKED                                     ? TA_HC_LOCKED
+		    : ta_err_is_rejection(rc) || rc == TA_ERR_NO_CREDENTIAL ? TA_HC_BAD_CENTOKEN
+		                                                            : ta_http_code_of(rc),
+		    TA_HS_REGISTER,
+		    rc == TA_ERR_REVOKED ? "the authToken was revoked or already used "
+		                           "for a registration"
+		                         : NULL);
+		goto out;
+	}
+	/* Spent before anything is enrolled: a failed enrolment spends it too. */
+	if ((rc = spend_admin_credential(ctx, &out)) != TA_HC_OK) {
+		rc = ta_http_error(
+		    a, rc, TA_HS_REGISTER,
+		    rc == TA_HC_FORBIDDEN
+		        ? "the authToken must be a local access token or OTP code "
+		          "(it is spent by the registration)"
+		    : rc == TA_HC_BAD_CENTOKEN
+		        ? "the authToken was revoked or already used for a registration"
+		        : NULL);
 		goto out;
 	}
 	rc = register_enrol(ctx, &r, a);

@@ -40,6 +40,7 @@ enum ta_http_code {
 	TA_HC_METHOD = 10008,
 	TA_HC_RATE = 10009,
 	TA_HC_INTERNAL = 10010,
+	TA_HC_BAD_HTTP = 10011, /* framing refused: CL+TE, two lengths, control bytes */
 	TA_HC_NEED_KEY = 11001,
 	TA_HC_BAD_KEY = 11002,
 	TA_HC_NEED_SIG = 11003,
@@ -49,7 +50,8 @@ enum ta_http_code {
 	TA_HC_CLIENT_LOCKED = 11007,
 	TA_HC_BAD_CENTOKEN = 11008,
 	TA_HC_FORBIDDEN = 11009,
-	TA_HC_INVALID = 20001, /* credential refused (wrong, unknown, other tenant) */
+	TA_HC_REGISTER_OFF = 11010, /* registration needs sign_key_file (or the opt-out) */
+	TA_HC_INVALID = 20001,      /* credential refused (wrong, unknown, other tenant) */
 	TA_HC_EXPIRED = 20002,
 	TA_HC_REVOKED = 20003,
 	TA_HC_LOCKED = 20004,
@@ -189,6 +191,14 @@ int ta_http_introspect(ta_ctx *ctx, const char *body, size_t len, struct ta_http
  * the body's cenToken must be hex HMAC-SHA256(key, admin + auth_token)
  * where key is the admin API key.  Enrols an OTP secret for the user;
  * answers {code, message, object} with the seed's codes where they fit.
+ *
+ * Each auth_token authorises one registration (issue 9, defect 5): once
+ * the cenToken and the admin credential check out, an access token of the
+ * local store is revoked before anything is enrolled (whatever the
+ * outcome), and an OTP code is spent by the OTP rules; a credential that
+ * only a remote backend vouched for cannot be spent here and is refused
+ * (TA_HC_FORBIDDEN).  The caller (tokenauthd) has, by default, also
+ * required a SPEC §5 signature, which binds the body and a nonce.
  */
 int ta_http_register(ta_ctx *ctx, const char *path, const char *auth_token, const uint8_t *key,
                      size_t keylen, const char *body, size_t len, const char *rhost,

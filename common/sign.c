@@ -2,6 +2,7 @@
  * sign.c - HMAC request signatures and the server's nonce cache.
  */
 #include "sign.h"
+#include "siphash.h"
 #include "config.h"
 #include "crypto.h"
 #include "ta.h"
@@ -99,10 +100,9 @@ int ta_sign_check(const uint8_t *key, size_t keylen, const char *ts, const char 
  * current generation the older one is dropped whole.  So every nonce is
  * remembered for at least 2 * TA_SIGN_WINDOW seconds (the span its
  * timestamp can be accepted in), nothing ever sweeps under load, and each
- * generation holds at most max entries.  Entries are 8-byte keyed digests
- * (SipHash-like mixing is overkill: a per-cache random key and FNV-1a
- * over it make collisions unpredictable; a collision only refuses a
- * request, it never accepts one).
+ * generation holds at most max entries.  Entries are 8-byte digests,
+ * SipHash-2-4 under a per-cache random key, so nobody can choose nonces
+ * that collide; a collision would only refuse a request, never accept one.
  */
 #define GEN_SECONDS (2 * TA_SIGN_WINDOW)
 
@@ -158,13 +158,8 @@ void ta_nonce_cache_free(ta_nonce_cache *c)
 
 static uint64_t digest(const ta_nonce_cache *c, const char *nonce)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = ta_siphash(c->key, nonce, strlen(nonce));
 
-	for (size_t i = 0; i < sizeof(c->key); i++)
-		h = (h ^ c->key[i]) * 1099511628211ULL;
-	for (; *nonce; nonce++)
-		h = (h ^ (uint8_t)*nonce) * 1099511628211ULL;
-	h ^= h >> 29;
 	return h ? h : 1; /* 0 marks an empty slot */
 }
 

@@ -4,11 +4,20 @@
  * with the rules of SPEC §2: max_failures in a row lock the client for
  * lockout seconds, doubling on repeat, capped at a day.
  *
- * A client is "uid:N" on a Unix socket or the IP address on TCP.  The table
- * is fixed in size; when a probe run is full the least recently seen entry
- * is reused, so memory stays bounded whatever clients do.
+ * A client is "uid:N" on a Unix socket, the IPv4 address or the IPv6 /64
+ * on TCP (server.c).  The table is fixed in size and open-addressed with a
+ * probe window; the slot index is SipHash-2-4 of the client key under a
+ * random key made for this table, so nobody outside the process can choose
+ * clients that share a window.  When a window is full the least recently
+ * seen unlocked entry is reused, so memory stays bounded whatever clients
+ * do; a locked entry is never reused, and a window full of locked entries
+ * refuses the newcomer (TD_LIMIT_RATE with a retry time), never crashes
+ * and never lets a lockout be washed away.
  */
 #include "tokenauthd.h"
+
+#include "crypto.h"
+#include "siphash.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -19,6 +28,7 @@
 #define SLOTS       4096
 #define PROBE       8
 #define LOCKOUT_CAP 86400
+#define MAX_SLOTS   (1u << 24)
 
 struct slot {
 	char key[64];
@@ -33,7 +43,9 @@ struct td_limits {
 	double rate, burst;
 	unsigned max_failures;
 	unsigned long lockout;
-	struct slot slots[SLOTS];
+	size_t nslots, probe;
+	uint8_t key[TA_SIPHASH_KEY_LEN];
+	struct slot *slots;
 };
 
 static double mono_now(void)
@@ -44,15 +56,29 @@ static double mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-td_limits *td_limits_new(void)
+td_limits *td_limits_new_sized(size_t slots, size_t probe)
 {
-	td_limits *l = calloc(1, sizeof(*l));
+	td_limits *l = NULL;
 
-	if (l != NULL && pthread_mutex_init(&l->lock, NULL) != 0) {
+	if (slots == 0 || slots > MAX_SLOTS || probe == 0 || probe > slots)
+		return NULL;
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->nslots = slots;
+	l->probe = probe;
+	if ((l->slots = calloc(slots, sizeof(*l->slots))) == NULL ||
+	    ta_siphash_key(l->key) != TA_OK || pthread_mutex_init(&l->lock, NULL) != 0) {
+		free(l->slots);
+		ta_wipe(l->key, sizeof(l->key));
 		free(l);
-		l = NULL;
+		return NULL;
 	}
 	return l;
+}
+
+td_limits *td_limits_new(void)
+{
+	return td_limits_new_sized(SLOTS, PROBE);
 }
 
 void td_limits_free(td_limits *l)
@@ -60,6 +86,8 @@ void td_limits_free(td_limits *l)
 	if (l == NULL)
 		return;
 	pthread_mutex_destroy(&l->lock);
+	ta_wipe(l->key, sizeof(l->key));
+	free(l->slots);
 	free(l);
 }
 
@@ -73,27 +101,25 @@ void td_limits_configure(td_limits *l, double rate, unsigned max_failures, unsig
 	pthread_mutex_unlock(&l->lock);
 }
 
-static size_t hash_of(const char *s)
+static size_t hash_of(const td_limits *l, const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ULL;
-	return (size_t)(h % SLOTS);
+	return (size_t)(ta_siphash(l->key, s, strlen(s)) % l->nslots);
 }
 
 /*
  * Find or (re)claim the client's slot; called with the lock held.  A slot
  * under lockout is never reclaimed (new names must not wash a lockout
- * away); NULL when every slot in reach is locked.
+ * away); NULL when every slot in reach is locked, with *wait set to the
+ * seconds until the first of them unlocks.
  */
-static struct slot *slot_for(td_limits *l, const char *key, double now)
+static struct slot *slot_for(td_limits *l, const char *key, double now, double *wait)
 {
-	size_t i = hash_of(key), victim = SLOTS;
+	size_t i = hash_of(l, key), victim = l->nslots;
 	struct slot *s;
 
-	for (size_t k = 0; k < PROBE; k++) {
-		size_t at = (i + k) % SLOTS;
+	*wait = LOCKOUT_CAP;
+	for (size_t k = 0; k < l->probe; k++) {
+		size_t at = (i + k) % l->nslots;
 		s = &l->slots[at];
 		if (strcmp(s->key, key) == 0)
 			return s;
@@ -101,10 +127,15 @@ static struct slot *slot_for(td_limits *l, const char *key, double now)
 			victim = at;
 			break;
 		}
-		if (s->locked_until <= now && (victim == SLOTS || s->last < l->slots[victim].last))
+		if (s->locked_until > now) {
+			if (s->locked_until - now < *wait)
+				*wait = s->locked_until - now;
+			continue;
+		}
+		if (victim == l->nslots || s->last < l->slots[victim].last)
 			victim = at;
 	}
-	if (victim == SLOTS)
+	if (victim == l->nslots)
 		return NULL;
 	s = &l->slots[victim];
 	memset(s, 0, sizeof(*s));
@@ -116,17 +147,20 @@ static struct slot *slot_for(td_limits *l, const char *key, double now)
 
 int td_limits_take(td_limits *l, const char *client, unsigned *retry)
 {
-	double now = mono_now();
+	double now = mono_now(), wait = 0;
 	struct slot *s;
 	int r = TD_LIMIT_OK;
 
 	*retry = 0;
 	pthread_mutex_lock(&l->lock);
-	s = slot_for(l, client, now);
+	s = slot_for(l, client, now, &wait);
 	if (s == NULL) {
-		*retry = 1; /* every slot in reach is locked out: come back later */
-		r = TD_LIMIT_RATE;
-	} else if (s->locked_until > now) {
+		/* every slot in reach is locked out: refuse until one frees */
+		*retry = (unsigned)wait + 1;
+		pthread_mutex_unlock(&l->lock);
+		return TD_LIMIT_RATE;
+	}
+	if (s->locked_until > now) {
 		*retry = (unsigned)(s->locked_until - now) + 1;
 		r = TD_LIMIT_LOCKED;
 	} else if (l->rate > 0) {
@@ -147,11 +181,12 @@ int td_limits_take(td_limits *l, const char *client, unsigned *retry)
 
 void td_limits_fail(td_limits *l, const char *client)
 {
-	double now = mono_now(), locked_for = 0;
+	double now = mono_now(), locked_for = 0, wait = 0;
 	struct slot *s;
 
 	pthread_mutex_lock(&l->lock);
-	s = slot_for(l, client, now);
+	/* NULL: no room to count it, but td_limits_take refuses this client too */
+	s = slot_for(l, client, now, &wait);
 	if (s != NULL && l->max_failures > 0 && ++s->failures >= l->max_failures) {
 		unsigned shift = s->lockouts < 16 ? s->lockouts : 16;
 		unsigned long long secs = (unsigned long long)l->lockout << shift;
@@ -170,11 +205,11 @@ void td_limits_fail(td_limits *l, const char *client)
 
 void td_limits_ok(td_limits *l, const char *client)
 {
-	double now = mono_now();
+	double now = mono_now(), wait = 0;
 	struct slot *s;
 
 	pthread_mutex_lock(&l->lock);
-	if ((s = slot_for(l, client, now)) != NULL) {
+	if ((s = slot_for(l, client, now, &wait)) != NULL) {
 		s->failures = 0;
 		s->lockouts = 0;
 	}

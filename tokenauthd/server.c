@@ -15,12 +15,14 @@
 #include <microhttpd.h>
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,12 +60,13 @@ struct td_server {
 	char *tls_cert;
 	const char *validate_path;
 	int require_sig;
+	int register_unsigned; /* register_allow_unsigned: the seed's cenToken alone */
 	unsigned threads;
 };
 
 /* Who is on the other end of one connection. */
 struct td_conn {
-	char client[64]; /* limits key: "uid:N" or the IP address */
+	char client[64]; /* limits key: "uid:N", the IPv4 address or the IPv6 /64 */
 	char peer[128];  /* for the log line */
 	int local;       /* Unix socket or loopback: may read /metrics */
 };
@@ -75,6 +78,7 @@ struct td_req {
 	char *body;
 	size_t len, seen;
 	int too_large, answered;
+	int close;  /* answer with Connection: close and drop the connection */
 	int proved; /* passed a key or signature check: clears the client's failures */
 	struct timespec t0;
 };
@@ -181,6 +185,15 @@ static int load_keys(td_server *s)
 		td_log(TA_LOG_ERR, "require_signature = yes needs sign_key_file");
 		return TA_ERR_CONFIG;
 	}
+	/* Not fatal: a service may serve validate alone.  Each request says it too. */
+	if (s->have_admin && s->sign_key == NULL && !s->register_unsigned)
+		td_log(TA_LOG_WARNING,
+		       "no sign_key_file: PUT " TA_HTTP_REGISTER_PREFIX "{admin} is refused "
+		       "(code 11010) until one is set, or register_allow_unsigned = yes");
+	if (s->register_unsigned)
+		td_log(TA_LOG_WARNING, "register_allow_unsigned = yes: registrations are "
+		                       "authenticated by the seed's cenToken and a single-use "
+		                       "authToken only, their bodies are not signed");
 	return load_tls(s);
 }
 
@@ -202,6 +215,34 @@ static void describe_unix(struct td_conn *k, int fd)
 	         (unsigned)uc.gid, (long)uc.pid);
 }
 
+/*
+ * The limits key of a TCP peer: the IPv4 address, or the /64 of an IPv6
+ * one (one host usually holds a whole /64, so per-address keys would give
+ * it 2^64 fresh lockout counters).  IPv4-mapped addresses count as IPv4.
+ */
+static void client_key(char *out, size_t cap, const struct sockaddr *sa, const char *host)
+{
+	char buf[INET6_ADDRSTRLEN];
+	struct in6_addr net;
+
+	if (sa->sa_family == AF_INET6) {
+		net = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&net)) {
+			if (inet_ntop(AF_INET, &net.s6_addr[12], buf, sizeof(buf)) != NULL) {
+				snprintf(out, cap, "%s", buf);
+				return;
+			}
+		} else {
+			memset(&net.s6_addr[8], 0, 8);
+			if (inet_ntop(AF_INET6, &net, buf, sizeof(buf)) != NULL) {
+				snprintf(out, cap, "%s/64", buf);
+				return;
+			}
+		}
+	}
+	snprintf(out, cap, "%.63s", host);
+}
+
 static void describe_tcp(struct td_conn *k, const struct sockaddr *sa, int tls)
 {
 	char host[64] = "?", port[8] = "?";
@@ -210,7 +251,7 @@ static void describe_tcp(struct td_conn *k, const struct sockaddr *sa, int tls)
 
 	getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
 	            NI_NUMERICHOST | NI_NUMERICSERV);
-	snprintf(k->client, sizeof(k->client), "%.63s", host);
+	client_key(k->client, sizeof(k->client), sa, host);
 	snprintf(k->peer, sizeof(k->peer), "%s:%.63s:%.7s", tls ? "tls" : "tcp", host, port);
 	k->local = (sa->sa_family == AF_INET &&
 	            (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127) ||
@@ -306,6 +347,9 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct td_req *rq, 
 	}
 	if (allow != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	/* after a framing error nothing more on this connection can be trusted */
+	if (rq->close)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(c, a->status, resp);
 	MHD_destroy_response(resp);
 	rq->answered = 1;
@@ -373,6 +417,58 @@ static int declared_too_large(struct MHD_Connection *c)
 	return cl != NULL && (ta_parse_uint(cl, 0, ~0ULL, &v) != TA_OK || v > TA_HTTP_MAX_BODY);
 }
 
+struct hdr_scan {
+	unsigned cl, te;
+	int bad;
+};
+
+/* RFC 9110 token characters: what a header name may be made of. */
+static int is_tchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
+{
+	struct hdr_scan *h = cls;
+
+	(void)kind;
+	if (key == NULL || key_size == 0) {
+		h->bad = 1;
+		return MHD_NO;
+	}
+	for (size_t i = 0; i < key_size; i++)
+		if (!is_tchar((unsigned char)key[i]))
+			h->bad = 1;
+	for (size_t i = 0; value != NULL && i < value_size; i++)
+		if (((unsigned char)value[i] < 0x20 && value[i] != '\t') || value[i] == 0x7f)
+			h->bad = 1; /* NUL, bare CR or LF, other controls */
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		h->cl++;
+	if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		h->te++;
+		if (value == NULL || strcasecmp(value, "chunked") != 0)
+			h->bad = 1;
+	}
+	return h->bad ? MHD_NO : MHD_YES;
+}
+
+/*
+ * Request smuggling: refuse every framing two parsers could read in two
+ * ways (RFC 9112 §6.3): Content-Length with Transfer-Encoding, two
+ * Content-Length or Transfer-Encoding headers, a coding other than
+ * chunked, and header names or values with control bytes (NUL, bare CR).
+ */
+static int framing_ok(struct MHD_Connection *c)
+{
+	struct hdr_scan h = {0, 0, 0};
+
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_header, &h);
+	return !h.bad && h.cl <= 1 && h.te <= 1 && !(h.cl && h.te);
+}
+
 static enum MHD_Result begin(td_server *s, struct MHD_Connection *c, const char *url,
                              const char *method, void **req_cls)
 {
@@ -391,6 +487,10 @@ static enum MHD_Result begin(td_server *s, struct MHD_Connection *c, const char 
 	                                                    : (struct td_conn *)&unknown_conn;
 	rq->ep = rt ? rt->ep : TD_EP_OTHER;
 	rq->route = rt ? (rt->ep == TD_EP_VALIDATE ? s->validate_path : rt->name) : "-";
+	if (!framing_ok(c)) {
+		rq->close = 1;
+		return send_error(c, rq, method, TA_HC_BAD_HTTP, NULL, 0, NULL);
+	}
 	if (rt == NULL)
 		return send_error(c, rq, method, TA_HC_NOT_FOUND, NULL, 0, NULL);
 	if (strcmp(method, rt->method) != 0)
@@ -485,6 +585,23 @@ static int is_guess(int code)
 	return code == TA_HC_BAD_KEY || code == TA_HC_BAD_SIG || code == TA_HC_BAD_CENTOKEN;
 }
 
+/*
+ * Registration enrols a secret for any user who has none: by default it
+ * must carry a SPEC §5 signature (checked, nonce spent, by check_signature
+ * before this), which binds body, path and a single-use nonce to the
+ * request, so a captured request cannot be replayed, with this body or
+ * another (issue 9, defect 5).  register_allow_unsigned = yes goes back to
+ * the seed's cenToken alone; the authToken is single-use either way.
+ */
+static int register_allowed(const td_server *s, const struct td_req *rq)
+{
+	if (!s->have_admin)
+		return TA_HC_FORBIDDEN;
+	if (s->register_unsigned || rq->proved)
+		return TA_HC_OK;
+	return s->sign_key == NULL ? TA_HC_REGISTER_OFF : TA_HC_NEED_SIG;
+}
+
 /* Every check before the endpoint runs; TA_HC_OK to go on. */
 static int authenticate(td_server *s, struct MHD_Connection *c, struct td_req *rq,
                         const char *method, const char *url)
@@ -499,7 +616,7 @@ static int authenticate(td_server *s, struct MHD_Connection *c, struct td_req *r
 		return code;
 	rq->proved = header(c, TA_HDR_SIGNATURE) != NULL;
 	if (rq->ep == TD_EP_REGISTER)
-		return s->have_admin ? TA_HC_OK : TA_HC_FORBIDDEN;
+		return register_allowed(s, rq);
 	if (rq->ep == TD_EP_GENERATE && !s->have_admin)
 		return TA_HC_FORBIDDEN;
 	if (rq->ep == TD_EP_GENERATE || s->have_api)
@@ -684,7 +801,8 @@ static struct MHD_Daemon *start_one(td_server *s, struct listener_ref *ref)
 	    MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, ref,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, ref, MHD_OPTION_UNESCAPE_CALLBACK,
-	    keep_escaped, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_ARRAY,
+	    keep_escaped, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_ARRAY,
 	    ref->l->tls       ? tls
 	    : ref->l->is_unix ? none
 	                      : tcp,
@@ -727,6 +845,7 @@ int td_server_check(const ta_config *cfg)
 		return TA_ERR_NOMEM;
 	s->cfg = cfg;
 	s->require_sig = ta_config_flag(cfg, "require_signature");
+	s->register_unsigned = ta_config_flag(cfg, "register_allow_unsigned");
 	r = load_keys(s);
 	td_server_stop(s); /* nothing started: only wipes and frees the keys */
 	return r;
@@ -748,6 +867,7 @@ int td_server_start(const ta_config *cfg, struct td_listeners *ls, ta_nonce_cach
 	s->limits = limits;
 	s->validate_path = ta_config_str(cfg, "validate_path");
 	s->require_sig = ta_config_flag(cfg, "require_signature");
+	s->register_unsigned = ta_config_flag(cfg, "register_allow_unsigned");
 	s->threads = pool_size(cfg);
 	if (rate_override >= 0)
 		rate = rate_override;

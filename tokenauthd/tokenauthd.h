@@ -66,13 +66,23 @@ void td_listeners_close(struct td_listeners *l);
 
 typedef struct td_limits td_limits;
 
+/*
+ * A table of slots entries probed PROBE at a time (td_limits_new: 4096 and
+ * 8), indexed by SipHash-2-4 under a random key of its own.  NULL on
+ * allocation or RNG failure, or when probe is 0 or larger than slots.
+ */
 td_limits *td_limits_new(void);
+td_limits *td_limits_new_sized(size_t slots, size_t probe);
 void td_limits_free(td_limits *l);
 /* rate: requests per second per client (0: no limit); lockout as SPEC §2. */
 void td_limits_configure(td_limits *l, double rate, unsigned max_failures, unsigned long lockout);
 
 enum { TD_LIMIT_OK = 0, TD_LIMIT_RATE = 1, TD_LIMIT_LOCKED = 2 };
-/* Account one request of client; *retry receives seconds to wait when refused. */
+/*
+ * Account one request of client; *retry receives seconds to wait when
+ * refused.  TD_LIMIT_RATE also when the client has no slot because every
+ * slot it could take is held by a locked-out client.
+ */
 int td_limits_take(td_limits *l, const char *client, unsigned *retry);
 /* An authentication failure / success of client. */
 void td_limits_fail(td_limits *l, const char *client);

@@ -23,9 +23,36 @@ BENCH_TARGETS += bench-tokenauthd
 
 .PHONY: check-tokenauthd bench-tokenauthd
 
-check-tokenauthd: $(B)/tokenauthd $(B)/tokenauth $(B)/asan/tokenauthd
+check-tokenauthd: $(B)/tokenauthd $(B)/tokenauth $(B)/asan/tokenauthd $(B)/tests/td_limits
+	@$(B)/tests/td_limits >$(B)/tests/td_limits.log 2>&1 && echo "td_limits: passed" || \
+	    { cat $(B)/tests/td_limits.log; echo "td_limits: FAILED"; exit 1; }
 	@bash tests/tokenauthd/run.sh $(B)
 
 # 30 s of wrk against validate on 127.0.0.1 at 64 connections.
 bench-tokenauthd: $(B)/tokenauthd $(B)/tokenauth
 	@bash tests/tokenauthd/bench.sh $(B) 30
+
+# The per-client table with tiny sizes (cmocka), linked with limits.c alone.
+$(B)/tests/td_limits: tests/tokenauthd/test_limits.c tokenauthd/limits.c tokenauthd/*.h $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itokenauthd -o $@ tests/tokenauthd/test_limits.c \
+	    tokenauthd/limits.c $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) -lcmocka
+
+# libFuzzer over the whole request path: tokenauthd's libmicrohttpd daemon
+# started in-process on a Unix socket, fed raw HTTP (tests/tokenauthd/fuzz_http.c).
+TD_FUZZ_SRC  = $(filter-out tokenauthd/main.c,$(TOKENAUTHD_SRC))
+TD_FUZZ_TIME ?= 12
+$(B)/fuzz/td_http: tests/tokenauthd/fuzz_http.c $(TD_FUZZ_SRC) tokenauthd/*.h $(CORE_SRC) common/*.h
+	@mkdir -p $(@D)
+	$(CLANG) -std=gnu11 -g -O1 -Icommon -Itokenauthd -fsanitize=fuzzer,address,undefined \
+	    -o $@ $< $(TD_FUZZ_SRC) $(CORE_SRC) $(CORE_LIBS) $(TOKENAUTHD_LIBS)
+
+ATTACK_TARGETS += check-attacks-tokenauthd
+.PHONY: check-attacks-tokenauthd
+
+# The limits table with tiny sizes, then TD_FUZZ_TIME seconds of HTTP fuzzing.
+# (tests/attacks/tokenauthd.sh runs with the other tests/attacks scripts.)
+check-attacks-tokenauthd: $(B)/tests/td_limits $(B)/fuzz/td_http
+	@$(B)/tests/td_limits >$(B)/tests/td_limits.log 2>&1 && echo "td_limits: passed" || \
+	    { cat $(B)/tests/td_limits.log; echo "td_limits: FAILED"; exit 1; }
+	@sh tests/tokenauthd/fuzz_http.sh $(B)/fuzz/td_http $(TD_FUZZ_TIME)

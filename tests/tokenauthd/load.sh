@@ -47,7 +47,14 @@ for i in 1 2 3 4; do
 	gen_loop $i &
 	lpids="$lpids $!"
 done
-sleep 2
+# kill -9 once enough tokens were issued (at least 2 s, at most 20 s: a
+# loaded machine issues fewer per second, and a fixed sleep made this flaky)
+_w=0
+while [ $_w -lt 200 ]; do
+	sleep 0.1
+	_w=$((_w + 1))
+	[ $_w -ge 20 ] && [ "$(cat "$FIX"/issued.* 2>/dev/null | wc -l)" -gt 30 ] && break
+done
 td_stop crash KILL
 kill $lpids 2>/dev/null
 wait $lpids 2>/dev/null

@@ -45,7 +45,8 @@ getent group nogroup >/dev/null 2>&1 && group=nogroup
 conf main "listen = unix:$SOCK,127.0.0.1:$PPORT" "socket_group = $group" \
     "admin_api_key_file = $FIX/admin.key" "sign_key_file = $FIX/sign.key" "max_failures = 3"
 conf tls "listen = localhost:$TPORT" "tls_cert = $FIX/tls.crt" "tls_key = $FIX/tls.key" \
-    "admin_api_key_file = $FIX/admin.key" "api_key_file = $FIX/api.key" "max_failures = 3"
+    "admin_api_key_file = $FIX/admin.key" "api_key_file = $FIX/api.key" "max_failures = 3" \
+    "sign_key_file = $FIX/sign.key"
 
 # ---- tokens made with the CLI ------------------------------------------------------
 TOK=$(cli issue --user alice --tenant acme --param app=mail) || die "issue"
@@ -84,6 +85,21 @@ t() {
 	else
 		bad "$_d (got $_got: $(head -c 160 "$FIX/body"))"
 	fi
+}
+
+# newadm: a fresh admin access token RA (registration spends it) and its cenToken CEN.
+newadm() {
+	RA=$(cli issue --user admin --ttl 600)
+	echo "$RA" >>"$FIX/secrets"
+	CEN=$(printf '%s%s' admin "$RA" | openssl dgst -sha256 -hmac "$ADMINKEY" | awk '{print $NF}')
+}
+# rt DESCRIPTION STATUS PATTERN TRANSPORT BODY: a signed registration PUT with authToken RA.
+rt() {
+	_ts=$(date +%s)
+	_n=$(openssl rand -hex 16)
+	t "$1" "$2" "$3" "$4" PUT /token/registerActiveToken/admin -H "$CT" -H "X-Auth-Token: $RA" \
+	    -H "X-TokenAuth-Timestamp: $_ts" -H "X-TokenAuth-Nonce: $_n" \
+	    -H "X-TokenAuth-Signature: $(sig "$_ts" "$_n" PUT /token/registerActiveToken/admin "$5")" -d "$5"
 }
 
 # ---- 1. listeners -------------------------------------------------------------------
@@ -184,20 +200,25 @@ for X in unix tls; do
 	t "$X: /introspect without token -> 400 10002" 400 '"code":10002' $X POST /introspect -d "token_type_hint=access_token"
 	t "$X: /introspect JSON body -> 415 10006" 415 '"code":10006' $X POST /introspect -H "$CT" -d '{}'
 
-	# registration (seed 002)
-	CEN=$(printf '%s%s' admin "$ADMTOK" | openssl dgst -sha256 -hmac "$ADMINKEY" | awk '{print $NF}')
-	RB="{\"username\":\"otp$X\",\"tenantSpaceId\":\"acme\",\"tokenSn\":\"SN-$X\",\"tokenType\":\"2\",\"cenToken\":\"$CEN\"}"
+	# registration (seed 002): signed (SPEC §5), a fresh single-use authToken each time
 	RP=/token/registerActiveToken/admin
-	t "$X: register OTP token -> code 0 with Key URI" 200 '"code":0,"message":"Success","object":{' $XK PUT $RP -H "$CT" -H "X-Auth-Token: $ADMTOK" -d "$RB"
+	newadm
+	RB="{\"username\":\"otp$X\",\"tenantSpaceId\":\"acme\",\"tokenSn\":\"SN-$X\",\"tokenType\":\"2\",\"cenToken\":\"$CEN\"}"
+	rt "$X: register OTP token -> code 0 with Key URI" 200 '"code":0,"message":"Success","object":{' $XK "$RB"
 	SECRET=$(sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' "$FIX/body")
 	echo "$SECRET" >>"$FIX/secrets"
-	t "$X: register again -> 409 29008" 409 '"code":29008' $XK PUT $RP -H "$CT" -H "X-Auth-Token: $ADMTOK" -d "$RB"
-	t "$X: register with wrong cenToken -> 401 11008" 401 '"code":11008' $XK PUT $RP -H "$CT" -H "X-Auth-Token: $ADMTOK" \
-	    -d "{\"username\":\"x$X\",\"tokenSn\":\"S\",\"tokenType\":2,\"cenToken\":\"$(printf '%064d' 0)\"}"
-	t "$X: register SMS tokenType 1 -> 400 10002" 400 '"code":10002' $XK PUT $RP -H "$CT" -H "X-Auth-Token: $ADMTOK" \
-	    -d "{\"username\":\"y$X\",\"tokenSn\":\"S\",\"tokenType\":\"1\",\"cenToken\":\"$CEN\"}"
-	t "$X: register missing tokenSn -> 400 10002 with object null" 400 '"object":null' $XK PUT $RP -H "$CT" -H "X-Auth-Token: $ADMTOK" \
-	    -d "{\"username\":\"y$X\",\"tokenType\":\"2\",\"cenToken\":\"$CEN\"}"
+	rt "$X: the same authToken again -> 401 11008 (single-use)" 401 '"code":11008' $XK "$RB"
+	newadm
+	RB="{\"username\":\"otp$X\",\"tenantSpaceId\":\"acme\",\"tokenSn\":\"SN-$X\",\"tokenType\":\"2\",\"cenToken\":\"$CEN\"}"
+	rt "$X: register again -> 409 29008" 409 '"code":29008' $XK "$RB"
+	newadm
+	t "$X: unsigned register -> 401 11003" 401 '"code":11003' $XK PUT $RP -H "$CT" -H "X-Auth-Token: $RA" -d "$RB"
+	rt "$X: register with wrong cenToken -> 401 11008" 401 '"code":11008' $XK \
+	    "{\"username\":\"x$X\",\"tokenSn\":\"S\",\"tokenType\":2,\"cenToken\":\"$(printf '%064d' 0)\"}"
+	rt "$X: register SMS tokenType 1 -> 400 10002" 400 '"code":10002' $XK \
+	    "{\"username\":\"y$X\",\"tokenSn\":\"S\",\"tokenType\":\"1\",\"cenToken\":\"$CEN\"}"
+	rt "$X: register missing tokenSn -> 400 10002 with object null" 400 '"object":null' $XK \
+	    "{\"username\":\"y$X\",\"tokenType\":\"2\",\"cenToken\":\"$CEN\"}"
 	if [ -n "$SECRET" ]; then
 		CODE=$(oathtool --totp -b "$SECRET")
 		t "$X: registered OTP code validates" 200 '"retCode":0' $X POST "$VPATH" -H "$CT" -d "$(triple "$CODE" "otp$X" acme)"
