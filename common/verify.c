@@ -419,6 +419,33 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 	return r;
 }
 
+/*
+ * One principal, one host name (SECURITY.md, "One principal namespace").
+ * With tenant_from_user, "alice" and "alice@T" (T the configured tenant)
+ * would both be (alice, T): two host accounts opened by one credential.
+ * Only the bare form names a principal of the configured tenant, and a
+ * name with more than one '@' names none.
+ */
+static int canonical_name(ta_ctx *ctx, const char *name, const char *tenant)
+{
+	const char *at = strchr(name, '@'), *dflt = ctx->cfg->tenant ? ctx->cfg->tenant : "";
+
+	if (!ctx->cfg->tenant_from_user || at == NULL)
+		return 1;
+	if (strchr(at + 1, '@') != NULL) {
+		ta_logf(ctx, TA_LOG_NOTICE, "user=%s: more than one '@' in a name (tenant_from_user)",
+		        TA_Q(name));
+		return 0;
+	}
+	if (strcmp(tenant, dflt) == 0) {
+		ta_logf(ctx, TA_LOG_NOTICE,
+		        "user=%s: the configured tenant is named without '@%s' (tenant_from_user)",
+		        TA_Q(name), TA_Q(tenant));
+		return 0;
+	}
+	return 1;
+}
+
 int ta_verify(ta_ctx *ctx, const struct ta_request *req, struct ta_outcome *out)
 {
 	struct ta_outcome local;
@@ -430,6 +457,8 @@ int ta_verify(ta_ctx *ctx, const struct ta_request *req, struct ta_outcome *out)
 	memset(out, 0, sizeof(*out));
 	out->method = "";
 	r = ta_resolve_identity(ctx->cfg, req->user, req->tenant, out->user, out->tenant);
+	if (r == TA_OK && req->tenant == NULL && !canonical_name(ctx, req->user, out->tenant))
+		r = TA_ERR_INPUT;
 	if (r != TA_OK) {
 		out->user[0] = '\0';
 		goto done;

@@ -189,6 +189,96 @@ out:
 		u->free(val);
 }
 
+/* ---- server: one principal namespace ---------------------------------------- */
+
+/*
+ * A principal is a pair (user, tenant).  D(n) is what this server derives
+ * from a bare name n, with no tenant key (SPEC §2, ta_resolve_identity):
+ * (n before its last '@', n after it) when tenant_from_user = yes and n
+ * holds an '@', else (n, the configured tenant).  D is a function of n.
+ *
+ * The session identity I(p) a host sees for the principal p = (u, t):
+ *   - u,    when D(u) = (u, t): the server's own tenant;
+ *   - u@t,  when tenant_from_user = yes, u and t hold no '@' and t is not
+ *           empty (then D(u@t) = (u, t): the strrchr split finds our '@');
+ *   - none otherwise: the login is refused before the token is checked.
+ * The code does not trust this case analysis: host_identity() emits a name
+ * only after checking D(name) = p, and check_canon() checks the same of
+ * the name the host's canon_user returns (a user_realm, for instance,
+ * appends "@realm" to names without '@').
+ *
+ * Injectivity.  Let p1 != p2 be principals that both log in, with host
+ * identities h1 and h2.  Both passed the check, so D(h1) = p1 and
+ * D(h2) = p2.  If h1 = h2 then p1 = D(h1) = D(h2) = p2, a contradiction;
+ * so h1 != h2.  No principal can take another's identity, in any
+ * configuration.  The same holds across PAM and SASL hosts sharing one
+ * configuration: pam_tokenauth checks the PAM user n as D(n).
+ *
+ * A qualified identity carries exactly one '@', so a host that splits at
+ * the first '@' and one that splits at the last read it the same way.
+ */
+struct principal {
+	char user[TA_MAX_USER + 1];
+	char tenant[TA_MAX_TENANT + 1];
+};
+
+#define IDENT_MAX (TA_MAX_USER + TA_MAX_TENANT + 1) /* longest "user@tenant" */
+
+/* Does this server's own rule map the bare name n to exactly p? */
+static int maps_to(const ta_config *cfg, const char *n, const struct principal *p)
+{
+	struct principal d;
+
+	return ta_resolve_identity(cfg, n, NULL, d.user, d.tenant) == TA_OK &&
+	       strcmp(d.user, p->user) == 0 && strcmp(d.tenant, p->tenant) == 0;
+}
+
+/*
+ * The principal whose token is checked.  Without a tenant key, D(authcid).
+ * With one that agrees with D(authcid) (the key only confirms), the same.
+ * With one that differs, the name as sent in that tenant (SPEC §2: an
+ * explicit tenant wins, and the name is not split).
+ */
+static int principal_of(const ta_config *cfg, const char *authcid, const struct ta_sasl_msg *m,
+                        struct principal *p)
+{
+	if (ta_resolve_identity(cfg, authcid, NULL, p->user, p->tenant) != TA_OK)
+		return TA_ERR_INPUT;
+	if (!m->has_tenant || strcmp(p->tenant, m->tenant) == 0)
+		return TA_OK;
+	return ta_resolve_identity(cfg, authcid, m->tenant, p->user, p->tenant);
+}
+
+/*
+ * I(p) into ident[IDENT_MAX + 1], or TA_ERR_TENANT with *why saying which
+ * rule refused it (for the log: names and rules only, never the token).
+ */
+static int host_identity(const ta_config *cfg, const struct principal *p, char ident[IDENT_MAX + 1],
+                         const char **why)
+{
+	if (maps_to(cfg, p->user, p)) {
+		memcpy(ident, p->user, strlen(p->user) + 1);
+		return TA_OK;
+	}
+	if (!ta_config_flag(cfg, "tenant_from_user")) {
+		*why = "another tenant than this server's, and tenant_from_user = no "
+		       "(user@tenant would also be a local user name)";
+		return TA_ERR_TENANT;
+	}
+	if (strchr(p->user, '@') != NULL || strchr(p->tenant, '@') != NULL ||
+	    p->tenant[0] == '\0') {
+		*why = "another tenant than this server's, and the user or tenant is empty or "
+		       "holds an '@' (user@tenant would be ambiguous)";
+		return TA_ERR_TENANT;
+	}
+	if ((size_t)snprintf(ident, IDENT_MAX + 1, "%s@%s", p->user, p->tenant) > IDENT_MAX ||
+	    !maps_to(cfg, ident, p)) {
+		*why = "user@tenant does not map back to this user and tenant";
+		return TA_ERR_TENANT;
+	}
+	return TA_OK;
+}
+
 /* ---- server: one connection ------------------------------------------------- */
 
 enum { S_START = 0, S_ERROR_SENT, S_DONE };
@@ -277,7 +367,8 @@ static const char *remote_host(const sasl_server_params_t *sp, char *buf, size_t
 	return buf;
 }
 
-static int verify(struct server_conn *c, sasl_server_params_t *sp, const char *user,
+/* Check m's token for exactly the principal p (its tenant made explicit). */
+static int verify(struct server_conn *c, sasl_server_params_t *sp, const struct principal *p,
                   const struct ta_sasl_msg *m)
 {
 	struct ta_request req;
@@ -288,8 +379,8 @@ static int verify(struct server_conn *c, sasl_server_params_t *sp, const char *u
 	if ((r = ta_ctx_new(c->glob->cfg, server_log, c, &ctx)) != TA_OK)
 		goto out;
 	memset(&req, 0, sizeof(req));
-	req.user = user;
-	req.tenant = m->has_tenant ? m->tenant : NULL;
+	req.user = p->user;
+	req.tenant = p->tenant;
 	req.credential = m->token;
 	req.credential_len = m->token_len;
 	req.service = sp->service;
@@ -323,10 +414,26 @@ static int set_identity(sasl_server_params_t *sp, const char *authcid, const cha
 	return r;
 }
 
+/*
+ * Only a fault on this side tells the client to try later; every refusal
+ * (a wrong token, an identity canon_user or the proxy policy denies: NOAUTHZ,
+ * BADAUTH, BUFOVER, ...) tells it that this token does not do.
+ */
+static int is_unavailable(int code)
+{
+	switch (code) {
+	case SASL_UNAVAIL:
+	case SASL_NOMEM:
+	case SASL_FAIL:
+	case SASL_TRYAGAIN: return 1;
+	default: return 0;
+	}
+}
+
 /* RFC 7628 §3.2.2: answer a failure with the JSON challenge first. */
 static int start_error_round(struct server_conn *c, int code, const char **out, unsigned *outlen)
 {
-	int unavailable = code != SASL_BADAUTH && code != SASL_NOUSER && code != SASL_BADPROT;
+	int unavailable = is_unavailable(code);
 	size_t n;
 
 	c->state = S_DONE;
@@ -349,6 +456,57 @@ static int protocol_error(struct server_conn *c, const char *what)
 	return SASL_BADPROT;
 }
 
+/*
+ * The identity the host ended up with.  canon_user may have rewritten it
+ * (the default one appends "@realm" when the host set a user_realm); it
+ * stands only if this server's rule maps it back to p, else two
+ * principals could share it.  The rewritten name is not logged: a host's
+ * canonicaliser may put anything in it.
+ */
+static int check_canon(const struct server_conn *c, const struct principal *p, const char *ident,
+                       const sasl_out_params_t *op)
+{
+	char h[IDENT_MAX + 1];
+
+	if (op->authid == NULL || op->alen == 0 || op->alen > IDENT_MAX)
+		return SASL_BADAUTH;
+	if (op->alen == strlen(ident) && memcmp(op->authid, ident, op->alen) == 0)
+		return SASL_OK;
+	memcpy(h, op->authid, op->alen);
+	h[op->alen] = '\0';
+	if (memchr(h, '\0', op->alen) == NULL && maps_to(c->glob->cfg, h, p))
+		return SASL_OK;
+	c->utils->log(c->utils->conn, SASL_LOG_FAIL,
+	              "tokenauth: %s: refused user=%s tenant=%s: the host's canon_user (a "
+	              "user_realm?) turned the identity into a name this server maps to another "
+	              "user or tenant",
+	              mech_names[c->mech], TA_Q(p->user), TA_Q(p->tenant));
+	return SASL_BADAUTH;
+}
+
+/*
+ * A proxy login (authorization identity != authentication identity) is
+ * decided here, by the host's policy (SASL_CB_PROXY_POLICY; libsasl2
+ * hands out its default, "only when equal", when the host has none), so
+ * that a refusal gets the RFC 7628 error round with invalid_token.
+ * libsasl2 asks the same policy again after the step; that is harmless.
+ */
+static int authorize(sasl_server_params_t *sp, const sasl_out_params_t *op)
+{
+	sasl_authorize_t *fn = NULL;
+	void *ctx = NULL;
+
+	if (op->user == NULL || op->authid == NULL ||
+	    (op->ulen == op->alen && memcmp(op->user, op->authid, op->alen) == 0))
+		return SASL_OK;
+	if (sp->utils->getcallback(sp->utils->conn, SASL_CB_PROXY_POLICY, (sasl_callback_ft *)&fn,
+	                           &ctx) != SASL_OK ||
+	    fn == NULL)
+		return SASL_OK; /* libsasl2 still applies its own after the step */
+	return fn(sp->utils->conn, ctx, op->user, op->ulen, op->authid, op->alen, sp->user_realm,
+	          sp->urlen, sp->propctx);
+}
+
 static int edge_space(const char *s)
 {
 	size_t n = strlen(s);
@@ -356,38 +514,13 @@ static int edge_space(const char *s)
 	return n > 0 && (s[0] == ' ' || s[n - 1] == ' ');
 }
 
-/*
- * Who is checked, and who the session is.  Without a tenant key both are
- * the client's name (the core applies SPEC §2).  With one, the token is
- * checked for the bare user in that tenant; when it is not the tenant this
- * server would have derived, the session identity is "user@tenant", so a
- * token of another tenant can never log in as the local account of the
- * same name.
- */
-static int identities(const struct server_conn *c, const char *authcid, const struct ta_sasl_msg *m,
-                      char vuser[TA_MAX_USER + 1], char ident[TA_MAX_USER + TA_MAX_TENANT + 2])
-{
-	char t[TA_MAX_TENANT + 1];
-	int n;
-
-	if (!m->has_tenant || ta_resolve_identity(c->glob->cfg, authcid, NULL, vuser, t) != TA_OK) {
-		n = snprintf(vuser, TA_MAX_USER + 1, "%s", authcid);
-		snprintf(ident, TA_MAX_USER + TA_MAX_TENANT + 2, "%s", authcid);
-		return n > TA_MAX_USER ? TA_ERR_INPUT : TA_OK;
-	}
-	if (strcmp(t, m->tenant) == 0)
-		n = snprintf(ident, TA_MAX_USER + TA_MAX_TENANT + 2, "%s", authcid);
-	else
-		n = snprintf(ident, TA_MAX_USER + TA_MAX_TENANT + 2, "%s@%s", vuser, m->tenant);
-	return n > TA_MAX_USER + TA_MAX_TENANT + 1 ? TA_ERR_INPUT : TA_OK;
-}
-
 static int server_first(struct server_conn *c, sasl_server_params_t *sp, const char *in,
                         unsigned inlen, const char **out, unsigned *outlen, sasl_out_params_t *op)
 {
 	struct ta_sasl_msg m; /* holds the token: wiped on every path below */
-	char vuser[TA_MAX_USER + 1], ident[TA_MAX_USER + TA_MAX_TENANT + 2];
-	const char *authcid, *authzid;
+	struct principal p;
+	char ident[IDENT_MAX + 1];
+	const char *authcid, *authzid, *why = "";
 	int r;
 
 	if (inlen == 0 && !c->asked) {
@@ -413,15 +546,28 @@ static int server_first(struct server_conn *c, sasl_server_params_t *sp, const c
 		r = protocol_error(c, "user names may not begin or end with a space");
 		goto out;
 	}
-	if (identities(c, authcid, &m, vuser, ident) != TA_OK) {
-		r = protocol_error(c, "user name too long");
+	if (principal_of(c->glob->cfg, authcid, &m, &p) != TA_OK) {
+		r = protocol_error(c, "user or tenant name too long or empty");
 		goto out;
 	}
+	/* refused before the token is checked: an OTP code is not spent */
+	if (host_identity(c->glob->cfg, &p, ident, &why) != TA_OK) {
+		c->utils->log(c->utils->conn, SASL_LOG_FAIL,
+		              "tokenauth: %s: refused user=%s tenant=%s: %s", mech_names[c->mech],
+		              TA_Q(p.user), TA_Q(p.tenant), why);
+		r = start_error_round(c, SASL_BADAUTH, out, outlen);
+		goto out;
+	}
+	/* "the name I sent" means the session identity, never the raw string */
 	if (authzid == NULL || strcmp(authzid, authcid) == 0)
 		authzid = ident;
-	r = sasl_code(verify(c, sp, vuser, &m));
+	r = sasl_code(verify(c, sp, &p, &m));
 	if (r == SASL_OK)
 		r = set_identity(sp, ident, authzid, op);
+	if (r == SASL_OK)
+		r = check_canon(c, &p, ident, op);
+	if (r == SASL_OK)
+		r = authorize(sp, op);
 	if (r == SASL_OK) {
 		c->state = S_DONE;
 		fill_oparams(op);
@@ -485,6 +631,20 @@ static const sasl_server_plug_t server_template[MECH_COUNT] = {
     SERVER_PLUG("XOAUTH2", xoauth2_server_new),
 };
 
+/* Does cfg (NULL: unusable) name the remote backend in verify (SPEC §3)? */
+static int uses_remote(const ta_config *cfg)
+{
+	const char *v = cfg != NULL ? ta_config_str(cfg, "verify") : NULL;
+	size_t n;
+
+	for (; v != NULL && *v != '\0'; v += n + (v[n] == ',')) {
+		n = strcspn(v, ",");
+		if (n == 6 && memcmp(v, "remote", 6) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * Entry point for libsasl2's server side.  Returns SASL_OK even when the
  * configuration is missing or wrong (SPEC §7): the mechanisms then report
@@ -506,9 +666,15 @@ int sasl_server_plug_init(const sasl_utils_t *utils, int maxversion, int *out_ve
 		g->plugs[i].glob_context = g;
 	}
 	load_server_config(utils, g);
-	/* sasl_server_init runs before the host's threads: do process-wide
-	 * initialisation here, not lazily inside mech_step (slapd) */
-	ta_global_init();
+	/*
+	 * sasl_server_init runs before the host's threads: process-wide
+	 * initialisation belongs here, not lazily inside mech_step (slapd).
+	 * But only when the configuration needs it: libcurl's global init
+	 * reads the environment (SSLKEYLOGFILE), and any setuid program that
+	 * calls sasl_server_init loads this plugin.
+	 */
+	if (uses_remote(g->cfg))
+		(void)ta_global_init();
 	*out_version = SASL_SERVER_PLUG_VERSION;
 	*pluglist = g->plugs;
 	*plugcount = MECH_COUNT;

@@ -3,7 +3,7 @@
 #
 # Sections: exported symbols, saslpluginviewer, parser unit tests, the
 # sample programs (samples.sh), our client against our server in one
-# process, 8 threads x 500 logins (plain, ASan+UBSan, valgrind), a short
+# process (pair: tenant_from_user = no; split: = yes), 8 threads x 500 logins (plain, ASan+UBSan, valgrind), a short
 # libFuzzer run, and as root the real daemons (e2e_*.sh).  Ends with
 # "sasl: N passed, M failed"; exit status 1 when anything failed.
 #   SASL_ONLY=e2e  run only the end-to-end scripts
@@ -39,11 +39,21 @@ unit_and_loops() {
 	echo secret | saslpasswd2 -f "$W/sasldb2" -p -c root 2>/dev/null
 	SASL_LOOP_SASLDB=$W/sasldb2 "$B/tests/sasl/sasl_loop" pair "$W/plug" "$W/ta.conf" \
 	    "$TOK_ALICE" "$TOK_BOB" "$TOK_ACME" | sed 's/^not ok - /FAILED - /'
+	# The same server with tenant_from_user = yes: user@tenant identities.
+	{ cat "$W/ta.conf"; echo 'tenant_from_user = yes'; } >"$W/ta-split.conf"
+	TOK_EXCOM=$($TA issue --user alice --tenant example.com 2>/dev/null)
+	TOK_ATTEN=$($TA issue --user alice --tenant ex@ample 2>/dev/null)
+	SASL_LOOP_SASLDB=$W/sasldb2 "$B/tests/sasl/sasl_loop" split "$W/plug" "$W/ta-split.conf" \
+	    "$TOK_ALICE" "$TOK_EXCOM" "$TOK_ATTEN" | sed 's/^not ok - /FAILED - /'
 	mkdir -p "$W/plug-asan"
 	cp "$B/sasl-asan/libtokenauth.so" "$W/plug/"libsasldb.so* "$W/plug-asan/"
-	SASL_LOOP_SASLDB=$W/sasldb2 ASAN_OPTIONS=detect_leaks=1 "$B/sasl-asan/sasl_loop" pair \
-	    "$W/plug-asan" "$W/ta.conf" "$TOK_ALICE" "$TOK_BOB" "$TOK_ACME" >"$W/asan-pair" 2>&1
-	check "ASan+UBSan: the in-process pair cases, no sanitizer report" \
+	{
+		SASL_LOOP_SASLDB=$W/sasldb2 ASAN_OPTIONS=detect_leaks=1 "$B/sasl-asan/sasl_loop" pair \
+		    "$W/plug-asan" "$W/ta.conf" "$TOK_ALICE" "$TOK_BOB" "$TOK_ACME"
+		SASL_LOOP_SASLDB=$W/sasldb2 ASAN_OPTIONS=detect_leaks=1 "$B/sasl-asan/sasl_loop" split \
+		    "$W/plug-asan" "$W/ta-split.conf" "$TOK_ALICE" "$TOK_EXCOM" "$TOK_ATTEN"
+	} >"$W/asan-pair" 2>&1
+	check "ASan+UBSan: the in-process pair and split cases, no sanitizer report" \
 	    sh -c "! grep -q '^not ok\\|ERROR: \\|runtime error' '$W/asan-pair'"
 
 	# Threads: one user and token each, so throttling never links them.

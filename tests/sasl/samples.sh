@@ -35,7 +35,7 @@ srv() {
 		[ $# -ge 2 ] && printf 'C: %s\n' "$(printf "$2" | b64)"
 	} >"$W/in"
 	SASL_CONF_PATH=${CONF:-$W/conf} timeout 20 sasl-sample-server -p "$W/plug" -s smtp -m "$_m" \
-	    <"$W/in" >"$W/out" 2>&1
+	    ${srv_realm:+-u "$srv_realm"} <"$W/in" >"$W/out" 2>&1
 	return 0
 }
 
@@ -47,6 +47,8 @@ accepted() { has "^Username: $1\$"; }
 error_round() {
 	challenge 2 | grep -q '"status"' && has "Performing SASL negotiation: $1"
 }
+refused() { error_round "authentication failure" && ! has '^Username:'; }
+refused_after_round() { refused; }
 refused_at_once() { ! challenge 2 | grep -q . && has "$1"; }
 
 OB='n,a=%s,\001auth=Bearer %s\001\001'
@@ -88,10 +90,13 @@ for mech in OAUTHBEARER XOAUTH2; do
 		t='user=alice\001tenant=acme\001auth=Bearer %s\001\001'
 		w='user=alice\001tenant=other\001auth=Bearer %s\001\001'
 	fi
-	srv $mech "$(printf "$t" "$TOK_ACME")"
-	# this server's own tenant is the default one: the session is alice@acme,
-	# never the local alice, so another tenant's token cannot become her
-	check "$mech: tenant=acme with the acme token accepted as alice@acme" accepted alice@acme
+	srv $mech "$(printf "$t" "$TOK_ACME")" '\001'
+	# tenant_from_user = no: "alice@acme" is a local user name of this
+	# server's own tenant, so (alice, acme) has no identity of its own here
+	check "$mech: tenant_from_user=no, tenant=acme with the acme token: refused (error round)" \
+	    refused_after_round
+	check "$mech: ... and the log says why (tenant_from_user = no)" \
+	    has "refused user=alice tenant=acme: another tenant than this server's, and tenant_from_user = no"
 	srv $mech "$(printf "$w" "$TOK_ACME")" '\001'
 	check "$mech: wrong tenant refused after the error round" error_round "authentication failure"
 
@@ -120,6 +125,8 @@ check "OAUTHBEARER: without initial response, empty challenge then accepted" acc
 srv OAUTHBEARER "$(printf 'n,a=shared,\001user=alice\001auth=Bearer %s\001\001' "$TOK_ALICE")" '\001'
 check "OAUTHBEARER: a=shared for alice refused by the library's default proxy policy" \
     has "Requested identity not authenticated identity"
+check "OAUTHBEARER: a denied proxy authorisation says invalid_token, not temporarily_unavailable" \
+    sh -c "[ '$(challenge 2)' = '{\"status\":\"invalid_token\",\"scope\":\"mail.read mail.send\"}' ]"
 srv OAUTHBEARER "$(printf 'n,a=al=2Cice,\001auth=Bearer %s\001\001' "$TOK_ALICE")" '\001'
 check "OAUTHBEARER: escaped a=al=2Cice is checked as user 'al,ice' (and refused)" \
     sh -c "grep -q 'user=al,ice ' '$W/out' && grep -q 'authentication failure' '$W/out'"
@@ -160,6 +167,83 @@ for m in \
 	check "XOAUTH2: malformed message $i refused at once (bad protocol)" \
 	    refused_at_once "Starting SASL negotiation: bad protocol"
 done
+
+# One principal namespace (README "Security model"): every identity the
+# host sees maps back, by this server's own rule, to the one (user, tenant)
+# whose token was checked.
+TOK_EXCOM=$($TA issue --user alice --tenant example.com 2>/dev/null)
+TOK_LOCALAT=$($TA issue --user alice@example.com 2>/dev/null) # a local account
+TOK_ATTEN=$($TA issue --user alice --tenant ex@ample 2>/dev/null)
+TOK_ATUSER=$($TA issue --user bob@x --tenant example.com 2>/dev/null)
+ob_t() { printf 'n,a=%s,\001tenant=%s\001auth=Bearer %s\001\001' "$1" "$2" "$3"; }
+xo_t() { printf 'user=%s\001tenant=%s\001auth=Bearer %s\001\001' "$1" "$2" "$3"; }
+for mech in OAUTHBEARER XOAUTH2; do
+	if [ $mech = OAUTHBEARER ]; then m=ob; mt=ob_t; else m=xo; mt=xo_t; fi
+	srv $mech "$($mt alice example.com "$TOK_EXCOM")" '\001'
+	check "$mech: tenant_from_user=no: (alice, example.com) cannot become alice@example.com" refused
+	srv $mech "$($m alice@example.com "$TOK_EXCOM")" '\001'
+	check "$mech: tenant_from_user=no: a=alice@example.com is the local account, not the tenant" refused
+	srv $mech "$($m alice@example.com "$TOK_LOCALAT")"
+	check "$mech: tenant_from_user=no: the local account alice@example.com logs in with its own token" \
+	    accepted alice@example.com
+done
+
+mkdir -p "$W/conf-split"
+sed 's/^log_level.*/&\ntokenauth_tenant_from_user: yes/' "$W/conf/sample.conf" >"$W/conf-split/sample.conf"
+for mech in OAUTHBEARER XOAUTH2; do
+	if [ $mech = OAUTHBEARER ]; then m=ob; mt=ob_t; else m=xo; mt=xo_t; fi
+	CONF=$W/conf-split srv $mech "$($mt alice example.com "$TOK_EXCOM")"
+	check "$mech: tenant_from_user=yes: (alice, example.com) by tenant key is alice@example.com" \
+	    accepted alice@example.com
+	CONF=$W/conf-split srv $mech "$($m alice@example.com "$TOK_EXCOM")"
+	check "$mech: tenant_from_user=yes: a=alice@example.com is (alice, example.com)" \
+	    accepted alice@example.com
+	CONF=$W/conf-split srv $mech "$($m alice "$TOK_EXCOM")" '\001'
+	check "$mech: tenant_from_user=yes: the example.com token cannot log in as the local alice" refused
+	CONF=$W/conf-split srv $mech "$($m alice@example.com "$TOK_LOCALAT")" '\001'
+	check "$mech: tenant_from_user=yes: alice@example.com is no longer the local account" refused
+	CONF=$W/conf-split srv $mech "$($m alice "$TOK_ALICE")"
+	check "$mech: tenant_from_user=yes: the local alice is still alice" accepted alice
+	CONF=$W/conf-split srv $mech "$($m alice@ "$TOK_ALICE")"
+	check "$mech: tenant_from_user=yes: alice@ (the server's own empty tenant) is shown as alice" \
+	    accepted alice
+	CONF=$W/conf-split srv $mech "$($mt alice ex@ample "$TOK_ATTEN")" '\001'
+	check "$mech: tenant_from_user=yes: a tenant holding '@' is refused" \
+	    sh -c "grep -q 'Performing SASL negotiation: authentication failure' '$W/out' && grep -q \"holds an '@'\" '$W/out' && ! grep -q '^Username:' '$W/out'"
+	CONF=$W/conf-split srv $mech "$($mt bob@x example.com "$TOK_ATUSER")" '\001'
+	check "$mech: tenant_from_user=yes: a user holding '@' with a foreign tenant key is refused" refused
+	CONF=$W/conf-split srv $mech "$($mt alice@other example.com "$TOK_EXCOM")" '\001'
+	check "$mech: tenant_from_user=yes: a=alice@other with tenant=example.com is refused" refused
+done
+# The foreign alice may not ask to act as the local alice.
+CONF=$W/conf-split srv OAUTHBEARER \
+    "$(printf 'n,a=alice,\001user=alice@example.com\001auth=Bearer %s\001\001' "$TOK_EXCOM")" '\001'
+check "OAUTHBEARER: tenant_from_user=yes: alice@example.com asking for authzid alice is refused" \
+    sh -c "grep -q 'Requested identity not authenticated identity' '$W/out' && ! grep -q '^Username:' '$W/out'"
+# a=alice with user=alice and tenant=example.com: "the name I sent" is the
+# session identity alice@example.com, never the local alice.
+CONF=$W/conf-split srv OAUTHBEARER \
+    "$(printf 'n,a=alice,\001user=alice\001tenant=example.com\001auth=Bearer %s\001\001' "$TOK_EXCOM")"
+check "OAUTHBEARER: tenant_from_user=yes: a=alice, user=alice, tenant=example.com is alice@example.com" \
+    accepted alice@example.com
+# A host user_realm makes the default canon_user append "@realm" to names
+# without '@': alice would become alice@example.com, the foreign alice.
+CONF=$W/conf-split srv_realm=example.com srv OAUTHBEARER "$(ob alice "$TOK_ALICE")" '\001'
+check "OAUTHBEARER: user_realm example.com: the local alice cannot become alice@example.com" \
+    sh -c "grep -q 'Performing SASL negotiation: authentication failure' '$W/out' && grep -q \"host's canon_user\" '$W/out' && ! grep -q '^Username:' '$W/out'"
+CONF=$W/conf-split srv_realm=example.com srv OAUTHBEARER "$(ob_t alice example.com "$TOK_EXCOM")"
+check "OAUTHBEARER: user_realm example.com: (alice, example.com) is alice@example.com" \
+    accepted alice@example.com
+
+# Loading the plugin initialises nothing the configuration does not need:
+# libcurl's global init opens $SSLKEYLOGFILE, so only verify = remote may.
+rm -f "$W/keylog"
+SSLKEYLOGFILE=$W/keylog srv OAUTHBEARER "$(ob alice "$TOK_ALICE")"
+check "verify=local: loading the plugin does not open \$SSLKEYLOGFILE (no curl_global_init)" \
+    sh -c "grep -q '^Username: alice\$' '$W/out' && [ ! -e '$W/keylog' ]"
+mkdir -p "$W/conf-none"
+SSLKEYLOGFILE=$W/keylog CONF=$W/conf-none srv OAUTHBEARER "$(ob alice "$TOK_ALICE")"
+check "no configuration at all: loading the plugin does not open \$SSLKEYLOGFILE" [ ! -e "$W/keylog" ]
 
 # Missing configuration: plugin init succeeds, the mechanisms are unavailable.
 mkdir -p "$W/conf-broken"

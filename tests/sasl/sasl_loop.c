@@ -4,9 +4,13 @@
  * one sasl_server_init.
  *
  *   sasl_loop pair    PLUGDIR CONF TOKEN_ALICE TOKEN_BOB TOKEN_ALICE_ACME
+ *   sasl_loop split   PLUGDIR CONF TOKEN_ALICE TOKEN_ALICE_EXAMPLE_COM TOKEN_ALICE_AT_TENANT
  *   sasl_loop threads PLUGDIR CONF NTHREADS ITER TOKENFILE
  *
- * "pair" prints one "ok - ..." or "not ok - ..." line per case.  "threads"
+ * "pair" prints one "ok - ..." or "not ok - ..." line per case.  "split"
+ * does the same for the identity cases of a server configured with
+ * tenant_from_user = yes (tokens of alice, alice in example.com, and alice
+ * in the tenant "ex@ample").  "threads"
  * reads one "user token" line per thread from TOKENFILE; each thread runs
  * ITER authentications (every fourth with a wrong token, which must fail
  * after the error round) and the program prints a summary line.  Exit
@@ -219,6 +223,10 @@ static void pair_cases(const char *mech, const char *tok_alice, const char *tok_
 		exchange(mech, &cr, &r);
 		check(r.server == SASL_NOAUTHZ,
 		      "OAUTHBEARER: authzid 'root' refused by the proxy policy");
+		check(r.rounds == 1 && strstr(r.json, "\"invalid_token\"") != NULL,
+		      "OAUTHBEARER: a denied proxy authorisation: error round with invalid_token, "
+		      "not "
+		      "temporarily_unavailable");
 	} else {
 		cr.authzid = "shared";
 		exchange(mech, &cr, &r);
@@ -250,16 +258,19 @@ static void tenant_cases(struct opts *o, const char *tok_alice, const char *tok_
 	struct creds cr = {"alice", NULL, make_secret(tok_acme)};
 	struct result r;
 
+	/* tenant_from_user = no: "alice@acme" is a legal local name of this
+	 * server's own tenant, so a token of (alice, acme) has no identity here */
 	o->tenant = "acme";
 	exchange("OAUTHBEARER", &cr, &r);
-	check(r.server == SASL_OK,
-	      "OAUTHBEARER: tokenauth_tenant=acme sends tenant=, acme token OK");
-	/* the server's own tenant is the default one: the session must not be
-	 * the local "alice" but the tenant-qualified name */
-	check(strcmp(r.user, "alice@acme") == 0,
-	      "OAUTHBEARER: a token of another tenant logs in as alice@acme, not alice");
+	check(r.server == SASL_BADAUTH && r.rounds == 1 && r.user[0] == '\0' &&
+	          strstr(r.json, "\"invalid_token\"") != NULL,
+	      "OAUTHBEARER: tenant_from_user=no, tenant=acme with the acme token: refused, never "
+	      "alice@acme");
 	exchange("XOAUTH2", &cr, &r);
-	check(r.server == SASL_OK, "XOAUTH2: tokenauth_tenant=acme sends tenant=, acme token OK");
+	check(r.server == SASL_BADAUTH && r.rounds == 1 && r.user[0] == '\0' &&
+	          strstr(r.json, "\"401\"") != NULL,
+	      "XOAUTH2: tenant_from_user=no, tenant=acme with the acme token: refused, never "
+	      "alice@acme");
 	free(cr.secret);
 	cr.secret = make_secret(tok_alice);
 	exchange("OAUTHBEARER", &cr, &r);
@@ -271,6 +282,83 @@ static void tenant_cases(struct opts *o, const char *tok_alice, const char *tok_
 	check(r.client == SASL_BADPARAM || r.server == SASL_BADPROT,
 	      "OAUTHBEARER: empty token never reaches the server as valid");
 	free(cr.secret);
+}
+
+/* tenant_from_user = yes: user@tenant is this server's own name for (user, tenant). */
+static void split_cases(struct opts *o, const char *tok_alice, const char *tok_excom,
+                        const char *tok_atten)
+{
+	struct creds cr = {"alice", NULL, make_secret(tok_excom)};
+	const char *mechs[] = {"OAUTHBEARER", "XOAUTH2"};
+	struct result r;
+	char what[200];
+
+	for (int i = 0; i < 2; i++) {
+		o->tenant = "example.com";
+		cr.authname = "alice";
+		exchange(mechs[i], &cr, &r);
+		snprintf(what, sizeof(what), "%s: split: tenant=example.com: alice@example.com",
+		         mechs[i]);
+		check(r.server == SASL_OK && strcmp(r.user, "alice@example.com") == 0, what);
+		o->tenant = NULL;
+		cr.authname = "alice@example.com";
+		exchange(mechs[i], &cr, &r);
+		snprintf(what, sizeof(what),
+		         "%s: split: alice@example.com without a tenant key: same", mechs[i]);
+		check(r.server == SASL_OK && strcmp(r.user, "alice@example.com") == 0, what);
+		cr.authname = "alice";
+		exchange(mechs[i], &cr, &r);
+		snprintf(what, sizeof(what),
+		         "%s: split: the example.com token cannot log in as the local alice",
+		         mechs[i]);
+		check(r.server == SASL_BADAUTH && r.rounds == 1 && r.user[0] == '\0', what);
+	}
+	/* The foreign alice may not use the local alice's proxy rights. */
+	cr.authname = "alice@example.com";
+	cr.authzid = "shared";
+	exchange("OAUTHBEARER", &cr, &r);
+	check(r.server == SASL_NOAUTHZ && r.rounds == 1 && strstr(r.json, "invalid_token") != NULL,
+	      "OAUTHBEARER: split: alice@example.com cannot act for 'shared' as alice may");
+	cr.authzid = "alice";
+	exchange("OAUTHBEARER", &cr, &r);
+	check(r.server == SASL_NOAUTHZ && r.user[0] == '\0',
+	      "OAUTHBEARER: split: alice@example.com cannot ask for authzid alice");
+	cr.authzid = NULL;
+	free(cr.secret);
+	cr.secret = make_secret(tok_atten);
+	cr.authname = "alice";
+	o->tenant = "ex@ample";
+	for (int i = 0; i < 2; i++) {
+		exchange(mechs[i], &cr, &r);
+		snprintf(what, sizeof(what), "%s: split: a tenant holding '@' is refused",
+		         mechs[i]);
+		check(r.server == SASL_BADAUTH && r.rounds == 1 && r.user[0] == '\0', what);
+	}
+	o->tenant = NULL;
+	free(cr.secret);
+	cr.secret = make_secret(tok_alice);
+	exchange("OAUTHBEARER", &cr, &r);
+	check(r.server == SASL_OK && strcmp(r.user, "alice") == 0,
+	      "OAUTHBEARER: split: the local alice is still alice");
+	free(cr.secret);
+}
+
+static int run_split(struct opts *o, const char *tok_alice, const char *tok_excom,
+                     const char *tok_atten)
+{
+	sasl_callback_t cbs[] = {
+	    {SASL_CB_GETPATH, CB(getpath_cb), o}, {SASL_CB_GETOPT, CB(getopt_cb), o},
+	    {SASL_CB_LOG, CB(log_cb), NULL},      {SASL_CB_PROXY_POLICY, CB(proxy_cb), NULL},
+	    {SASL_CB_LIST_END, NULL, NULL},
+	};
+
+	if (sasl_server_init(cbs, "sasl_loop") != SASL_OK || sasl_client_init(cbs) != SASL_OK) {
+		fprintf(stderr, "sasl_loop: cannot initialise libsasl2\n");
+		return 100;
+	}
+	split_cases(o, tok_alice, tok_excom, tok_atten);
+	sasl_done();
+	return failures;
 }
 
 static int run_pair(struct opts *o, const char *tok_alice, const char *tok_bob,
@@ -435,13 +523,20 @@ int main(int argc, char **argv)
 		o.conf = argv[3];
 		return run_pair(&o, argv[4], argv[5], argv[6]);
 	}
+	if (argc == 7 && strcmp(argv[1], "split") == 0) {
+		o.plugdir = argv[2];
+		o.conf = argv[3];
+		return run_split(&o, argv[4], argv[5], argv[6]);
+	}
 	if (argc == 7 && strcmp(argv[1], "threads") == 0) {
 		o.plugdir = argv[2];
 		o.conf = argv[3];
 		return run_threads(&o, number(argv[4]), number(argv[5]), argv[6]);
 	}
-	fprintf(stderr,
-	        "usage: sasl_loop pair PLUGDIR CONF TOKEN_ALICE TOKEN_BOB TOKEN_ALICE_ACME\n"
-	        "       sasl_loop threads PLUGDIR CONF NTHREADS ITER TOKENFILE\n");
+	fprintf(
+	    stderr,
+	    "usage: sasl_loop pair PLUGDIR CONF TOKEN_ALICE TOKEN_BOB TOKEN_ALICE_ACME\n"
+	    "       sasl_loop split PLUGDIR CONF TOKEN_ALICE TOKEN_EXAMPLE_COM TOKEN_AT_TENANT\n"
+	    "       sasl_loop threads PLUGDIR CONF NTHREADS ITER TOKENFILE\n");
 	return 100;
 }

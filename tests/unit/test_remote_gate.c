@@ -339,6 +339,25 @@ static void test_log_fields_quoted(void **state)
 	env_free(e);
 }
 
+/* tenant_from_user: one principal has one name. */
+static void test_one_name_per_principal(void **state)
+{
+	struct env *e = env_init();
+	char id[16];
+	int64_t exp;
+	char tok[64];
+	(void)state;
+	set(e, "tenant_from_user", "yes");
+	set(e, "tenant", "acme");
+	env_reopen(e);
+	assert_int_equal(ta_issue(e->ctx, "alice", "acme", 0, NULL, tok, id, &exp), TA_OK);
+	assert_int_equal(check(e, "alice", NULL, tok), TA_OK);
+	assert_int_equal(check(e, "alice@acme", NULL, tok), TA_ERR_INPUT);
+	assert_int_equal(check(e, "alice@x@acme", NULL, tok), TA_ERR_INPUT);
+	assert_int_equal(check(e, "alice", "acme", tok), TA_OK); /* explicit tenant: no name rule */
+	env_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +369,7 @@ int main(void)
 	    cmocka_unit_test(test_stacked_password_kept_home),
 	    cmocka_unit_test(test_throttle_table_bounded),
 	    cmocka_unit_test(test_log_fields_quoted),
+	    cmocka_unit_test(test_one_name_per_principal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
