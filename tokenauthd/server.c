@@ -310,7 +310,7 @@ static void log_request(const struct td_req *rq, const char *method, const struc
 		td_log(TA_LOG_INFO,
 		       "%s %s %s status=%u code=%d outcome=%s user=%s tenant=%s %.3fms",
 		       rq->conn->peer, method, rq->route, a->status, a->code,
-		       a->outcome ? a->outcome : "-", a->user, tenant, secs * 1e3);
+		       a->outcome ? a->outcome : "-", TA_Q(a->user), TA_Q(tenant), secs * 1e3);
 	else
 		td_log(TA_LOG_INFO, "%s %s %s status=%u code=%d outcome=%s %.3fms", rq->conn->peer,
 		       method, rq->route, a->status, a->code, a->outcome ? a->outcome : "-",
