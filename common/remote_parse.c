@@ -203,8 +203,10 @@ int ta_remote_judge(unsigned long profile, long status, const char *body, size_t
 		*why = "response too large";
 		return TA_ERR_UNAVAILABLE;
 	}
-	/* body[len] is a NUL the parser needs; an embedded NUL is refused. */
-	if (memchr(body, '\0', len) != NULL) {
+	/* body[len] is a NUL the parser needs; an embedded NUL is refused, and
+	 * so is an escaped one: cJSON would decode "alice\u0000@evil" to a C
+	 * string that compares equal to "alice". */
+	if (memchr(body, '\0', len) != NULL || strstr(body, "\\u0000") != NULL) {
 		*why = "response contains a NUL byte";
 		return TA_ERR_UNAVAILABLE;
 	}

@@ -78,6 +78,15 @@ static void test_kudo(void **state)
 {
 	int64_t e;
 	(void)state;
+	/* an escaped NUL would cut a name short: alice\u0000@evil is not alice */
+	assert_int_equal(judge(TA_PROFILE_KUDO, 200,
+	                       "{\"userAccount\":\"alice\\u0000bob\",\"tenantSpaceId\":\"acme\"}", &e),
+	                 TA_ERR_UNAVAILABLE);
+	assert_int_equal(judge(TA_PROFILE_INTROSPECTION, 200,
+	                       "{\"active\":true,\"sub\":\"alice\\u0000@evil\"}", &e),
+	                 TA_ERR_UNAVAILABLE);
+	assert_int_equal(judge(TA_PROFILE_CEC, 200, "{\"retCode\\u0000x\":0}", &e),
+	                 TA_ERR_UNAVAILABLE);
 	/* a 200 that names no user is no verdict (a smuggled /healthz answer) */
 	assert_int_equal(judge(TA_PROFILE_KUDO, 200, "{\"file\":\"x\"}", &e), TA_ERR_UNAVAILABLE);
 	assert_int_equal(judge(TA_PROFILE_KUDO, 200, "{\"status\":\"ok\"}", &e),
