@@ -83,11 +83,15 @@ static int check_otp_locked(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 	r = ta_otp_check(&row.p, secret, slen, c->credential, c->credential_len, row.next,
 	                 ta_now(ctx), (unsigned)ctx->cfg->otp_window,
 	                 (unsigned)ctx->cfg->otp_lookahead, &next);
-	/* A right code that cannot move the counter forward is a replay, and
-	 * looks to the client exactly like a wrong code. */
-	if (r == TA_OK && (r = ta_store_otp_advance(st, c->user, c->tenant, next)) != TA_OK &&
-	    r != TA_ERR_REPLAY)
-		r = TA_ERR_UNAVAILABLE;
+	/* A right code that cannot be spent (another login took it, or the
+	 * write failed) is refused exactly like a wrong code: an answer that
+	 * differed would tell a guesser the code was right. */
+	if (r == TA_OK && (r = ta_store_otp_advance(st, c->user, c->tenant, next)) != TA_OK) {
+		if (r != TA_ERR_REPLAY)
+			ta_logf(ctx, TA_LOG_ERR, "cannot spend the OTP code of user=%s: %s",
+			        TA_Q(c->user), ta_store_errmsg(st));
+		r = TA_ERR_REJECTED;
+	}
 out:
 	ta_wipe(secret, sizeof(secret));
 	ta_wipe(&row, sizeof(row));
@@ -104,8 +108,9 @@ static int check_otp(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 	}
 	r = check_otp_locked(ctx, st, c);
 	if (r == TA_OK && ta_store_commit(st) != TA_OK) {
+		/* only a right code gets here: answer as for a wrong one */
 		ta_logf(ctx, TA_LOG_ERR, "cannot commit OTP counter: %s", ta_store_errmsg(st));
-		r = TA_ERR_UNAVAILABLE;
+		r = TA_ERR_REJECTED;
 	}
 	ta_store_rollback(st);
 	return r;

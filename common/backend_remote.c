@@ -493,7 +493,7 @@ static int remote_check(ta_ctx *ctx, struct ta_check *c)
 {
 	const ta_config *cfg = ctx->cfg;
 	struct ta_remote *rm = NULL;
-	uint8_t key[TA_SHA256_LEN];
+	uint8_t key[TA_CACHE_KEY_LEN];
 	ta_cache *cache = NULL;
 	int64_t expires = 0, now = ta_now(ctx);
 	int r, have_key = 0;

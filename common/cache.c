@@ -23,9 +23,12 @@ struct ta_cache {
 };
 
 static const char schema[] = "PRAGMA temp_store=MEMORY; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                             "CREATE TABLE IF NOT EXISTS entries(key BLOB PRIMARY KEY,"
-                             " stored INTEGER NOT NULL, token_exp INTEGER NOT NULL) WITHOUT ROWID;"
-                             "CREATE INDEX IF NOT EXISTS entries_stored ON entries(stored);";
+                             "DROP TABLE IF EXISTS entries;" /* v1: no credential key */
+                             "CREATE TABLE IF NOT EXISTS entries2(key BLOB PRIMARY KEY,"
+                             " cred BLOB NOT NULL, stored INTEGER NOT NULL,"
+                             " token_exp INTEGER NOT NULL) WITHOUT ROWID;"
+                             "CREATE INDEX IF NOT EXISTS entries2_stored ON entries2(stored);"
+                             "CREATE INDEX IF NOT EXISTS entries2_cred ON entries2(cred);";
 
 /* Read the host key, creating it (O_EXCL, 0600) on first use. */
 static int load_key(ta_cache *c, const char *path, char *err, size_t errlen)
@@ -65,9 +68,9 @@ static int open_db(ta_cache *c, const char *path, char *err, size_t errlen)
 	                    NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(c->db, 2000) != SQLITE_OK ||
 	    sqlite3_exec(c->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(c->db, "SELECT stored, token_exp FROM entries WHERE key=?", -1,
+	    sqlite3_prepare_v3(c->db, "SELECT stored, token_exp FROM entries2 WHERE key=?", -1,
 	                       SQLITE_PREPARE_PERSISTENT, &c->get, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(c->db, "INSERT OR REPLACE INTO entries VALUES(?,?,?)", -1,
+	    sqlite3_prepare_v3(c->db, "INSERT OR REPLACE INTO entries2 VALUES(?,?,?,?)", -1,
 	                       SQLITE_PREPARE_PERSISTENT, &c->put, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path,
 		         c->db ? sqlite3_errmsg(c->db) : "out of memory");
@@ -110,32 +113,45 @@ void ta_cache_close(ta_cache *c)
 	free(c);
 }
 
-int ta_cache_key(ta_cache *c, const char *service, const char *tenant, const char *user,
-                 const char *cred, size_t credlen, uint8_t key[TA_SHA256_LEN])
+/* HMAC over "tag\0" + the NUL-separated fields + the credential. */
+static int mac_of(ta_cache *c, const char *tag, const char *const *fields, size_t nf,
+                  const char *cred, size_t credlen, uint8_t out[TA_SHA256_LEN])
 {
-	size_t s = strlen(service), t = strlen(tenant), u = strlen(user),
-	       n = s + t + u + 3 + credlen;
-	uint8_t *msg = malloc(n), mac[64];
-	size_t maclen = 0;
+	size_t n = strlen(tag) + 1 + credlen, o = 0, maclen = 0;
+	uint8_t *msg, mac[64];
 	int r;
 
-	if (msg == NULL)
+	for (size_t i = 0; i < nf; i++)
+		n += strlen(fields[i]) + 1;
+	if ((msg = malloc(n)) == NULL)
 		return TA_ERR_NOMEM;
 	/* NUL separators: no two different tuples give the same message */
-	memcpy(msg, service, s + 1);
-	memcpy(msg + s + 1, tenant, t + 1);
-	memcpy(msg + s + t + 2, user, u + 1);
-	memcpy(msg + s + t + u + 3, cred, credlen);
+	memcpy(msg, tag, strlen(tag) + 1);
+	o = strlen(tag) + 1;
+	for (size_t i = 0; i < nf; i++) {
+		memcpy(msg + o, fields[i], strlen(fields[i]) + 1);
+		o += strlen(fields[i]) + 1;
+	}
+	memcpy(msg + o, cred, credlen);
 	r = ta_hmac(TA_HASH_SHA256, c->key, sizeof(c->key), msg, n, mac, &maclen);
 	if (r == TA_OK)
-		memcpy(key, mac, TA_SHA256_LEN);
+		memcpy(out, mac, TA_SHA256_LEN);
 	ta_wipe(mac, sizeof(mac));
 	ta_wipe(msg, n);
 	free(msg);
 	return r;
 }
 
-int ta_cache_get(ta_cache *c, const uint8_t key[TA_SHA256_LEN], int64_t now, uint64_t max_age)
+int ta_cache_key(ta_cache *c, const char *service, const char *tenant, const char *user,
+                 const char *cred, size_t credlen, uint8_t key[TA_CACHE_KEY_LEN])
+{
+	const char *entry[] = {service, tenant, user}, *who[] = {tenant, user};
+	int r = mac_of(c, "entry", entry, 3, cred, credlen, key);
+
+	return r == TA_OK ? mac_of(c, "cred", who, 2, cred, credlen, key + TA_SHA256_LEN) : r;
+}
+
+int ta_cache_get(ta_cache *c, const uint8_t key[TA_CACHE_KEY_LEN], int64_t now, uint64_t max_age)
 {
 	int r = TA_ERR_NOT_FOUND;
 
@@ -150,35 +166,36 @@ int ta_cache_get(ta_cache *c, const uint8_t key[TA_SHA256_LEN], int64_t now, uin
 	return r;
 }
 
-int ta_cache_put(ta_cache *c, const uint8_t key[TA_SHA256_LEN], int64_t now, int64_t token_exp)
+int ta_cache_put(ta_cache *c, const uint8_t key[TA_CACHE_KEY_LEN], int64_t now, int64_t token_exp)
 {
 	char sql[160];
 	int rc;
 
 	sqlite3_bind_blob(c->put, 1, key, TA_SHA256_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(c->put, 2, now);
-	sqlite3_bind_int64(c->put, 3, token_exp);
+	sqlite3_bind_blob(c->put, 2, key + TA_SHA256_LEN, TA_SHA256_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(c->put, 3, now);
+	sqlite3_bind_int64(c->put, 4, token_exp);
 	rc = sqlite3_step(c->put);
 	sqlite3_reset(c->put);
 	if (rc != SQLITE_DONE)
 		return TA_ERR_UNAVAILABLE;
 	/* Keep it bounded: drop the oldest entries beyond the cap. */
 	snprintf(sql, sizeof(sql),
-	         "DELETE FROM entries WHERE key IN (SELECT key FROM entries ORDER BY stored DESC "
+	         "DELETE FROM entries2 WHERE key IN (SELECT key FROM entries2 ORDER BY stored DESC "
 	         "LIMIT -1 OFFSET %d)",
 	         TA_CACHE_MAX);
 	sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 	return TA_OK;
 }
 
-int ta_cache_del(ta_cache *c, const uint8_t key[TA_SHA256_LEN])
+int ta_cache_del(ta_cache *c, const uint8_t key[TA_CACHE_KEY_LEN])
 {
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(c->db, "DELETE FROM entries WHERE key=?", -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(c->db, "DELETE FROM entries2 WHERE cred=?", -1, &s, NULL) != SQLITE_OK)
 		return TA_ERR_UNAVAILABLE;
-	sqlite3_bind_blob(s, 1, key, TA_SHA256_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 1, key + TA_SHA256_LEN, TA_SHA256_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? TA_OK : TA_ERR_UNAVAILABLE;

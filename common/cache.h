@@ -24,18 +24,26 @@ typedef struct ta_cache ta_cache;
 int ta_cache_open(const char *dir, ta_cache **out, char *err, size_t errlen);
 void ta_cache_close(ta_cache *c);
 
+/*
+ * The two keys of a check, TA_CACHE_KEY_LEN bytes: an entry key, HMAC over
+ * (service, tenant, user, credential), under which a success is kept; and
+ * a credential key over (tenant, user, credential) alone, by which a
+ * refusal seen by any service removes the entries of every service.
+ */
+#define TA_CACHE_KEY_LEN (2 * TA_SHA256_LEN)
 int ta_cache_key(ta_cache *c, const char *service, const char *tenant, const char *user,
-                 const char *cred, size_t credlen, uint8_t key[TA_SHA256_LEN]);
+                 const char *cred, size_t credlen, uint8_t key[TA_CACHE_KEY_LEN]);
 
 /*
  * TA_OK when an entry stored after now - max_age exists and the token has
  * not expired; TA_ERR_NOT_FOUND otherwise.
  */
-int ta_cache_get(ta_cache *c, const uint8_t key[TA_SHA256_LEN], int64_t now, uint64_t max_age);
+int ta_cache_get(ta_cache *c, const uint8_t key[TA_CACHE_KEY_LEN], int64_t now, uint64_t max_age);
 
 /* Remember a success at now; token_exp 0 = unknown. */
-int ta_cache_put(ta_cache *c, const uint8_t key[TA_SHA256_LEN], int64_t now, int64_t token_exp);
-/* Forget the entry under key (a remote refusal); TA_OK also when absent. */
-int ta_cache_del(ta_cache *c, const uint8_t key[TA_SHA256_LEN]);
+int ta_cache_put(ta_cache *c, const uint8_t key[TA_CACHE_KEY_LEN], int64_t now, int64_t token_exp);
+/* Forget every entry of this credential, for every service (a remote
+ * refusal: revocation wins); TA_OK also when there is none. */
+int ta_cache_del(ta_cache *c, const uint8_t key[TA_CACHE_KEY_LEN]);
 
 #endif

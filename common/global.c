@@ -29,6 +29,7 @@
 #include "verify.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -128,10 +129,32 @@ static int privileged(void)
 	return getauxval(AT_SECURE) != 0 || getuid() != geteuid() || getgid() != getegid();
 }
 
+/*
+ * Limits the caller set survive exec into a setuid host.  RLIMIT_FSIZE 0
+ * with SIGXFSZ ignored makes every store write fail: the throttle then
+ * refuses unchecked (verify.c), but the host's other files are ours to
+ * protect too, so a privileged process gets back the room to write and
+ * the descriptors to open its store.  Only ever raised, never lowered.
+ */
+static void restore_limits(void)
+{
+	struct rlimit fs = {RLIM_INFINITY, RLIM_INFINITY}, nf;
+
+	(void)setrlimit(RLIMIT_FSIZE, &fs);
+	if (getrlimit(RLIMIT_NOFILE, &nf) == 0 && nf.rlim_cur < 1024) {
+		nf.rlim_cur = 1024;
+		if (nf.rlim_max < 1024)
+			nf.rlim_max = 1024;
+		(void)setrlimit(RLIMIT_NOFILE, &nf);
+	}
+}
+
 static void scrub_if_privileged(void)
 {
-	if (privileged())
+	if (privileged()) {
 		scrub();
+		restore_limits();
+	}
 }
 
 __attribute__((constructor)) static void scrub_at_load(void)

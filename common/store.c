@@ -782,7 +782,8 @@ static int step_ints(ta_store *st, int q, int64_t a, int64_t b, int64_t *col0)
  * still at its cap give up the oldest unlocked row.  TA_ERR_EXISTS when
  * every row is locked: the caller refuses rather than forget a lockout.
  */
-static int throttle_room(ta_store *st, const char *user, const char *tenant, int64_t now)
+static int throttle_room(ta_store *st, const char *user, const char *tenant, int64_t now,
+                         int capped)
 {
 	sqlite3_stmt *s = st->q[Q_THROTTLE_HAS];
 	int64_t rows = 0;
@@ -798,6 +799,8 @@ static int throttle_room(ta_store *st, const char *user, const char *tenant, int
 		return TA_OK; /* an update needs no room */
 	if (rc != SQLITE_DONE)
 		return map_rc(rc);
+	if (!capped)
+		return TA_OK; /* enrolled users: as many rows as the store has users */
 	if ((r = step_ints(st, Q_THROTTLE_COUNT, 0, 0, &rows)) != TA_OK ||
 	    (uint64_t)rows < st->throttle_cap)
 		return r;
@@ -812,12 +815,12 @@ void ta_store_set_throttle_cap(ta_store *st, unsigned long cap)
 }
 
 int ta_store_throttle_put(ta_store *st, const char *user, const char *tenant,
-                          const struct ta_throttle *t, int64_t now)
+                          const struct ta_throttle *t, int64_t now, int capped)
 {
 	sqlite3_stmt *s = st->q[Q_THROTTLE_PUT];
 	int rc, r;
 
-	if ((r = throttle_room(st, user, tenant, now)) != TA_OK)
+	if ((r = throttle_room(st, user, tenant, now, capped)) != TA_OK)
 		return r;
 	bind_text(s, 1, user);
 	bind_text(s, 2, tenant);

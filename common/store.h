@@ -106,13 +106,15 @@ int ta_store_otp_list(ta_store *st, const char *user,
 int ta_store_throttle_get(ta_store *st, const char *user, const char *tenant,
                           struct ta_throttle *t);
 /*
- * Write a user's throttle row at time now.  The table is bounded: streaks
- * idle for TA_THROTTLE_IDLE seconds and not locked are forgotten, and at
- * the cap a new row takes the place of the oldest unlocked one; when every
- * row is locked it returns TA_ERR_EXISTS and writes nothing.
+ * Write a user's throttle row at time now.  Streaks idle for
+ * TA_THROTTLE_IDLE seconds and not locked are forgotten.  With capped (a
+ * user not enrolled here, known only to a remote backend) the table is
+ * bounded: at the cap a new row takes the place of the oldest unlocked
+ * one, and when every row is locked it returns TA_ERR_EXISTS and writes
+ * nothing.  Enrolled users are never refused a row.
  */
 int ta_store_throttle_put(ta_store *st, const char *user, const char *tenant,
-                          const struct ta_throttle *t, int64_t now);
+                          const struct ta_throttle *t, int64_t now, int capped);
 /* For tests: lower the cap (0 restores TA_THROTTLE_MAX). */
 void ta_store_set_throttle_cap(ta_store *st, unsigned long cap);
 /* tenant NULL: every tenant of user.  *count: rows cleared. */

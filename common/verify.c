@@ -136,10 +136,14 @@ static int open_store_as(ta_ctx *ctx, ta_store **st, int level, int create)
 			if (r == TA_OK)
 				ta_logf(ctx, TA_LOG_NOTICE, "created %s to count failures in",
 				        ctx->cfg->store);
+			else
+				ta_logf(ctx, TA_LOG_WARNING, "cannot create a store: %s", err);
+			if (r != TA_OK) /* there is still no store: say so, not why */
+				r = TA_ERR_NOT_FOUND;
 		}
 		if (r != TA_OK) {
 			ta_logf(ctx, level, "store unavailable: %s", err);
-			return r == TA_ERR_NOT_FOUND ? TA_ERR_UNAVAILABLE : r;
+			return r;
 		}
 	}
 	*st = ctx->store;
@@ -148,7 +152,9 @@ static int open_store_as(ta_ctx *ctx, ta_store **st, int level, int create)
 
 static int open_store(ta_ctx *ctx, ta_store **st, int level)
 {
-	return open_store_as(ctx, st, level, 0);
+	int r = open_store_as(ctx, st, level, 0);
+
+	return r == TA_ERR_NOT_FOUND ? TA_ERR_UNAVAILABLE : r;
 }
 
 int ta_ctx_store(ta_ctx *ctx, ta_store **st)
@@ -186,7 +192,8 @@ size_t ta_otp_aad(const char *user, const char *tenant, uint8_t *buf, size_t cap
 /*
  * The grammar of names (SECURITY.md, "The input gate"): 1..max bytes of
  * well-formed UTF-8 (no overlong forms, no surrogates) with no C0 or C1
- * control character and no DEL.  Returns the length, or 0 when refused.
+ * control character, no DEL, and no space at either end.  Returns the
+ * length, or 0 when refused.
  */
 static size_t name_len(const char *s, size_t max)
 {
@@ -221,7 +228,9 @@ static size_t name_len(const char *s, size_t max)
 		if (n > max)
 			return 0;
 	}
-	return n <= max ? n : 0;
+	if (n > max || (n > 0 && (p[0] == ' ' || p[n - 1] == ' ')))
+		return 0; /* "alice " would be a second throttle row for alice */
+	return n;
 }
 
 int ta_name_ok(const char *s, size_t max)
@@ -278,25 +287,29 @@ int ta_resolve_identity(const ta_config *cfg, const char *user, const char *tena
 /*
  * Record one failure; lock when max_failures is reached (0 disables).
  * A refusal by the local store counts only for users enrolled here, so
- * made-up names cannot add rows; a refusal by a remote backend counts for
- * everyone it answers for, in rows the store bounds (ta_store_throttle_put).
+ * made-up names cannot add rows; with any_user (a remote backend may
+ * answer for them) everyone counts, and rows of users not enrolled here
+ * live under the store's cap (ta_store_throttle_put).  *wrote says
+ * whether a row was written.  TA_OK, or the reason nothing could be.
  */
-static void record_failure(ta_ctx *ctx, ta_store *st, const char *user, const char *tenant,
-                           int answered_remotely)
+static int record_failure(ta_ctx *ctx, ta_store *st, const char *user, const char *tenant,
+                          int any_user, int *wrote)
 {
 	struct ta_throttle t;
 	int64_t now = ta_now(ctx);
 	int has = 0, r;
 
-	if (ctx->cfg->max_failures == 0 || ta_store_begin(st) != TA_OK)
+	*wrote = 0;
+	if (ctx->cfg->max_failures == 0)
+		return TA_OK;
+	if ((r = ta_store_begin(st)) != TA_OK ||
+	    (r = ta_store_has_credential(st, user, tenant, &has)) != TA_OK)
 		goto fail;
-	if (!answered_remotely && ta_store_has_credential(st, user, tenant, &has) != TA_OK)
-		goto fail;
-	if (!answered_remotely && !has) {
+	if (!any_user && !has) {
 		ta_store_rollback(st);
-		return;
+		return TA_OK;
 	}
-	if (ta_store_throttle_get(st, user, tenant, &t) != TA_OK)
+	if ((r = ta_store_throttle_get(st, user, tenant, &t)) != TA_OK)
 		goto fail;
 	if (++t.failures >= ctx->cfg->max_failures) {
 		unsigned shift = t.lockouts < 16 ? t.lockouts : 16;
@@ -305,25 +318,37 @@ static void record_failure(ta_ctx *ctx, ta_store *st, const char *user, const ch
 		t.lockouts++;
 		t.failures = 0;
 		ta_logf(ctx, TA_LOG_WARNING,
-		        "locking user=%s tenant=%s for %lld s after %lu failures", TA_Q(user), TA_Q(tenant),
-		        (long long)(t.locked_until - now), ctx->cfg->max_failures);
+		        "locking user=%s tenant=%s for %lld s after %lu failures", TA_Q(user),
+		        TA_Q(tenant), (long long)(t.locked_until - now), ctx->cfg->max_failures);
 	}
-	r = ta_store_throttle_put(st, user, tenant, &t, now);
+	r = ta_store_throttle_put(st, user, tenant, &t, now, !has);
 	if (r == TA_ERR_EXISTS) {
 		ta_store_rollback(st);
 		ta_logf(ctx, TA_LOG_ERR,
-		        "cannot record failure for user=%s: every throttle row is locked (%d)", TA_Q(user),
-		        TA_THROTTLE_MAX);
-		return;
+		        "cannot record failure for user=%s: every one of %d throttle rows is locked",
+		        TA_Q(user), TA_THROTTLE_MAX);
+		return r;
 	}
-	if (r != TA_OK || ta_store_commit(st) != TA_OK)
+	if (r != TA_OK || (r = ta_store_commit(st)) != TA_OK)
 		goto fail;
-	return;
+	*wrote = 1;
+	return TA_OK;
 fail:
 	ta_store_rollback(st);
-	if (ctx->cfg->max_failures != 0)
-		ta_logf(ctx, TA_LOG_ERR, "cannot record failure for user=%s: %s", TA_Q(user),
-		        ta_store_errmsg(st));
+	ta_logf(ctx, TA_LOG_ERR, "cannot record failure for user=%s: %s", TA_Q(user),
+	        ta_store_errmsg(st));
+	return r != TA_OK ? r : TA_ERR_UNAVAILABLE;
+}
+
+/* Digits only, at most 8: a code a guesser can enumerate. */
+static int guessable(const struct ta_check *c)
+{
+	size_t digits = 0;
+
+	while (digits < c->credential_len && c->credential[digits] >= '0' &&
+	       c->credential[digits] <= '9')
+		digits++;
+	return digits == c->credential_len && digits <= 8;
 }
 
 static const struct ta_backend *backend_named(const char *name, size_t n)
@@ -386,35 +411,54 @@ int ta_credential_own_shape(const char *cred, size_t len)
 	return digits == len && len >= 6 && len <= 8;
 }
 
-/* Lockout check before, failure accounting after the backends. */
+/*
+ * Lockout check before, failure accounting after the backends.  A code a
+ * guesser can enumerate is charged as a failure before it is checked, and
+ * the charge is lifted by a success: if the charge cannot be written (a
+ * full table, a full disk, a file-size limit the caller set on a setuid
+ * host) the code is refused unchecked, so no write failure can buy free
+ * guesses or tell a right code from a wrong one.  Tokens (2^256) are
+ * counted after the check, keeping a token success write-free.
+ */
 static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 {
 	struct ta_throttle t = {0, 0, 0};
 	ta_store *st = NULL;
-	/* Throttling needs the store; only a remote-only setup may go without,
-	 * and there a missing store is normal, not worth an error line. */
-	int remote_only = strcmp(ctx->cfg->verify, "remote") == 0;
-	int r = open_store_as(ctx, &st, remote_only ? TA_LOG_WARNING : TA_LOG_ERR, remote_only),
-	    have_store = r == TA_OK;
+	int remote_only = strcmp(ctx->cfg->verify, "remote") == 0,
+	    any_user = strstr(ctx->cfg->verify, "remote") != NULL, charged = 0, wrote = 0;
+	int r = open_store_as(ctx, &st, remote_only ? TA_LOG_WARNING : TA_LOG_ERR, remote_only);
 
-	if (!have_store && strstr(ctx->cfg->verify, "remote") == NULL)
-		return r;
-	if (!have_store && ctx->cfg->max_failures > 0)
-		ta_logf(ctx, TA_LOG_WARNING,
-		        "no store at %s: failures of remote checks are not counted (SECURITY.md)",
-		        ctx->cfg->store);
-	if (have_store) {
-		if ((r = ta_store_throttle_get(st, c->user, c->tenant, &t)) != TA_OK) {
-			ta_logf(ctx, TA_LOG_ERR, "store read failed: %s", ta_store_errmsg(st));
-			return r == TA_ERR_CORRUPT ? r : TA_ERR_UNAVAILABLE;
+	/* Only a remote-only host with no store at all (none, and none could be
+	 * made) goes on uncounted; a store that exists but fails is an outage. */
+	if (r != TA_OK && !(remote_only && r == TA_ERR_NOT_FOUND))
+		return r == TA_ERR_NOT_FOUND ? TA_ERR_UNAVAILABLE : r;
+	if (r != TA_OK) {
+		if (ctx->cfg->max_failures > 0)
+			ta_logf(ctx, TA_LOG_WARNING,
+			        "no store at %s: failures of remote checks are not counted "
+			        "(SECURITY.md)",
+			        ctx->cfg->store);
+		return run_backends(ctx, c);
+	}
+	if ((r = ta_store_throttle_get(st, c->user, c->tenant, &t)) != TA_OK) {
+		ta_logf(ctx, TA_LOG_ERR, "store read failed: %s", ta_store_errmsg(st));
+		return r == TA_ERR_CORRUPT ? r : TA_ERR_UNAVAILABLE;
+	}
+	if (t.locked_until > ta_now(ctx))
+		return TA_ERR_LOCKED;
+	if (guessable(c)) {
+		if (record_failure(ctx, st, c->user, c->tenant, any_user, &charged) != TA_OK) {
+			ta_logf(ctx, TA_LOG_ERR,
+			        "refusing a code for user=%s unchecked: the attempt cannot be counted",
+			        TA_Q(c->user));
+			return TA_ERR_UNAVAILABLE;
 		}
-		if (t.locked_until > ta_now(ctx))
-			return TA_ERR_LOCKED;
 	}
 	r = run_backends(ctx, c);
-	if (have_store && ta_err_is_rejection(r))
-		record_failure(ctx, st, c->user, c->tenant, strcmp(c->out->method, "remote") == 0);
-	else if (have_store && r == TA_OK && (t.failures > 0 || t.lockouts > 0))
+	if (ta_err_is_rejection(r) && !guessable(c))
+		(void)record_failure(ctx, st, c->user, c->tenant,
+		                     strcmp(c->out->method, "remote") == 0, &wrote);
+	else if (r == TA_OK && (charged || t.failures > 0 || t.lockouts > 0))
 		ta_store_throttle_clear(st, c->user, c->tenant, NULL);
 	return r;
 }

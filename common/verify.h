@@ -90,8 +90,9 @@ int ta_user_known(ta_ctx *ctx, const char *user, const char *tenant);
 /*
  * The input gate's grammar, for every entry point that takes names or
  * credentials (SECURITY.md).  A name is 1..max bytes of well-formed UTF-8
- * with no C0/C1 control and no DEL.  A credential is 1..TA_MAX_CREDENTIAL
- * bytes of visible ASCII (0x21-0x7e): a superset of RFC 6750's b64token,
+ * with no C0/C1 control, no DEL and no space at either end.  A credential
+ * is 1..TA_MAX_CREDENTIAL bytes of visible ASCII (0x21-0x7e): a superset of
+ * RFC 6750's b64token,
  * and nothing that could end a header line, a JSON string or a SASL field.
  * Both return 1 when the input is acceptable.
  */

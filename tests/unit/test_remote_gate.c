@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <time.h>
 
 /* ---- a kudo endpoint on 127.0.0.1 with scripted answers ------------------ */
 
@@ -198,6 +199,9 @@ static void test_gate_names(void **state)
 	assert_false(ta_name_ok("a\xe6\x97", 256));         /* truncated */
 	assert_false(ta_name_ok("a\xf4\x90\x80\x80", 256)); /* beyond U+10FFFF */
 	assert_false(ta_name_ok("abcdef", 5));
+	assert_false(ta_name_ok("alice ", 256)); /* a second throttle row for alice */
+	assert_false(ta_name_ok(" alice", 256));
+	assert_true(ta_name_ok("alice smith", 256));
 }
 
 /* Defect 1's second half: a reused connection with bytes waiting is not read. */
@@ -259,6 +263,29 @@ static void test_rejection_evicts_grace(void **state)
 	env_free(e);
 }
 
+/* A refusal seen by one service evicts the success cached by every other. */
+static void test_revocation_every_service(void **state)
+{
+	struct fake f;
+	struct env *e;
+	const char *tok = "revoked-token-654321x";
+	struct ta_request sudo = {"alice", NULL, tok, strlen(tok), "sudo", NULL, 0},
+	                  sshd = {"alice", NULL, tok, strlen(tok), "sshd", NULL, 0};
+	(void)state;
+	fake_start(&f);
+	f.mode = ANSWER_YES;
+	e = remote_env(&f, "verify");
+	set(e, "offline_grace", "86400");
+	env_reopen(e);
+	assert_int_equal(ta_verify(e->ctx, &sudo, NULL), TA_OK);
+	f.mode = ANSWER_403;
+	assert_int_equal(ta_verify(e->ctx, &sshd, NULL), TA_ERR_REJECTED);
+	fake_stop(&f);
+	assert_int_equal(ta_verify(e->ctx, &sshd, NULL), TA_ERR_UNAVAILABLE);
+	assert_int_equal(ta_verify(e->ctx, &sudo, NULL), TA_ERR_UNAVAILABLE);
+	env_free(e);
+}
+
 /* try_first_pass: another module's password stays home and is not counted. */
 static void test_stacked_password_kept_home(void **state)
 {
@@ -297,27 +324,60 @@ static void test_throttle_table_bounded(void **state)
 	locked.locked_until = now + 600;
 	for (int i = 0; i < 4; i++) {
 		snprintf(name, sizeof(name), "locked%d", i);
-		assert_int_equal(ta_store_throttle_put(st, name, "", &locked, now), TA_OK);
+		assert_int_equal(ta_store_throttle_put(st, name, "", &locked, now, 1), TA_OK);
 	}
 	/* full of lockouts: a new row is refused, the locked rows stay */
-	assert_int_equal(ta_store_throttle_put(st, "new", "", &t, now), TA_ERR_EXISTS);
+	assert_int_equal(ta_store_throttle_put(st, "new", "", &t, now, 1), TA_ERR_EXISTS);
 	assert_int_equal(ta_store_throttle_get(st, "locked0", "", &got), TA_OK);
 	assert_int_equal(got.locked_until, now + 600);
 	/* an existing row can still be updated */
-	assert_int_equal(ta_store_throttle_put(st, "locked1", "", &locked, now), TA_OK);
+	assert_int_equal(ta_store_throttle_put(st, "locked1", "", &locked, now, 1), TA_OK);
 	/* once the lockouts end and a day passes, the rows expire and make room */
-	assert_int_equal(ta_store_throttle_put(st, "new", "", &t, now + TA_THROTTLE_IDLE + 700),
+	assert_int_equal(ta_store_throttle_put(st, "new", "", &t, now + TA_THROTTLE_IDLE + 700, 1),
 	                 TA_OK);
 	assert_int_equal(ta_store_throttle_get(st, "new", "", &got), TA_OK);
 	assert_int_equal(got.failures, 1);
 	/* at the cap with unlocked rows, the oldest unlocked row gives way */
 	for (int i = 0; i < 6; i++) {
 		snprintf(name, sizeof(name), "u%d", i);
-		assert_int_equal(ta_store_throttle_put(st, name, "", &t, now + TA_THROTTLE_IDLE + 800 + i),
+		assert_int_equal(ta_store_throttle_put(st, name, "", &t, now + TA_THROTTLE_IDLE + 800 + i, 1),
 		                 TA_OK);
 	}
+	/* an enrolled user is never refused a row, full table or not */
+	ta_store_set_throttle_cap(st, 1);
+	assert_int_equal(ta_store_throttle_put(st, "enrolled", "", &locked, now + TA_THROTTLE_IDLE + 900, 0),
+	                 TA_OK);
 	ta_store_close(st);
 	env_free(e);
+}
+
+/* A table full of lockouts refuses a guessable code unchecked: fail closed. */
+static void test_full_table_fails_closed(void **state)
+{
+	struct fake f;
+	struct env *e;
+	ta_store *st = NULL;
+	struct ta_throttle locked = {0, 1, 0};
+	char name[32];
+	int before;
+	(void)state;
+	fake_start(&f);
+	f.mode = ANSWER_403;
+	e = remote_env(&f, "verify");
+	assert_int_equal(ta_ctx_store(e->ctx, &st), TA_OK);
+	ta_store_set_throttle_cap(st, 3);
+	locked.locked_until = (int64_t)time(NULL) + 600;
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "filler%d", i);
+		assert_int_equal(ta_store_throttle_put(st, name, "", &locked, (int64_t)time(NULL), 1),
+		                 TA_OK);
+	}
+	before = f.requests;
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(verify_flags(e, "123456", 0), TA_ERR_UNAVAILABLE);
+	assert_int_equal(f.requests, before); /* the victim's codes were never checked */
+	env_free(e);
+	fake_stop(&f);
 }
 
 /* A crafted name cannot forge a field of the outcome line. */
@@ -366,8 +426,10 @@ int main(void)
 	    cmocka_unit_test(test_leftover_answer_not_read),
 	    cmocka_unit_test(test_remote_only_user_locked),
 	    cmocka_unit_test(test_rejection_evicts_grace),
+	    cmocka_unit_test(test_revocation_every_service),
 	    cmocka_unit_test(test_stacked_password_kept_home),
 	    cmocka_unit_test(test_throttle_table_bounded),
+	    cmocka_unit_test(test_full_table_fails_closed),
 	    cmocka_unit_test(test_log_fields_quoted),
 	    cmocka_unit_test(test_one_name_per_principal),
 	};
