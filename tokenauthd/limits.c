@@ -160,10 +160,8 @@ int td_limits_take(td_limits *l, const char *client, unsigned *retry)
 		pthread_mutex_unlock(&l->lock);
 		return TD_LIMIT_RATE;
 	}
-	if (s->locked_until > now) {
-		*retry = (unsigned)(s->locked_until - now) + 1;
-		r = TD_LIMIT_LOCKED;
-	} else if (l->rate > 0) {
+	/* a locked client still spends tokens: a valid credential lifts the lock, not the rate */
+	if (l->rate > 0) {
 		s->tokens += (now - s->last) * l->rate;
 		if (s->tokens > l->burst)
 			s->tokens = l->burst;
@@ -173,6 +171,10 @@ int td_limits_take(td_limits *l, const char *client, unsigned *retry)
 		} else {
 			s->tokens -= 1;
 		}
+	}
+	if (s->locked_until > now) {
+		*retry = (unsigned)(s->locked_until - now) + 1;
+		r = r == TD_LIMIT_RATE ? TD_LIMIT_LOCKED_RATE : TD_LIMIT_LOCKED;
 	}
 	s->last = now;
 	pthread_mutex_unlock(&l->lock);
@@ -190,7 +192,10 @@ void td_limits_fail(td_limits *l, const char *client)
 	if (s != NULL && l->max_failures > 0 && ++s->failures >= l->max_failures) {
 		unsigned shift = s->lockouts < 16 ? s->lockouts : 16;
 		unsigned long long secs = (unsigned long long)l->lockout << shift;
-		s->locked_until = now + (double)(secs < LOCKOUT_CAP ? secs : LOCKOUT_CAP);
+		double until = now + (double)(secs < LOCKOUT_CAP ? secs : LOCKOUT_CAP);
+		/* failures while locked count too, and never shorten the lock */
+		if (until > s->locked_until)
+			s->locked_until = until;
 		s->lockouts++;
 		s->failures = 0;
 		locked_for = s->locked_until - now;
@@ -209,7 +214,8 @@ void td_limits_ok(td_limits *l, const char *client)
 	struct slot *s;
 
 	pthread_mutex_lock(&l->lock);
-	if ((s = slot_for(l, client, now, &wait)) != NULL) {
+	/* a running lock (another process at this address guessing) keeps its count */
+	if ((s = slot_for(l, client, now, &wait)) != NULL && s->locked_until <= now) {
 		s->failures = 0;
 		s->lockouts = 0;
 	}

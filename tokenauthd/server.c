@@ -33,7 +33,9 @@
 #define DISCARD_MAX    (1024 * 1024) /* chunked body past the cap: read, then hang up */
 #define CONN_LIMIT     4096
 #define CONN_TIMEOUT   10   /* idle seconds before a connection is dropped */
-#define PER_IP_LIMIT   128  /* TCP connections one address may hold */
+#define PER_IP_LIMIT   128  /* TCP connections one exact address may hold */
+#define CLIENT_CONNS   (CONN_LIMIT / 8) /* one client key (uid, IPv4, IPv6 /64) */
+#define SWEEP_MS       200  /* how often connection deadlines are checked */
 #define DRAIN_MS       3000 /* longest wait for requests in flight at stop/reload */
 #define CONN_MEMORY    (64 * 1024)
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"
@@ -41,6 +43,7 @@
 struct listener_ref {
 	td_server *s;
 	const struct td_listener *l;
+	td_conns *conns;
 };
 
 struct td_server {
@@ -62,6 +65,10 @@ struct td_server {
 	int require_sig;
 	int register_unsigned; /* register_allow_unsigned: the seed's cenToken alone */
 	unsigned threads;
+	pthread_t sweeper;
+	pthread_mutex_t sweep_lock;
+	pthread_cond_t sweep_cond;
+	int have_sweeper, sweep_stop;
 };
 
 /* Who is on the other end of one connection. */
@@ -69,6 +76,8 @@ struct td_conn {
 	char client[64]; /* limits key: "uid:N", the IPv4 address or the IPv6 /64 */
 	char peer[128];  /* for the log line */
 	int local;       /* Unix socket or loopback: may read /metrics */
+	td_conns *tab;   /* the listener's connection table; NULL for unknown_conn */
+	struct td_track tr;
 };
 
 struct td_req {
@@ -80,10 +89,11 @@ struct td_req {
 	int too_large, answered;
 	int close;  /* answer with Connection: close and drop the connection */
 	int proved; /* passed a key or signature check: clears the client's failures */
+	unsigned locked; /* the client is locked out: seconds left (0: it is not) */
 	struct timespec t0;
 };
 
-static const struct td_conn unknown_conn = {"unknown", "unknown", 0};
+static const struct td_conn unknown_conn = {"unknown", "unknown", 0, NULL, {0}};
 
 /* ---- keys and files --------------------------------------------------------- */
 
@@ -266,16 +276,25 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	const union MHD_ConnectionInfo *ci;
 	struct td_conn *k;
 
+	int fd;
+
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-		free(*socket_context);
+		/* before libmicrohttpd closes the descriptor: see conns.c */
+		if ((k = *socket_context) != NULL && k->tab != NULL)
+			td_conns_del(k->tab, &k->tr);
+		free(k);
 		*socket_context = NULL;
 		return;
 	}
-	if ((k = calloc(1, sizeof(*k))) == NULL)
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	fd = ci != NULL ? ci->connect_fd : -1;
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		if (fd >= 0)
+			shutdown(fd, SHUT_RDWR); /* untracked would mean undeadlined */
 		return;
+	}
 	if (ref->l->is_unix) {
-		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		describe_unix(k, ci ? ci->connect_fd : -1);
+		describe_unix(k, fd);
 	} else {
 		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 		if (ci != NULL && ci->client_addr != NULL)
@@ -284,6 +303,15 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 			*k = unknown_conn;
 	}
 	*socket_context = k;
+	k->tr.fd = fd;
+	snprintf(k->tr.client, sizeof(k->tr.client), "%s", k->client);
+	k->tab = ref->conns;
+	if (td_conns_add(k->tab, &k->tr) != 0) {
+		td_log(TA_LOG_DEBUG, "%s: refused, client %s holds %u connections", k->peer,
+		       k->client, (unsigned)CLIENT_CONNS);
+		if (fd >= 0)
+			shutdown(fd, SHUT_RDWR); /* the worker sees EOF and closes it */
+	}
 }
 
 /* ---- answers ------------------------------------------------------------------ */
@@ -487,6 +515,8 @@ static enum MHD_Result begin(td_server *s, struct MHD_Connection *c, const char 
 	                                                    : (struct td_conn *)&unknown_conn;
 	rq->ep = rt ? rt->ep : TD_EP_OTHER;
 	rq->route = rt ? (rt->ep == TD_EP_VALIDATE ? s->validate_path : rt->name) : "-";
+	if (rq->conn->tab != NULL)
+		td_conns_request(rq->conn->tab, &rq->conn->tr);
 	if (!framing_ok(c)) {
 		rq->close = 1;
 		return send_error(c, rq, method, TA_HC_BAD_HTTP, NULL, 0, NULL);
@@ -495,13 +525,20 @@ static enum MHD_Result begin(td_server *s, struct MHD_Connection *c, const char 
 		return send_error(c, rq, method, TA_HC_NOT_FOUND, NULL, 0, NULL);
 	if (strcmp(method, rt->method) != 0)
 		return send_error(c, rq, method, TA_HC_METHOD, NULL, 0, rt->method);
-	if (rt->ep != TD_EP_HEALTHZ && rt->ep != TD_EP_METRICS &&
-	    (lim = td_limits_take(s->limits, rq->conn->client, &retry)) != TD_LIMIT_OK)
+	lim = rt->ep == TD_EP_HEALTHZ || rt->ep == TD_EP_METRICS
+	          ? TD_LIMIT_OK
+	          : td_limits_take(s->limits, rq->conn->client, &retry);
+	/* A locked client may still prove a credential (finish decides); see is_locked_out. */
+	if (lim == TD_LIMIT_LOCKED)
+		rq->locked = retry;
+	else if (lim != TD_LIMIT_OK)
 		return send_error(c, rq, method,
 		                  lim == TD_LIMIT_RATE ? TA_HC_RATE : TA_HC_CLIENT_LOCKED, NULL,
 		                  retry, NULL);
+	/* a locked client gets 11007 here too, exactly as before it could prove a key */
 	if (declared_too_large(c))
-		return send_error(c, rq, method, TA_HC_TOO_LARGE, NULL, 0, NULL);
+		return send_error(c, rq, method, rq->locked ? TA_HC_CLIENT_LOCKED : TA_HC_TOO_LARGE,
+		                  NULL, rq->locked, NULL);
 	return MHD_YES;
 }
 
@@ -625,6 +662,22 @@ static int authenticate(td_server *s, struct MHD_Connection *c, struct td_req *r
 	return code;
 }
 
+/*
+ * The address lockout stops guessing, not the hosts that hold the key:
+ * any process on a verifying host shares its address (or uid), so a
+ * lockout that refused the right key too would let it lock that host out.
+ * A locked client's request goes on only when it proved a credential (the
+ * API or admin key, compared hash to hash in constant time, or a valid
+ * SPEC §5 signature) before anything else ran; every other one gets the
+ * same 429 11007 as before, whatever failed, so a locked client learns
+ * per request only what an unlocked one learns: whether its key is right.
+ * The rate limit applied to both in begin().
+ */
+static int is_locked_out(const struct td_req *rq, int code)
+{
+	return rq->locked > 0 && !(code == TA_HC_OK && rq->proved);
+}
+
 /* ---- dispatch ----------------------------------------------------------------- */
 
 static void ctx_destroy(void *p)
@@ -698,8 +751,15 @@ static enum MHD_Result finish(td_server *s, struct MHD_Connection *c, struct td_
 	int code;
 
 	if (rq->too_large)
-		return send_error(c, rq, method, TA_HC_TOO_LARGE, NULL, 0, NULL);
-	if ((code = authenticate(s, c, rq, method, url)) != TA_HC_OK) {
+		return send_error(c, rq, method, rq->locked ? TA_HC_CLIENT_LOCKED : TA_HC_TOO_LARGE,
+		                  NULL, rq->locked, NULL);
+	code = authenticate(s, c, rq, method, url);
+	if (is_locked_out(rq, code)) {
+		if (is_guess(code))
+			td_limits_fail(s->limits, rq->conn->client);
+		return send_error(c, rq, method, TA_HC_CLIENT_LOCKED, NULL, rq->locked, NULL);
+	}
+	if (code != TA_HC_OK) {
 		if (is_guess(code))
 			td_limits_fail(s->limits, rq->conn->client);
 		return send_error(c, rq, method, code, NULL, 0, NULL);
@@ -745,10 +805,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
 	struct td_req *rq = *req_cls;
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct td_conn *k = ci != NULL ? ci->socket_context : NULL;
 
 	(void)cls;
-	(void)c;
 	(void)toe;
+	/* the next request on this connection gets its own header deadline */
+	if (k != NULL && k->tab != NULL)
+		td_conns_idle(k->tab, &k->tr);
 	if (rq == NULL)
 		return;
 	if (rq->body != NULL) {
@@ -819,11 +884,78 @@ static unsigned pool_size(const ta_config *cfg)
 	return n > 0 && n <= 256 ? (unsigned)n : 2;
 }
 
+/* Every SWEEP_MS, shut down the connections past their deadline (conns.c). */
+static void *sweep_main(void *arg)
+{
+	td_server *s = arg;
+	struct timespec at;
+	size_t n;
+
+	pthread_mutex_lock(&s->sweep_lock);
+	while (!s->sweep_stop) {
+		clock_gettime(CLOCK_MONOTONIC, &at);
+		at.tv_nsec += SWEEP_MS * 1000000L;
+		at.tv_sec += at.tv_nsec / 1000000000L;
+		at.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&s->sweep_cond, &s->sweep_lock, &at);
+		if (s->sweep_stop)
+			break;
+		for (size_t i = 0; i < s->ls->n; i++) {
+			if ((n = td_conns_sweep(s->refs[i].conns)) > 0)
+				td_log(TA_LOG_INFO, "%s: closed %zu connection(s) past their deadline",
+				       s->ls->v[i].spec, n);
+		}
+	}
+	pthread_mutex_unlock(&s->sweep_lock);
+	return NULL;
+}
+
+static int start_sweeper(td_server *s)
+{
+	pthread_condattr_t ca;
+	int ok;
+
+	if (pthread_condattr_init(&ca) != 0)
+		return TA_ERR_NOMEM;
+	ok = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+	     pthread_cond_init(&s->sweep_cond, &ca) == 0;
+	pthread_condattr_destroy(&ca);
+	if (!ok)
+		return TA_ERR_NOMEM;
+	if (pthread_mutex_init(&s->sweep_lock, NULL) != 0) {
+		pthread_cond_destroy(&s->sweep_cond);
+		return TA_ERR_NOMEM;
+	}
+	if (pthread_create(&s->sweeper, NULL, sweep_main, s) != 0) {
+		pthread_cond_destroy(&s->sweep_cond);
+		pthread_mutex_destroy(&s->sweep_lock);
+		return TA_ERR_NOMEM;
+	}
+	s->have_sweeper = 1;
+	return TA_OK;
+}
+
+static void stop_sweeper(td_server *s)
+{
+	if (!s->have_sweeper)
+		return;
+	pthread_mutex_lock(&s->sweep_lock);
+	s->sweep_stop = 1;
+	pthread_cond_signal(&s->sweep_cond);
+	pthread_mutex_unlock(&s->sweep_lock);
+	pthread_join(s->sweeper, NULL);
+	pthread_cond_destroy(&s->sweep_cond);
+	pthread_mutex_destroy(&s->sweep_lock);
+	s->have_sweeper = 0;
+}
+
 static int start_all(td_server *s)
 {
 	for (size_t i = 0; i < s->ls->n; i++) {
 		s->refs[i].s = s;
 		s->refs[i].l = &s->ls->v[i];
+		if ((s->refs[i].conns = td_conns_new(CONN_LIMIT, CLIENT_CONNS)) == NULL)
+			return TA_ERR_NOMEM;
 		if ((s->mhd[i] = start_one(s, &s->refs[i])) == NULL) {
 			td_log(TA_LOG_ERR, "cannot serve %s (libmicrohttpd refused to start%s)",
 			       s->ls->v[i].spec,
@@ -879,7 +1011,8 @@ int td_server_start(const ta_config *cfg, struct td_listeners *ls, ta_nonce_cach
 	if (pthread_key_create(&s->ctx_key, ctx_destroy) != 0)
 		goto fail;
 	s->have_ctx_key = 1;
-	if ((r = load_keys(s)) != TA_OK || (r = start_all(s)) != TA_OK)
+	if ((r = load_keys(s)) != TA_OK || (r = start_all(s)) != TA_OK ||
+	    (r = start_sweeper(s)) != TA_OK)
 		goto fail;
 	td_log(TA_LOG_NOTICE,
 	       "serving with %u worker thread(s) per listener, rate limit %g/s per client",
@@ -943,10 +1076,14 @@ void td_server_stop(td_server *s)
 	if (s == NULL)
 		return;
 	td_server_quiesce(s);
-	drain(s);
+	drain(s); /* the sweeper still runs: slow clients do not hold the drain */
+	stop_sweeper(s);
 	for (size_t i = 0; s->mhd != NULL && i < s->ls->n; i++)
 		if (s->mhd[i] != NULL)
 			MHD_stop_daemon(s->mhd[i]);
+	/* after the daemons: their last "closed" notifications use the tables */
+	for (size_t i = 0; s->refs != NULL && i < s->ls->n; i++)
+		td_conns_free(s->refs[i].conns);
 	/* Worker threads are gone, and with them their contexts. */
 	if (s->have_ctx_key)
 		pthread_key_delete(s->ctx_key);

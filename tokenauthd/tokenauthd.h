@@ -77,16 +77,65 @@ void td_limits_free(td_limits *l);
 /* rate: requests per second per client (0: no limit); lockout as SPEC §2. */
 void td_limits_configure(td_limits *l, double rate, unsigned max_failures, unsigned long lockout);
 
-enum { TD_LIMIT_OK = 0, TD_LIMIT_RATE = 1, TD_LIMIT_LOCKED = 2 };
+enum { TD_LIMIT_OK = 0, TD_LIMIT_RATE = 1, TD_LIMIT_LOCKED = 2, TD_LIMIT_LOCKED_RATE = 3 };
 /*
  * Account one request of client; *retry receives seconds to wait when
  * refused.  TD_LIMIT_RATE also when the client has no slot because every
- * slot it could take is held by a locked-out client.
+ * slot it could take is held by a locked-out client.  A locked client
+ * still spends rate tokens: TD_LIMIT_LOCKED when it had one (the request
+ * may go on if it proves a valid credential), TD_LIMIT_LOCKED_RATE when
+ * it had none (refuse).  *retry is the lock's remaining time for both.
  */
 int td_limits_take(td_limits *l, const char *client, unsigned *retry);
 /* An authentication failure / success of client. */
 void td_limits_fail(td_limits *l, const char *client);
 void td_limits_ok(td_limits *l, const char *client);
+
+/* ---- conns.c -------------------------------------------------------------- */
+
+/*
+ * One open connection, as the deadline sweeper sees it; embedded in
+ * server.c's per-connection record.  Fields are written under the table's
+ * mutex only; fd and client are set before td_conns_add.
+ */
+struct td_track {
+	struct td_track *prev, *next;
+	int fd;
+	int counted;    /* holds one of its client's slots */
+	int killed;     /* shut down: refused or past its deadline */
+	int in_request; /* headers complete */
+	double start;   /* monotonic: accept, or the end of the previous request */
+	double hdr_for; /* seconds from start allowed for the headers */
+	char client[64];
+};
+
+typedef struct td_conns td_conns;
+
+/*
+ * The connections of one listener: at most per_client open per client key
+ * (limits.c's key), in a table of 2 * limit + 16 counts.  NULL on
+ * allocation or RNG failure.
+ */
+td_conns *td_conns_new(size_t limit, size_t per_client);
+void td_conns_free(td_conns *t);
+/*
+ * Register a new connection (its deadline starts now).  Returns 0, or -1
+ * when its client is at its cap or the count table is full: the caller
+ * must shut the connection down; it stays registered until td_conns_del.
+ */
+int td_conns_add(td_conns *t, struct td_track *tr);
+/* The connection is closing: call before its descriptor is closed. */
+void td_conns_del(td_conns *t, struct td_track *tr);
+/* Its request's headers are complete / its request is over. */
+void td_conns_request(td_conns *t, struct td_track *tr);
+void td_conns_idle(td_conns *t, struct td_track *tr);
+/*
+ * shutdown(SHUT_RDWR) every connection past its deadline: headers 5 s
+ * after accept (10 s after the previous request on a kept-alive one, 1 s
+ * for either while 3/4 of limit are open), the whole request 10 s after
+ * that.  Returns how many.  Safe from any thread.
+ */
+size_t td_conns_sweep(td_conns *t);
 
 /* ---- metrics.c ------------------------------------------------------------ */
 

@@ -13,7 +13,14 @@
 #  4. request smuggling (CL+TE, two Content-Length, bad coding, bare CR,
 #     space before colon), oversized bodies and headers, JSON with NUL,
 #     \u0000 and trailing bytes;
-#  5. a slow client holding partial headers open while others are served.
+#  5. a slow client holding partial headers open while others are served;
+#  6. log forging: a userAccount full of log fields is quoted in the log;
+#  7. a locked address still gets answers for the right API/admin key or a
+#     valid signature (a co-located process cannot lock a verifying host
+#     out), wrong or missing ones still get 429 11007, failures still count,
+#     the rate limit still applies;
+#  8. slowloris: connections trickling header bytes are closed by the total
+#     deadline; one Unix uid is capped at 512 connections, others served.
 #
 # Starts and stops its own daemons; binds only 127.0.0.x.
 # Last line: "attacks-tokenauthd: N passed, M failed".
@@ -94,13 +101,13 @@ i=0
 for a in "$@"; do
 	i=$((i + 1))
 	[ $i -eq 9 ] && break
-	[ "$(gen "$a" "$ADMINKEY")" = 429 ] && body_has '"code":11007' && locked=$((locked + 1))
+	[ "$(gen "$a" wrong-key-wrong-key-wrong)" = 429 ] && body_has '"code":11007' && locked=$((locked + 1))
 done
-c "all 8 locked sources stay locked, even with the right key ($locked/8)" [ "$locked" = 8 ]
+c "all 8 locked sources stay locked for a wrong key ($locked/8)" [ "$locked" = 8 ]
 a1=$1
-s=$(st --interface "$a1" --local-port 40000-40100 -H "x-api-key: $ADMINKEY" -H "$CT" -d '{"userAccount":"g"}' "$U/generate")
+s=$(st --interface "$a1" --local-port 40000-40100 -H "x-api-key: wrong-key-wrong-key-wrong" -H "$CT" -d '{"userAccount":"g"}' "$U/generate")
 c "lockout holds from another source port ($s)" [ "$s" = 429 ]
-s=$(st --interface "$a1" -H "X-API-KEY: $ADMINKEY" -H "$CT" -d '{"userAccount":"g"}' "$U/generate")
+s=$(st --interface "$a1" -H "X-API-KEY: wrong-key-wrong-key-wrong" -H "$CT" -d '{"userAccount":"g"}' "$U/generate")
 c "lockout holds with the header name in upper case ($s)" [ "$s" = 429 ]
 # key case: 4 failures, then the key in upper case is a 5th failure, not a pass
 E=127.0.200.9
@@ -108,7 +115,7 @@ for k in 1 2 3 4; do gen "$E" wrong-key-wrong-key-wrong >/dev/null; done
 UPKEY=$(printf '%s' "$ADMINKEY" | tr a-f A-F)
 s=$(gen "$E" "$UPKEY")
 c "the key in another case is a wrong key ($s)" [ "$s" = 401 ]
-s=$(gen "$E" "$ADMINKEY")
+s=$(gen "$E" wrong-key-wrong-key-wrong)
 c "... and counts: 5th failure locks ($s)" [ "$s" = 429 ]
 c "lockouts are logged with the client address" grep -q "client $a1 locked" "$FIX/att.log"
 
@@ -268,6 +275,93 @@ c "validate is served meanwhile ($s)" [ "$s" = 200 ]
 wait "$HP"
 c "the slow connections ended cleanly" alive
 c "the service still answers afterwards" [ "$(st "$U/healthz")" = 200 ]
+
+# ---- 6. log forging through the request log ---------------------------------------------
+echo "== request log: forged fields"
+FORGE='mallory status=200 code=0 outcome=success user=root'
+st --interface 127.0.6.6 -H "$CT" -d "$(triple tka_x "$FORGE" "")" "$U$VPATH" >/dev/null
+sleep 0.2
+c "a userAccount with log fields is quoted in the request log" \
+    grep -qF "user=\"$FORGE\"" "$FIX/att.log"
+c "... and never appears unquoted" sh -c "! grep -F 'user=mallory' '$FIX/att.log'"
+
+# ---- 7. a co-located process cannot lock a verifying host out ----------------------------
+echo "== lockout: the right key still works for a locked address"
+P3=$(free_port)
+[ "$P3" = "$P" ] && P3=$((P + 2))
+U3=http://127.0.0.1:$P3
+conf vh "listen = 127.0.0.1:$P3" "api_key_file = $FIX/api.key" "admin_api_key_file = $FIX/admin.key" \
+    "sign_key_file = $FIX/sign.key" "max_failures = 5" "lockout = 300"
+APIKEY=$(cat "$FIX/api.key")
+if td_start vh "$FIX/vh.conf"; then
+	H=127.0.77.1 # the verifying host; another process on it guesses
+	for k in 1 2 3 4 5; do st --interface $H -H "x-api-key: wrong-key-wrong-key-wrong" -H "$CT" -d '{"userAccount":"g"}' "$U3/generate" >/dev/null; done
+	vb=$(triple tka_x u "")
+	s=$(st --interface $H -H "$CT" -d "$vb" "$U3$VPATH")
+	c "locked address, no key -> 429 11007 ($s)" sh -c "[ $s = 429 ] && grep -q '\"code\":11007' '$W/body'"
+	s=$(st --interface $H -H "x-api-key: wrong-key-wrong-key-wrong" -H "$CT" -d "$vb" "$U3$VPATH")
+	c "locked address, wrong API key -> 429 11007, as before ($s)" sh -c "[ $s = 429 ] && grep -q '\"code\":11007' '$W/body'"
+	s=$(st --interface $H -H "x-api-key: $APIKEY" -H "$CT" -d "$vb" "$U3$VPATH")
+	c "locked address, the right API key: validate is answered ($s)" sh -c "[ $s = 200 ] && grep -q 'retCode' '$W/body'"
+	s=$(st --interface $H -H "x-api-key: $ADMINKEY" -H "$CT" -d '{"userAccount":"g"}' "$U3/generate")
+	c "locked address, the right admin key: /generate is answered ($s)" [ "$s" = 200 ]
+	TS=$(date +%s)
+	N=$(openssl rand -hex 16)
+	s=$(st --interface $H -H "x-api-key: $APIKEY" -H "$CT" -H "X-TokenAuth-Timestamp: $TS" -H "X-TokenAuth-Nonce: $N" \
+	    -H "X-TokenAuth-Signature: $(sig "$TS" "$N" POST "$VPATH" "$vb")" -d "$vb" "$U3$VPATH")
+	c "locked address, a valid signature: validate is answered ($s)" [ "$s" = 200 ]
+	s=$(st --interface $H -H "x-api-key: $APIKEY" -H "$CT" -H "X-TokenAuth-Timestamp: $TS" -H "X-TokenAuth-Nonce: $N" \
+	    -H "X-TokenAuth-Signature: $(sig "$TS" "$N" POST "$VPATH" "$vb")" -d "$vb" "$U3$VPATH")
+	c "locked address, the same signature replayed -> 429 11007 ($s)" [ "$s" = 429 ]
+	s=$(st --interface $H -H "x-api-key: wrong-key-wrong-key-wrong" -H "$CT" -d '{"userAccount":"g"}' "$U3/generate")
+	c "the right key did not lift the lock for wrong keys ($s)" [ "$s" = 429 ]
+	for k in 1 2 3 4; do st --interface $H -H "x-api-key: wrong-key-wrong-key-wrong" -H "$CT" -d '{"userAccount":"g"}' "$U3/generate" >/dev/null; done
+	c "failures while locked still count (the lock doubles to 600 s)" grep -q "client $H locked for 600 s" "$FIX/vh.log"
+	td_stop vh
+else
+	bad "tokenauthd with api_key_file did not start: $(tail -2 "$FIX/vh.log")"
+fi
+conf rl "listen = 127.0.0.1:$P3" "admin_api_key_file = $FIX/admin.key" "max_failures = 2" "lockout = 300"
+if td_start rl "$FIX/rl.conf" -r 1; then
+	H=127.0.77.2
+	for k in 1 2; do st --interface $H -H "x-api-key: wrong-key-wrong-key-wrong" -H "$CT" -d '{"userAccount":"g"}' "$U3/generate" >/dev/null; done
+	sleep 2.2 # refill the bucket (burst 2)
+	codes=
+	for k in 1 2 3 4; do codes="$codes $(st --interface $H -H "x-api-key: $ADMINKEY" -H "$CT" -d '{"userAccount":"g"}' "$U3/generate")"; done
+	c "locked address, right key: the rate limit still applies ($codes)" sh -c "echo '$codes' | grep -q '^ 200 200 .*429'"
+	td_stop rl
+else
+	bad "rate-limited tokenauthd did not start"
+fi
+
+# ---- 8. connection deadlines and per-client connection caps -------------------------------
+echo "== slowloris: total deadlines, per-client connection cap"
+c "the service survived sections 6-7" alive
+t0=$(date +%s)
+n=$($RAW hold 127.0.0.1 "$P" 100 8 2>/dev/null)
+c "100 connections trickling a header byte a second are all closed within 8 s ($n/100)" [ "${n:-0}" = 100 ]
+c "healthz answers afterwards" [ "$(st "$U/healthz")" = 200 ]
+conf cap "listen = unix:$FIX/cap.sock" "admin_api_key_file = $FIX/admin.key"
+if td_start cap "$FIX/cap.conf"; then
+	chmod 711 "$FIX"
+	chmod 666 "$FIX/cap.sock"
+	$RAW hold "unix:$FIX/cap.sock" 0 600 4 >"$W/caphold" 2>&1 &
+	HP=$!
+	sleep 2
+	if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+		t0=$(date +%s%N)
+		s=$(setpriv --reuid=65534 --regid=65534 --clear-groups curl -s -m 3 -o /dev/null -w '%{http_code}' --unix-socket "$FIX/cap.sock" http://x/healthz)
+		t1=$(date +%s%N)
+		c "while uid $(id -u) holds 600 connections, another uid is served ($s, $(((t1 - t0) / 1000000)) ms)" \
+		    [ "$s" = 200 -a $(((t1 - t0) / 1000000)) -lt 1000 ]
+	fi
+	wait "$HP"
+	n=$(cat "$W/caphold")
+	c "one uid holds at most 512 connections: >= 88 of 600 refused ($n)" [ "${n:-0}" -ge 88 ]
+	td_stop cap
+else
+	bad "tokenauthd on a Unix socket did not start"
+fi
 
 td_stop att
 c "tokenauthd stops cleanly (exit 0)" [ $? -eq 0 ]

@@ -8,6 +8,7 @@
   rawhttp.py hold HOST PORT N SECONDS       open N connections, send part of
       a request line and headers, trickle one header byte a second, and keep
       them open SECONDS; prints how many the server had closed by then.
+      HOST may be unix:PATH (PORT is then ignored).
 """
 import socket
 import sys
@@ -34,11 +35,23 @@ def send(host, port, src, data):
     return out
 
 
+def connect(host, port):
+    if host.startswith("unix:"):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(2)
+        s.connect(host[5:])
+        return s
+    return socket.create_connection((host, port), timeout=2)
+
+
 def hold(host, port, n, secs):
     conns = []
     for _ in range(n):
-        s = socket.create_connection((host, port), timeout=2)
-        s.sendall(b"POST /generate HTTP/1.1\r\nHost: x\r\nX-a: ")
+        s = connect(host, port)
+        try:
+            s.sendall(b"POST /generate HTTP/1.1\r\nHost: x\r\nX-a: ")
+        except OSError:
+            pass  # refused at once: counted as closed below
         conns.append(s)
     closed = set()
     end = time.time() + secs

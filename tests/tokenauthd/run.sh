@@ -276,8 +276,10 @@ td_stop rate
 conf lock "listen = unix:$FIX/lock.sock" "max_failures = 2" "lockout = 60" "admin_api_key_file = $FIX/admin.key"
 td_start lock "$FIX/lock.conf" || bad "lockout tokenauthd did not start"
 for i in 1 2; do curl -s -o /dev/null --unix-socket "$FIX/lock.sock" -H "x-api-key: wrong-wrong-wrong-wrong" -H "$CT" -d '{"userAccount":"g"}' http://x/generate; done
+curl -s -o "$FIX/body" --unix-socket "$FIX/lock.sock" -H "x-api-key: wrong-wrong-wrong-wrong" -H "$CT" -d '{"userAccount":"g"}' http://x/generate
+check "client locked after 2 wrong API keys -> 429 11007 for a wrong key" grep -q '"code":11007' "$FIX/body"
 curl -s -o "$FIX/body" --unix-socket "$FIX/lock.sock" -H "x-api-key: $ADMINKEY" -H "$CT" -d '{"userAccount":"g"}' http://x/generate
-check "client locked after 2 wrong API keys -> 429 11007 even with the right key" grep -q '"code":11007' "$FIX/body"
+check "... but the right key is still served (a locked uid is not locked out of its key)" grep -q '"token"' "$FIX/body"
 check "the lockout is logged" grep -q 'client uid:0 locked' "$FIX/lock.log"
 td_stop lock
 
