@@ -420,9 +420,22 @@ static int attempt(ta_ctx *ctx, struct ta_remote *rm, const char *url, const cha
 		r = ta_remote_judge(cfg->profile, status, b.data ? b.data : "", b.len, c->user,
 		                    c->tenant, expires, &why);
 	}
-	/* Only a clean yes or no leaves the connection fit to carry the next check. */
+	/*
+	 * Only a clean yes or no leaves the connection fit to carry the next
+	 * check, and only when the answer was framed by a Content-Length that
+	 * was read to the end: bytes that came in the same read as a bodiless
+	 * or chunked answer are dropped silently by libcurl (7.88) without
+	 * closing, so a second, smuggled answer could sit behind them.
+	 */
 	if (r != TA_OK && !ta_err_is_rejection(r))
 		rm->fresh_next = 1;
+	if (cc == CURLE_OK) {
+		curl_off_t cl = -1, got = -1;
+		curl_easy_getinfo(rm->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+		curl_easy_getinfo(rm->h, CURLINFO_SIZE_DOWNLOAD_T, &got);
+		if (cl <= 0 || got != cl)
+			rm->fresh_next = 1;
+	}
 	ta_logf(ctx, r == TA_ERR_UNAVAILABLE ? TA_LOG_WARNING : TA_LOG_DEBUG,
 	        "remote: %s: HTTP %ld: %s", label, status, why);
 out:
