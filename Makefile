@@ -18,11 +18,12 @@ WARN      = -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wshadow \
             -Wvla -Wpointer-arith
 HARDEN    = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC -fvisibility=hidden
 override CFLAGS   += -std=gnu11 $(WARN) $(HARDEN)
-override CPPFLAGS += -Icommon
+override CPPFLAGS += -Icommon/include -Icommon
 override LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed
 
 CORE_LIBS = -lsqlite3 -lcjson -lssl -lcrypto -lcurl -lpthread
 CORE_SRC  = $(wildcard common/*.c)
+CORE_HDR  = $(wildcard common/*.h common/include/*.h)
 CORE_OBJ  = $(CORE_SRC:common/%.c=$(B)/common/%.o)
 CORE_LIB  = $(B)/libtacore.a
 
@@ -55,7 +56,7 @@ all: $(PROGS)
 deps:
 	@sh scripts/install-deps.sh
 
-$(B)/common/%.o: common/%.c common/*.h
+$(B)/common/%.o: common/%.c $(CORE_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -99,9 +100,9 @@ $(B)/tests/stress: tests/stress.c $(CORE_LIB)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_TIME ?= 15
-$(B)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) common/*.h
+$(B)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(@D)
-	$(CLANG) -std=gnu11 -g -O1 -Icommon -fsanitize=fuzzer,address,undefined \
+	$(CLANG) -std=gnu11 -g -O1 -Icommon/include -Icommon -fsanitize=fuzzer,address,undefined \
 	    -o $@ $< $(CORE_SRC) $(CORE_LIBS)
 
 check-fuzz: $(FUZZ_BIN)

@@ -6,6 +6,7 @@
  * error, 3 backend unavailable.
  */
 #include "admin.h"
+#include "oath.h"
 #include "config.h"
 #include "crypto.h"
 #include "otp.h"
@@ -301,9 +302,9 @@ static int cmd_issue(struct cli *c, int argc, char **argv)
 
 	if ((r = parse_issue(argc, argv, &io, issue_help)) != EX_OK)
 		return r == -2 ? EX_OK : r;
-	if (ta_params_from_pairs(io.pairs, io.npairs, &params, err, sizeof(err)) != TA_OK)
+	if (ta_token_params(io.pairs, io.npairs, &params, err, sizeof(err)) != TA_OK)
 		return usage_error("%s", err);
-	r = ta_issue(c->ctx, io.user, io.tenant, io.ttl, params, token, id, &expires);
+	r = ta_token_issue(c->ctx, io.user, io.tenant, io.ttl, params, token, id, &expires);
 	if (r == TA_OK)
 		print_issued(c, &io, token, id, expires, params);
 	ta_wipe(token, sizeof(token));
@@ -321,11 +322,11 @@ static int cmd_add(struct cli *c, int argc, char **argv)
 
 	if ((r = parse_issue(argc, argv, &io, add_help)) != EX_OK)
 		return r == -2 ? EX_OK : r;
-	if (ta_params_from_pairs(io.pairs, io.npairs, &params, err, sizeof(err)) != TA_OK)
+	if (ta_token_params(io.pairs, io.npairs, &params, err, sizeof(err)) != TA_OK)
 		return usage_error("%s", err);
 	r = read_secret_line(cred, sizeof(cred), &len, "token");
 	if (r == TA_OK)
-		r = ta_import(c->ctx, io.user, io.tenant, io.ttl, cred, len, params, id, &expires);
+		r = ta_token_import(c->ctx, io.user, io.tenant, io.ttl, cred, len, params, id, &expires);
 	if (r == TA_OK)
 		print_issued(c, &io, NULL, id, expires, params);
 	ta_wipe(cred, sizeof(cred));
@@ -368,7 +369,7 @@ static int cmd_revoke(struct cli *c, int argc, char **argv)
 			return usage_error("revoke: --tenant and --all-tenants exclude each other");
 		if (ta_resolve_identity(c->cfg, user, tenant, u, t) != TA_OK)
 			return usage_error("revoke: bad user or tenant name");
-		r = ta_revoke_user(c->ctx, u, all ? NULL : t, &n);
+		r = ta_token_revoke_user(c->ctx, u, all ? NULL : t, &n);
 		if (r == TA_OK)
 			fprintf(stderr, "%u token(s) revoked\n", n);
 		return exit_code(r);
@@ -376,7 +377,7 @@ static int cmd_revoke(struct cli *c, int argc, char **argv)
 	if (optind == argc)
 		return usage_error("revoke: give token ids or --user");
 	for (int i = optind; i < argc; i++) {
-		int ri = ta_revoke_id(c->ctx, argv[i]);
+		int ri = ta_token_revoke(c->ctx, argv[i]);
 		if (ri != TA_OK && r == TA_OK)
 			r = ri;
 	}
@@ -504,11 +505,11 @@ static int cmd_list(struct cli *c, int argc, char **argv)
 		printf("%-12s  %-16s %-12s %-8s %-20s  %-20s  %-7s %s\n", "ID", "USER", "TENANT",
 		       "KIND", "CREATED", "EXPIRES", "STATUS", "PARAMS");
 	}
-	r = ta_list_tokens(c->ctx, user, list_token, &l);
+	r = ta_token_list(c->ctx, user, list_token, &l);
 	if (r == TA_OK && !l.json)
 		printf("\n%-16s %-12s %s\n", "OTP USER", "TENANT", "TYPE/ALGORITHM/DIGITS/PERIOD");
 	if (r == TA_OK)
-		r = ta_list_otp(c->ctx, user, list_otp, &l);
+		r = ta_otp_list(c->ctx, user, list_otp, &l);
 	if (r == TA_OK && l.json) {
 		cJSON *root = cJSON_CreateObject();
 		char *s;
@@ -603,7 +604,7 @@ static int cmd_unlock(struct cli *c, int argc, char **argv)
 		return EX_USAGE;
 	if (ta_resolve_identity(c->cfg, user, tenant, u, t) != TA_OK)
 		return usage_error("unlock: bad user or tenant name");
-	r = ta_unlock(c->ctx, u, all ? NULL : t, &n);
+	r = ta_throttle_unlock(c->ctx, u, all ? NULL : t, &n);
 	if (r == TA_OK)
 		fprintf(stderr, "%s: %s\n", u, n ? "unlocked" : "was not locked");
 	return exit_code(r);

@@ -61,7 +61,7 @@ static int key_ok(const char *k, size_t n)
 	       !(n == 13 && memcmp(k, "tenantSpaceId", 13) == 0);
 }
 
-int ta_params_from_pairs(const char *const *pairs, size_t n, char **json, char *err, size_t errlen)
+int ta_token_params(const char *const *pairs, size_t n, char **json, char *err, size_t errlen)
 {
 	cJSON *obj = NULL;
 	int r = TA_ERR_NOMEM;
@@ -152,7 +152,7 @@ static int insert_token(ta_ctx *ctx, const char *user, const char *tenant, uint6
 	return TA_OK;
 }
 
-int ta_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *params,
+int ta_token_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *params,
              char token[TA_TOKEN_LEN + 1], char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
 {
 	int r;
@@ -166,7 +166,7 @@ int ta_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, co
 	return r;
 }
 
-int ta_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *cred,
+int ta_token_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *cred,
               size_t len, const char *params, char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
 {
 	if (len < TA_IMPORT_MIN_LEN || len > TA_MAX_CREDENTIAL) {
@@ -209,10 +209,14 @@ int ta_token_lookup(ta_ctx *ctx, const char *cred, size_t len, struct ta_token_r
 		return TA_ERR_REJECTED;
 	if (r != TA_OK)
 		return r == TA_ERR_NOMEM || r == TA_ERR_CORRUPT ? r : TA_ERR_UNAVAILABLE;
-	if (row->revoked != 0)
+	if (row->revoked != 0) {
 		r = TA_ERR_REVOKED;
-	else if (row->expires != 0 && row->expires <= ta_now(ctx))
+	} else if (row->expires != 0 && row->expires <= ta_now(ctx)) {
 		r = TA_ERR_EXPIRED;
+	} else {
+		struct ta_throttle t; /* a locked account's tokens fail too */
+		r = ta_throttle_check(ctx, st, row->user, row->tenant, &t);
+	}
 	if (r != TA_OK) {
 		free(row->params);
 		row->params = NULL;
@@ -220,7 +224,7 @@ int ta_token_lookup(ta_ctx *ctx, const char *cred, size_t len, struct ta_token_r
 	return r;
 }
 
-int ta_revoke_id(ta_ctx *ctx, const char *id)
+int ta_token_revoke(ta_ctx *ctx, const char *id)
 {
 	ta_store *st = NULL;
 	int r;
@@ -239,7 +243,7 @@ int ta_revoke_id(ta_ctx *ctx, const char *id)
 	return r == TA_ERR_REVOKED ? TA_OK : r;
 }
 
-int ta_revoke_user(ta_ctx *ctx, const char *user, const char *tenant, unsigned *count)
+int ta_token_revoke_user(ta_ctx *ctx, const char *user, const char *tenant, unsigned *count)
 {
 	ta_store *st = NULL;
 	int r;
@@ -261,7 +265,7 @@ int ta_admin_open(ta_ctx *ctx)
 	return store_of(ctx, &st);
 }
 
-int ta_list_tokens(ta_ctx *ctx, const char *user,
+int ta_token_list(ta_ctx *ctx, const char *user,
                    int (*cb)(void *arg, const struct ta_token_row *row), void *arg)
 {
 	ta_store *st = NULL;
@@ -272,7 +276,7 @@ int ta_list_tokens(ta_ctx *ctx, const char *user,
 	return ta_store_token_list(st, user, cb, arg);
 }
 
-int ta_list_otp(ta_ctx *ctx, const char *user,
+int ta_otp_list(ta_ctx *ctx, const char *user,
                 int (*cb)(void *arg, const char *user, const char *tenant,
                           const struct ta_otp_row *row),
                 void *arg)
@@ -396,7 +400,7 @@ int ta_otp_remove(ta_ctx *ctx, const char *user, const char *tenant)
 	return r;
 }
 
-int ta_unlock(ta_ctx *ctx, const char *user, const char *tenant, unsigned *count)
+int ta_throttle_unlock(ta_ctx *ctx, const char *user, const char *tenant, unsigned *count)
 {
 	ta_store *st = NULL;
 	int r;

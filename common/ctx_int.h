@@ -46,6 +46,10 @@ int ta_ctx_store(ta_ctx *ctx, ta_store **st);
 /* Load the master key once (logs the reason on failure). */
 int ta_ctx_key(ta_ctx *ctx, const uint8_t **key);
 
+/* TA_ERR_LOCKED while user/tenant is locked out; t receives the row. */
+int ta_throttle_check(ta_ctx *ctx, ta_store *st, const char *user, const char *tenant,
+                      struct ta_throttle *t);
+
 /* AAD that binds an OTP secret to its user and tenant. */
 size_t ta_otp_aad(const char *user, const char *tenant, uint8_t *buf, size_t cap);
 

@@ -430,7 +430,7 @@ static int collect_params(const cJSON *o, char **json, const char **why)
 		pairs[n] = bufs[n];
 		n++;
 	}
-	r = ta_params_from_pairs(pairs, n, json, err, sizeof(err)) == TA_OK ? TA_OK
+	r = ta_token_params(pairs, n, json, err, sizeof(err)) == TA_OK ? TA_OK
 	                                                                    : TA_HC_BAD_INPUT;
 	if (r != TA_OK)
 		*why = "parameters: invalid name or more than 4096 bytes in all";
@@ -483,7 +483,7 @@ int ta_http_generate(ta_ctx *ctx, const char *body, size_t len, struct ta_http_a
 		return ta_http_error(a, r, TA_HS_PLAIN, why);
 	snprintf(a->user, sizeof(a->user), "%s", g.user);
 	snprintf(a->tenant, sizeof(a->tenant), "%s", g.tenant);
-	r = ta_issue(ctx, g.user, g.has_tenant ? g.tenant : NULL, g.ttl, g.params, token, id,
+	r = ta_token_issue(ctx, g.user, g.has_tenant ? g.tenant : NULL, g.ttl, g.params, token, id,
 	             &expires);
 	ta_http_generate_clear(&g);
 	if (r != TA_OK)
@@ -507,26 +507,6 @@ int ta_http_generate(ta_ctx *ctx, const char *body, size_t len, struct ta_http_a
 }
 
 /* ---- verify and introspect ---------------------------------------------------- */
-
-/* ta_token_lookup, then the owner's lockout: a locked account's tokens fail too. */
-static int lookup_checked(ta_ctx *ctx, const char *tok, size_t len, struct ta_token_row *row)
-{
-	struct ta_throttle t;
-	ta_store *st = NULL;
-	int r = ta_token_lookup(ctx, tok, len, row);
-
-	if (r != TA_OK)
-		return r;
-	if ((r = ta_ctx_store(ctx, &st)) == TA_OK &&
-	    (r = ta_store_throttle_get(st, row->user, row->tenant, &t)) == TA_OK &&
-	    t.locked_until > ta_now(ctx))
-		r = TA_ERR_LOCKED;
-	if (r != TA_OK) {
-		free(row->params);
-		row->params = NULL;
-	}
-	return r == TA_ERR_NOT_FOUND ? TA_ERR_UNAVAILABLE : r;
-}
 
 /* The stored parameters plus userAccount, tenantSpaceId, expiration_time. */
 static cJSON *verify_object(const struct ta_token_row *row)
@@ -553,7 +533,7 @@ int ta_http_verify(ta_ctx *ctx, const char *token, struct ta_http_answer *a)
 
 	if (len == 0 || len > TA_MAX_CREDENTIAL)
 		return ta_http_error(a, TA_HC_INVALID, TA_HS_VERIFY, NULL);
-	r = lookup_checked(ctx, token, len, &row);
+	r = ta_token_lookup(ctx, token, len, &row);
 	if (r != TA_OK)
 		return ta_http_error(a, ta_http_code_of(r), TA_HS_VERIFY, NULL);
 	snprintf(a->user, sizeof(a->user), "%s", row.user);
@@ -689,7 +669,7 @@ int ta_http_introspect(ta_ctx *ctx, const char *body, size_t len, struct ta_http
 
 	if (r != TA_OK)
 		return ta_http_error(a, r, TA_HS_PLAIN, why);
-	r = lookup_checked(ctx, tok, tlen, &row);
+	r = ta_token_lookup(ctx, tok, tlen, &row);
 	ta_wipe(tok, tlen);
 	free(tok);
 	if (r != TA_OK && !ta_err_is_rejection(r))

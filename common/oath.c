@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE /* strptime */
 #include "admin.h"
+#include "oath.h"
 #include "ctx_int.h"
 #include "file.h"
 

@@ -15,6 +15,7 @@
 
 #include "crypto.h"
 #include "otp.h"
+#include "records.h"
 #include "ta.h"
 #include "token.h"
 
@@ -24,27 +25,6 @@ typedef struct ta_store ta_store;
 #define TA_THROTTLE_MAX   100000 /* most throttle rows a store keeps */
 #define TA_THROTTLE_IDLE  86400  /* seconds after its last failure a streak is forgotten */
 #define TA_STORE_BUSY_MS  10000 /* longest wait for another writer */
-#define TA_OTP_SEALED_MAX (TA_OTP_MAX_SECRET + TA_GCM_NONCE_LEN + TA_GCM_TAG_LEN)
-
-enum { TA_TOKEN_KIND_ISSUED = 1, TA_TOKEN_KIND_IMPORTED = 2 };
-
-struct ta_token_row {
-	char id[TA_TOKEN_ID_LEN + 1];
-	char user[TA_MAX_USER + 1];
-	char tenant[TA_MAX_TENANT + 1];
-	int kind;
-	int64_t created, expires; /* expires 0: never */
-	int64_t revoked;          /* 0: active, else when */
-	char *params;             /* JSON object text or NULL; owned by the row */
-};
-
-struct ta_otp_row {
-	struct ta_otp_params p;
-	uint64_t next;
-	int64_t created;
-	uint8_t sealed[TA_OTP_SEALED_MAX];
-	size_t sealed_len;
-};
 
 struct ta_throttle {
 	unsigned failures, lockouts;

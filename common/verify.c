@@ -12,8 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#define LOCKOUT_CAP  86400 /* longest lockout, however often it repeats */
-
 const char *ta_strerror(int err)
 {
 	switch (err) {
@@ -312,9 +310,7 @@ static int record_failure(ta_ctx *ctx, ta_store *st, const char *user, const cha
 	if ((r = ta_store_throttle_get(st, user, tenant, &t)) != TA_OK)
 		goto fail;
 	if (++t.failures >= ctx->cfg->max_failures) {
-		unsigned shift = t.lockouts < 16 ? t.lockouts : 16;
-		unsigned long long secs = (unsigned long long)ctx->cfg->lockout << shift;
-		t.locked_until = now + (int64_t)(secs < LOCKOUT_CAP ? secs : LOCKOUT_CAP);
+		t.locked_until = now + (int64_t)ta_lockout_secs(ctx->cfg->lockout, t.lockouts);
 		t.lockouts++;
 		t.failures = 0;
 		ta_logf(ctx, TA_LOG_WARNING,
@@ -338,6 +334,30 @@ fail:
 	ta_logf(ctx, TA_LOG_ERR, "cannot record failure for user=%s: %s", TA_Q(user),
 	        ta_store_errmsg(st));
 	return r != TA_OK ? r : TA_ERR_UNAVAILABLE;
+}
+
+unsigned long ta_lockout_secs(unsigned long base, unsigned lockouts)
+{
+	unsigned shift = lockouts < 16 ? lockouts : 16;
+	unsigned long long secs = (unsigned long long)base << shift;
+
+	return secs < TA_LOCKOUT_CAP ? (unsigned long)secs : TA_LOCKOUT_CAP;
+}
+
+/*
+ * The one place that says what "locked" means: the user's throttle row
+ * has a lockout that has not yet run out.  t receives the row.
+ */
+int ta_throttle_check(ta_ctx *ctx, ta_store *st, const char *user, const char *tenant,
+                      struct ta_throttle *t)
+{
+	int r = ta_store_throttle_get(st, user, tenant, t);
+
+	if (r != TA_OK) {
+		ta_logf(ctx, TA_LOG_ERR, "store read failed: %s", ta_store_errmsg(st));
+		return r == TA_ERR_CORRUPT ? r : TA_ERR_UNAVAILABLE;
+	}
+	return t->locked_until > ta_now(ctx) ? TA_ERR_LOCKED : TA_OK;
 }
 
 /* Digits only, at most 8: a code a guesser can enumerate. */
@@ -440,12 +460,8 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 			        ctx->cfg->store);
 		return run_backends(ctx, c);
 	}
-	if ((r = ta_store_throttle_get(st, c->user, c->tenant, &t)) != TA_OK) {
-		ta_logf(ctx, TA_LOG_ERR, "store read failed: %s", ta_store_errmsg(st));
-		return r == TA_ERR_CORRUPT ? r : TA_ERR_UNAVAILABLE;
-	}
-	if (t.locked_until > ta_now(ctx))
-		return TA_ERR_LOCKED;
+	if ((r = ta_throttle_check(ctx, st, c->user, c->tenant, &t)) != TA_OK)
+		return r;
 	if (guessable(c)) {
 		if (record_failure(ctx, st, c->user, c->tenant, any_user, &charged) != TA_OK) {
 			ta_logf(ctx, TA_LOG_ERR,

@@ -19,7 +19,7 @@ PROGS += $(PAM_SO)
 # pthread_once around curl_global_init) really once per process, and spares
 # a server that runs one PAM transaction per request from reloading libcurl,
 # OpenSSL and SQLite each time.
-$(PAM_SO): pam_tokenauth/pam_tokenauth.c $(PAM_MAP) pam_tokenauth/pam.mk $(CORE_LIB) common/*.h
+$(PAM_SO): pam_tokenauth/pam_tokenauth.c $(PAM_MAP) pam_tokenauth/pam.mk $(CORE_LIB) $(CORE_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -o $@ pam_tokenauth/pam_tokenauth.c $(CORE_LIB) \
 	    $(LDFLAGS) -Wl,--version-script=$(PAM_MAP) -Wl,-z,defs -Wl,-z,nodelete \

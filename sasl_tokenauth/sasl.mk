@@ -25,12 +25,12 @@ CHECK_TARGETS += check-sasl
 # handed, so every undefined symbol must come from the core's libraries.
 # -z nodelete: like the PAM module, stay resident if the host unloads us,
 # so process-wide initialisation (curl_global_init) runs once.
-$(SASL_SO): $(SASL_SRC) $(SASL_MAP) $(CORE_LIB) common/*.h
+$(SASL_SO): $(SASL_SRC) $(SASL_MAP) $(CORE_LIB) $(CORE_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -o $@ $(SASL_SRC) $(CORE_LIB) \
 	    $(LDFLAGS) -Wl,--version-script=$(SASL_MAP) -Wl,-z,defs -Wl,-z,nodelete $(CORE_LIBS)
 
-$(SASL_UNIT): tests/sasl/test_sasl_msg.c $(CORE_LIB) common/*.h
+$(SASL_UNIT): tests/sasl/test_sasl_msg.c $(CORE_LIB) $(CORE_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-conversion -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) -lcmocka
 
@@ -38,7 +38,7 @@ $(SASL_LOOP): tests/sasl/sasl_loop.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lsasl2 -lpthread
 
-$(SASL_ASAN_SO): $(SASL_SRC) $(SASL_MAP) $(CORE_SRC) common/*.h
+$(SASL_ASAN_SO): $(SASL_SRC) $(SASL_MAP) $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -std=gnu11 -fPIC -fvisibility=hidden $(SASL_SAN) -shared -o $@ \
 	    $(SASL_SRC) $(CORE_SRC) -Wl,--version-script=$(SASL_MAP) $(CORE_LIBS)
@@ -47,9 +47,9 @@ $(SASL_ASAN_LOOP): tests/sasl/sasl_loop.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 $(SASL_SAN) -o $@ $< -lsasl2 -lpthread
 
-$(SASL_FUZZ): tests/fuzz/fuzz_sasl.c $(CORE_SRC) common/*.h
+$(SASL_FUZZ): tests/fuzz/fuzz_sasl.c $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(@D)
-	$(CLANG) -std=gnu11 -g -O1 -Icommon -fsanitize=fuzzer,address,undefined \
+	$(CLANG) -std=gnu11 -g -O1 -Icommon/include -Icommon -fsanitize=fuzzer,address,undefined \
 	    -o $@ $< $(CORE_SRC) $(CORE_LIBS)
 
 # $(PAM_SO) (from pam.mk, when present) serves the saslauthd -> PAM test.

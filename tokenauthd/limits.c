@@ -18,6 +18,7 @@
 
 #include "crypto.h"
 #include "siphash.h"
+#include "verify.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -27,7 +28,6 @@
 
 #define SLOTS       4096
 #define PROBE       8
-#define LOCKOUT_CAP 86400
 #define MAX_SLOTS   (1u << 24)
 
 struct slot {
@@ -117,7 +117,7 @@ static struct slot *slot_for(td_limits *l, const char *key, double now, double *
 	size_t i = hash_of(l, key), victim = l->nslots;
 	struct slot *s;
 
-	*wait = LOCKOUT_CAP;
+	*wait = TA_LOCKOUT_CAP;
 	for (size_t k = 0; k < l->probe; k++) {
 		size_t at = (i + k) % l->nslots;
 		s = &l->slots[at];
@@ -190,9 +190,7 @@ void td_limits_fail(td_limits *l, const char *client)
 	/* NULL: no room to count it, but td_limits_take refuses this client too */
 	s = slot_for(l, client, now, &wait);
 	if (s != NULL && l->max_failures > 0 && ++s->failures >= l->max_failures) {
-		unsigned shift = s->lockouts < 16 ? s->lockouts : 16;
-		unsigned long long secs = (unsigned long long)l->lockout << shift;
-		double until = now + (double)(secs < LOCKOUT_CAP ? secs : LOCKOUT_CAP);
+		double until = now + (double)ta_lockout_secs(l->lockout, s->lockouts);
 		/* failures while locked count too, and never shorten the lock */
 		if (until > s->locked_until)
 			s->locked_until = until;

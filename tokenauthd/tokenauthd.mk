@@ -10,7 +10,7 @@ $(B)/tokenauthd: $(TOKENAUTHD_SRC) tokenauthd/*.h $(CORE_LIB)
 	    $(TOKENAUTHD_LIBS)
 
 # The service again under AddressSanitizer + UBSan, for the load test in check.
-$(B)/asan/tokenauthd: $(TOKENAUTHD_SRC) tokenauthd/*.h common/*.c common/*.h
+$(B)/asan/tokenauthd: $(TOKENAUTHD_SRC) tokenauthd/*.h common/*.c $(CORE_HDR)
 	@$(MAKE) --no-print-directory B=$(B)/asan CFLAGS="$(ASAN_FLAGS)" \
 	    LDFLAGS="-fsanitize=address,undefined" $(B)/asan/tokenauthd-inner
 
@@ -42,9 +42,9 @@ $(B)/tests/td_limits: tests/tokenauthd/test_limits.c tokenauthd/limits.c tokenau
 # started in-process on a Unix socket, fed raw HTTP (tests/tokenauthd/fuzz_http.c).
 TD_FUZZ_SRC  = $(filter-out tokenauthd/main.c,$(TOKENAUTHD_SRC))
 TD_FUZZ_TIME ?= 12
-$(B)/fuzz/td_http: tests/tokenauthd/fuzz_http.c $(TD_FUZZ_SRC) tokenauthd/*.h $(CORE_SRC) common/*.h
+$(B)/fuzz/td_http: tests/tokenauthd/fuzz_http.c $(TD_FUZZ_SRC) tokenauthd/*.h $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(@D)
-	$(CLANG) -std=gnu11 -g -O1 -Icommon -Itokenauthd -fsanitize=fuzzer,address,undefined \
+	$(CLANG) -std=gnu11 -g -O1 -Icommon/include -Icommon -Itokenauthd -fsanitize=fuzzer,address,undefined \
 	    -o $@ $< $(TD_FUZZ_SRC) $(CORE_SRC) $(CORE_LIBS) $(TOKENAUTHD_LIBS)
 
 ATTACK_TARGETS += check-attacks-tokenauthd

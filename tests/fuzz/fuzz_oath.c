@@ -1,5 +1,6 @@
 /* fuzz_oath.c - pam_oath users-file lines and base32 secrets (otpauth / --secret-stdin). */
 #include "admin.h"
+#include "oath.h"
 #include "crypto.h"
 #include "ta.h"
 

@@ -86,9 +86,9 @@ static void make_store(void)
 	ta_ctx *ctx = NULL;
 
 	if (ta_ctx_new(cfg, NULL, NULL, &ctx) != TA_OK || ta_admin_init(ctx, &created) != TA_OK ||
-	    ta_import(ctx, "alice", "acme", 0, USER_TOKEN, strlen(USER_TOKEN), NULL, id, &exp) !=
+	    ta_token_import(ctx, "alice", "acme", 0, USER_TOKEN, strlen(USER_TOKEN), NULL, id, &exp) !=
 	        TA_OK ||
-	    ta_import(ctx, "admin", "", 0, ADMIN_AUTH, strlen(ADMIN_AUTH), NULL, id, &exp) != TA_OK)
+	    ta_token_import(ctx, "admin", "", 0, ADMIN_AUTH, strlen(ADMIN_AUTH), NULL, id, &exp) != TA_OK)
 		die("store");
 	ta_ctx_free(ctx);
 }

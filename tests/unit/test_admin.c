@@ -1,5 +1,6 @@
 /* test_admin.c - parameters, imported tokens, OTP enrolment, pam_oath migration. */
 #include "helpers.h"
+#include "oath.h"
 #include "otp.h"
 
 #include <sys/stat.h>
@@ -14,16 +15,16 @@ static void test_params(void **state)
 	const char *bad[] = {"no-equals"};
 	const char *badkey[] = {"sp ace=1"};
 	(void)state;
-	assert_int_equal(ta_params_from_pairs(ok, 3, &json, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_token_params(ok, 3, &json, err, sizeof(err)), TA_OK);
 	assert_string_equal(json, "{\"file\":\"/a/b\",\"server\":\"s1\",\"empty\":\"\"}");
 	free(json);
-	assert_int_equal(ta_params_from_pairs(ok, 0, &json, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_token_params(ok, 0, &json, err, sizeof(err)), TA_OK);
 	assert_null(json);
-	assert_int_equal(ta_params_from_pairs(reserved, 1, &json, err, sizeof(err)), TA_ERR_INPUT);
-	assert_int_equal(ta_params_from_pairs(dup, 2, &json, err, sizeof(err)), TA_ERR_INPUT);
+	assert_int_equal(ta_token_params(reserved, 1, &json, err, sizeof(err)), TA_ERR_INPUT);
+	assert_int_equal(ta_token_params(dup, 2, &json, err, sizeof(err)), TA_ERR_INPUT);
 	assert_non_null(strstr(err, "twice"));
-	assert_int_equal(ta_params_from_pairs(bad, 1, &json, err, sizeof(err)), TA_ERR_INPUT);
-	assert_int_equal(ta_params_from_pairs(badkey, 1, &json, err, sizeof(err)), TA_ERR_INPUT);
+	assert_int_equal(ta_token_params(bad, 1, &json, err, sizeof(err)), TA_ERR_INPUT);
+	assert_int_equal(ta_token_params(badkey, 1, &json, err, sizeof(err)), TA_ERR_INPUT);
 }
 
 static int find_params(void *arg, const struct ta_token_row *row)
@@ -41,9 +42,9 @@ static void test_issue_with_params_and_import(void **state)
 	int64_t exp;
 	const char *ext = "CEC-issued-3f9a8b7c6d5e4f30";
 	(void)state;
-	assert_int_equal(ta_issue(e->ctx, "alice", "t", 60, "{\"file\":\"x\"}", tok, id, &exp),
+	assert_int_equal(ta_token_issue(e->ctx, "alice", "t", 60, "{\"file\":\"x\"}", tok, id, &exp),
 	                 TA_OK);
-	assert_int_equal(ta_list_tokens(e->ctx, "alice", find_params, &params), TA_OK);
+	assert_int_equal(ta_token_list(e->ctx, "alice", find_params, &params), TA_OK);
 	assert_string_equal(params, "{\"file\":\"x\"}");
 	free(params);
 	/* lookup by token alone (seed 004 /verify) */
@@ -59,23 +60,23 @@ static void test_issue_with_params_and_import(void **state)
 		ta_ctx_set_time(e->ctx, exp);
 		assert_int_equal(ta_token_lookup(e->ctx, tok, strlen(tok), &row), TA_ERR_EXPIRED);
 		ta_ctx_set_time(e->ctx, 0);
-		assert_int_equal(ta_revoke_id(e->ctx, id), TA_OK);
+		assert_int_equal(ta_token_revoke(e->ctx, id), TA_OK);
 		assert_int_equal(ta_token_lookup(e->ctx, tok, strlen(tok), &row), TA_ERR_REVOKED);
 	}
 	/* imported tokens */
-	assert_int_equal(ta_import(e->ctx, "bob", NULL, 0, ext, strlen(ext), NULL, id, &exp),
+	assert_int_equal(ta_token_import(e->ctx, "bob", NULL, 0, ext, strlen(ext), NULL, id, &exp),
 	                 TA_OK);
 	assert_int_equal(check(e, "bob", NULL, ext), TA_OK);
-	assert_int_equal(ta_import(e->ctx, "bob", NULL, 0, ext, strlen(ext), NULL, id, &exp),
+	assert_int_equal(ta_token_import(e->ctx, "bob", NULL, 0, ext, strlen(ext), NULL, id, &exp),
 	                 TA_ERR_EXISTS);
-	assert_int_equal(ta_import(e->ctx, "bob", NULL, 0, "short", 5, NULL, id, &exp),
+	assert_int_equal(ta_token_import(e->ctx, "bob", NULL, 0, "short", 5, NULL, id, &exp),
 	                 TA_ERR_INPUT);
 	assert_int_equal(
-	    ta_import(e->ctx, "bob", NULL, 0, "has a space in it!", 18, NULL, id, &exp),
+	    ta_token_import(e->ctx, "bob", NULL, 0, "has a space in it!", 18, NULL, id, &exp),
 	    TA_ERR_INPUT);
-	assert_int_equal(ta_import(e->ctx, "bob", NULL, 0, tok, strlen(tok), NULL, id, &exp),
+	assert_int_equal(ta_token_import(e->ctx, "bob", NULL, 0, tok, strlen(tok), NULL, id, &exp),
 	                 TA_ERR_INPUT);
-	assert_int_equal(ta_issue(e->ctx, "bad\001user", NULL, 60, NULL, tok, id, &exp),
+	assert_int_equal(ta_token_issue(e->ctx, "bad\001user", NULL, 60, NULL, tok, id, &exp),
 	                 TA_ERR_INPUT);
 	env_free(e);
 }

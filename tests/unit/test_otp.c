@@ -1,5 +1,6 @@
 /* test_otp.c - RFC 4226 Appendix D and RFC 6238 Appendix B, windows, replay. */
 #include "helpers.h"
+#include "oath.h"
 #include "otp.h"
 
 #include <sqlite3.h>

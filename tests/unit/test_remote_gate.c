@@ -410,7 +410,7 @@ static void test_one_name_per_principal(void **state)
 	set(e, "tenant_from_user", "yes");
 	set(e, "tenant", "acme");
 	env_reopen(e);
-	assert_int_equal(ta_issue(e->ctx, "alice", "acme", 0, NULL, tok, id, &exp), TA_OK);
+	assert_int_equal(ta_token_issue(e->ctx, "alice", "acme", 0, NULL, tok, id, &exp), TA_OK);
 	assert_int_equal(check(e, "alice", NULL, tok), TA_OK);
 	assert_int_equal(check(e, "alice@acme", NULL, tok), TA_ERR_INPUT);
 	assert_int_equal(check(e, "alice@x@acme", NULL, tok), TA_ERR_INPUT);

@@ -9,7 +9,7 @@ static void issue(struct env *e, const char *user, const char *tenant, uint64_t 
 {
 	char id[TA_TOKEN_ID_LEN + 1];
 	int64_t exp = 0;
-	assert_int_equal(ta_issue(e->ctx, user, tenant, ttl, NULL, tok, id, &exp), TA_OK);
+	assert_int_equal(ta_token_issue(e->ctx, user, tenant, ttl, NULL, tok, id, &exp), TA_OK);
 }
 
 static void test_token_valid_wrong_unknown(void **state)
@@ -49,7 +49,7 @@ static void test_expiry_and_revocation(void **state)
 	unsigned n = 0;
 	(void)state;
 	ta_ctx_set_time(e->ctx, 1000000);
-	assert_int_equal(ta_issue(e->ctx, "alice", NULL, 60, NULL, tok, id, &exp), TA_OK);
+	assert_int_equal(ta_token_issue(e->ctx, "alice", NULL, 60, NULL, tok, id, &exp), TA_OK);
 	assert_int_equal(exp, 1000060);
 	assert_int_equal(check(e, "alice", NULL, tok), TA_OK);
 	ta_ctx_set_time(e->ctx, 1000059);
@@ -58,21 +58,21 @@ static void test_expiry_and_revocation(void **state)
 	assert_int_equal(check(e, "alice", NULL, tok), TA_ERR_EXPIRED);
 	ta_ctx_set_time(e->ctx, 0);
 	/* never-expiring token, revoked by id */
-	assert_int_equal(ta_issue(e->ctx, "alice", NULL, 0, NULL, tok2, id, &exp), TA_OK);
+	assert_int_equal(ta_token_issue(e->ctx, "alice", NULL, 0, NULL, tok2, id, &exp), TA_OK);
 	assert_int_equal(exp, 0);
 	assert_int_equal(check(e, "alice", NULL, tok2), TA_OK);
-	assert_int_equal(ta_revoke_id(e->ctx, id), TA_OK);
+	assert_int_equal(ta_token_revoke(e->ctx, id), TA_OK);
 	assert_int_equal(check(e, "alice", NULL, tok2), TA_ERR_REVOKED);
-	assert_int_equal(ta_revoke_id(e->ctx, id), TA_OK); /* already revoked: fine */
-	assert_int_equal(ta_revoke_id(e->ctx, "ffffffffffff"), TA_ERR_NOT_FOUND);
+	assert_int_equal(ta_token_revoke(e->ctx, id), TA_OK); /* already revoked: fine */
+	assert_int_equal(ta_token_revoke(e->ctx, "ffffffffffff"), TA_ERR_NOT_FOUND);
 	/* revoke all of a user */
 	issue(e, "bob", "t1", 3600, tok);
 	issue(e, "bob", "t2", 3600, tok2);
-	assert_int_equal(ta_revoke_user(e->ctx, "bob", "t1", &n), TA_OK);
+	assert_int_equal(ta_token_revoke_user(e->ctx, "bob", "t1", &n), TA_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(check(e, "bob", "t1", tok), TA_ERR_REVOKED);
 	assert_int_equal(check(e, "bob", "t2", tok2), TA_OK);
-	assert_int_equal(ta_revoke_user(e->ctx, "bob", NULL, &n), TA_OK);
+	assert_int_equal(ta_token_revoke_user(e->ctx, "bob", NULL, &n), TA_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(check(e, "bob", "t2", tok2), TA_ERR_REVOKED);
 	env_free(e);
@@ -145,12 +145,12 @@ static void test_lockout_and_unlock(void **state)
 	ta_ctx_set_time(e->ctx, 5399);
 	assert_int_equal(check(e, "alice", NULL, tok), TA_ERR_LOCKED);
 	/* unlock clears it at once */
-	assert_int_equal(ta_unlock(e->ctx, "alice", "", &n), TA_OK);
+	assert_int_equal(ta_throttle_unlock(e->ctx, "alice", "", &n), TA_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(check(e, "alice", NULL, tok), TA_OK);
 	/* another user is not affected by alice's lock; unknown users leave no rows */
 	assert_int_equal(check(e, "ghost", NULL, "x"), TA_ERR_NO_CREDENTIAL);
-	assert_int_equal(ta_unlock(e->ctx, "ghost", NULL, &n), TA_OK);
+	assert_int_equal(ta_throttle_unlock(e->ctx, "ghost", NULL, &n), TA_OK);
 	assert_int_equal(n, 0);
 	env_free(e);
 }

@@ -118,4 +118,12 @@ const char *ta_logq(const char *s, char *buf, size_t cap);
 int ta_resolve_identity(const ta_config *cfg, const char *user, const char *tenant,
                         char ubuf[TA_MAX_USER + 1], char tbuf[TA_MAX_TENANT + 1]);
 
+/*
+ * The lockout rule, shared by the store's per-user throttle and the
+ * service's per-client limits: the n-th lockout (n from 0) of a streak
+ * lasts base << n seconds, at most TA_LOCKOUT_CAP.
+ */
+#define TA_LOCKOUT_CAP 86400
+unsigned long ta_lockout_secs(unsigned long base, unsigned lockouts);
+
 #endif

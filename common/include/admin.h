@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "otp.h"
-#include "store.h"
+#include "records.h"
 #include "token.h"
 #include "verify.h"
 
@@ -26,40 +26,41 @@ int ta_admin_init(ta_ctx *ctx, unsigned *created);
  * [A-Za-z0-9_.-] and may not be userAccount or tenantSpaceId; the result is
  * capped at TA_MAX_PARAMS.  *json is malloc'd (NULL when n is 0).
  */
-int ta_params_from_pairs(const char *const *pairs, size_t n, char **json, char *err, size_t errlen);
+int ta_token_params(const char *const *pairs, size_t n, char **json, char *err, size_t errlen);
 
 /*
  * Issue a token for user/tenant valid ttl seconds (0: never expires).
  * token receives the printable token (wipe it), id its public id.
  */
-int ta_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *params,
+int ta_token_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *params,
              char token[TA_TOKEN_LEN + 1], char id[TA_TOKEN_ID_LEN + 1], int64_t *expires);
 
 /*
  * Import an externally generated token (TA_IMPORT_MIN_LEN..TA_MAX_CREDENTIAL
  * printable bytes, not in our own format).
  */
-int ta_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *cred,
+int ta_token_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *cred,
               size_t len, const char *params, char id[TA_TOKEN_ID_LEN + 1], int64_t *expires);
 
 /*
  * Look a token up by its text alone (seed 004's GET /verify): TA_OK with
  * the row (row->params malloc'd or NULL; caller frees) when it exists, is
- * not revoked and not expired; else TA_ERR_REJECTED, _REVOKED or _EXPIRED.
- * Typos in our own format are rejected without a lookup.
+ * not revoked, not expired and its owner is not locked out; else
+ * TA_ERR_REJECTED, _REVOKED, _EXPIRED or _LOCKED.  Typos in our own format
+ * are rejected without a lookup.
  */
 int ta_token_lookup(ta_ctx *ctx, const char *cred, size_t len, struct ta_token_row *row);
 
-int ta_revoke_id(ta_ctx *ctx, const char *id);
+int ta_token_revoke(ta_ctx *ctx, const char *id);
 /* tenant NULL: every tenant of the user. */
-int ta_revoke_user(ta_ctx *ctx, const char *user, const char *tenant, unsigned *count);
+int ta_token_revoke_user(ta_ctx *ctx, const char *user, const char *tenant, unsigned *count);
 
 /* Open the store now (to fail before printing anything). */
 int ta_admin_open(ta_ctx *ctx);
 
-int ta_list_tokens(ta_ctx *ctx, const char *user,
+int ta_token_list(ta_ctx *ctx, const char *user,
                    int (*cb)(void *arg, const struct ta_token_row *row), void *arg);
-int ta_list_otp(ta_ctx *ctx, const char *user,
+int ta_otp_list(ta_ctx *ctx, const char *user,
                 int (*cb)(void *arg, const char *user, const char *tenant,
                           const struct ta_otp_row *row),
                 void *arg);
@@ -77,33 +78,6 @@ int ta_otp_enroll(ta_ctx *ctx, const char *user, const char *tenant, const struc
 int ta_otp_remove(ta_ctx *ctx, const char *user, const char *tenant);
 
 /* Clear failures and lockouts; tenant NULL: every tenant. */
-int ta_unlock(ta_ctx *ctx, const char *user, const char *tenant, unsigned *count);
-
-/* One line of a pam_oath users file (oath-toolkit "UsersFile" format). */
-struct ta_oath_entry {
-	struct ta_otp_params p;
-	char user[TA_MAX_USER + 1];
-	uint8_t secret[TA_OTP_MAX_SECRET];
-	size_t secret_len;
-	int has_counter, has_last, has_time;
-	uint64_t counter;
-	char last_otp[16];
-	int64_t time; /* of the last accepted code, Unix seconds */
-};
-
-/*
- * Parse one line.  Returns TA_OK with e filled, 1 for a blank or comment
- * line, or TA_ERR_INPUT with the reason in why.
- */
-int ta_oath_parse_line(const char *line, struct ta_oath_entry *e, char *why, size_t whylen);
-
-/*
- * Import a pam_oath users file into tenant.  Every line it cannot take is
- * passed to report(arg, lineno, reason); the others are imported in one
- * transaction.  *imported and *skipped count lines.
- */
-int ta_oath_import(ta_ctx *ctx, const char *path, const char *tenant,
-                   void (*report)(void *arg, unsigned lineno, const char *reason), void *arg,
-                   unsigned *imported, unsigned *skipped);
+int ta_throttle_unlock(ta_ctx *ctx, const char *user, const char *tenant, unsigned *count);
 
 #endif
