@@ -117,11 +117,13 @@ static int check_otp(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 }
 
 /* Decide token or OTP (SPEC §2 "Which check runs"). */
-static int local_check(ta_ctx *ctx, struct ta_check *c)
+static int local_check(ta_ctx *ctx, void **state, struct ta_check *c)
 {
 	ta_store *st = NULL;
 	struct ta_otp_row row;
 	int r, otp = 0;
+
+	(void)state; /* the store is the context's */
 
 	if ((r = ta_ctx_store(ctx, &st)) != TA_OK)
 		return r == TA_ERR_NOT_FOUND ? TA_ERR_UNAVAILABLE : r;
@@ -137,4 +139,9 @@ static int local_check(ta_ctx *ctx, struct ta_check *c)
 	return otp ? check_otp(ctx, st, c) : check_token(ctx, st, c);
 }
 
-const struct ta_backend ta_backend_local = {"local", local_check};
+const struct ta_backend ta_backend_local = {
+    .name = "local",
+    .flags = TA_BACKEND_STORE,
+    .check = local_check,
+    .free_state = NULL,
+};

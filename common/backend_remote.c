@@ -44,8 +44,10 @@ struct buf {
 	int overflow;
 };
 
-void ta_remote_free(struct ta_remote *r)
+static void remote_free(void *state)
 {
+	struct ta_remote *r = state;
+
 	if (r == NULL)
 		return;
 	if (r->h != NULL)
@@ -109,9 +111,9 @@ static int load_keys(ta_ctx *ctx, struct ta_remote *rm)
 	return TA_OK;
 }
 
-static int get_remote(ta_ctx *ctx, struct ta_remote **out)
+static int get_remote(ta_ctx *ctx, void **state, struct ta_remote **out)
 {
-	struct ta_remote *rm = ctx->remote;
+	struct ta_remote *rm = *state;
 	int r;
 
 	if (rm == NULL) {
@@ -126,7 +128,7 @@ static int get_remote(ta_ctx *ctx, struct ta_remote **out)
 			free(rm);
 			return TA_ERR_NOMEM;
 		}
-		ctx->remote = rm;
+		*state = rm;
 	}
 	if ((r = load_keys(ctx, rm)) != TA_OK)
 		return r;
@@ -502,7 +504,7 @@ static int try_urls(ta_ctx *ctx, struct ta_remote *rm, const struct ta_check *c,
 	return r;
 }
 
-static int remote_check(ta_ctx *ctx, struct ta_check *c)
+static int remote_check(ta_ctx *ctx, void **state, struct ta_check *c)
 {
 	const ta_config *cfg = ctx->cfg;
 	struct ta_remote *rm = NULL;
@@ -515,7 +517,7 @@ static int remote_check(ta_ctx *ctx, struct ta_check *c)
 		ta_logf(ctx, TA_LOG_ERR, "verify=remote needs url=");
 		return TA_ERR_CONFIG;
 	}
-	if ((r = get_remote(ctx, &rm)) != TA_OK)
+	if ((r = get_remote(ctx, state, &rm)) != TA_OK)
 		return r;
 	c->out->method = "remote";
 	if (cacheable(ctx, c) && (cache = cache_of(ctx, rm)) != NULL)
@@ -552,4 +554,9 @@ out:
 	return r;
 }
 
-const struct ta_backend ta_backend_remote = {"remote", remote_check};
+const struct ta_backend ta_backend_remote = {
+    .name = "remote",
+    .flags = TA_BACKEND_FOREIGN_USERS | TA_BACKEND_NETWORK,
+    .check = remote_check,
+    .free_state = remote_free,
+};

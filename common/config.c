@@ -179,18 +179,39 @@ static int each_item(const char *v, int (*ok)(const char *item, size_t n, unsign
 	}
 }
 
-static int ok_backend(const char *s, size_t n, unsigned *seen)
+/* "expected local and/or remote, comma-separated, each once" */
+static const char *verify_why(void)
 {
-	unsigned bit = 0;
+	static __thread char why[192];
 
-	if (n == 5 && memcmp(s, "local", 5) == 0)
-		bit = 1;
-	else if (n == 6 && memcmp(s, "remote", 6) == 0)
-		bit = 2;
-	if (bit == 0 || (*seen & bit))
-		return 0;
-	*seen |= bit;
-	return 1;
+	snprintf(why, sizeof(why), "expected %s, comma-separated, each once", ta_backend_names());
+	return why;
+}
+
+/* verify=: names from the backend table, each once, into cfg->backends. */
+static int set_backends(ta_config *cfg, const char *v)
+{
+	const struct ta_backend *list[TA_BACKENDS_MAX];
+	unsigned n = 0, flags = 0;
+
+	for (const char *p = v;; p++) {
+		size_t len = strcspn(p, ",");
+		const struct ta_backend *b = ta_backend_find(p, len);
+		if (b == NULL || n == TA_BACKENDS_MAX)
+			return TA_ERR_INPUT;
+		for (unsigned i = 0; i < n; i++)
+			if (list[i] == b)
+				return TA_ERR_INPUT;
+		list[n++] = b;
+		flags |= b->flags;
+		p += len;
+		if (*p == '\0')
+			break;
+	}
+	memcpy(cfg->backends, list, n * sizeof(list[0]));
+	cfg->nbackends = n;
+	cfg->backend_flags = flags;
+	return TA_OK;
 }
 
 static int ok_url(const char *s, size_t n, unsigned *seen)
@@ -303,9 +324,10 @@ static int set_typed(ta_config *cfg, const struct option *o, const char *v, cons
 			*why = "expected cec, introspection or kudo";
 		return r;
 	case T_VERIFY:
-		if (each_item(v, ok_backend) != TA_OK)
-			return *why = "expected local and/or remote, comma-separated, each once",
-			       TA_ERR_INPUT;
+		if ((r = set_backends(cfg, v)) != TA_OK)
+			*why = verify_why();
+		if (r != TA_OK)
+			return r;
 		break;
 	case T_URLS:
 		if (each_item(v, ok_url) != TA_OK)

@@ -2,6 +2,7 @@
 #ifndef TA_CONFIG_INT_H
 #define TA_CONFIG_INT_H
 
+#include "backend.h"
 #include "config.h"
 
 enum { TA_MODE_TOKEN = 0, TA_MODE_OTP = 1, TA_MODE_ANY = 2 };
@@ -18,6 +19,9 @@ struct ta_config {
 	unsigned long rate_limit;
 	int tenant_from_user, nullok, try_first_pass, use_first_pass, debug, require_signature;
 	int allow_plain_tcp, register_allow_unsigned;
+	/* verify=, parsed once: the backends in order, and their flags ORed. */
+	const struct ta_backend *backends[TA_BACKENDS_MAX];
+	unsigned nbackends, backend_flags;
 };
 
 #endif

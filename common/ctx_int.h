@@ -2,6 +2,7 @@
 #ifndef TA_CTX_INT_H
 #define TA_CTX_INT_H
 
+#include "backend.h"
 #include "config_int.h"
 #include "crypto.h"
 #include "store.h"
@@ -15,27 +16,8 @@ struct ta_ctx {
 	uint8_t key[TA_KEY_LEN];
 	int have_key;
 	int64_t fixed_now;
-	struct ta_remote *remote; /* the remote backend's state, made on first use */
+	void *backend_state[TA_BACKENDS_MAX]; /* per cfg->backends[i], made on first use */
 };
-
-/* Internal per-check state handed to a backend. */
-struct ta_check {
-	const char *service, *user, *tenant, *credential;
-	size_t credential_len;
-	struct ta_outcome *out;
-};
-
-/* A verification backend (STYLE 2): one entry in the table in verify.c. */
-struct ta_backend {
-	const char *name;
-	int (*check)(ta_ctx *ctx, struct ta_check *c);
-};
-
-extern const struct ta_backend ta_backend_local;
-extern const struct ta_backend ta_backend_remote;
-
-/* Free the remote backend's state (curl handle, keys, cache). */
-void ta_remote_free(struct ta_remote *r);
 
 void ta_logf(ta_ctx *ctx, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

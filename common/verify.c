@@ -105,9 +105,16 @@ void ta_ctx_free(ta_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	ta_store_close(ctx->store);
-	ta_remote_free(ctx->remote);
+	for (unsigned i = 0; i < ctx->cfg->nbackends; i++)
+		if (ctx->backend_state[i] != NULL && ctx->cfg->backends[i]->free_state != NULL)
+			ctx->cfg->backends[i]->free_state(ctx->backend_state[i]);
 	ta_wipe(ctx->key, sizeof(ctx->key));
 	free(ctx);
+}
+
+int ta_global_init_for(const ta_config *cfg)
+{
+	return cfg != NULL && (cfg->backend_flags & TA_BACKEND_NETWORK) ? ta_global_init() : TA_OK;
 }
 
 void ta_ctx_set_time(ta_ctx *ctx, int64_t now)
@@ -371,30 +378,18 @@ static int guessable(const struct ta_check *c)
 	return digits == c->credential_len && digits <= 8;
 }
 
-static const struct ta_backend *backend_named(const char *name, size_t n)
+/*
+ * Run the backends in configured order until one knows the user; *by
+ * receives the one that answered (NULL when none was asked).
+ */
+static int run_backends(ta_ctx *ctx, struct ta_check *c, const struct ta_backend **by)
 {
-	static const struct ta_backend *const table[] = {&ta_backend_local, &ta_backend_remote};
-
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (strlen(table[i]->name) == n && memcmp(table[i]->name, name, n) == 0)
-			return table[i];
-	return NULL;
-}
-
-/* Run the backends in configured order until one knows the user. */
-static int run_backends(ta_ctx *ctx, struct ta_check *c)
-{
-	const char *p = ctx->cfg->verify;
 	int r = TA_ERR_NO_CREDENTIAL;
 
-	while (p != NULL && *p) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		const struct ta_backend *b = backend_named(p, n);
-		if (b == NULL)
-			return TA_ERR_CONFIG;
-		p = comma ? comma + 1 : NULL;
-		r = b->check(ctx, c);
+	*by = NULL;
+	for (unsigned i = 0; i < ctx->cfg->nbackends; i++) {
+		*by = ctx->cfg->backends[i];
+		r = (*by)->check(ctx, &ctx->backend_state[i], c);
 		/* Only "unknown here" and "cannot tell" fall through to the next. */
 		if (r != TA_ERR_NO_CREDENTIAL && r != TA_ERR_UNAVAILABLE)
 			return r;
@@ -443,14 +438,17 @@ int ta_credential_own_shape(const char *cred, size_t len)
 static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 {
 	struct ta_throttle t = {0, 0, 0};
+	const struct ta_backend *by = NULL;
 	ta_store *st = NULL;
-	int remote_only = strcmp(ctx->cfg->verify, "remote") == 0,
-	    any_user = strstr(ctx->cfg->verify, "remote") != NULL, charged = 0, wrote = 0;
-	int r = open_store_as(ctx, &st, remote_only ? TA_LOG_WARNING : TA_LOG_ERR, remote_only);
+	unsigned flags = ctx->cfg->backend_flags;
+	/* storeless: no configured backend checks against the store */
+	int storeless = !(flags & TA_BACKEND_STORE), any_user = !!(flags & TA_BACKEND_FOREIGN_USERS),
+	    charged = 0, wrote = 0;
+	int r = open_store_as(ctx, &st, storeless ? TA_LOG_WARNING : TA_LOG_ERR, storeless);
 
-	/* Only a remote-only host with no store at all (none, and none could be
+	/* Only a storeless host with no store at all (none, and none could be
 	 * made) goes on uncounted; a store that exists but fails is an outage. */
-	if (r != TA_OK && !(remote_only && r == TA_ERR_NOT_FOUND))
+	if (r != TA_OK && !(storeless && r == TA_ERR_NOT_FOUND))
 		return r == TA_ERR_NOT_FOUND ? TA_ERR_UNAVAILABLE : r;
 	if (r != TA_OK) {
 		if (ctx->cfg->max_failures > 0)
@@ -458,7 +456,7 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 			        "no store at %s: failures of remote checks are not counted "
 			        "(SECURITY.md)",
 			        ctx->cfg->store);
-		return run_backends(ctx, c);
+		return run_backends(ctx, c, &by);
 	}
 	if ((r = ta_throttle_check(ctx, st, c->user, c->tenant, &t)) != TA_OK)
 		return r;
@@ -470,10 +468,10 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 			return TA_ERR_UNAVAILABLE;
 		}
 	}
-	r = run_backends(ctx, c);
+	r = run_backends(ctx, c, &by);
 	if (ta_err_is_rejection(r) && !guessable(c))
 		(void)record_failure(ctx, st, c->user, c->tenant,
-		                     strcmp(c->out->method, "remote") == 0, &wrote);
+		                     by != NULL && (by->flags & TA_BACKEND_FOREIGN_USERS), &wrote);
 	else if (r == TA_OK && (charged || t.failures > 0 || t.lockouts > 0))
 		ta_store_throttle_clear(st, c->user, c->tenant, NULL);
 	return r;
@@ -562,8 +560,8 @@ int ta_user_known(ta_ctx *ctx, const char *user, const char *tenant)
 
 	if ((r = ta_resolve_identity(ctx->cfg, user, tenant, u, t)) != TA_OK)
 		return r;
-	/* A remote backend may know users we do not: assume it does. */
-	if (strstr(ctx->cfg->verify, "remote") != NULL)
+	/* A backend may know users we do not: assume it does. */
+	if (ctx->cfg->backend_flags & TA_BACKEND_FOREIGN_USERS)
 		return TA_OK;
 	if ((r = ta_ctx_store(ctx, &st)) != TA_OK)
 		return r;

@@ -631,20 +631,6 @@ static const sasl_server_plug_t server_template[MECH_COUNT] = {
     SERVER_PLUG("XOAUTH2", xoauth2_server_new),
 };
 
-/* Does cfg (NULL: unusable) name the remote backend in verify (SPEC §3)? */
-static int uses_remote(const ta_config *cfg)
-{
-	const char *v = cfg != NULL ? ta_config_str(cfg, "verify") : NULL;
-	size_t n;
-
-	for (; v != NULL && *v != '\0'; v += n + (v[n] == ',')) {
-		n = strcspn(v, ",");
-		if (n == 6 && memcmp(v, "remote", 6) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 /*
  * Entry point for libsasl2's server side.  Returns SASL_OK even when the
  * configuration is missing or wrong (SPEC §7): the mechanisms then report
@@ -673,8 +659,7 @@ int sasl_server_plug_init(const sasl_utils_t *utils, int maxversion, int *out_ve
 	 * reads the environment (SSLKEYLOGFILE), and any setuid program that
 	 * calls sasl_server_init loads this plugin.
 	 */
-	if (uses_remote(g->cfg))
-		(void)ta_global_init();
+	(void)ta_global_init_for(g->cfg);
 	*out_version = SASL_SERVER_PLUG_VERSION;
 	*pluglist = g->plugs;
 	*plugcount = MECH_COUNT;

@@ -60,6 +60,12 @@ struct ta_outcome {
  * TA_ERR_UNAVAILABLE when a library could not be initialised.
  */
 int ta_global_init(void);
+/*
+ * ta_global_init when a backend configured in cfg needs it (verify=
+ * names a network backend), else nothing: TA_OK.  For hosts that must not
+ * initialise libcurl needlessly (a setuid program loading the SASL plugin).
+ */
+int ta_global_init_for(const ta_config *cfg);
 
 /* Create a context.  cfg is borrowed; log may be NULL (silence). */
 int ta_ctx_new(const ta_config *cfg, ta_log_fn log, void *log_arg, ta_ctx **out);

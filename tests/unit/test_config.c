@@ -1,6 +1,8 @@
 /* test_config.c - one grammar for file, PAM words and options; errors name key and line. */
 #include "helpers.h"
 
+#include "config_int.h" /* the parsed backend list */
+
 #include <sys/stat.h>
 
 static char dir[64];
@@ -203,12 +205,52 @@ static void test_durations(void **state)
 	assert_int_equal(ta_parse_uint("+5", 0, 10, &v), TA_ERR_INPUT);
 }
 
+/* verify= is parsed once into pointers into the backend table, in order. */
+static void test_backends(void **state)
+{
+	ta_config *c = ta_config_new();
+	char err[256];
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(c->nbackends, 1); /* the default, through the same setter */
+	assert_string_equal(c->backends[0]->name, "local");
+	assert_int_equal(c->backend_flags, TA_BACKEND_STORE);
+	assert_int_equal(ta_config_set(c, "verify", "remote,local", err, sizeof(err)), TA_OK);
+	assert_int_equal(c->nbackends, 2);
+	assert_ptr_equal(c->backends[0], &ta_backend_remote);
+	assert_ptr_equal(c->backends[1], &ta_backend_local);
+	assert_true(c->backend_flags & TA_BACKEND_FOREIGN_USERS);
+	assert_true(c->backend_flags & TA_BACKEND_NETWORK);
+	/* Refused values name the choices and leave the last good list alone. */
+	const char *bad[] = {"local,bogus", "local,", ",local", "remote,remote", "local,,remote",
+	                     "Local", "local "};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(ta_config_set(c, "verify", bad[i], err, sizeof(err)),
+		                 TA_ERR_CONFIG);
+		assert_non_null(strstr(err, "local and/or remote"));
+		assert_int_equal(c->nbackends, 2);
+		assert_ptr_equal(c->backends[0], &ta_backend_remote);
+		assert_string_equal(ta_config_str(c, "verify"), "remote,local");
+	}
+	assert_int_equal(ta_config_set(c, "verify", "local\nremote", err, sizeof(err)),
+	                 TA_ERR_CONFIG);
+	assert_int_equal(c->nbackends, 2);
+	assert_int_equal(ta_config_set(c, "verify", "remote", err, sizeof(err)), TA_OK);
+	assert_int_equal(c->nbackends, 1);
+	assert_false(c->backend_flags & TA_BACKEND_STORE);
+	assert_ptr_equal(ta_backend_find("remote", 6), &ta_backend_remote);
+	assert_null(ta_backend_find("remot", 5));
+	assert_null(ta_backend_find("", 0));
+	ta_config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),  cmocka_unit_test(test_values_and_errors),
 	    cmocka_unit_test(test_words),     cmocka_unit_test(test_file_errors_name_line),
-	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_durations), cmocka_unit_test(test_backends),
 	};
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }

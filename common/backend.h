@@ -1,0 +1,59 @@
+/*
+ * backend.h - the verification backends (STYLE 2), for core files only.
+ *
+ * The table in backend.c is the only place that knows which backends
+ * exist, what they are called and what they need.  verify= is parsed once,
+ * at configuration time, into an array of pointers into that table
+ * (config.c); ta_verify runs them in that order.  A new backend is one new
+ * file with one `const struct ta_backend` and one row in the table.
+ */
+#ifndef TA_BACKEND_H
+#define TA_BACKEND_H
+
+#include <stddef.h>
+
+#include "verify.h"
+
+#define TA_BACKENDS_MAX 4 /* most backends one verify= may name */
+
+/* What a backend is: the properties the rest of the core asks about. */
+enum {
+	/* Checks credentials in the local store (a host without one cannot use it). */
+	TA_BACKEND_STORE = 0x1u,
+	/* May vouch for users the local store does not know: their failures are
+	 * counted (under the store's cap) and ta_user_known assumes them known. */
+	TA_BACKEND_FOREIGN_USERS = 0x2u,
+	/* Needs the process-wide initialisation of ta_global_init (libcurl). */
+	TA_BACKEND_NETWORK = 0x4u
+};
+
+/* Internal per-check state handed to a backend. */
+struct ta_check {
+	const char *service, *user, *tenant, *credential;
+	size_t credential_len;
+	struct ta_outcome *out;
+};
+
+struct ta_backend {
+	const char *name; /* as written in verify= */
+	unsigned flags;   /* TA_BACKEND_* */
+	/*
+	 * Check c.  *state is this backend's per-context state (NULL on the
+	 * first call; the backend may set it).  TA_ERR_NO_CREDENTIAL ("unknown
+	 * here") and TA_ERR_UNAVAILABLE ("cannot tell") let the next backend
+	 * try; any other answer is final.
+	 */
+	int (*check)(ta_ctx *ctx, void **state, struct ta_check *c);
+	void (*free_state)(void *state); /* NULL: the backend keeps no state */
+};
+
+extern const struct ta_backend ta_backend_local;
+extern const struct ta_backend ta_backend_remote;
+
+/* The backend called name[0..n), or NULL. */
+const struct ta_backend *ta_backend_find(const char *name, size_t n);
+
+/* "local and/or remote": the names, for error messages. */
+const char *ta_backend_names(void);
+
+#endif
