@@ -345,6 +345,30 @@ static int renew_if_desynced(ta_ctx *ctx, struct ta_remote *rm)
 }
 
 /*
+ * After a transfer: remember its socket for the next peek, and whether the
+ * connection is fit to carry the next check.  Only a clean yes or no is,
+ * and only when the answer was framed by a Content-Length that was read to
+ * the end: bytes that came in the same read as a bodiless or chunked
+ * answer are dropped silently by libcurl (7.88) without closing, so a
+ * second, smuggled answer could sit behind them.
+ */
+static void note_framing(struct ta_remote *rm, CURLcode cc, int verdict)
+{
+	curl_off_t cl = -1, got = -1;
+
+	if (curl_easy_getinfo(rm->h, CURLINFO_ACTIVESOCKET, &rm->last_fd) != CURLE_OK)
+		rm->last_fd = CURL_SOCKET_BAD;
+	if (verdict != TA_OK && !ta_err_is_rejection(verdict))
+		rm->fresh_next = 1;
+	if (cc != CURLE_OK)
+		return;
+	curl_easy_getinfo(rm->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+	curl_easy_getinfo(rm->h, CURLINFO_SIZE_DOWNLOAD_T, &got);
+	if (cl <= 0 || got != cl)
+		rm->fresh_next = 1;
+}
+
+/*
  * Never hand our TLS secrets to a key log, whoever opened it (libcurl
  * installs its SSLKEYLOGFILE callback before calling this).
  */
@@ -411,8 +435,6 @@ static int attempt(ta_ctx *ctx, struct ta_remote *rm, const char *url, const cha
 		curl_easy_setopt(rm->h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	}
 	cc = curl_easy_perform(rm->h);
-	if (curl_easy_getinfo(rm->h, CURLINFO_ACTIVESOCKET, &rm->last_fd) != CURLE_OK)
-		rm->last_fd = CURL_SOCKET_BAD;
 	curl_easy_getinfo(rm->h, CURLINFO_RESPONSE_CODE, &status);
 	if (cc != CURLE_OK) {
 		r = TA_ERR_UNAVAILABLE;
@@ -422,22 +444,7 @@ static int attempt(ta_ctx *ctx, struct ta_remote *rm, const char *url, const cha
 		r = ta_remote_judge(cfg->profile, status, b.data ? b.data : "", b.len, c->user,
 		                    c->tenant, expires, &why);
 	}
-	/*
-	 * Only a clean yes or no leaves the connection fit to carry the next
-	 * check, and only when the answer was framed by a Content-Length that
-	 * was read to the end: bytes that came in the same read as a bodiless
-	 * or chunked answer are dropped silently by libcurl (7.88) without
-	 * closing, so a second, smuggled answer could sit behind them.
-	 */
-	if (r != TA_OK && !ta_err_is_rejection(r))
-		rm->fresh_next = 1;
-	if (cc == CURLE_OK) {
-		curl_off_t cl = -1, got = -1;
-		curl_easy_getinfo(rm->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
-		curl_easy_getinfo(rm->h, CURLINFO_SIZE_DOWNLOAD_T, &got);
-		if (cl <= 0 || got != cl)
-			rm->fresh_next = 1;
-	}
+	note_framing(rm, cc, r);
 	ta_logf(ctx, r == TA_ERR_UNAVAILABLE ? TA_LOG_WARNING : TA_LOG_DEBUG,
 	        "remote: %s: HTTP %ld: %s", label, status, why);
 out:
