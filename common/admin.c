@@ -411,3 +411,17 @@ int ta_throttle_unlock(ta_ctx *ctx, const char *user, const char *tenant, unsign
 		ta_logf(ctx, TA_LOG_ERR, "cannot unlock: %s", ta_store_errmsg(st));
 	return r;
 }
+
+int ta_token_spend(ta_ctx *ctx, const char *id)
+{
+	ta_store *st = NULL;
+	int r;
+
+	if ((r = store_of(ctx, &st)) != TA_OK)
+		return r;
+	/* One UPDATE ... WHERE revoked=0: the store says who won. */
+	r = ta_store_token_revoke_id(st, id, ta_now(ctx));
+	if (r != TA_OK && r != TA_ERR_REVOKED && r != TA_ERR_NOT_FOUND)
+		ta_logf(ctx, TA_LOG_ERR, "cannot revoke: %s", ta_store_errmsg(st));
+	return r;
+}

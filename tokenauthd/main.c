@@ -95,6 +95,13 @@ static ta_config *load_config(const char *path)
 		ta_config_free(cfg);
 		return NULL;
 	}
+	/* the core checks the syntax of validate_path; which paths are taken is ours */
+	if (td_route_check_validate(ta_config_str(cfg, "validate_path"), err, sizeof(err)) !=
+	    TA_OK) {
+		td_log(TA_LOG_ERR, "%s: %s", path, err);
+		ta_config_free(cfg);
+		return NULL;
+	}
 	return cfg;
 }
 

@@ -1,7 +1,7 @@
 /*
  * server.c - libmicrohttpd glue: one daemon per listener, each with a
  * thread pool; per-connection peer identity; per-request body collection,
- * limits, signature and API-key checks, dispatch to common/http_req.c, the
+ * limits, signature and API-key checks, dispatch to td_api.c, the
  * answer, one log line and the metrics.
  */
 #define _GNU_SOURCE /* pipe2, struct ucred */
@@ -9,7 +9,7 @@
 
 #include "crypto.h"
 #include "file.h"
-#include "http_req.h"
+#include "td_api.h"
 #include "verify.h"
 
 #include <microhttpd.h>
@@ -198,7 +198,7 @@ static int load_keys(td_server *s)
 	/* Not fatal: a service may serve validate alone.  Each request says it too. */
 	if (s->have_admin && s->sign_key == NULL && !s->register_unsigned)
 		td_log(TA_LOG_WARNING,
-		       "no sign_key_file: PUT " TA_HTTP_REGISTER_PREFIX "{admin} is refused "
+		       "no sign_key_file: PUT " TD_REGISTER_PREFIX "{admin} is refused "
 		       "(code 11010) until one is set, or register_allow_unsigned = yes");
 	if (s->register_unsigned)
 		td_log(TA_LOG_WARNING, "register_allow_unsigned = yes: registrations are "
@@ -329,7 +329,7 @@ static void wipe_free_cb(void *p)
 	ta_wipe_free(p);
 }
 
-static void log_request(const struct td_req *rq, const char *method, const struct ta_http_answer *a,
+static void log_request(const struct td_req *rq, const char *method, const struct td_answer *a,
                         double secs)
 {
 	const char *tenant = a->tenant[0] ? a->tenant : "-";
@@ -337,11 +337,11 @@ static void log_request(const struct td_req *rq, const char *method, const struc
 	if (a->user[0] != '\0')
 		td_log(TA_LOG_INFO,
 		       "%s %s %s status=%u code=%d outcome=%s user=%s tenant=%s %.3fms",
-		       rq->conn->peer, method, rq->route, a->status, a->code,
+		       rq->conn->peer, method, rq->route, a->status, (int)a->code,
 		       a->outcome ? a->outcome : "-", TA_Q(a->user), TA_Q(tenant), secs * 1e3);
 	else
 		td_log(TA_LOG_INFO, "%s %s %s status=%u code=%d outcome=%s %.3fms", rq->conn->peer,
-		       method, rq->route, a->status, a->code, a->outcome ? a->outcome : "-",
+		       method, rq->route, a->status, (int)a->code, a->outcome ? a->outcome : "-",
 		       secs * 1e3);
 }
 
@@ -349,7 +349,7 @@ static const char nomem_body[] = "{\"code\":10010,\"message\":\"internal error\"
 
 /* Queue a (ownership of a->body moves to libmicrohttpd), log, count. */
 static enum MHD_Result send_answer(struct MHD_Connection *c, struct td_req *rq, const char *method,
-                                   struct ta_http_answer *a, const char *ctype, unsigned retry,
+                                   struct td_answer *a, const char *ctype, unsigned retry,
                                    const char *allow)
 {
 	struct MHD_Response *resp;
@@ -388,52 +388,24 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct td_req *rq, 
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, struct td_req *rq, const char *method,
-                                  int code, const char *detail, unsigned retry, const char *allow)
+                                  enum td_code code, const char *detail, unsigned retry,
+                                  const char *allow)
 {
-	struct ta_http_answer a;
-	enum ta_http_style style = rq->ep == TD_EP_VALIDATE   ? TA_HS_VALIDATE
-	                           : rq->ep == TD_EP_VERIFY   ? TA_HS_VERIFY
-	                           : rq->ep == TD_EP_REGISTER ? TA_HS_REGISTER
-	                                                      : TA_HS_PLAIN;
+	struct td_answer a;
+	enum td_style style = rq->ep == TD_EP_VALIDATE   ? TD_STYLE_VALIDATE
+	                      : rq->ep == TD_EP_VERIFY   ? TD_STYLE_VERIFY
+	                      : rq->ep == TD_EP_REGISTER ? TD_STYLE_REGISTER
+	                                                 : TD_STYLE_PLAIN;
 	enum MHD_Result ret;
 
 	memset(&a, 0, sizeof(a));
-	ta_http_error(&a, code, style, detail);
+	td_answer_error(&a, code, style, detail);
 	ret = send_answer(c, rq, method, &a, NULL, retry, allow);
-	ta_http_answer_clear(&a);
+	td_answer_clear(&a);
 	return ret;
 }
 
 /* ---- routing ------------------------------------------------------------------ */
-
-struct route {
-	enum td_endpoint ep;
-	const char *method;
-	const char *name;
-};
-
-/* Which endpoint a path is; NULL for none.  validate's path is configured. */
-static const struct route *route_of(const td_server *s, const char *url)
-{
-	static const struct route table[] = {
-	    {TD_EP_VALIDATE, "POST", "validate"},
-	    {TD_EP_GENERATE, "POST", "/generate"},
-	    {TD_EP_VERIFY, "GET", "/verify"},
-	    {TD_EP_INTROSPECT, "POST", "/introspect"},
-	    {TD_EP_REGISTER, "PUT", TA_HTTP_REGISTER_PREFIX "{admin}"},
-	    {TD_EP_HEALTHZ, "GET", "/healthz"},
-	    {TD_EP_METRICS, "GET", "/metrics"},
-	};
-
-	if (strcmp(url, s->validate_path) == 0)
-		return &table[0];
-	if (strncmp(url, TA_HTTP_REGISTER_PREFIX, sizeof(TA_HTTP_REGISTER_PREFIX) - 1) == 0)
-		return &table[4];
-	for (size_t i = 1; i < sizeof(table) / sizeof(table[0]); i++)
-		if (i != 4 && strcmp(url, table[i].name) == 0)
-			return &table[i];
-	return NULL;
-}
 
 /* Declared length above the cap: refuse before reading a byte of it. */
 static int declared_too_large(struct MHD_Connection *c)
@@ -442,7 +414,7 @@ static int declared_too_large(struct MHD_Connection *c)
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	unsigned long long v;
 
-	return cl != NULL && (ta_parse_uint(cl, 0, ~0ULL, &v) != TA_OK || v > TA_HTTP_MAX_BODY);
+	return cl != NULL && (ta_parse_uint(cl, 0, ~0ULL, &v) != TA_OK || v > TD_MAX_BODY);
 }
 
 struct hdr_scan {
@@ -502,7 +474,7 @@ static enum MHD_Result begin(td_server *s, struct MHD_Connection *c, const char 
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	const struct route *rt = route_of(s, url);
+	const struct td_route *rt = td_route_of(s->validate_path, url);
 	struct td_req *rq = calloc(1, sizeof(*rq));
 	unsigned retry = 0;
 	int lim;
@@ -519,12 +491,12 @@ static enum MHD_Result begin(td_server *s, struct MHD_Connection *c, const char 
 		td_conns_request(rq->conn->tab, &rq->conn->tr);
 	if (!framing_ok(c)) {
 		rq->close = 1;
-		return send_error(c, rq, method, TA_HC_BAD_HTTP, NULL, 0, NULL);
+		return send_error(c, rq, method, TD_BAD_HTTP, NULL, 0, NULL);
 	}
 	if (rt == NULL)
-		return send_error(c, rq, method, TA_HC_NOT_FOUND, NULL, 0, NULL);
+		return send_error(c, rq, method, TD_NOT_FOUND, NULL, 0, NULL);
 	if (strcmp(method, rt->method) != 0)
-		return send_error(c, rq, method, TA_HC_METHOD, NULL, 0, rt->method);
+		return send_error(c, rq, method, TD_METHOD, NULL, 0, rt->method);
 	lim = rt->ep == TD_EP_HEALTHZ || rt->ep == TD_EP_METRICS
 	          ? TD_LIMIT_OK
 	          : td_limits_take(s->limits, rq->conn->client, &retry);
@@ -532,12 +504,11 @@ static enum MHD_Result begin(td_server *s, struct MHD_Connection *c, const char 
 	if (lim == TD_LIMIT_LOCKED)
 		rq->locked = retry;
 	else if (lim != TD_LIMIT_OK)
-		return send_error(c, rq, method,
-		                  lim == TD_LIMIT_RATE ? TA_HC_RATE : TA_HC_CLIENT_LOCKED, NULL,
-		                  retry, NULL);
+		return send_error(c, rq, method, lim == TD_LIMIT_RATE ? TD_RATE : TD_CLIENT_LOCKED,
+		                  NULL, retry, NULL);
 	/* a locked client gets 11007 here too, exactly as before it could prove a key */
 	if (declared_too_large(c))
-		return send_error(c, rq, method, rq->locked ? TA_HC_CLIENT_LOCKED : TA_HC_TOO_LARGE,
+		return send_error(c, rq, method, rq->locked ? TD_CLIENT_LOCKED : TD_TOO_LARGE,
 		                  NULL, rq->locked, NULL);
 	return MHD_YES;
 }
@@ -550,7 +521,7 @@ static enum MHD_Result take_body(struct td_req *rq, const char *data, size_t *si
 	rq->seen += n;
 	if (rq->answered || rq->too_large)
 		return rq->seen > DISCARD_MAX ? MHD_NO : MHD_YES;
-	if (rq->len + n > TA_HTTP_MAX_BODY) {
+	if (rq->len + n > TD_MAX_BODY) {
 		rq->too_large = 1;
 		ta_wipe(rq->body, rq->len);
 		free(rq->body);
@@ -558,7 +529,7 @@ static enum MHD_Result take_body(struct td_req *rq, const char *data, size_t *si
 		rq->len = 0;
 		return MHD_YES;
 	}
-	if (rq->body == NULL && (rq->body = malloc(TA_HTTP_MAX_BODY + 1)) == NULL)
+	if (rq->body == NULL && (rq->body = malloc(TD_MAX_BODY + 1)) == NULL)
 		return MHD_NO;
 	memcpy(rq->body + rq->len, data, n);
 	rq->len += n;
@@ -574,8 +545,8 @@ static const char *header(struct MHD_Connection *c, const char *name)
 }
 
 /* SPEC §5 signature: optional unless require_signature; a present one must be right. */
-static int check_signature(td_server *s, struct MHD_Connection *c, struct td_req *rq,
-                           const char *method, const char *url)
+static enum td_code check_signature(td_server *s, struct MHD_Connection *c, struct td_req *rq,
+                                    const char *method, const char *url)
 {
 	const char *ts = header(c, TA_HDR_TIMESTAMP), *nonce = header(c, TA_HDR_NONCE),
 	           *sig = header(c, TA_HDR_SIGNATURE);
@@ -583,43 +554,43 @@ static int check_signature(td_server *s, struct MHD_Connection *c, struct td_req
 	int r;
 
 	if (ts == NULL && nonce == NULL && sig == NULL)
-		return s->require_sig ? TA_HC_NEED_SIG : TA_HC_OK;
+		return s->require_sig ? TD_NEED_SIG : TD_OK;
 	if (s->sign_key == NULL)
-		return TA_HC_BAD_SIG; /* cannot check it: refuse rather than ignore */
+		return TD_BAD_SIG; /* cannot check it: refuse rather than ignore */
 	r = ta_sign_check(s->sign_key, s->sign_key_len, ts, nonce, sig, method, url,
 	                  rq->body ? rq->body : "", rq->len, now);
 	if (r == TA_ERR_EXPIRED)
-		return TA_HC_STALE;
+		return TD_STALE;
 	if (r != TA_OK)
 		return r == TA_ERR_INPUT && (ts == NULL || nonce == NULL || sig == NULL)
-		           ? TA_HC_NEED_SIG
-		           : TA_HC_BAD_SIG;
+		           ? TD_NEED_SIG
+		           : TD_BAD_SIG;
 	/* Only a verified nonce is remembered: nobody without the key fills the cache. */
 	r = ta_nonce_cache_add(s->nonces, nonce, now);
 	if (r == TA_ERR_REPLAY)
-		return TA_HC_REPLAY;
-	return r == TA_OK ? TA_HC_OK : TA_HC_RATE;
+		return TD_REPLAY;
+	return r == TA_OK ? TD_OK : TD_RATE;
 }
 
-static int check_key(struct MHD_Connection *c, const uint8_t want[TA_SHA256_LEN])
+static enum td_code check_key(struct MHD_Connection *c, const uint8_t want[TA_SHA256_LEN])
 {
 	const char *got = header(c, "x-api-key");
 	uint8_t h[TA_SHA256_LEN];
 	int ok;
 
 	if (got == NULL || got[0] == '\0')
-		return TA_HC_NEED_KEY;
+		return TD_NEED_KEY;
 	if (ta_sha256(got, strlen(got), h) != TA_OK)
-		return TA_HC_INTERNAL;
+		return TD_INTERNAL;
 	ok = ta_ct_eq(h, want, TA_SHA256_LEN);
 	ta_wipe(h, sizeof(h));
-	return ok ? TA_HC_OK : TA_HC_BAD_KEY;
+	return ok ? TD_OK : TD_BAD_KEY;
 }
 
 /* Failures that guess at a secret count toward the client's lockout. */
-static int is_guess(int code)
+static int is_guess(enum td_code code)
 {
-	return code == TA_HC_BAD_KEY || code == TA_HC_BAD_SIG || code == TA_HC_BAD_CENTOKEN;
+	return code == TD_BAD_KEY || code == TD_BAD_SIG || code == TD_BAD_CENTOKEN;
 }
 
 /*
@@ -630,35 +601,35 @@ static int is_guess(int code)
  * another (issue 9, defect 5).  register_allow_unsigned = yes goes back to
  * the seed's cenToken alone; the authToken is single-use either way.
  */
-static int register_allowed(const td_server *s, const struct td_req *rq)
+static enum td_code register_allowed(const td_server *s, const struct td_req *rq)
 {
 	if (!s->have_admin)
-		return TA_HC_FORBIDDEN;
+		return TD_FORBIDDEN;
 	if (s->register_unsigned || rq->proved)
-		return TA_HC_OK;
-	return s->sign_key == NULL ? TA_HC_REGISTER_OFF : TA_HC_NEED_SIG;
+		return TD_OK;
+	return s->sign_key == NULL ? TD_REGISTER_OFF : TD_NEED_SIG;
 }
 
-/* Every check before the endpoint runs; TA_HC_OK to go on. */
-static int authenticate(td_server *s, struct MHD_Connection *c, struct td_req *rq,
-                        const char *method, const char *url)
+/* Every check before the endpoint runs; TD_OK to go on. */
+static enum td_code authenticate(td_server *s, struct MHD_Connection *c, struct td_req *rq,
+                                 const char *method, const char *url)
 {
-	int code = TA_HC_OK;
+	enum td_code code = TD_OK;
 
 	if (rq->ep == TD_EP_HEALTHZ)
-		return TA_HC_OK;
+		return TD_OK;
 	if (rq->ep == TD_EP_METRICS)
-		return rq->conn->local ? TA_HC_OK : TA_HC_FORBIDDEN;
-	if ((code = check_signature(s, c, rq, method, url)) != TA_HC_OK)
+		return rq->conn->local ? TD_OK : TD_FORBIDDEN;
+	if ((code = check_signature(s, c, rq, method, url)) != TD_OK)
 		return code;
 	rq->proved = header(c, TA_HDR_SIGNATURE) != NULL;
 	if (rq->ep == TD_EP_REGISTER)
 		return register_allowed(s, rq);
 	if (rq->ep == TD_EP_GENERATE && !s->have_admin)
-		return TA_HC_FORBIDDEN;
+		return TD_FORBIDDEN;
 	if (rq->ep == TD_EP_GENERATE || s->have_api)
 		code = check_key(c, rq->ep == TD_EP_GENERATE ? s->admin_hash : s->api_hash);
-	rq->proved |= code == TA_HC_OK && (rq->ep == TD_EP_GENERATE || s->have_api);
+	rq->proved |= code == TD_OK && (rq->ep == TD_EP_GENERATE || s->have_api);
 	return code;
 }
 
@@ -673,9 +644,9 @@ static int authenticate(td_server *s, struct MHD_Connection *c, struct td_req *r
  * per request only what an unlocked one learns: whether its key is right.
  * The rate limit applied to both in begin().
  */
-static int is_locked_out(const struct td_req *rq, int code)
+static int is_locked_out(const struct td_req *rq, enum td_code code)
 {
-	return rq->locked > 0 && !(code == TA_HC_OK && rq->proved);
+	return rq->locked > 0 && !(code == TD_OK && rq->proved);
 }
 
 /* ---- dispatch ----------------------------------------------------------------- */
@@ -703,63 +674,63 @@ static int media_ok(struct MHD_Connection *c, enum td_endpoint ep)
 	const char *ct = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
 
 	if (ep == TD_EP_INTROSPECT)
-		return ta_http_media_is(ct, "application/x-www-form-urlencoded");
+		return td_media_is(ct, "application/x-www-form-urlencoded");
 	if (ep == TD_EP_VALIDATE || ep == TD_EP_GENERATE || ep == TD_EP_REGISTER)
-		return ct == NULL || ta_http_media_is(ct, "application/json");
+		return ct == NULL || td_media_is(ct, "application/json");
 	return 1;
 }
 
-static int run_endpoint(td_server *s, ta_ctx *ctx, struct MHD_Connection *c, struct td_req *rq,
-                        const char *url, struct ta_http_answer *a)
+static enum td_code run_endpoint(td_server *s, ta_ctx *ctx, struct MHD_Connection *c,
+                                 struct td_req *rq, const char *url, struct td_answer *a)
 {
 	const char *body = rq->body ? rq->body : "";
 
 	switch (rq->ep) {
-	case TD_EP_VALIDATE: return ta_http_validate(ctx, body, rq->len, rq->conn->peer, a);
-	case TD_EP_GENERATE: return ta_http_generate(ctx, body, rq->len, a);
-	case TD_EP_VERIFY: return ta_http_verify(ctx, header(c, "x-api-token"), a);
-	case TD_EP_INTROSPECT: return ta_http_introspect(ctx, body, rq->len, a);
+	case TD_EP_VALIDATE: return td_api_validate(ctx, body, rq->len, rq->conn->peer, a);
+	case TD_EP_GENERATE: return td_api_generate(ctx, body, rq->len, a);
+	case TD_EP_VERIFY: return td_api_verify(ctx, header(c, "x-api-token"), a);
+	case TD_EP_INTROSPECT: return td_api_introspect(ctx, body, rq->len, a);
 	case TD_EP_REGISTER:
-		return ta_http_register(ctx, url, header(c, "x-auth-token"), s->admin_key,
-		                        s->admin_key_len, body, rq->len, rq->conn->peer, a);
-	default: return ta_http_error(a, TA_HC_NOT_FOUND, TA_HS_PLAIN, NULL);
+		return td_api_register(ctx, s->cfg, url, header(c, "x-auth-token"), s->admin_key,
+		                       s->admin_key_len, body, rq->len, rq->conn->peer, a);
+	default: return td_answer_error(a, TD_NOT_FOUND, TD_STYLE_PLAIN, NULL);
 	}
 }
 
 static enum MHD_Result send_plain(struct MHD_Connection *c, struct td_req *rq, const char *method,
                                   char *body, const char *ctype)
 {
-	struct ta_http_answer a;
+	struct td_answer a;
 	enum MHD_Result ret;
 
 	memset(&a, 0, sizeof(a));
 	a.status = body ? 200 : 500;
-	a.code = body ? TA_HC_OK : TA_HC_INTERNAL;
+	a.code = body ? TD_OK : TD_INTERNAL;
 	a.outcome = body ? "success" : "error";
 	a.body = body;
 	ret = send_answer(c, rq, method, &a, body ? ctype : NULL, 0, NULL);
-	ta_http_answer_clear(&a);
+	td_answer_clear(&a);
 	return ret;
 }
 
 static enum MHD_Result finish(td_server *s, struct MHD_Connection *c, struct td_req *rq,
                               const char *url, const char *method)
 {
-	struct ta_http_answer a;
+	struct td_answer a;
 	enum MHD_Result ret;
 	ta_ctx *ctx;
-	int code;
+	enum td_code code;
 
 	if (rq->too_large)
-		return send_error(c, rq, method, rq->locked ? TA_HC_CLIENT_LOCKED : TA_HC_TOO_LARGE,
+		return send_error(c, rq, method, rq->locked ? TD_CLIENT_LOCKED : TD_TOO_LARGE,
 		                  NULL, rq->locked, NULL);
 	code = authenticate(s, c, rq, method, url);
 	if (is_locked_out(rq, code)) {
 		if (is_guess(code))
 			td_limits_fail(s->limits, rq->conn->client);
-		return send_error(c, rq, method, TA_HC_CLIENT_LOCKED, NULL, rq->locked, NULL);
+		return send_error(c, rq, method, TD_CLIENT_LOCKED, NULL, rq->locked, NULL);
 	}
-	if (code != TA_HC_OK) {
+	if (code != TD_OK) {
 		if (is_guess(code))
 			td_limits_fail(s->limits, rq->conn->client);
 		return send_error(c, rq, method, code, NULL, 0, NULL);
@@ -770,17 +741,17 @@ static enum MHD_Result finish(td_server *s, struct MHD_Connection *c, struct td_
 		return send_plain(c, rq, method, td_metrics_render(),
 		                  "text/plain; version=0.0.4; charset=utf-8");
 	if (!media_ok(c, rq->ep))
-		return send_error(c, rq, method, TA_HC_MEDIA_TYPE, NULL, 0, NULL);
+		return send_error(c, rq, method, TD_MEDIA_TYPE, NULL, 0, NULL);
 	if ((ctx = thread_ctx(s)) == NULL)
-		return send_error(c, rq, method, TA_HC_INTERNAL, NULL, 0, NULL);
+		return send_error(c, rq, method, TD_INTERNAL, NULL, 0, NULL);
 	memset(&a, 0, sizeof(a));
 	run_endpoint(s, ctx, c, rq, url, &a);
 	if (is_guess(a.code))
 		td_limits_fail(s->limits, rq->conn->client);
-	else if (rq->proved || (rq->ep == TD_EP_REGISTER && a.code == TA_HC_OK))
+	else if (rq->proved || (rq->ep == TD_EP_REGISTER && a.code == TD_OK))
 		td_limits_ok(s->limits, rq->conn->client);
 	ret = send_answer(c, rq, method, &a, NULL, 0, NULL);
-	ta_http_answer_clear(&a);
+	td_answer_clear(&a);
 	return ret;
 }
 
@@ -824,7 +795,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	*req_cls = NULL;
 }
 
-/* Paths are matched and signed exactly as sent; http_req.c decodes what it needs. */
+/* Paths are matched and signed exactly as sent; td_parse.c decodes what it needs. */
 static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
 {
 	(void)cls;
@@ -989,10 +960,18 @@ int td_server_start(const ta_config *cfg, struct td_listeners *ls, ta_nonce_cach
 	td_server *s = calloc(1, sizeof(*s));
 	int r = TA_ERR_NOMEM;
 	double rate = (double)ta_config_uint(cfg, "rate_limit");
+	char err[512];
 
 	*out = NULL;
 	if (s == NULL)
 		return r;
+	if ((r = td_route_check_validate(ta_config_str(cfg, "validate_path"), err, sizeof(err))) !=
+	    TA_OK) {
+		td_log(TA_LOG_ERR, "%s", err);
+		free(s);
+		return r;
+	}
+	r = TA_ERR_NOMEM;
 	s->cfg = cfg;
 	s->ls = ls;
 	s->nonces = nonces;

@@ -2,9 +2,10 @@
  * tokenauthd.h - internals of the verify service shared by its files.
  *
  * The service only translates between libmicrohttpd and the core: request
- * parsing and the answers live in common/http_req.c.  What is here is what
- * only a long-running server needs: listeners, per-client limits, metrics,
- * logging, reload.
+ * parsing lives in td_parse.c, the endpoints and their answers in
+ * td_api.c, both over the core's public API.  What is here is what only a
+ * long-running server needs: routes, listeners, per-client limits,
+ * metrics, logging, reload.
  */
 #ifndef TOKENAUTHD_H
 #define TOKENAUTHD_H
@@ -155,6 +156,33 @@ const char *td_endpoint_name(enum td_endpoint ep);
 void td_metrics_record(enum td_endpoint ep, unsigned status, const char *outcome, double seconds);
 /* Prometheus text exposition; malloc'd, caller frees. */
 char *td_metrics_render(void);
+
+/* ---- routes.c ------------------------------------------------------------- */
+
+/* One route of the service: the single list of the paths it serves. */
+struct td_route {
+	enum td_endpoint ep;
+	const char *method; /* the one method it answers */
+	const char *path;   /* exact path, or the prefix; NULL for validate (configured) */
+	int prefix;         /* serves every path starting with path */
+	const char *owns;   /* a namespace it claims beyond path, or NULL */
+	const char *name;   /* canonical path for logs: never the raw one */
+};
+
+/*
+ * The route of url (as received, still percent-encoded), given the
+ * configured validate path; NULL for none.  The validate path is matched
+ * first: td_route_check_validate keeps it off every other route.
+ */
+const struct td_route *td_route_of(const char *validate_path, const char *url);
+
+/*
+ * May validate_path serve validate?  TA_OK, or TA_ERR_CONFIG with err
+ * naming the problem: the path (or the namespace) of another route, such
+ * as "/generate" or anything under "/token/".  Called at start, for -t and
+ * on reload; the core's config check covers only the URL path syntax.
+ */
+int td_route_check_validate(const char *validate_path, char *err, size_t errlen);
 
 /* ---- server.c ------------------------------------------------------------- */
 

@@ -1,18 +1,25 @@
 # tokenauthd - the verify service.  Included from the top Makefile, which
-# provides CC, CFLAGS, CPPFLAGS, LDFLAGS, B, CORE_LIB, CORE_LIBS, ASAN_FLAGS.
+# provides CC, CLANG, CFLAGS, CPPFLAGS, LDFLAGS, B, CORE_SRC, CORE_HDR,
+# CORE_LIB, CORE_LIBS, FRONT_CPPFLAGS, SAN_CFLAGS, SAN_LDFLAGS, and defines
+# the core's FUZZ_BIN before including this file.
+#
+# The service sees only the core's public headers (common/include) plus its
+# own: td_parse.c (request parsers), td_api.c (endpoints), routes.c (the
+# route table), server.c (libmicrohttpd glue), ...
 
 TOKENAUTHD_SRC  = $(wildcard tokenauthd/*.c)
 TOKENAUTHD_LIBS = -lmicrohttpd -lpthread
+TD_CPPFLAGS     = $(or $(FRONT_CPPFLAGS),-Icommon/include) -Itokenauthd
 
 $(B)/tokenauthd: $(TOKENAUTHD_SRC) tokenauthd/*.h $(CORE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(TOKENAUTHD_SRC) $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) \
-	    $(TOKENAUTHD_LIBS)
+	$(CC) $(TD_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -o $@ $(TOKENAUTHD_SRC) $(CORE_LIB) $(LDFLAGS) \
+	    $(CORE_LIBS) $(TOKENAUTHD_LIBS)
 
 # The service again under AddressSanitizer + UBSan, for the load test in check.
 $(B)/asan/tokenauthd: $(TOKENAUTHD_SRC) tokenauthd/*.h common/*.c $(CORE_HDR)
-	@$(MAKE) --no-print-directory B=$(B)/asan CFLAGS="$(ASAN_FLAGS)" \
-	    LDFLAGS="-fsanitize=address,undefined" $(B)/asan/tokenauthd-inner
+	@$(MAKE) --no-print-directory B=$(B)/asan CFLAGS="$(SAN_CFLAGS)" \
+	    LDFLAGS="$(SAN_LDFLAGS)" $(B)/asan/tokenauthd-inner
 
 $(B)/tokenauthd-inner: $(B)/tokenauthd
 	@:
@@ -23,9 +30,12 @@ BENCH_TARGETS += bench-tokenauthd
 
 .PHONY: check-tokenauthd bench-tokenauthd
 
-check-tokenauthd: $(B)/tokenauthd $(B)/tokenauth $(B)/asan/tokenauthd $(B)/tests/td_limits
+check-tokenauthd: $(B)/tokenauthd $(B)/tokenauth $(B)/asan/tokenauthd $(B)/tests/td_limits \
+                  $(B)/tests/td_parse
 	@$(B)/tests/td_limits >$(B)/tests/td_limits.log 2>&1 && echo "td_limits: passed" || \
 	    { cat $(B)/tests/td_limits.log; echo "td_limits: FAILED"; exit 1; }
+	@$(B)/tests/td_parse >$(B)/tests/td_parse.log 2>&1 && echo "td_parse: passed" || \
+	    { cat $(B)/tests/td_parse.log; echo "td_parse: FAILED"; exit 1; }
 	@bash tests/tokenauthd/run.sh $(B)
 
 # 30 s of wrk against validate on 127.0.0.1 at 64 connections.
@@ -35,11 +45,31 @@ bench-tokenauthd: $(B)/tokenauthd $(B)/tokenauth
 # The per-client table with tiny sizes (cmocka), linked with limits.c alone.
 $(B)/tests/td_limits: tests/tokenauthd/test_limits.c tokenauthd/limits.c tokenauthd/*.h $(CORE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itokenauthd -o $@ tests/tokenauthd/test_limits.c \
+	$(CC) $(TD_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -o $@ tests/tokenauthd/test_limits.c \
 	    tokenauthd/limits.c $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) -lcmocka
 
+# The request parsers, the route table and the error answers (cmocka), good
+# and bad inputs side by side; no context, no store.
+TD_PARSE_TEST_SRC = tokenauthd/td_parse.c tokenauthd/routes.c tokenauthd/td_api.c
+$(B)/tests/td_parse: tests/tokenauthd/test_parse.c $(TD_PARSE_TEST_SRC) tokenauthd/*.h $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TD_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -o $@ tests/tokenauthd/test_parse.c \
+	    $(TD_PARSE_TEST_SRC) $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) -lcmocka
+
+# libFuzzer over the request parsers and the error answers alone (the corpus
+# is tests/fuzz/corpus/fuzz_tokenauthd; check-fuzz runs it with the others).
+TD_PARSE_FUZZ_SRC = tokenauthd/td_parse.c tokenauthd/td_api.c
+FUZZ_BIN += $(B)/fuzz/fuzz_tokenauthd
+$(B)/fuzz/fuzz_tokenauthd: tests/fuzz/fuzz_tokenauthd.c $(TD_PARSE_FUZZ_SRC) tokenauthd/*.h \
+                           $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(@D)
+	$(CLANG) -std=gnu11 -g -O1 -Icommon/include -Icommon -Itokenauthd \
+	    -fsanitize=fuzzer,address,undefined \
+	    -o $@ $< $(TD_PARSE_FUZZ_SRC) $(CORE_SRC) $(CORE_LIBS)
+
 # libFuzzer over the whole request path: tokenauthd's libmicrohttpd daemon
-# started in-process on a Unix socket, fed raw HTTP (tests/tokenauthd/fuzz_http.c).
+# started in-process on a Unix socket, fed raw HTTP (tests/tokenauthd/fuzz_http.c),
+# with every tokenauthd source but main.c: routes, parsers and endpoints too.
 TD_FUZZ_SRC  = $(filter-out tokenauthd/main.c,$(TOKENAUTHD_SRC))
 TD_FUZZ_TIME ?= 12
 $(B)/fuzz/td_http: tests/tokenauthd/fuzz_http.c $(TD_FUZZ_SRC) tokenauthd/*.h $(CORE_SRC) $(CORE_HDR)

@@ -80,4 +80,13 @@ int ta_otp_remove(ta_ctx *ctx, const char *user, const char *tenant);
 /* Clear failures and lockouts; tenant NULL: every tenant. */
 int ta_throttle_unlock(ta_ctx *ctx, const char *user, const char *tenant, unsigned *count);
 
+/*
+ * Revoke token id once, for a single-use credential: TA_OK when this call
+ * revoked it, TA_ERR_REVOKED when it was revoked already (of two racing
+ * callers only one gets TA_OK), TA_ERR_NOT_FOUND when there is no such
+ * id, or the store's error.  Unlike ta_token_revoke, "already revoked" is
+ * not a success.
+ */
+int ta_token_spend(ta_ctx *ctx, const char *id);
+
 #endif

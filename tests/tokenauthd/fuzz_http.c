@@ -8,7 +8,9 @@
  * answering /healthz are failures.
  *
  * Build (tokenauthd/tokenauthd.mk): clang -fsanitize=fuzzer,address,undefined
- * with every tokenauthd source but main.c and the core sources.
+ * with every tokenauthd source but main.c (so the route table, the request
+ * parsers of td_parse.c and the endpoints of td_api.c too) and the core
+ * sources.  The parsers alone are fuzzed by tests/fuzz/fuzz_tokenauthd.c.
  * Seed corpus: tests/tokenauthd/corpus-http/.
  */
 #include "tokenauthd.h"

@@ -138,6 +138,13 @@ check "TLS 1.2 handshake" curl -s -m 5 --cacert "$FIX/tls.crt" --tlsv1.2 --tls-m
 check "TLS 1.1 refused" sh -c "! curl -s -m 5 -k --tlsv1 --tls-max 1.1 -o /dev/null 'https://localhost:$TPORT/healthz'"
 check "plain HTTP to the TLS port fails" sh -c "! curl -s -m 5 -o /dev/null -f 'http://localhost:$TPORT/healthz'"
 check "tokenauthd -t checks a configuration" sh -c "'$TD' -t -c '$FIX/main.conf' | grep -q 'configuration OK'"
+# validate_path may not take a path of the route table (tokenauthd/routes.c)
+conf clash "listen = unix:$FIX/clash.sock" "validate_path = /generate"
+check "validate_path = /generate is refused at start, naming the endpoint it would shadow" \
+    sh -c "! '$TD' -c '$FIX/clash.conf' -f 2>'$FIX/clash.log' && grep -q 'validate_path = /generate: this path is the service.s own endpoint POST /generate' '$FIX/clash.log' && [ ! -e '$FIX/clash.sock' ]"
+conf clash2 "listen = unix:$FIX/clash2.sock" "validate_path = /token/x"
+check "validate_path under /token/ is refused by tokenauthd -t, naming the reserved namespace" \
+    sh -c "! '$TD' -t -c '$FIX/clash2.conf' >/dev/null 2>'$FIX/clash2.log' && grep -q 'clash2.conf: validate_path = /token/x: paths under /token/ are reserved for the service.s own endpoint PUT /token/registerActiveToken/{admin}' '$FIX/clash2.log'"
 
 sleep 1 # let the 1 s token expire
 
@@ -301,6 +308,10 @@ echo "bogus = 1" >>"$FIX/hup.conf"
 kill -HUP "$(cat "$FIX/hup.pid")"
 sleep 0.3
 check "SIGHUP with a bad file: keeps serving the old configuration" sh -c "grep -q 'keeping the running configuration' '$FIX/hup.log' && curl -s --unix-socket '$FIX/hup.sock' http://x/healthz | grep -q ok"
+conf hup "listen = unix:$FIX/hup.sock" "sign_key_file = $FIX/sign.key" "require_signature = yes" "validate_path = /verify"
+kill -HUP "$(cat "$FIX/hup.pid")"
+sleep 0.3
+check "SIGHUP with validate_path = /verify: refused, the old configuration kept" sh -c "grep -q 'validate_path = /verify: this path is the service.s own endpoint GET /verify' '$FIX/hup.log' && [ \"\$(curl -s -o /dev/null -w '%{http_code}' --unix-socket '$FIX/hup.sock' -H '$CT' -d '$SB' http://x/custom/validate)\" = 401 ]"
 td_stop hup
 check "SIGTERM: exit status 0" [ $? -eq 0 ]
 check "SIGTERM: socket file removed" [ ! -e "$FIX/hup.sock" ]
