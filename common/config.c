@@ -274,11 +274,25 @@ static int set_string(char **slot, const char *v)
 	return TA_OK;
 }
 
-static int set_typed(ta_config *cfg, const struct option *o, const char *v, const char **why)
+static int parse_octal(const char *v, unsigned long max, unsigned long *num)
+{
+	char *end = NULL;
+	unsigned long long ull;
+
+	errno = 0;
+	ull = strtoull(v, &end, 8);
+	if (v[0] < '0' || v[0] > '7' || errno || *end || ull > max)
+		return TA_ERR_INPUT;
+	*num = (unsigned long)ull;
+	return TA_OK;
+}
+
+/* Flags, numbers and words: parsed into their slot. */
+static int set_number(ta_config *cfg, const struct option *o, const char *v, const char **why)
 {
 	char *base = (char *)cfg;
 	unsigned long *num = (unsigned long *)(base + o->off);
-	unsigned long long ull;
+	unsigned long long ull = 0;
 	int r = TA_ERR_INPUT;
 
 	switch (o->type) {
@@ -287,30 +301,17 @@ static int set_typed(ta_config *cfg, const struct option *o, const char *v, cons
 			*why = "expected yes or no";
 		return r;
 	case T_UINT:
-		if (ta_parse_uint(v, o->min, o->max, &ull) != TA_OK) {
+		if ((r = ta_parse_uint(v, o->min, o->max, &ull)) != TA_OK)
 			*why = "expected a whole number in range";
-			return TA_ERR_INPUT;
-		}
-		*num = (unsigned long)ull;
-		return TA_OK;
+		break;
 	case T_DURATION:
-		if (ta_parse_duration(v, o->max, &ull) != TA_OK) {
+		if ((r = ta_parse_duration(v, o->max, &ull)) != TA_OK)
 			*why = "expected seconds, or a number with s, m, h, d or w, in range";
-			return TA_ERR_INPUT;
-		}
-		*num = (unsigned long)ull;
-		return TA_OK;
-	case T_OCTAL: {
-		char *end = NULL;
-		errno = 0;
-		ull = strtoull(v, &end, 8);
-		if (v[0] < '0' || v[0] > '7' || errno || *end || ull > o->max) {
+		break;
+	case T_OCTAL:
+		if ((r = parse_octal(v, o->max, num)) != TA_OK)
 			*why = "expected an octal mode such as 0660";
-			return TA_ERR_INPUT;
-		}
-		*num = (unsigned long)ull;
-		return TA_OK;
-	}
+		return r;
 	case T_MODE:
 		if ((r = parse_word_of(v, modes, 3, num)) != TA_OK)
 			*why = "expected token, otp or any";
@@ -319,33 +320,58 @@ static int set_typed(ta_config *cfg, const struct option *o, const char *v, cons
 		if ((r = parse_word_of(v, profiles, 3, num)) != TA_OK)
 			*why = "expected cec, introspection or kudo";
 		return r;
+	default: return TA_ERR_INTERNAL;
+	}
+	if (r == TA_OK)
+		*num = (unsigned long)ull;
+	return r != TA_OK ? TA_ERR_INPUT : TA_OK;
+}
+
+/* Text types: the syntax is checked here, the text kept by the caller. */
+static int check_text(ta_config *cfg, const struct option *o, const char *v, const char **why)
+{
+	switch (o->type) {
 	case T_VERIFY:
-		if ((r = set_backends(cfg, v)) != TA_OK)
-			*why = verify_why();
-		if (r != TA_OK)
-			return r;
-		break;
+		if (set_backends(cfg, v) != TA_OK)
+			return *why = verify_why(), TA_ERR_INPUT;
+		return TA_OK;
 	case T_URLS:
 		if (each_item(v, ok_url) != TA_OK)
 			return *why = "expected https:// or http:// URLs, comma-separated",
 			       TA_ERR_INPUT;
-		break;
+		return TA_OK;
 	case T_LISTEN:
 		if (each_item(v, ok_listen) != TA_OK)
 			return *why = "expected unix:/path or host:port items, comma-separated",
 			       TA_ERR_INPUT;
-		break;
+		return TA_OK;
 	case T_PATH:
 		if (v[0] != '/')
 			return *why = "expected an absolute path", TA_ERR_INPUT;
-		break;
+		return TA_OK;
 	case T_URLPATH:
 		if (!url_path_ok(v))
 			return *why = "expected /path without spaces, ? or #", TA_ERR_INPUT;
-		break;
-	case T_STR: break;
+		return TA_OK;
+	default: return TA_OK;
 	}
-	return set_string((char **)(base + o->off), v);
+}
+
+static int is_text(opt_type t)
+{
+	return t == T_STR || t == T_PATH || t == T_URLPATH || t == T_VERIFY || t == T_URLS ||
+	       t == T_LISTEN;
+}
+
+static int set_typed(ta_config *cfg, const struct option *o, const char *v, const char **why)
+{
+	int r;
+
+	if (!is_text(o->type))
+		return set_number(cfg, o, v, why);
+	if ((r = check_text(cfg, o, v, why)) != TA_OK)
+		return r;
+	return set_string((char **)((char *)cfg + o->off), v);
 }
 
 int ta_config_set(ta_config *cfg, const char *key, const char *value, char *err, size_t errlen)
