@@ -18,8 +18,22 @@ WARN      = -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wshadow \
             -Wvla -Wpointer-arith
 HARDEN    = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC -fvisibility=hidden
 override CFLAGS   += -std=gnu11 $(WARN) $(HARDEN)
-override CPPFLAGS += -Icommon/include -Icommon
 override LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed
+
+# Include paths: the core, its tests, fuzzers and benchmarks see the core's
+# private headers too; a front-end (PAM module, SASL plugin, CLI, service)
+# sees only the public API in common/include.
+CORE_CPPFLAGS  = -Icommon/include -Icommon
+FRONT_CPPFLAGS = -Icommon/include
+
+# The one sanitizer recipe (AddressSanitizer + UndefinedBehaviorSanitizer),
+# for every instrumented build: CFLAGS="$(SAN_CFLAGS)" LDFLAGS="$(SAN_LDFLAGS)".
+SAN_CFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_LDFLAGS = -fsanitize=address,undefined
+
+# The one libFuzzer recipe: $(FUZZ_CC) -o $@ HARNESS... $(CORE_SRC) $(CORE_LIBS).
+FUZZ_FLAGS = -std=gnu11 -g -O1 $(CORE_CPPFLAGS) -fsanitize=fuzzer,address,undefined
+FUZZ_CC    = $(CLANG) $(FUZZ_FLAGS)
 
 CORE_LIBS = -lsqlite3 -lcjson -lssl -lcrypto -lcurl -lpthread
 CORE_SRC  = $(wildcard common/*.c)
@@ -29,6 +43,12 @@ CORE_LIB  = $(B)/libtacore.a
 
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+# The core's libFuzzer harnesses; the front-ends' harnesses in tests/fuzz
+# are built by their own .mk files, which add them to FUZZ_BIN.
+FUZZ_FRONT = tests/fuzz/fuzz_sasl.c tests/fuzz/fuzz_tokenauthd.c
+FUZZ_SRC   = $(filter-out $(FUZZ_FRONT),$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN   = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
 PROGS = $(B)/tokenauth
 # Suites and benchmarks of the front-ends, run by check and bench in order.
@@ -42,14 +62,19 @@ ATTACK_TARGETS =
         check-attacks \
         demo bench bench-core install uninstall clean
 
-# Front-ends bring their own rules and add to PROGS / CHECK_TARGETS.
+# Front-ends bring their own rules.  A front-end .mk file
+#   - compiles its own sources with $(FRONT_CPPFLAGS) $(CPPFLAGS) (public
+#     headers only), its tests with $(CORE_CPPFLAGS) $(CPPFLAGS);
+#   - adds its programs to PROGS, its suites to CHECK_TARGETS, its
+#     benchmarks to BENCH_TARGETS, its adversarial suites to ATTACK_TARGETS;
+#   - builds an instrumented copy with CFLAGS="$(SAN_CFLAGS)"
+#     LDFLAGS="$(SAN_LDFLAGS)";
+#   - adds each of its libFuzzer harnesses with FUZZ_BIN += $(B)/fuzz/NAME
+#     and a rule of its own that links it with $(FUZZ_CC); check-fuzz runs
+#     every FUZZ_BIN for FUZZ_TIME seconds, with tests/fuzz/corpus/NAME.
 -include pam_tokenauth/pam.mk
 -include sasl_tokenauth/sasl.mk
 -include tokenauthd/tokenauthd.mk
-ifneq ($(wildcard pam_tokenauth/pam.mk),)
-CHECK_TARGETS += check-pam check-pam-asan check-pam-sshd
-BENCH_TARGETS += bench-pam bench-remote
-endif
 
 all: $(PROGS)
 
@@ -58,30 +83,31 @@ deps:
 
 $(B)/common/%.o: common/%.c $(CORE_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(CORE_LIB): $(CORE_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
 $(B)/tokenauth: cli/tokenauth.c $(CORE_LIB)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) -lqrencode
+	$(CC) $(FRONT_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) \
+	    -lqrencode
 
 # ---- tests -----------------------------------------------------------------
 
 $(B)/tests/%: tests/unit/%.c tests/unit/*.h $(CORE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-conversion -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) -lcmocka
+	$(CC) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -Wno-conversion -o $@ $< $(CORE_LIB) $(LDFLAGS) \
+	    $(CORE_LIBS) -lcmocka
 
 check-unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
 
-# The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
-ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-# ...and the CLI suite over an instrumented CLI, which walks the core's error paths.
+# The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer,
+# and the CLI suite over an instrumented CLI, which walks the core's error paths.
 check-asan:
-	$(MAKE) --no-print-directory B=$(B)/asan CFLAGS="$(ASAN_FLAGS)" \
-	    LDFLAGS="-fsanitize=address,undefined" check-unit check-cli
+	$(MAKE) --no-print-directory B=$(B)/asan CFLAGS="$(SAN_CFLAGS)" \
+	    LDFLAGS="$(SAN_LDFLAGS)" check-unit check-cli
 
 check-cli: $(B)/tokenauth
 	@sh tests/cli/run.sh $(B)/tokenauth
@@ -94,16 +120,14 @@ check-concurrency: $(B)/tokenauth $(B)/tests/stress
 
 $(B)/tests/stress: tests/stress.c $(CORE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS)
+	$(CC) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS)
 
-# libFuzzer harnesses (clang), each run briefly.
-FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+# libFuzzer harnesses (clang), each run briefly: the core's FUZZ_SRC here,
+# the front-ends' through their own rules (explicit rules win over this one).
 FUZZ_TIME ?= 15
 $(B)/fuzz/%: tests/fuzz/%.c $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(@D)
-	$(CLANG) -std=gnu11 -g -O1 -Icommon/include -Icommon -fsanitize=fuzzer,address,undefined \
-	    -o $@ $< $(CORE_SRC) $(CORE_LIBS)
+	$(FUZZ_CC) -o $@ $< $(CORE_SRC) $(CORE_LIBS)
 
 check-fuzz: $(FUZZ_BIN)
 	@sh tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_BIN)
@@ -114,7 +138,10 @@ check-attacks: all
 	@sh tests/attacks/run.sh $(B)
 	@for t in $(ATTACK_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
 
-check: deps
+# Never installs anything (a packager runs it): on a fresh machine run
+# 'make deps check', as .ci/run does in two steps.
+check:
+	@sh scripts/install-deps.sh --check
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory check-unit
 	@$(MAKE) --no-print-directory check-asan
@@ -130,17 +157,13 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh scripts/demo.sh $(B)
 
+# Benchmark sources live in bench/; the core's rule is here, the
+# front-ends' in their .mk files (BENCH_TARGETS).
 $(B)/bench: bench/bench.c $(CORE_LIB)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS)
+	$(CC) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS)
 
 bench-core: $(B)/bench
 	$(B)/bench
-
-$(B)/bench_remote: bench/bench_remote.c
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lpam -lcurl
-
-bench-remote: $(B)/bench_remote $(B)/tokenauth $(B)/pam_tokenauth.so
-	@sh bench/remote.sh $(B)
 
 bench: bench-core
 	@for t in $(BENCH_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done

@@ -164,17 +164,278 @@ static int need_user(const char *user, const char *verb)
 	return 1;
 }
 
-/* getopt_long over a verb's arguments; returns -2 after printing help. */
-static int next_opt(int argc, char **argv, const char *shortopts, const struct option *longopts,
-                    const char *help)
-{
-	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+/* ---- options: one table, one parser for every verb ----------------------- */
 
-	if (c == 'h') {
-		fputs(help, stdout);
-		return -2;
+/* Everything a verb's options can set; opts_init gives the defaults. */
+struct opts {
+	const char *user, *tenant, *service, *issuer;
+	uint64_t ttl;
+	const char *pairs[MAX_PARAMS];
+	size_t npairs;
+	struct ta_otp_params p;
+	int json, all, secret_stdin, replace, qr;
+};
+
+static void opts_init(struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->ttl = DEFAULT_TTL;
+	o->p = (struct ta_otp_params){TA_OTP_TOTP, TA_HASH_SHA1, 6, 30};
+	o->issuer = "tokenauth";
+	o->qr = isatty(STDOUT_FILENO);
+}
+
+/* Setters: EX_OK, or EX_USAGE after saying why. */
+static int set_user(struct opts *o, const char *v)
+{
+	o->user = v;
+	return EX_OK;
+}
+
+static int set_tenant(struct opts *o, const char *v)
+{
+	o->tenant = v;
+	return EX_OK;
+}
+
+static int set_service(struct opts *o, const char *v)
+{
+	o->service = v;
+	return EX_OK;
+}
+
+static int set_issuer(struct opts *o, const char *v)
+{
+	o->issuer = v;
+	return EX_OK;
+}
+
+static int set_ttl(struct opts *o, const char *v)
+{
+	if (parse_ttl(v, &o->ttl) != TA_OK)
+		return usage_error("--ttl '%s': expected seconds, N[smhdw] or never", v);
+	return EX_OK;
+}
+
+static int set_param(struct opts *o, const char *v)
+{
+	if (o->npairs == MAX_PARAMS)
+		return usage_error("too many --param options (at most 64)");
+	o->pairs[o->npairs++] = v;
+	return EX_OK;
+}
+
+static int set_digits(struct opts *o, const char *v)
+{
+	unsigned long long n;
+
+	if (ta_parse_uint(v, 6, 8, &n) != TA_OK)
+		return usage_error("--digits '%s': expected 6, 7 or 8", v);
+	o->p.digits = (unsigned)n;
+	return EX_OK;
+}
+
+static int set_period(struct opts *o, const char *v)
+{
+	unsigned long long n;
+
+	if (ta_parse_uint(v, 1, 3600, &n) != TA_OK)
+		return usage_error("--period '%s': expected 1 to 3600 seconds", v);
+	o->p.period = (unsigned)n;
+	return EX_OK;
+}
+
+static int set_algorithm(struct opts *o, const char *v)
+{
+	if ((o->p.alg = ta_otp_alg_parse(v)) == 0)
+		return usage_error("--algorithm '%s': expected SHA1, SHA256 or SHA512", v);
+	return EX_OK;
+}
+
+/* Flags: the option's value is its ival. */
+static int set_json(struct opts *o, int v)
+{
+	o->json = v;
+	return EX_OK;
+}
+
+static int set_all(struct opts *o, int v)
+{
+	o->all = v;
+	return EX_OK;
+}
+
+static int set_otp_type(struct opts *o, int v)
+{
+	o->p.type = (ta_otp_type)v;
+	return EX_OK;
+}
+
+static int set_secret_stdin(struct opts *o, int v)
+{
+	o->secret_stdin = v;
+	return EX_OK;
+}
+
+static int set_replace(struct opts *o, int v)
+{
+	o->replace = v;
+	return EX_OK;
+}
+
+static int set_qr(struct opts *o, int v)
+{
+	o->qr = v;
+	return EX_OK;
+}
+
+/* An option: long name, short letter, and its setter (arg or flag). */
+struct optdef {
+	const char *name;
+	int letter;
+	int (*arg)(struct opts *o, const char *v); /* takes an argument */
+	int (*flag)(struct opts *o, int v);        /* or sets ival */
+	int ival;
+};
+
+/* Every option of every verb.  Letters repeat across verbs, never in one. */
+static const struct optdef optdefs[] = {
+    {"user", 'u', set_user, NULL, 0},
+    {"tenant", 't', set_tenant, NULL, 0},
+    {"service", 's', set_service, NULL, 0},
+    {"all-tenants", 'a', NULL, set_all, 1},
+    {"json", 'j', NULL, set_json, 1},
+    {"ttl", 'T', set_ttl, NULL, 0},
+    {"param", 'p', set_param, NULL, 0},
+    {"totp", 'T', NULL, set_otp_type, TA_OTP_TOTP},
+    {"hotp", 'H', NULL, set_otp_type, TA_OTP_HOTP},
+    {"digits", 'd', set_digits, NULL, 0},
+    {"period", 'P', set_period, NULL, 0},
+    {"algorithm", 'a', set_algorithm, NULL, 0},
+    {"issuer", 'i', set_issuer, NULL, 0},
+    {"secret-stdin", 's', NULL, set_secret_stdin, 1},
+    {"replace", 'r', NULL, set_replace, 1},
+    {"qr", 'q', NULL, set_qr, 1},
+    {"no-qr", 'n', NULL, set_qr, 0},
+};
+
+#define NOPTDEFS  (sizeof(optdefs) / sizeof(optdefs[0]))
+#define MAX_VOPTS 16 /* options of one verb, --help included */
+
+/* What a verb takes besides its options. */
+enum verb_args {
+	ARGS_NONE, /* no operand: "VERB: unexpected argument 'X'" */
+	ARGS_ANY,  /* operands left to the verb (from optind) */
+	ARGS_ONE,  /* exactly one operand, else the spec's one_msg */
+};
+
+/* A verb's command line: its options by name (in this order), operands, checks. */
+struct verbspec {
+	const char *name; /* in messages: "otp enroll" */
+	const char *help;
+	const char *opts[MAX_VOPTS]; /* names in optdefs, NULL-ended; --help implied */
+	enum verb_args args;
+	const char *arg_prefix;             /* before "unexpected argument", or NULL */
+	const char *one_msg;                /* ARGS_ONE: the usage error */
+	int (*check)(const struct opts *o); /* after the operands, before --user */
+	int needs_user;
+};
+
+static const struct optdef *optdef_find(const char *name)
+{
+	for (size_t i = 0; i < NOPTDEFS; i++)
+		if (strcmp(optdefs[i].name, name) == 0)
+			return &optdefs[i];
+	return NULL;
+}
+
+/*
+ * getopt_long tables for a verb, in the order it lists its options: lo[i]
+ * answers i, its letter is in shortopts; --help and -h answer 'h'.
+ * Returns how many options the verb has, --help not counted.
+ */
+static size_t verb_getopt(const struct verbspec *v, const struct optdef **defs, struct option *lo,
+                          char *shortopts)
+{
+	size_t n = 0, k = 0;
+
+	for (; n < MAX_VOPTS - 1 && v->opts[n] != NULL; n++) {
+		const struct optdef *d = optdef_find(v->opts[n]);
+		defs[n] = d;
+		lo[n] = (struct option){d->name, d->arg ? required_argument : no_argument, NULL,
+		                        (int)n};
+		shortopts[k++] = (char)d->letter;
+		if (d->arg)
+			shortopts[k++] = ':';
 	}
-	return c;
+	lo[n] = (struct option){"help", no_argument, NULL, 'h'};
+	lo[n + 1] = (struct option){NULL, 0, NULL, 0};
+	shortopts[k++] = 'h';
+	shortopts[k] = '\0';
+	return n;
+}
+
+/* The option a getopt_long answer names: by index (long), or by letter. */
+static const struct optdef *verb_opt(const struct optdef *const *defs, size_t n, int c)
+{
+	if (c >= 0 && (size_t)c < n)
+		return defs[c];
+	for (size_t i = 0; i < n; i++)
+		if (defs[i]->letter == c)
+			return defs[i];
+	return NULL;
+}
+
+/* The operands and the checks of the spec, once the options are read. */
+static int verb_operands(const struct verbspec *v, int argc, char **argv, const struct opts *o)
+{
+	int r;
+
+	if (v->args == ARGS_NONE && optind != argc) {
+		if (v->arg_prefix == NULL)
+			return usage_error("unexpected argument '%s'", argv[optind]);
+		return usage_error("%s: unexpected argument '%s'", v->arg_prefix, argv[optind]);
+	}
+	if (v->args == ARGS_ONE && optind + 1 != argc)
+		return usage_error("%s", v->one_msg);
+	if (v->check != NULL && (r = v->check(o)) != EX_OK)
+		return r;
+	if (v->needs_user && !need_user(o->user, v->name))
+		return EX_USAGE;
+	return EX_OK;
+}
+
+/*
+ * Parse a verb's command line (argv[0] is the verb, as getopt names it in
+ * its messages) into o.  Returns 1 to run the verb, 0 to stop with *rc:
+ * EX_OK after --help, EX_USAGE after an error already printed.
+ * Operands start at optind.
+ */
+static int verb_parse(const struct verbspec *v, int argc, char **argv, struct opts *o, int *rc)
+{
+	const struct optdef *defs[MAX_VOPTS];
+	struct option lo[MAX_VOPTS + 1];
+	char shortopts[2 * MAX_VOPTS + 1];
+	size_t n = verb_getopt(v, defs, lo, shortopts);
+	int c;
+
+	opts_init(o);
+	while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
+		const struct optdef *d = verb_opt(defs, n, c);
+		if (c == 'h') {
+			fputs(v->help, stdout);
+			*rc = EX_OK;
+			return 0;
+		}
+		if (d == NULL) { /* '?': getopt said why */
+			*rc = EX_USAGE;
+			return 0;
+		}
+		if ((*rc = d->arg ? d->arg(o, optarg) : d->flag(o, d->ival)) != EX_OK)
+			return 0;
+	}
+	*rc = verb_operands(v, argc, argv, o);
+	return *rc == EX_OK;
 }
 
 /* ---- init ---------------------------------------------------------------- */
@@ -184,17 +445,17 @@ static const char init_help[] =
     "Create the store (folder 0700, file 0600) and the master key (0600) named\n"
     "by the configuration.  Existing ones are kept and checked.\n";
 
+static const struct verbspec init_spec = {
+    .name = "init", .help = init_help, .args = ARGS_NONE, .arg_prefix = "init"};
+
 static int cmd_init(struct cli *c, int argc, char **argv)
 {
-	static const struct option lo[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	struct opts o;
 	unsigned created = 0;
-	int o, r;
+	int r;
 
-	while ((o = next_opt(argc, argv, "h", lo, init_help)) != -1)
-		if (o == -2 || o == '?')
-			return o == -2 ? EX_OK : EX_USAGE;
-	if (optind != argc)
-		return usage_error("init: unexpected argument '%s'", argv[optind]);
+	if (!verb_parse(&init_spec, argc, argv, &o, &r))
+		return r;
 	if ((r = ta_admin_init(c->ctx, &created)) != TA_OK)
 		return exit_code(r);
 	fprintf(stderr, "store %s: %s\nmaster key %s: %s\n", ta_config_str(c->cfg, "store"),
@@ -217,51 +478,19 @@ static const char add_help[] =
     "Import a token generated elsewhere: read one line from stdin and store\n"
     "its hash.  The token must be 16 to 512 printable characters.\n";
 
-struct issue_opts {
-	const char *user, *tenant;
-	uint64_t ttl;
-	const char *pairs[MAX_PARAMS];
-	size_t npairs;
-	int json;
-};
+static const struct verbspec issue_spec = {.name = "issue",
+                                           .help = issue_help,
+                                           .opts = {"user", "tenant", "ttl", "param", "json"},
+                                           .args = ARGS_NONE,
+                                           .needs_user = 1};
 
-static int parse_issue(int argc, char **argv, struct issue_opts *io, const char *help)
-{
-	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
-	                                   {"tenant", required_argument, NULL, 't'},
-	                                   {"ttl", required_argument, NULL, 'T'},
-	                                   {"param", required_argument, NULL, 'p'},
-	                                   {"json", no_argument, NULL, 'j'},
-	                                   {"help", no_argument, NULL, 'h'},
-	                                   {NULL, 0, NULL, 0}};
-	int o;
+static const struct verbspec add_spec = {.name = "add",
+                                         .help = add_help,
+                                         .opts = {"user", "tenant", "ttl", "param", "json"},
+                                         .args = ARGS_NONE,
+                                         .needs_user = 1};
 
-	io->ttl = DEFAULT_TTL;
-	while ((o = next_opt(argc, argv, "u:t:T:p:jh", lo, help)) != -1) {
-		switch (o) {
-		case 'u': io->user = optarg; break;
-		case 't': io->tenant = optarg; break;
-		case 'j': io->json = 1; break;
-		case 'T':
-			if (parse_ttl(optarg, &io->ttl) != TA_OK)
-				return usage_error(
-				    "--ttl '%s': expected seconds, N[smhdw] or never", optarg);
-			break;
-		case 'p':
-			if (io->npairs == MAX_PARAMS)
-				return usage_error("too many --param options (at most 64)");
-			io->pairs[io->npairs++] = optarg;
-			break;
-		case -2: return -2;
-		default: return EX_USAGE;
-		}
-	}
-	if (optind != argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	return need_user(io->user, argv[0]) ? EX_OK : EX_USAGE;
-}
-
-static void print_issued(const struct cli *c, const struct issue_opts *io, const char *token,
+static void print_issued(const struct cli *c, const struct opts *io, const char *token,
                          const char *id, int64_t expires, const char *params)
 {
 	char when[32];
@@ -295,13 +524,13 @@ static void print_issued(const struct cli *c, const struct issue_opts *io, const
 
 static int cmd_issue(struct cli *c, int argc, char **argv)
 {
-	struct issue_opts io = {0};
+	struct opts io;
 	char token[TA_TOKEN_LEN + 1], id[TA_TOKEN_ID_LEN + 1], err[256], *params = NULL;
 	int64_t expires = 0;
 	int r;
 
-	if ((r = parse_issue(argc, argv, &io, issue_help)) != EX_OK)
-		return r == -2 ? EX_OK : r;
+	if (!verb_parse(&issue_spec, argc, argv, &io, &r))
+		return r;
 	if (ta_token_params(io.pairs, io.npairs, &params, err, sizeof(err)) != TA_OK)
 		return usage_error("%s", err);
 	r = ta_token_issue(c->ctx, io.user, io.tenant, io.ttl, params, token, id, &expires);
@@ -314,19 +543,20 @@ static int cmd_issue(struct cli *c, int argc, char **argv)
 
 static int cmd_add(struct cli *c, int argc, char **argv)
 {
-	struct issue_opts io = {0};
+	struct opts io;
 	char cred[TA_MAX_CREDENTIAL + 2], id[TA_TOKEN_ID_LEN + 1], err[256], *params = NULL;
 	size_t len = 0;
 	int64_t expires = 0;
 	int r;
 
-	if ((r = parse_issue(argc, argv, &io, add_help)) != EX_OK)
-		return r == -2 ? EX_OK : r;
+	if (!verb_parse(&add_spec, argc, argv, &io, &r))
+		return r;
 	if (ta_token_params(io.pairs, io.npairs, &params, err, sizeof(err)) != TA_OK)
 		return usage_error("%s", err);
 	r = read_secret_line(cred, sizeof(cred), &len, "token");
 	if (r == TA_OK)
-		r = ta_token_import(c->ctx, io.user, io.tenant, io.ttl, cred, len, params, id, &expires);
+		r = ta_token_import(c->ctx, io.user, io.tenant, io.ttl, cred, len, params, id,
+		                    &expires);
 	if (r == TA_OK)
 		print_issued(c, &io, NULL, id, expires, params);
 	ta_wipe(cred, sizeof(cred));
@@ -341,35 +571,28 @@ static const char revoke_help[] =
     "       tokenauth revoke --user U [--tenant T | --all-tenants]\n"
     "Revoke tokens by id (see 'tokenauth list'), or every token of a user.\n";
 
+static const struct verbspec revoke_spec = {.name = "revoke",
+                                            .help = revoke_help,
+                                            .opts = {"user", "tenant", "all-tenants"},
+                                            .args = ARGS_ANY};
+
 static int cmd_revoke(struct cli *c, int argc, char **argv)
 {
-	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
-	                                   {"tenant", required_argument, NULL, 't'},
-	                                   {"all-tenants", no_argument, NULL, 'a'},
-	                                   {"help", no_argument, NULL, 'h'},
-	                                   {NULL, 0, NULL, 0}};
-	const char *user = NULL, *tenant = NULL;
-	int o, all = 0, r = TA_OK;
+	struct opts o;
+	int r = TA_OK;
 
-	while ((o = next_opt(argc, argv, "u:t:ah", lo, revoke_help)) != -1) {
-		switch (o) {
-		case 'u': user = optarg; break;
-		case 't': tenant = optarg; break;
-		case 'a': all = 1; break;
-		case -2: return EX_OK;
-		default: return EX_USAGE;
-		}
-	}
-	if (user != NULL) {
+	if (!verb_parse(&revoke_spec, argc, argv, &o, &r))
+		return r;
+	if (o.user != NULL) {
 		char u[TA_MAX_USER + 1], t[TA_MAX_TENANT + 1];
 		unsigned n = 0;
 		if (optind != argc)
 			return usage_error("revoke: give ids or --user, not both");
-		if (all && tenant)
+		if (o.all && o.tenant)
 			return usage_error("revoke: --tenant and --all-tenants exclude each other");
-		if (ta_resolve_identity(c->cfg, user, tenant, u, t) != TA_OK)
+		if (ta_resolve_identity(c->cfg, o.user, o.tenant, u, t) != TA_OK)
 			return usage_error("revoke: bad user or tenant name");
-		r = ta_token_revoke_user(c->ctx, u, all ? NULL : t, &n);
+		r = ta_token_revoke_user(c->ctx, u, o.all ? NULL : t, &n);
 		if (r == TA_OK)
 			fprintf(stderr, "%u token(s) revoked\n", n);
 		return exit_code(r);
@@ -463,36 +686,30 @@ static int list_otp(void *arg, const char *user, const char *tenant, const struc
 	return TA_OK;
 }
 
+static const struct verbspec list_spec = {.name = "list",
+                                          .help = list_help,
+                                          .opts = {"user", "tenant", "json"},
+                                          .args = ARGS_NONE,
+                                          .arg_prefix = "list"};
+
 static int cmd_list(struct cli *c, int argc, char **argv)
 {
-	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
-	                                   {"tenant", required_argument, NULL, 't'},
-	                                   {"json", no_argument, NULL, 'j'},
-	                                   {"help", no_argument, NULL, 'h'},
-	                                   {NULL, 0, NULL, 0}};
+	struct opts o;
 	struct lister l = {0, time(NULL), NULL, NULL, NULL};
 	char u[TA_MAX_USER + 1], t[TA_MAX_TENANT + 1];
-	const char *user = NULL, *tenant = NULL;
-	int o, r;
+	const char *user = NULL; /* as resolved */
+	int r;
 
-	while ((o = next_opt(argc, argv, "u:t:jh", lo, list_help)) != -1) {
-		switch (o) {
-		case 'u': user = optarg; break;
-		case 't': tenant = optarg; break;
-		case 'j': l.json = 1; break;
-		case -2: return EX_OK;
-		default: return EX_USAGE;
-		}
-	}
-	if (optind != argc)
-		return usage_error("list: unexpected argument '%s'", argv[optind]);
-	if (tenant != NULL && user == NULL)
+	if (!verb_parse(&list_spec, argc, argv, &o, &r))
+		return r;
+	l.json = o.json;
+	if (o.tenant != NULL && o.user == NULL)
 		return usage_error("list: --tenant needs --user");
-	if (user != NULL) {
-		if (ta_resolve_identity(c->cfg, user, tenant, u, t) != TA_OK)
+	if (o.user != NULL) {
+		if (ta_resolve_identity(c->cfg, o.user, o.tenant, u, t) != TA_OK)
 			return usage_error("list: bad user or tenant name");
 		/* filter by tenant only when one was named, directly or as user@tenant */
-		if (tenant != NULL || strcmp(u, user) != 0)
+		if (o.tenant != NULL || strcmp(u, o.user) != 0)
 			l.tenant = t;
 		user = u;
 	}
@@ -534,31 +751,27 @@ static const char verify_help[] =
     "(an accepted OTP code is consumed; failures count towards lockout).\n"
     "Exit 0 valid, 1 rejected, 2 input error, 3 store unavailable.\n";
 
+static const struct verbspec verify_spec = {.name = "verify",
+                                            .help = verify_help,
+                                            .opts = {"user", "tenant", "service"},
+                                            .args = ARGS_NONE,
+                                            .arg_prefix = "verify",
+                                            .needs_user = 1};
+
 static int cmd_verify(struct cli *c, int argc, char **argv)
 {
-	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
-	                                   {"tenant", required_argument, NULL, 't'},
-	                                   {"service", required_argument, NULL, 's'},
-	                                   {"help", no_argument, NULL, 'h'},
-	                                   {NULL, 0, NULL, 0}};
+	struct opts o;
 	struct ta_request req = {NULL, NULL, NULL, 0, "tokenauth-cli", NULL, 0};
 	char cred[TA_MAX_CREDENTIAL + 2];
 	size_t len = 0;
-	int o, r;
+	int r;
 
-	while ((o = next_opt(argc, argv, "u:t:s:h", lo, verify_help)) != -1) {
-		switch (o) {
-		case 'u': req.user = optarg; break;
-		case 't': req.tenant = optarg; break;
-		case 's': req.service = optarg; break;
-		case -2: return EX_OK;
-		default: return EX_USAGE;
-		}
-	}
-	if (optind != argc)
-		return usage_error("verify: unexpected argument '%s'", argv[optind]);
-	if (!need_user(req.user, "verify"))
-		return EX_USAGE;
+	if (!verb_parse(&verify_spec, argc, argv, &o, &r))
+		return r;
+	req.user = o.user;
+	req.tenant = o.tenant;
+	if (o.service != NULL)
+		req.service = o.service;
 	if ((r = read_secret_line(cred, sizeof(cred), &len, "credential")) == TA_OK) {
 		req.credential = cred;
 		req.credential_len = len;
@@ -577,34 +790,25 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
 static const char unlock_help[] = "Usage: tokenauth unlock --user U [--tenant T | --all-tenants]\n"
                                   "Clear the failure count and any lockout of a user.\n";
 
+static const struct verbspec unlock_spec = {.name = "unlock",
+                                            .help = unlock_help,
+                                            .opts = {"user", "tenant", "all-tenants"},
+                                            .args = ARGS_NONE,
+                                            .arg_prefix = "unlock",
+                                            .needs_user = 1};
+
 static int cmd_unlock(struct cli *c, int argc, char **argv)
 {
-	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
-	                                   {"tenant", required_argument, NULL, 't'},
-	                                   {"all-tenants", no_argument, NULL, 'a'},
-	                                   {"help", no_argument, NULL, 'h'},
-	                                   {NULL, 0, NULL, 0}};
+	struct opts o;
 	char u[TA_MAX_USER + 1], t[TA_MAX_TENANT + 1];
-	const char *user = NULL, *tenant = NULL;
 	unsigned n = 0;
-	int o, all = 0, r;
+	int r;
 
-	while ((o = next_opt(argc, argv, "u:t:ah", lo, unlock_help)) != -1) {
-		switch (o) {
-		case 'u': user = optarg; break;
-		case 't': tenant = optarg; break;
-		case 'a': all = 1; break;
-		case -2: return EX_OK;
-		default: return EX_USAGE;
-		}
-	}
-	if (optind != argc)
-		return usage_error("unlock: unexpected argument '%s'", argv[optind]);
-	if (!need_user(user, "unlock"))
-		return EX_USAGE;
-	if (ta_resolve_identity(c->cfg, user, tenant, u, t) != TA_OK)
+	if (!verb_parse(&unlock_spec, argc, argv, &o, &r))
+		return r;
+	if (ta_resolve_identity(c->cfg, o.user, o.tenant, u, t) != TA_OK)
 		return usage_error("unlock: bad user or tenant name");
-	r = ta_throttle_unlock(c->ctx, u, all ? NULL : t, &n);
+	r = ta_throttle_unlock(c->ctx, u, o.all ? NULL : t, &n);
 	if (r == TA_OK)
 		fprintf(stderr, "%s: %s\n", u, n ? "unlocked" : "was not locked");
 	return exit_code(r);
@@ -651,73 +855,22 @@ static void print_qr(const char *text)
 	QRcode_free(qr);
 }
 
-struct enroll_opts {
-	const char *user, *tenant, *issuer;
-	struct ta_otp_params p;
-	int secret_stdin, replace, qr, json;
-};
-
-static int parse_enroll(int argc, char **argv, struct enroll_opts *e)
+static int check_issuer(const struct opts *o)
 {
-	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
-	                                   {"tenant", required_argument, NULL, 't'},
-	                                   {"totp", no_argument, NULL, 'T'},
-	                                   {"hotp", no_argument, NULL, 'H'},
-	                                   {"digits", required_argument, NULL, 'd'},
-	                                   {"period", required_argument, NULL, 'P'},
-	                                   {"algorithm", required_argument, NULL, 'a'},
-	                                   {"issuer", required_argument, NULL, 'i'},
-	                                   {"secret-stdin", no_argument, NULL, 's'},
-	                                   {"replace", no_argument, NULL, 'r'},
-	                                   {"qr", no_argument, NULL, 'q'},
-	                                   {"no-qr", no_argument, NULL, 'n'},
-	                                   {"json", no_argument, NULL, 'j'},
-	                                   {"help", no_argument, NULL, 'h'},
-	                                   {NULL, 0, NULL, 0}};
-	unsigned long long v;
-	int o;
-
-	e->p = (struct ta_otp_params){TA_OTP_TOTP, TA_HASH_SHA1, 6, 30};
-	e->issuer = "tokenauth";
-	e->qr = isatty(STDOUT_FILENO);
-	while ((o = next_opt(argc, argv, "u:t:THd:P:a:i:srqnjh", lo, otp_help)) != -1) {
-		switch (o) {
-		case 'u': e->user = optarg; break;
-		case 't': e->tenant = optarg; break;
-		case 'T': e->p.type = TA_OTP_TOTP; break;
-		case 'H': e->p.type = TA_OTP_HOTP; break;
-		case 'i': e->issuer = optarg; break;
-		case 's': e->secret_stdin = 1; break;
-		case 'r': e->replace = 1; break;
-		case 'q': e->qr = 1; break;
-		case 'n': e->qr = 0; break;
-		case 'j': e->json = 1; break;
-		case 'd':
-			if (ta_parse_uint(optarg, 6, 8, &v) != TA_OK)
-				return usage_error("--digits '%s': expected 6, 7 or 8", optarg);
-			e->p.digits = (unsigned)v;
-			break;
-		case 'P':
-			if (ta_parse_uint(optarg, 1, 3600, &v) != TA_OK)
-				return usage_error("--period '%s': expected 1 to 3600 seconds",
-				                   optarg);
-			e->p.period = (unsigned)v;
-			break;
-		case 'a':
-			if ((e->p.alg = ta_otp_alg_parse(optarg)) == 0)
-				return usage_error(
-				    "--algorithm '%s': expected SHA1, SHA256 or SHA512", optarg);
-			break;
-		case -2: return -2;
-		default: return EX_USAGE;
-		}
-	}
-	if (optind != argc)
-		return usage_error("otp enroll: unexpected argument '%s'", argv[optind]);
-	if (strlen(e->issuer) > 128 || strchr(e->issuer, ':') != NULL)
-		return usage_error("--issuer '%.64s': at most 128 characters, no ':'", e->issuer);
-	return need_user(e->user, "otp enroll") ? EX_OK : EX_USAGE;
+	if (strlen(o->issuer) > 128 || strchr(o->issuer, ':') != NULL)
+		return usage_error("--issuer '%.64s': at most 128 characters, no ':'", o->issuer);
+	return EX_OK;
 }
+
+static const struct verbspec enroll_spec = {
+    .name = "otp enroll",
+    .help = otp_help,
+    .opts = {"user", "tenant", "totp", "hotp", "digits", "period", "algorithm", "issuer",
+             "secret-stdin", "replace", "qr", "no-qr", "json"},
+    .args = ARGS_NONE,
+    .arg_prefix = "otp enroll",
+    .check = check_issuer,
+    .needs_user = 1};
 
 static int read_b32_secret(uint8_t *out, size_t *len)
 {
@@ -740,7 +893,7 @@ static int read_b32_secret(uint8_t *out, size_t *len)
 	return r;
 }
 
-static void print_enrolled(const struct enroll_opts *e, const char *uri)
+static void print_enrolled(const struct opts *e, const char *uri)
 {
 	if (e->json) {
 		cJSON *o = cJSON_CreateObject();
@@ -763,15 +916,14 @@ static void print_enrolled(const struct enroll_opts *e, const char *uri)
 
 static int otp_enroll(struct cli *c, int argc, char **argv)
 {
-	struct enroll_opts e;
+	struct opts e;
 	uint8_t in[TA_OTP_MAX_SECRET], secret[TA_OTP_MAX_SECRET];
 	char uri[1024], u[TA_MAX_USER + 1], t[TA_MAX_TENANT + 1];
 	size_t inlen = 0, slen = 0;
 	int r;
 
-	memset(&e, 0, sizeof(e));
-	if ((r = parse_enroll(argc, argv, &e)) != EX_OK)
-		return r == -2 ? EX_OK : r;
+	if (!verb_parse(&enroll_spec, argc, argv, &e, &r))
+		return r;
 	if (e.secret_stdin && (r = read_b32_secret(in, &inlen)) != TA_OK)
 		return exit_code(r);
 	r = ta_otp_enroll(c->ctx, e.user, e.tenant, &e.p, e.secret_stdin ? in : NULL, inlen, 0,
@@ -788,29 +940,22 @@ static int otp_enroll(struct cli *c, int argc, char **argv)
 	return exit_code(r);
 }
 
+static const struct verbspec remove_spec = {.name = "otp remove",
+                                            .help = otp_help,
+                                            .opts = {"user", "tenant"},
+                                            .args = ARGS_NONE,
+                                            .arg_prefix = "otp remove",
+                                            .needs_user = 1};
+
 static int otp_remove(struct cli *c, int argc, char **argv)
 {
-	static const struct option lo[] = {{"user", required_argument, NULL, 'u'},
-	                                   {"tenant", required_argument, NULL, 't'},
-	                                   {"help", no_argument, NULL, 'h'},
-	                                   {NULL, 0, NULL, 0}};
-	const char *user = NULL, *tenant = NULL;
-	int o, r;
+	struct opts o;
+	int r;
 
-	while ((o = next_opt(argc, argv, "u:t:h", lo, otp_help)) != -1) {
-		switch (o) {
-		case 'u': user = optarg; break;
-		case 't': tenant = optarg; break;
-		case -2: return EX_OK;
-		default: return EX_USAGE;
-		}
-	}
-	if (optind != argc)
-		return usage_error("otp remove: unexpected argument '%s'", argv[optind]);
-	if (!need_user(user, "otp remove"))
-		return EX_USAGE;
-	if ((r = ta_otp_remove(c->ctx, user, tenant)) == TA_OK)
-		fprintf(stderr, "OTP secret of %s removed\n", user);
+	if (!verb_parse(&remove_spec, argc, argv, &o, &r))
+		return r;
+	if ((r = ta_otp_remove(c->ctx, o.user, o.tenant)) == TA_OK)
+		fprintf(stderr, "OTP secret of %s removed\n", o.user);
 	return exit_code(r);
 }
 
@@ -819,26 +964,23 @@ static void report_line(void *arg, unsigned lineno, const char *reason)
 	fprintf(stderr, "%s:%u: skipped: %s\n", (const char *)arg, lineno, reason);
 }
 
+static const struct verbspec import_spec = {.name = "otp import-oath",
+                                            .help = otp_help,
+                                            .opts = {"tenant"},
+                                            .args = ARGS_ONE,
+                                            .one_msg = "otp import-oath: expected one FILE"};
+
 static int otp_import(struct cli *c, int argc, char **argv)
 {
-	static const struct option lo[] = {{"tenant", required_argument, NULL, 't'},
-	                                   {"help", no_argument, NULL, 'h'},
-	                                   {NULL, 0, NULL, 0}};
-	const char *tenant = NULL, *path;
+	struct opts o;
+	const char *path;
 	unsigned imported = 0, skipped = 0;
-	int o, r;
+	int r;
 
-	while ((o = next_opt(argc, argv, "t:h", lo, otp_help)) != -1) {
-		switch (o) {
-		case 't': tenant = optarg; break;
-		case -2: return EX_OK;
-		default: return EX_USAGE;
-		}
-	}
-	if (optind + 1 != argc)
-		return usage_error("otp import-oath: expected one FILE");
+	if (!verb_parse(&import_spec, argc, argv, &o, &r))
+		return r;
 	path = argv[optind];
-	r = ta_oath_import(c->ctx, path, tenant, report_line, (void *)path, &imported, &skipped);
+	r = ta_oath_import(c->ctx, path, o.tenant, report_line, (void *)path, &imported, &skipped);
 	if (r != TA_OK)
 		return exit_code(r);
 	fprintf(stderr, "%u user(s) imported, %u line(s) skipped\n", imported, skipped);

@@ -1,17 +1,23 @@
-# pam.mk - rules for pam_tokenauth.so, its tests and its benchmark.
+# pam.mk - rules for pam_tokenauth.so, its tests and its benchmarks.
 # Included from the top-level Makefile, which defines CC, CFLAGS, CPPFLAGS,
-# LDFLAGS, B, CORE_LIB and CORE_LIBS.
+# LDFLAGS, B, CORE_LIB, CORE_LIBS, CORE_CPPFLAGS, FRONT_CPPFLAGS, SAN_CFLAGS
+# and SAN_LDFLAGS.
 
 PAM_SO      = $(B)/pam_tokenauth.so
 PAM_MAP     = pam_tokenauth/pam_tokenauth.map
 PAM_TEST    = $(B)/tests/pam/test_pam
 PAM_LOOP    = $(B)/tests/pam/pam_loop
-PAM_BENCH   = $(B)/tests/pam/bench_pam
 PAM_RETRY   = $(B)/tests/attacks/pam_retry
+PAM_BENCH   = $(B)/bench_pam
+PAM_REMOTE  = $(B)/bench_remote
+# The benchmarks include tests/pam/pamtest_util.h.
+PAM_BENCH_CPPFLAGS = $(CORE_CPPFLAGS) -Itests/pam
 
-PROGS += $(PAM_SO)
+PROGS         += $(PAM_SO)
+CHECK_TARGETS += check-pam check-pam-asan check-pam-sshd
+BENCH_TARGETS += bench-pam bench-pam-handle bench-remote
 
-.PHONY: check-pam check-pam-asan bench-pam check-pam-sshd
+.PHONY: check-pam check-pam-asan bench-pam bench-pam-handle bench-remote check-pam-sshd
 
 # -z defs: every symbol the module needs must come from a library it names.
 # -z nodelete: libpam dlopens the module at every pam_start and dlcloses it
@@ -21,31 +27,37 @@ PROGS += $(PAM_SO)
 # OpenSSL and SQLite each time.
 $(PAM_SO): pam_tokenauth/pam_tokenauth.c $(PAM_MAP) pam_tokenauth/pam.mk $(CORE_LIB) $(CORE_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -o $@ pam_tokenauth/pam_tokenauth.c $(CORE_LIB) \
-	    $(LDFLAGS) -Wl,--version-script=$(PAM_MAP) -Wl,-z,defs -Wl,-z,nodelete \
+	$(CC) $(FRONT_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -shared -o $@ pam_tokenauth/pam_tokenauth.c \
+	    $(CORE_LIB) $(LDFLAGS) -Wl,--version-script=$(PAM_MAP) -Wl,-z,defs -Wl,-z,nodelete \
 	    $(CORE_LIBS) -lpam
 
 # Test programs drive the module through libpam under pam_wrapper.
 $(PAM_TEST): tests/pam/test_pam.c tests/pam/pamtest_util.h
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-conversion -o $@ $< $(LDFLAGS) -lpamtest -lpam -lcmocka -ldl -lpthread
+	$(CC) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -Wno-conversion -o $@ $< $(LDFLAGS) -lpamtest \
+	    -lpam -lcmocka -ldl -lpthread
 
 $(PAM_LOOP): tests/pam/pam_loop.c tests/pam/pamtest_util.h
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lpam
+	$(CC) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lpam
 
 # The attack driver (tests/attacks/pam.sh): one handle retried, real libpam.
 $(PAM_RETRY): tests/attacks/pam_retry.c tests/pam/pamtest_util.h
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests/pam $(CFLAGS) -o $@ $< $(LDFLAGS) -lpam
+	$(CC) $(CORE_CPPFLAGS) $(CPPFLAGS) -Itests/pam $(CFLAGS) -o $@ $< $(LDFLAGS) -lpam
 
 # tests/attacks/run.sh runs tests/attacks/pam.sh, which needs the driver.
 check-attacks: $(PAM_SO) $(PAM_RETRY) $(B)/tokenauth
 
-# The benchmark uses the core only to write the users file and compute codes.
-$(PAM_BENCH): tests/pam/bench_pam.c tests/pam/pamtest_util.h $(CORE_LIB)
+# The benchmarks use the core only to write the users file and compute codes.
+$(PAM_BENCH): bench/bench_pam.c tests/pam/pamtest_util.h $(CORE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) -lpam
+	$(CC) $(PAM_BENCH_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< $(CORE_LIB) $(LDFLAGS) \
+	    $(CORE_LIBS) -lpam
+
+$(PAM_REMOTE): bench/bench_remote.c
+	@mkdir -p $(@D)
+	$(CC) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lpam -lcurl
 
 check-pam: $(PAM_SO) $(PAM_TEST) $(PAM_LOOP) $(B)/tokenauth
 	@sh tests/pam/run.sh $(B)
@@ -53,8 +65,8 @@ check-pam: $(PAM_SO) $(PAM_TEST) $(PAM_LOOP) $(B)/tokenauth
 # The same suite with the module, core and test programs under ASan+UBSan
 # (valgrind and the globals check are skipped there).
 check-pam-asan:
-	@$(MAKE) --no-print-directory B=$(B)/asan CFLAGS="$(ASAN_FLAGS)" \
-	    LDFLAGS="-fsanitize=address,undefined" $(B)/asan/pam_tokenauth.so \
+	@$(MAKE) --no-print-directory B=$(B)/asan CFLAGS="$(SAN_CFLAGS)" \
+	    LDFLAGS="$(SAN_LDFLAGS)" $(B)/asan/pam_tokenauth.so \
 	    $(B)/asan/tests/pam/test_pam $(B)/asan/tests/pam/pam_loop $(B)/asan/tokenauth
 	@TA_PRELOAD=$$($(CC) -print-file-name=libasan.so) sh tests/pam/run.sh $(B)/asan
 
@@ -63,4 +75,12 @@ check-pam-sshd: $(PAM_SO) $(B)/tokenauth
 	@sh tests/pam/sshd.sh $(B)
 
 bench-pam: $(PAM_SO) $(PAM_BENCH) $(B)/tokenauth
-	@sh tests/pam/bench.sh $(B)
+	@sh bench/pam.sh $(B)
+
+# A new PAM handle per login (pam_start, pam_authenticate, pam_end):
+# pam_permit against pam_tokenauth in token and in TOTP mode, one run.
+bench-pam-handle: $(PAM_SO) $(PAM_BENCH) $(B)/tokenauth
+	@sh bench/pam_handle.sh $(B)
+
+bench-remote: $(PAM_REMOTE) $(B)/tokenauth $(PAM_SO)
+	@sh bench/remote.sh $(B)

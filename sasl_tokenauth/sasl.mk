@@ -1,6 +1,7 @@
 # sasl.mk - rules for the Cyrus SASL plugin libtokenauth.so and its tests.
-# Included from the top-level Makefile, which defines CC, CLANG, CFLAGS,
-# CPPFLAGS, LDFLAGS, B, CORE_SRC, CORE_LIB and CORE_LIBS.
+# Included from the top-level Makefile, which defines CC, CFLAGS, CPPFLAGS,
+# LDFLAGS, B, CORE_SRC, CORE_LIB, CORE_LIBS, CORE_CPPFLAGS, FRONT_CPPFLAGS,
+# SAN_CFLAGS, SAN_LDFLAGS, FUZZ_CC and FUZZ_BIN.
 
 SASL_SO     = $(B)/libtokenauth.so
 SASL_SRC    = sasl_tokenauth/sasl_tokenauth.c
@@ -12,12 +13,15 @@ SASL_LOOP   = $(SASL_TESTS)/sasl_loop
 SASL_ASAN_DIR  = $(B)/sasl-asan
 SASL_ASAN_SO   = $(SASL_ASAN_DIR)/libtokenauth.so
 SASL_ASAN_LOOP = $(SASL_ASAN_DIR)/sasl_loop
-SASL_SAN    = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-SASL_FUZZ   = $(SASL_TESTS)/fuzz_sasl
+# The SASL message fuzzer: built once in $(B)/fuzz (check-fuzz runs it),
+# linked where tests/sasl/run.sh looks for it.
+SASL_FUZZ      = $(B)/fuzz/fuzz_sasl
+SASL_FUZZ_LINK = $(SASL_TESTS)/fuzz_sasl
 SASL_FUZZ_TIME ?= 5
 
 PROGS += $(SASL_SO)
 CHECK_TARGETS += check-sasl
+FUZZ_BIN += $(SASL_FUZZ)
 
 .PHONY: check-sasl check-sasl-e2e
 
@@ -27,34 +31,41 @@ CHECK_TARGETS += check-sasl
 # so process-wide initialisation (curl_global_init) runs once.
 $(SASL_SO): $(SASL_SRC) $(SASL_MAP) $(CORE_LIB) $(CORE_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -shared -o $@ $(SASL_SRC) $(CORE_LIB) \
+	$(CC) $(FRONT_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -shared -o $@ $(SASL_SRC) $(CORE_LIB) \
 	    $(LDFLAGS) -Wl,--version-script=$(SASL_MAP) -Wl,-z,defs -Wl,-z,nodelete $(CORE_LIBS)
 
 $(SASL_UNIT): tests/sasl/test_sasl_msg.c $(CORE_LIB) $(CORE_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-conversion -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) -lcmocka
+	$(CC) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -Wno-conversion -o $@ $< $(CORE_LIB) $(LDFLAGS) \
+	    $(CORE_LIBS) -lcmocka
 
 $(SASL_LOOP): tests/sasl/sasl_loop.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lsasl2 -lpthread
+	$(CC) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lsasl2 -lpthread
 
+# One command over the plugin and the core's sources, so it needs the
+# core's private headers too.
 $(SASL_ASAN_SO): $(SASL_SRC) $(SASL_MAP) $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -std=gnu11 -fPIC -fvisibility=hidden $(SASL_SAN) -shared -o $@ \
-	    $(SASL_SRC) $(CORE_SRC) -Wl,--version-script=$(SASL_MAP) $(CORE_LIBS)
+	$(CC) $(CORE_CPPFLAGS) $(CPPFLAGS) -std=gnu11 -fPIC -fvisibility=hidden $(SAN_CFLAGS) \
+	    -shared -o $@ $(SASL_SRC) $(CORE_SRC) $(SAN_LDFLAGS) -Wl,--version-script=$(SASL_MAP) \
+	    $(CORE_LIBS)
 
 $(SASL_ASAN_LOOP): tests/sasl/sasl_loop.c
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 $(SASL_SAN) -o $@ $< -lsasl2 -lpthread
+	$(CC) -std=gnu11 $(SAN_CFLAGS) -o $@ $< $(SAN_LDFLAGS) -lsasl2 -lpthread
 
 $(SASL_FUZZ): tests/fuzz/fuzz_sasl.c $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(@D)
-	$(CLANG) -std=gnu11 -g -O1 -Icommon/include -Icommon -fsanitize=fuzzer,address,undefined \
-	    -o $@ $< $(CORE_SRC) $(CORE_LIBS)
+	$(FUZZ_CC) -o $@ $< $(CORE_SRC) $(CORE_LIBS)
+
+$(SASL_FUZZ_LINK): $(SASL_FUZZ)
+	@mkdir -p $(@D)
+	ln -sf ../../fuzz/fuzz_sasl $@
 
 # $(PAM_SO) (from pam.mk, when present) serves the saslauthd -> PAM test.
 check-sasl: $(SASL_SO) $(SASL_UNIT) $(SASL_LOOP) $(SASL_ASAN_SO) $(SASL_ASAN_LOOP) \
-            $(SASL_FUZZ) $(B)/tokenauth $(PAM_SO)
+            $(SASL_FUZZ_LINK) $(B)/tokenauth $(PAM_SO)
 	@FUZZ_TIME=$(SASL_FUZZ_TIME) sh tests/sasl/run.sh $(B)
 
 # Only the end-to-end part (Postfix, Cyrus IMAP, saslauthd); needs root.

@@ -1,6 +1,6 @@
 /*
  * bench_pam.c - pam_tokenauth.so against Debian's pam_oath.so, through
- * libpam (under pam_wrapper, see bench.sh).
+ * libpam (under pam_wrapper, see pam.sh).
  *
  *   bench_pam gen N FILE
  *       write a pam_oath users file of N TOTP users (u000000...), SHA1,
@@ -14,6 +14,14 @@
  *   bench_pam conc SERVICE N COUNT
  *       COUNT processes, COUNT different users, one valid code each, all
  *       released at the same instant; prints how many succeeded.
+ *   bench_pam handle BUDGET ROUNDS N TOKEN_FILE
+ *       a new handle per login (pam_start .. pam_end), one process, for the
+ *       services permit (pam_permit), token (user bench-token, the token
+ *       in TOKEN_FILE) and totp (users of N, each login a user not used
+ *       before in the run, with its current code); ROUNDS rounds of BUDGET
+ *       seconds per service, the services' order rotated each round;
+ *       prints the median round of each against pam_permit (see
+ *       pam_handle.sh).  Exits 1 when any login was refused.
  *
  * Fairness.  A TOTP code is good once per user and time step (pam_oath
  * refuses a replay too), so every login is a different user with that
@@ -47,6 +55,8 @@
 #define SECRET_LEN 20
 #define PERIOD     30
 #define MAX_CONC   256
+#define MAX_ROUNDS 15
+#define WARMUP     50 /* untimed logins per service before the first round */
 
 struct login {
 	char user[24], code[8];
@@ -123,15 +133,15 @@ static double now_s(void)
 }
 
 /* One login on its own handle: pam_start, pam_authenticate, pam_end. */
-static int login_fresh(const char *service, const struct login *l)
+static int login_fresh(const char *service, const char *user, const char *answer)
 {
 	struct conv_rec rec;
 	struct pam_conv conv = {rec_conv, &rec};
 	pam_handle_t *ph = NULL;
 	int r;
 
-	conv_rec_reset(&rec, l->code);
-	if (pam_start(service, l->user, &conv, &ph) != PAM_SUCCESS)
+	conv_rec_reset(&rec, answer);
+	if (pam_start(service, user, &conv, &ph) != PAM_SUCCESS)
 		return PAM_SYSTEM_ERR;
 	set_delay_hook(ph);
 	r = pam_authenticate(ph, 0);
@@ -153,7 +163,7 @@ static unsigned long timed_logins(const char *service, pam_handle_t *ph, struct 
 	for (; done < count && now_s() - t0 < budget; done++) {
 		int r;
 		if (ph == NULL) {
-			r = login_fresh(service, &l[done]);
+			r = login_fresh(service, l[done].user, l[done].code);
 		} else {
 			pam_set_item(ph, PAM_USER, l[done].user);
 			rec->answer = l[done].code;
@@ -273,11 +283,156 @@ static int conc(const char *service, unsigned long n, unsigned long k)
 	return r;
 }
 
+/* ---- handle: pam_permit against pam_tokenauth, a new handle each ------- */
+
+struct hrow {
+	const char *label, *service;
+	double rate[MAX_ROUNDS]; /* successful logins per second, per round */
+	unsigned long tried, ok;
+};
+
+/*
+ * Fresh-handle logins until budget seconds: l[0..count), each once, or,
+ * when answer is set, user l[0].user with answer every time.  Adds to
+ * r->tried and r->ok; returns the successful logins per second.
+ */
+static double handle_round(struct hrow *r, const struct login *l, unsigned long count,
+                           const char *answer, double budget)
+{
+	double t0 = now_s(), el;
+	unsigned long done = 0, ok = 0;
+
+	for (; (answer != NULL || done < count) && now_s() - t0 < budget; done++) {
+		const struct login *li = &l[answer != NULL ? 0 : done];
+		ok += login_fresh(r->service, li->user, answer != NULL ? answer : li->code) ==
+		      PAM_SUCCESS;
+	}
+	el = now_s() - t0;
+	if (answer == NULL && done == count)
+		fprintf(stderr, "bench_pam: %s ran out of users after %.2f s\n", r->label, el);
+	r->tried += done;
+	r->ok += ok;
+	return el > 0 ? (double)ok / el : 0.0;
+}
+
+/* Round k of the totp row: users [k*per, (k+1)*per) of the permutation. */
+static double totp_round(struct hrow *r, unsigned long n, unsigned long per, unsigned k,
+                         double budget)
+{
+	struct login *l = calloc(per, sizeof(*l));
+	time_t t = time(NULL);
+	double rate;
+
+	if (l == NULL)
+		return 0.0;
+	for (unsigned long j = 0; j < per; j++)
+		make_login(nth_user(k * per + j, n), t, &l[j]);
+	rate = handle_round(r, l, per, NULL, budget);
+	ta_wipe(l, per * sizeof(*l));
+	free(l);
+	return rate;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(const double *v, unsigned k)
+{
+	double s[MAX_ROUNDS];
+
+	memcpy(s, v, k * sizeof(*s));
+	qsort(s, k, sizeof(*s), cmp_double);
+	return k % 2 ? s[k / 2] : (s[k / 2 - 1] + s[k / 2]) / 2;
+}
+
+static void handle_table(struct hrow *rows, unsigned nrows, unsigned rounds)
+{
+	double base = median(rows[0].rate, rounds);
+
+	printf("%-28s %9s %10s %13s   %s\n", "new PAM handle per login", "logins/s", "us/login",
+	       "vs pam_permit", "rounds (logins/s)");
+	for (unsigned i = 0; i < nrows; i++) {
+		double m = median(rows[i].rate, rounds);
+		char vs[32];
+		if (i == 0)
+			snprintf(vs, sizeof(vs), "1.00");
+		else if (m > 0 && base > 0)
+			snprintf(vs, sizeof(vs), "%+.0f %%", (base / m - 1) * 100);
+		else
+			snprintf(vs, sizeof(vs), "-");
+		printf("%-28s %9.0f %10.0f %13s  ", rows[i].label, m, m > 0 ? 1e6 / m : 0.0, vs);
+		for (unsigned k = 0; k < rounds; k++)
+			printf(" %.0f", rows[i].rate[k]);
+		printf("\n");
+	}
+}
+
+/* Read the token (one line) from file; 0 on success. */
+static int read_token(const char *path, char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	int ok = f != NULL && fgets(buf, (int)cap, f) != NULL;
+
+	if (f != NULL)
+		fclose(f);
+	buf[ok ? strcspn(buf, "\r\n") : 0] = '\0';
+	return ok && buf[0] != '\0' ? 0 : 1;
+}
+
+/* Untimed logins, so that module loading and first opens stay out of round 1. */
+static void warm_up(const char *service, const char *user, const char *answer)
+{
+	for (int i = 0; i < WARMUP; i++)
+		(void)login_fresh(service, user, answer);
+}
+
+static int handle(double budget, unsigned rounds, unsigned long n, const char *token_file)
+{
+	struct hrow rows[] = {{"pam_permit", "permit", {0}, 0, 0},
+	                      {"pam_tokenauth token", "token", {0}, 0, 0},
+	                      {"pam_tokenauth totp", "totp", {0}, 0, 0}};
+	const unsigned nrows = sizeof(rows) / sizeof(rows[0]);
+	const struct login tok = {"bench-token", ""};
+	char token[256];
+	int rc = 0;
+
+	if (read_token(token_file, token, sizeof(token)) != 0) {
+		fprintf(stderr, "bench_pam: no token in %s\n", token_file);
+		return 1;
+	}
+	warm_up("permit", tok.user, token);
+	warm_up("token", tok.user, token);
+	for (unsigned k = 0; k < rounds; k++) {
+		for (unsigned i = 0; i < nrows; i++) {
+			unsigned x = (i + k) % nrows; /* rotate the order each round */
+			if (x == 2)
+				rows[x].rate[k] = totp_round(&rows[x], n, n / rounds, k, budget);
+			else
+				rows[x].rate[k] = handle_round(&rows[x], &tok, 1, token, budget);
+		}
+	}
+	ta_wipe(token, sizeof(token));
+	handle_table(rows, nrows, rounds);
+	for (unsigned i = 0; i < nrows; i++) {
+		if (rows[i].ok == rows[i].tried)
+			continue;
+		printf("FAILED: %s: %lu of %lu logins refused\n", rows[i].label,
+		       rows[i].tried - rows[i].ok, rows[i].tried);
+		rc = 1;
+	}
+	return rc;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: bench_pam gen N FILE\n"
 	                "       bench_pam seq|seqnew SERVICE N START BUDGET_SECONDS MAX\n"
-	                "       bench_pam conc SERVICE N COUNT\n");
+	                "       bench_pam conc SERVICE N COUNT\n"
+	                "       bench_pam handle BUDGET_SECONDS ROUNDS N TOKEN_FILE\n");
 	return 2;
 }
 
@@ -295,5 +450,8 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "conc") == 0 && parse_ul(argv[3], 10000000, &n) && n > 0 &&
 	    parse_ul(argv[4], MAX_CONC, &a))
 		return conc(argv[2], n, a);
+	if (argc == 6 && strcmp(argv[1], "handle") == 0 && parse_ul(argv[2], 3600, &a) && a > 0 &&
+	    parse_ul(argv[3], MAX_ROUNDS, &b) && b > 0 && parse_ul(argv[4], 10000000, &n) && n >= b)
+		return handle((double)a, (unsigned)b, n, argv[5]);
 	return usage();
 }

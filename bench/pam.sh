@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench.sh BUILD_DIR - pam_tokenauth.so against Debian's pam_oath.so
+# pam.sh BUILD_DIR - pam_tokenauth.so against Debian's pam_oath.so
 # (make bench-pam).  No root needed: both run through libpam under
 # pam_wrapper with a private service folder.
 #
@@ -19,7 +19,7 @@ set -u
 B=$(cd "${1:-build}" && pwd)
 TA=$B/tokenauth
 MOD=$B/pam_tokenauth.so
-BENCH=$B/tests/pam/bench_pam
+BENCH=$B/bench_pam
 MULTIARCH=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 OATH=${PAM_OATH:-/lib/$MULTIARCH/security/pam_oath.so}
 SIZES=${BENCH_SIZES:-1000 10000 100000}

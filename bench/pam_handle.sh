@@ -1,0 +1,55 @@
+#!/bin/sh
+# pam_handle.sh BUILD_DIR - make bench-pam-handle: logins per second with a
+# new PAM handle per login (pam_start, pam_authenticate, pam_end), as a
+# server that runs one PAM transaction per request does, for pam_permit
+# and for pam_tokenauth.so in token and in TOTP mode.  No root needed:
+# libpam under pam_wrapper with a private service folder.
+#
+# One store holds BENCH_HANDLE_USERS TOTP users (bench_pam gen, imported
+# with tokenauth otp import-oath) and one token of user bench-token.  One
+# process (bench_pam handle) runs BENCH_ROUNDS (3) rounds of BENCH_SECONDS
+# (5) per row, rows in turn, and prints the median round of each row; the
+# overhead is that of the whole transaction against pam_permit's.  Every
+# TOTP login is a user not used before in the run, with its current code,
+# so no code is a replay; every login must succeed.
+set -u
+
+B=$(cd "${1:-build}" && pwd)
+TA=$B/tokenauth
+MOD=$B/pam_tokenauth.so
+BENCH=$B/bench_pam
+BUDGET=${BENCH_SECONDS:-5}
+ROUNDS=${BENCH_ROUNDS:-3}
+# Enough fresh users for ROUNDS rounds at 4,000 TOTP logins per second.
+USERS=${BENCH_HANDLE_USERS:-$((ROUNDS * BUDGET * 4000))}
+
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/ta-bench-handle.XXXXXX") || exit 1
+chmod 700 "$DIR"
+trap 'rm -rf "$DIR"' EXIT
+trap 'exit 130' INT TERM
+
+mkdir -m 700 "$DIR/svc"
+"$BENCH" gen "$USERS" "$DIR/users.oath" || exit 1
+chmod 600 "$DIR/users.oath"
+printf 'store = %s/ta.db\nkey_file = %s/master.key\n' "$DIR" "$DIR" >"$DIR/ta.conf"
+chmod 600 "$DIR/ta.conf"
+{
+	"$TA" -c "$DIR/ta.conf" init &&
+		"$TA" -c "$DIR/ta.conf" otp import-oath "$DIR/users.oath" &&
+		"$TA" -c "$DIR/ta.conf" issue --user bench-token --ttl never 2>/dev/null >"$DIR/token"
+} >/dev/null 2>"$DIR/setup.err" ||
+	{ cat "$DIR/setup.err" >&2; echo "pam_handle.sh: store set-up failed" >&2; exit 1; }
+chmod 600 "$DIR/token"
+echo "auth required pam_permit.so" >"$DIR/svc/permit"
+echo "auth required $MOD config=$DIR/ta.conf" >"$DIR/svc/token"
+echo "auth required $MOD config=$DIR/ta.conf" >"$DIR/svc/totp"
+echo "auth required pam_deny.so" >"$DIR/svc/other"
+
+echo "new PAM handle per login: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)," \
+	"median of $ROUNDS rounds of ${BUDGET}s per row, $USERS TOTP users (SHA1, 6 digits)"
+LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$DIR/svc" \
+	"$BENCH" handle "$BUDGET" "$ROUNDS" "$USERS" "$DIR/token" 2>"$DIR/stderr"
+rc=$?
+[ "$rc" -eq 0 ] || sed 's/^/  /' "$DIR/stderr" | tail -20
+grep '^bench_pam:' "$DIR/stderr"
+exit "$rc"
