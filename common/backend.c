@@ -5,7 +5,6 @@
  */
 #include "backend.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,26 +23,17 @@ const struct ta_backend *ta_backend_find(const char *name, size_t n)
 	return NULL;
 }
 
-/* Built once from the table; the table is constant, so is the text. */
-static char names[128];
-
-static void build_names(void)
+char *ta_backend_names(char *buf, size_t cap)
 {
 	size_t o = 0;
 
-	for (size_t i = 0; i < NBACKENDS && o < sizeof(names); i++) {
+	buf[0] = '\0';
+	for (size_t i = 0; i < NBACKENDS && o < cap; i++) {
 		const char *sep = i == 0 ? "" : i + 1 == NBACKENDS ? " and/or " : ", ";
-		int n = snprintf(names + o, sizeof(names) - o, "%s%s", sep, table[i]->name);
+		int n = snprintf(buf + o, cap - o, "%s%s", sep, table[i]->name);
 		if (n < 0)
 			break;
 		o += (size_t)n;
 	}
-}
-
-const char *ta_backend_names(void)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, build_names);
-	return names;
+	return buf;
 }

@@ -53,7 +53,7 @@ extern const struct ta_backend ta_backend_remote;
 /* The backend called name[0..n), or NULL. */
 const struct ta_backend *ta_backend_find(const char *name, size_t n);
 
-/* "local and/or remote": the names, for error messages. */
-const char *ta_backend_names(void);
+/* "local and/or remote": the names, for error messages, into buf. */
+char *ta_backend_names(char *buf, size_t cap);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * cache.c - the remote result cache (SQLite, beside the store).
  */
+#define _GNU_SOURCE /* O_PATH */
 #include "cache.h"
 #include "file.h"
 #include "ta.h"
@@ -53,8 +54,11 @@ static int open_db(ta_cache *c, const char *path, char *err, size_t errlen)
 		close(fd);
 		return TA_ERR_UNAVAILABLE;
 	}
+	/* The existing file is checked through O_PATH: closing a descriptor
+	 * of our own would drop the locks other contexts' SQLite connections
+	 * hold on it (file.h). */
 	if (fd < 0 && errno == EEXIST)
-		fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot open: %m", path);
 		return TA_ERR_UNAVAILABLE;

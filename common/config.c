@@ -182,9 +182,11 @@ static int each_item(const char *v, int (*ok)(const char *item, size_t n, unsign
 /* "expected local and/or remote, comma-separated, each once" */
 static const char *verify_why(void)
 {
-	static __thread char why[192];
+	static __thread char why[192]; /* per thread: read by the caller at once */
+	char names[128];
 
-	snprintf(why, sizeof(why), "expected %s, comma-separated, each once", ta_backend_names());
+	snprintf(why, sizeof(why), "expected %s, comma-separated, each once",
+	         ta_backend_names(names, sizeof(names)));
 	return why;
 }
 

@@ -1,6 +1,7 @@
 /*
  * file.c - safe opening, reading and creating of files.
  */
+#define _GNU_SOURCE /* O_PATH */
 #include "file.h"
 #include "crypto.h"
 #include "ta.h"
@@ -26,6 +27,10 @@ int ta_file_check_fd(int fd, const char *path, ta_file_kind kind, char *err, siz
 	if (fstat(fd, &st) != 0) {
 		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
 		return TA_ERR_UNAVAILABLE;
+	}
+	if (S_ISLNK(st.st_mode)) { /* only an O_PATH descriptor can name a link */
+		snprintf(err, errlen, "%s: is a symbolic link; refusing to follow it", path);
+		return TA_ERR_INSECURE;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular file", path);
@@ -276,9 +281,14 @@ int ta_file_open(const char *path, int flags, ta_file_kind kind, int *fd, char *
 	if ((ret = walk(path, 0, 0, abs, &dfd, &base, err, errlen)) != TA_OK)
 		goto out;
 	/* O_NONBLOCK: a FIFO (or a device) at the path must not block us; it
-	 * is refused by the type check below.  Cleared again for the caller. */
-	f = openat(dfd, base,
-	           (flags & ~(O_CREAT | O_TRUNC)) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	 * is refused by the type check below.  Cleared again for the caller.
+	 * O_PATH: a descriptor to check, never to read (see file.h). */
+	if (flags & O_PATH)
+		f = openat(dfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	else
+		f = openat(dfd, base,
+		           (flags & ~(O_CREAT | O_TRUNC)) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+		               O_NONBLOCK);
 	if (f < 0) {
 		int e = errno;
 		if (e == ENOENT) {
@@ -299,7 +309,7 @@ int ta_file_open(const char *path, int flags, ta_file_kind kind, int *fd, char *
 	}
 	if ((ret = ta_file_check_fd(f, path, kind, err, errlen)) != TA_OK)
 		goto out;
-	if (!(flags & O_NONBLOCK) &&
+	if (!(flags & (O_NONBLOCK | O_PATH)) &&
 	    ((fl = fcntl(f, F_GETFL)) < 0 || fcntl(f, F_SETFL, fl & ~O_NONBLOCK) != 0)) {
 		snprintf(err, errlen, "%s: fcntl: %s", path, strerror(errno));
 		ret = TA_ERR_UNAVAILABLE;

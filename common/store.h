@@ -1,5 +1,6 @@
 /*
- * store.h - the embedded SQLite store.
+ * store.h - the store: one API over the engines of store_int.h (a path
+ * names the embedded SQLite store).
  *
  * One ta_store is used by one thread at a time.  Opening checks the file
  * and its folder (SPEC §7), migrates older schemas and refuses newer ones.
@@ -40,6 +41,24 @@ struct ta_throttle {
 int ta_store_open(const char *path, int create, ta_store **out, char *err, size_t errlen);
 void ta_store_close(ta_store *st);
 
+/*
+ * For long-lived hosts that open the store per login: like
+ * ta_store_open(path, 0, ...), but may hand out an idle handle of this
+ * process that ta_store_release() kept (at most 8).  One is reused only
+ * for the same path still naming the same file (device and inode), after
+ * the checks a fresh open makes (folders; the open file's type, owner and
+ * mode; its schema); otherwise it is closed and a fresh open decides.  A
+ * handle goes to one caller at a time.  A forked child never reuses, nor
+ * closes, handles of its parent.  Same errors as ta_store_open.
+ */
+int ta_store_open_shared(const char *path, ta_store **out, char *err, size_t errlen);
+/*
+ * Give a handle (from either open) back: its transaction is rolled back,
+ * its throttle cap restored, and it is kept for reuse or closed.  NULL is
+ * ignored.  The caller must not use st afterwards.
+ */
+void ta_store_release(ta_store *st);
+
 /* Schema version of the open store (after migration). */
 int ta_store_schema(ta_store *st);
 
@@ -48,7 +67,7 @@ int ta_store_begin(ta_store *st);
 int ta_store_commit(ta_store *st);
 void ta_store_rollback(ta_store *st);
 
-/* Message of the last SQLite error, for logs. */
+/* Message of the engine's last error, for logs. */
 const char *ta_store_errmsg(ta_store *st);
 
 int ta_store_token_insert(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
@@ -57,6 +76,11 @@ int ta_store_token_insert(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
 int ta_store_token_find(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int want_params,
                         struct ta_token_row *row);
 int ta_store_token_revoke_id(ta_store *st, const char *id, int64_t now);
+/*
+ * Arguments: st, user and tenant are required (TA_ERR_INPUT when NULL or
+ * longer than TA_MAX_USER / TA_MAX_TENANT) except where NULL is said to
+ * mean "all"; *count and similar outputs may be NULL.
+ */
 /* tenant NULL: every tenant.  *count receives the number revoked. */
 int ta_store_token_revoke_user(ta_store *st, const char *user, const char *tenant, int64_t now,
                                unsigned *count);
@@ -68,7 +92,8 @@ int ta_store_token_list(ta_store *st, const char *user,
 int ta_store_has_credential(ta_store *st, const char *user, const char *tenant, int *has);
 
 int ta_store_otp_get(ta_store *st, const char *user, const char *tenant, struct ta_otp_row *row);
-/* TA_ERR_INPUT when row->next > TA_OTP_COUNTER_MAX; TA_ERR_EXISTS without replace. */
+/* TA_ERR_INPUT when row->next > TA_OTP_COUNTER_MAX or no sealed secret;
+ * TA_ERR_EXISTS without replace. */
 int ta_store_otp_put(ta_store *st, const char *user, const char *tenant,
                      const struct ta_otp_row *row, int replace);
 /*

@@ -104,7 +104,7 @@ void ta_ctx_free(ta_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
-	ta_store_close(ctx->store);
+	ta_store_release(ctx->store); /* back to the process's pool */
 	for (unsigned i = 0; i < ctx->cfg->nbackends; i++)
 		if (ctx->backend_state[i] != NULL && ctx->cfg->backends[i]->free_state != NULL)
 			ctx->cfg->backends[i]->free_state(ctx->backend_state[i]);
@@ -133,11 +133,14 @@ static int open_store_as(ta_ctx *ctx, ta_store **st, int level, int create)
 	int r;
 
 	if (ctx->store == NULL) {
-		r = ta_store_open(ctx->cfg->store, 0, &ctx->store, err, sizeof(err));
+		/* from the pool when this process has an idle handle (hosts that
+		 * make a context per login); ta_ctx_free gives it back */
+		r = ta_store_open_shared(ctx->cfg->store, &ctx->store, err, sizeof(err));
 		if (r == TA_ERR_NOT_FOUND && create) {
 			r = ta_store_open(ctx->cfg->store, 1, &ctx->store, err, sizeof(err));
 			if (r == TA_ERR_EXISTS) /* another process made it first */
-				r = ta_store_open(ctx->cfg->store, 0, &ctx->store, err, sizeof(err));
+				r = ta_store_open_shared(ctx->cfg->store, &ctx->store, err,
+				                         sizeof(err));
 			if (r == TA_OK)
 				ta_logf(ctx, TA_LOG_NOTICE, "created %s to count failures in",
 				        ctx->cfg->store);

@@ -36,6 +36,12 @@ typedef enum {
  * owner or mode of the file or of a folder; TA_ERR_UNAVAILABLE for other
  * errors.  err receives a message naming the path.
  */
+/*
+ * With O_PATH in flags the descriptor can only be checked (fstat), never
+ * read: use it for files another library (SQLite) opens itself.  Closing
+ * any other descriptor of a file drops every POSIX lock this process holds
+ * on it, SQLite's included; closing an O_PATH one does not.
+ */
 int ta_file_open(const char *path, int flags, ta_file_kind kind, int *fd, char *err, size_t errlen);
 
 /* Check an open descriptor the same way. */

@@ -198,14 +198,15 @@ check "exports only pam_sm_authenticate pam_sm_setcred (got: $exports)" \
 	test "$exports" = "pam_sm_authenticate pam_sm_setcred "
 check "module stays loaded once dlopened (NODELETE)" \
 	sh -c "readelf -d '$MOD' | grep -q 'Flags:.*NODELETE'"
-# Writable data: only what the C runtime puts there, and the core's
+# Writable data: only what the C runtime puts there, the core's
 # once-per-process initialisation in global.c (pthread_once controls for
 # the environment scrub and libcurl, and libcurl's result), each written
-# once before any thread can read it.
+# once before any thread can read it, and the pool of open stores in
+# store.c (one struct, every access under its own mutex).
 if [ -z "${TA_PRELOAD:-}" ]; then
 	globals=$(objdump -t "$MOD" | awk '$4 == ".data" || $4 == ".bss" {print $NF}' |
 		grep -v -x -e completed.0 -e __dso_handle -e __TMC_END__ -e '.data' -e '.bss' \
-			-e once -e scrub_once -e init_rc -e curl_once -e curl_init_rc | tr '\n' ' ')
+			-e once -e scrub_once -e init_rc -e curl_once -e curl_init_rc -e pool | tr '\n' ' ')
 	check "no writable global state (found: ${globals:-none})" test -z "$globals"
 fi
 

@@ -4,7 +4,9 @@
 #include "store.h"
 
 #include <sqlite3.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 static void test_create_modes(void **state)
 {
@@ -292,6 +294,53 @@ static void test_close_trims_large_wal(void **state)
 	env_free(e);
 }
 
+/* Does another process see a lock of ours on SQLite's shared-lock bytes? */
+static int shared_lock_seen(const char *path)
+{
+	pid_t c = fork();
+	int st = 0;
+
+	if (c == 0) {
+		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET,
+		                   .l_start = 0x40000000, .l_len = 512 + 2};
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+		_exit(fd >= 0 && fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK ? 1 : 0);
+	}
+	assert_true(c > 0);
+	assert_int_equal(waitpid(c, &st, 0), c);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 1;
+}
+
+/*
+ * A second open of the store in this process (another thread's context, a
+ * pooled handle's re-check) must not drop the locks the first connection
+ * holds: closing any plain descriptor of the file would release every
+ * POSIX lock the process has on it, and a peer could then take the store
+ * for its own (a last-closer checkpoint, a recovery) under our readers.
+ */
+static void test_second_open_keeps_locks(void **state)
+{
+	struct env *e = env_init();
+	ta_store *a = NULL, *b = NULL;
+	char err[512];
+	int has = 0;
+	(void)state;
+	assert_int_equal(ta_store_open(e->store, 0, &a, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_store_has_credential(a, "alice", "", &has), TA_OK);
+	assert_true(shared_lock_seen(e->store)); /* SQLite holds it in WAL mode */
+	assert_int_equal(ta_store_open(e->store, 0, &b, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_store_has_credential(b, "alice", "", &has), TA_OK);
+	ta_store_close(b);
+	assert_true(shared_lock_seen(e->store));
+	assert_int_equal(ta_store_open_shared(e->store, &b, err, sizeof(err)), TA_OK);
+	ta_store_release(b);
+	assert_int_equal(ta_store_open_shared(e->store, &b, err, sizeof(err)), TA_OK);
+	ta_store_release(b); /* re-checked through the pool */
+	assert_true(shared_lock_seen(e->store));
+	ta_store_close(a);
+	env_free(e);
+}
+
 /* Key files: created once, read back, and a malformed one leaves no key bytes. */
 static void test_key_files(void **state)
 {
@@ -329,6 +378,7 @@ int main(void)
 	    cmocka_unit_test(test_otp_counter_bounds),
 	    cmocka_unit_test(test_close_trims_large_wal),
 	    cmocka_unit_test(test_key_files),
+	    cmocka_unit_test(test_second_open_keeps_locks),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

@@ -1,0 +1,982 @@
+/*
+ * store_sqlite.c - the SQLite store engine: file checks, schema,
+ * migrations and the queries.
+ *
+ * Opening a current store is kept cheap (hosts open one per login): the
+ * file and folder checks, sqlite3_open, the per-connection settings (API
+ * calls and two pragmas that need no schema), and one read of the
+ * application id and user_version.  WAL mode is persistent in the file and
+ * set only when its header says otherwise; statements are prepared on
+ * first use and cached in the handle.
+ */
+#define _GNU_SOURCE /* O_PATH */
+#include "file.h"
+#include "store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#define APP_ID      0x546b4175   /* "TkAu": marks a tokenauth store */
+#define TA_WAL_TRIM (256 * 1024) /* WAL bytes a close leaves alone */
+
+enum {
+	Q_TOKEN_FIND,
+	Q_TOKEN_FIND_P,
+	Q_TOKEN_INSERT,
+	Q_TOKEN_REVOKE_ID,
+	Q_TOKEN_ID_EXISTS,
+	Q_TOKEN_REVOKE_USER,
+	Q_TOKEN_REVOKE_USER_T,
+	Q_HAS_CRED,
+	Q_OTP_GET,
+	Q_OTP_INSERT,
+	Q_OTP_REPLACE,
+	Q_OTP_ADVANCE,
+	Q_OTP_DELETE,
+	Q_THROTTLE_GET,
+	Q_THROTTLE_PUT,
+	Q_THROTTLE_EXPIRE,
+	Q_THROTTLE_HAS,
+	Q_THROTTLE_COUNT,
+	Q_THROTTLE_EVICT,
+	Q_THROTTLE_CLEAR,
+	Q_THROTTLE_CLEAR_T,
+	Q_VERSION,
+	Q_COUNT
+};
+
+static const char *const queries[Q_COUNT] = {
+    [Q_TOKEN_FIND] = "SELECT id,user,tenant,kind,created,expires,revoked FROM tokens WHERE hash=?",
+    [Q_TOKEN_FIND_P] = "SELECT id,user,tenant,kind,created,expires,revoked,params FROM tokens "
+                       "WHERE hash=?",
+    [Q_TOKEN_INSERT] = "INSERT INTO tokens(hash,id,user,tenant,kind,created,expires,revoked,"
+                       "params) VALUES(?,?,?,?,?,?,?,0,?)",
+    [Q_TOKEN_REVOKE_ID] = "UPDATE tokens SET revoked=?1 WHERE id=?2 AND revoked=0",
+    [Q_TOKEN_ID_EXISTS] = "SELECT 1 FROM tokens WHERE id=?",
+    [Q_TOKEN_REVOKE_USER] = "UPDATE tokens SET revoked=?1 WHERE user=?2 AND revoked=0",
+    [Q_TOKEN_REVOKE_USER_T] = "UPDATE tokens SET revoked=?1 WHERE user=?2 AND tenant=?3 AND "
+                              "revoked=0",
+    [Q_HAS_CRED] = "SELECT EXISTS(SELECT 1 FROM tokens WHERE user=?1 AND tenant=?2) OR "
+                   "EXISTS(SELECT 1 FROM otp WHERE user=?1 AND tenant=?2)",
+    [Q_OTP_GET] = "SELECT type,alg,digits,period,next,created,secret FROM otp WHERE user=? AND "
+                  "tenant=?",
+    [Q_OTP_INSERT] = "INSERT INTO otp(user,tenant,type,alg,digits,period,next,created,secret) "
+                     "VALUES(?,?,?,?,?,?,?,?,?)",
+    [Q_OTP_REPLACE] = "INSERT OR REPLACE INTO otp(user,tenant,type,alg,digits,period,next,"
+                      "created,secret) VALUES(?,?,?,?,?,?,?,?,?)",
+    /* sq_otp_advance() binds only 1..INT64_MAX and rows hold only
+     * 0..INT64_MAX, so the signed "<" here orders them as unsigned values. */
+    [Q_OTP_ADVANCE] = "UPDATE otp SET next=?3 WHERE user=?1 AND tenant=?2 AND next>=0 AND "
+                      "next<?3",
+    [Q_OTP_DELETE] = "DELETE FROM otp WHERE user=? AND tenant=?",
+    [Q_THROTTLE_GET] = "SELECT failures,lockouts,locked_until FROM throttle WHERE user=? AND "
+                       "tenant=?",
+    [Q_THROTTLE_PUT] = "INSERT INTO throttle(user,tenant,failures,lockouts,locked_until,updated) "
+                       "VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(user,tenant) DO UPDATE SET "
+                       "failures=?3,lockouts=?4,locked_until=?5,updated=?6",
+    /* a failure streak is forgotten a day after its last failure, never while locked */
+    [Q_THROTTLE_EXPIRE] = "DELETE FROM throttle WHERE (user,tenant) IN (SELECT user,tenant FROM "
+                          "throttle WHERE updated<?1 AND locked_until<=?2 ORDER BY updated "
+                          "LIMIT 8)",
+    [Q_THROTTLE_HAS] = "SELECT 1 FROM throttle WHERE user=? AND tenant=?",
+    [Q_THROTTLE_COUNT] = "SELECT count(*) FROM throttle",
+    /* a full table gives up the oldest unlocked row; a locked row is never given up */
+    [Q_THROTTLE_EVICT] = "DELETE FROM throttle WHERE (user,tenant) IN (SELECT user,tenant FROM "
+                         "throttle WHERE locked_until<=?1 ORDER BY updated LIMIT 1)",
+    [Q_THROTTLE_CLEAR] = "DELETE FROM throttle WHERE user=?",
+    [Q_THROTTLE_CLEAR_T] = "DELETE FROM throttle WHERE user=? AND tenant=?",
+    [Q_VERSION] = "PRAGMA user_version",
+};
+
+struct sq_store {
+	struct ta_store base; /* first: handles are cast back and forth */
+	sqlite3 *db;
+	sqlite3_stmt *q[Q_COUNT]; /* prepared on first use */
+	int fd;                   /* the checked descriptor of the file, for reuse checks */
+};
+
+/* Schema steps: migrations[i] brings a store from version i to i + 1. */
+static const char *const migrations[TA_STORE_SCHEMA] = {
+    /* 0 -> 1: the first schema */
+    "CREATE TABLE tokens(hash BLOB PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+    " user TEXT NOT NULL, tenant TEXT NOT NULL, kind INTEGER NOT NULL,"
+    " created INTEGER NOT NULL, expires INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0)"
+    " WITHOUT ROWID;"
+    "CREATE INDEX tokens_user ON tokens(user, tenant);"
+    "CREATE TABLE otp(user TEXT NOT NULL, tenant TEXT NOT NULL, type INTEGER NOT NULL,"
+    " alg INTEGER NOT NULL, digits INTEGER NOT NULL, period INTEGER NOT NULL,"
+    " next INTEGER NOT NULL, created INTEGER NOT NULL, secret BLOB NOT NULL,"
+    " PRIMARY KEY(user, tenant)) WITHOUT ROWID;"
+    "CREATE TABLE throttle(user TEXT NOT NULL, tenant TEXT NOT NULL,"
+    " failures INTEGER NOT NULL, locked_until INTEGER NOT NULL,"
+    " PRIMARY KEY(user, tenant)) WITHOUT ROWID;",
+    /* 1 -> 2: bound parameters (seed 004) and lockout doubling */
+    "ALTER TABLE tokens ADD COLUMN params TEXT;"
+    "ALTER TABLE throttle ADD COLUMN lockouts INTEGER NOT NULL DEFAULT 0;",
+    /* 2 -> 3: throttle rows for users only a remote backend knows, expired and capped */
+    "ALTER TABLE throttle ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX throttle_updated ON throttle(updated);",
+};
+
+static struct sq_store *SQ(ta_store *st)
+{
+	return (struct sq_store *)st;
+}
+
+static int map_rc(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW: return TA_OK;
+	case SQLITE_NOMEM: return TA_ERR_NOMEM;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_FORMAT:
+	case SQLITE_SCHEMA: return TA_ERR_CORRUPT;
+	case SQLITE_CONSTRAINT: return TA_ERR_EXISTS;
+	default: return TA_ERR_UNAVAILABLE;
+	}
+}
+
+static int exec(struct sq_store *s, const char *sql)
+{
+	return map_rc(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
+}
+
+/*
+ * The cached statement q, prepared on first use.  A query of ours that
+ * does not compile against an opened current store means its schema is
+ * damaged (a table or column missing): TA_ERR_CORRUPT, as opening it did
+ * when every statement was prepared up front.
+ */
+static int stmt(struct sq_store *s, int q, sqlite3_stmt **out)
+{
+	int rc;
+
+	if (s->q[q] == NULL) {
+		rc = sqlite3_prepare_v3(s->db, queries[q], -1, SQLITE_PREPARE_PERSISTENT, &s->q[q],
+		                        NULL);
+		if (rc != SQLITE_OK)
+			return (rc & 0xff) == SQLITE_ERROR ? TA_ERR_CORRUPT : map_rc(rc);
+	}
+	*out = s->q[q];
+	return TA_OK;
+}
+
+/* Reset and clear a cached statement after use. */
+static void done(sqlite3_stmt *q)
+{
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+}
+
+static int bind_text(sqlite3_stmt *q, int i, const char *v)
+{
+	return sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC) == SQLITE_OK ? TA_OK : TA_ERR_NOMEM;
+}
+
+static int bind_user_tenant(sqlite3_stmt *q, const char *user, const char *tenant)
+{
+	int r = bind_text(q, 1, user);
+
+	return r == TA_OK && tenant != NULL ? bind_text(q, 2, tenant) : r;
+}
+
+/* Statement k with ?1 = user and ?2 = tenant bound; done(*q) when finished. */
+static int stmt_for(struct sq_store *s, int k, const char *user, const char *tenant,
+                    sqlite3_stmt **q)
+{
+	int r = stmt(s, k, q);
+
+	if (r == TA_OK && (r = bind_user_tenant(*q, user, tenant)) != TA_OK) {
+		done(*q);
+		*q = NULL;
+	}
+	return r;
+}
+
+/* Step a bound statement that returns no rows; *changes: rows it changed. */
+static int step_done(struct sq_store *s, sqlite3_stmt *q, unsigned *changes)
+{
+	int rc = sqlite3_step(q);
+
+	if (changes != NULL)
+		*changes = rc == SQLITE_DONE ? (unsigned)sqlite3_changes(s->db) : 0;
+	done(q);
+	return rc == SQLITE_DONE ? TA_OK : rc == SQLITE_ROW ? TA_ERR_UNAVAILABLE : map_rc(rc);
+}
+
+/* ---- transactions -------------------------------------------------------- */
+
+static const char *sq_errmsg(ta_store *st)
+{
+	return SQ(st)->db ? sqlite3_errmsg(SQ(st)->db) : "no store";
+}
+
+static int sq_begin(ta_store *st)
+{
+	return exec(SQ(st), "BEGIN IMMEDIATE");
+}
+
+static int sq_commit(ta_store *st)
+{
+	return exec(SQ(st), "COMMIT");
+}
+
+static void sq_rollback(ta_store *st)
+{
+	if (SQ(st)->db != NULL && !sqlite3_get_autocommit(SQ(st)->db))
+		sqlite3_exec(SQ(st)->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- opening ------------------------------------------------------------- */
+
+static int pragma_int(struct sq_store *s, const char *sql, int *out)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
+
+	if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		*out = sqlite3_column_int(q, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(q);
+	return map_rc(rc);
+}
+
+/* Read the marker and version; no lock is taken, and no schema is parsed. */
+static int read_version(struct sq_store *s, int *app, int *version)
+{
+	int r = pragma_int(s, "PRAGMA application_id", app);
+
+	return r == TA_OK ? pragma_int(s, "PRAGMA user_version", version) : r;
+}
+
+static int check_version(int fresh, int app, int version, char *err, size_t errlen)
+{
+	if (!fresh && app != APP_ID) {
+		snprintf(err, errlen, "not a tokenauth store (application id %d)", app);
+		return TA_ERR_CORRUPT;
+	}
+	if (version > TA_STORE_SCHEMA) {
+		snprintf(err, errlen,
+		         "store schema %d is newer than this program's (%d); upgrade tokenauth",
+		         version, TA_STORE_SCHEMA);
+		return TA_ERR_CORRUPT;
+	}
+	return TA_OK;
+}
+
+/*
+ * Bring the schema up to date.  The common case (already current) is one
+ * read of the header values: no lock, no schema parse, so logins never
+ * queue behind each other just to open the store.
+ */
+static int migrate(struct sq_store *s, int fresh, char *err, size_t errlen)
+{
+	int version = 0, app = 0, r, locked = 0;
+	char sql[64];
+
+	if ((r = read_version(s, &app, &version)) != TA_OK)
+		goto fail;
+	if ((r = check_version(fresh, app, version, err, errlen)) != TA_OK ||
+	    version == TA_STORE_SCHEMA)
+		goto done;
+	/* Re-read under the write lock: another process may have migrated. */
+	if ((r = sq_begin(&s->base)) != TA_OK)
+		goto fail;
+	locked = 1;
+	if ((r = read_version(s, &app, &version)) != TA_OK)
+		goto fail;
+	if ((r = check_version(fresh, app, version, err, errlen)) != TA_OK)
+		goto done;
+	for (; version < TA_STORE_SCHEMA; version++)
+		if ((r = exec(s, migrations[version])) != TA_OK)
+			goto fail;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", TA_STORE_SCHEMA);
+	if ((r = exec(s, sql)) != TA_OK)
+		goto fail;
+	snprintf(sql, sizeof(sql), "PRAGMA application_id=%d", APP_ID);
+	if (fresh && (r = exec(s, sql)) != TA_OK)
+		goto fail;
+	if ((r = sq_commit(&s->base)) != TA_OK)
+		goto fail;
+	locked = 0;
+	goto done;
+fail:
+	snprintf(err, errlen, "cannot read or update the store: %s", sqlite3_errmsg(s->db));
+done:
+	if (locked)
+		sq_rollback(&s->base);
+	if (r == TA_OK)
+		s->base.schema = TA_STORE_SCHEMA;
+	return r;
+}
+
+/* Create the file ourselves so it is born 0600 and not through a link. */
+static int create_file(const char *path, char *err, size_t errlen)
+{
+	int r, fd;
+
+	if ((r = ta_file_make_parent(path, err, errlen)) != TA_OK)
+		return r;
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+		return errno == EEXIST ? TA_ERR_EXISTS : TA_ERR_UNAVAILABLE;
+	}
+	if (fchmod(fd, 0600) != 0) { /* exactly 0600, whatever the umask */
+		snprintf(err, errlen, "%s: cannot set mode 0600: %s", path, strerror(errno));
+		close(fd);
+		return TA_ERR_UNAVAILABLE;
+	}
+	close(fd);
+	return TA_OK;
+}
+
+/* Check the file and folder; the checked descriptor is kept for reuse checks. */
+static int check_file(const char *path, struct stat *st_out, int *fd, char *err, size_t errlen)
+{
+	int r;
+
+	*fd = -1;
+	if ((r = ta_file_check_dir(path, err, errlen)) != TA_OK)
+		return r;
+	/* O_PATH: closing it later must not drop SQLite's locks on the file */
+	if ((r = ta_file_open(path, O_PATH, TA_FILE_PLAIN, fd, err, errlen)) != TA_OK)
+		return r;
+	if (fstat(*fd, st_out) != 0) {
+		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+		r = TA_ERR_UNAVAILABLE;
+	}
+	return r;
+}
+
+/*
+ * Per-connection settings.  Already the default or persistent, hence not
+ * set: journal_mode=WAL (persistent in the file; set only when the file
+ * says otherwise).  Set through the API, which parses nothing:
+ * foreign_keys=OFF, trusted_schema=OFF.  Per-connection pragmas that need
+ * no schema: synchronous=NORMAL (safe in WAL; the default is FULL) and
+ * temp_store=MEMORY (SQLite makes no temporary files, so a TMPDIR or
+ * SQLITE_TMPDIR the host read before us never matters).
+ */
+/* Is the file in WAL mode already (the mode is kept in the file)? */
+static int is_wal(struct sq_store *s)
+{
+	sqlite3_stmt *q = NULL;
+	int wal = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &q, NULL) == SQLITE_OK &&
+	          sqlite3_step(q) == SQLITE_ROW &&
+	          sqlite3_column_text(q, 0) != NULL &&
+	          strcmp((const char *)sqlite3_column_text(q, 0), "wal") == 0;
+
+	sqlite3_finalize(q);
+	return wal;
+}
+
+static int configure(struct sq_store *s, int wal)
+{
+	int on = 1, r = TA_OK;
+
+	sqlite3_busy_timeout(s->db, TA_STORE_BUSY_MS);
+	sqlite3_extended_result_codes(s->db, 0);
+	/* Short-lived hosts (a PAM handle per request) open and close the store
+	 * all the time; the last closer would checkpoint, fsync and delete the
+	 * WAL each time.  Leave that to the automatic checkpoints of writers. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_FKEY, 0, NULL);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	/* WAL: readers never wait for writers; NORMAL sync is safe in WAL. */
+	if (!wal)
+		r = exec(s, "PRAGMA journal_mode=WAL");
+	if (r == TA_OK)
+		r = exec(s, "PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY");
+	return r;
+}
+
+static int open_db(struct sq_store *s, const char *path, const struct stat *before, char *err,
+                   size_t errlen)
+{
+	struct stat after;
+	int rc, r;
+
+	rc = sqlite3_open_v2(path, &s->db,
+	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+	                     NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open store: %s", path,
+		         s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		return map_rc(rc) == TA_OK ? TA_ERR_UNAVAILABLE : map_rc(rc);
+	}
+	if (stat(path, &after) != 0 || after.st_ino != before->st_ino ||
+	    after.st_dev != before->st_dev) {
+		snprintf(err, errlen, "%s: store was replaced while opening", path);
+		return TA_ERR_INSECURE;
+	}
+	if ((r = configure(s, is_wal(s))) != TA_OK)
+		snprintf(err, errlen, "%s: %s: %s", path,
+		         r == TA_ERR_CORRUPT ? "not a tokenauth store, or damaged"
+		                             : "cannot use store",
+		         sqlite3_errmsg(s->db));
+	return r;
+}
+
+static void sq_close(ta_store *st);
+
+static int sq_open(const char *path, int create, ta_store **out, char *err, size_t errlen)
+{
+	struct sq_store *s = NULL;
+	struct stat before;
+	char msg[256];
+	int r, fd = -1;
+
+	*out = NULL;
+	if (create && (r = create_file(path, err, errlen)) != TA_OK)
+		return r;
+	if ((r = check_file(path, &before, &fd, err, errlen)) != TA_OK)
+		goto out;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		r = TA_ERR_NOMEM;
+		goto out;
+	}
+	s->fd = fd;
+	fd = -1;
+	s->base.id.dev = before.st_dev;
+	s->base.id.ino = before.st_ino;
+	if ((r = open_db(s, path, &before, err, errlen)) != TA_OK)
+		goto out;
+	if ((r = migrate(s, create, msg, sizeof(msg))) != TA_OK) {
+		snprintf(err, errlen, "%s: %s", path, msg);
+		if (r == TA_ERR_UNAVAILABLE && strstr(msg, "not a database") != NULL)
+			r = TA_ERR_CORRUPT;
+		goto out;
+	}
+	*out = &s->base;
+	s = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	sq_close(s ? &s->base : NULL);
+	return r;
+}
+
+/*
+ * Closing skips SQLite's checkpoint (see configure), so a WAL grown by bulk
+ * writes would be re-read by every process that opens the store next.
+ * Past TA_WAL_TRIM, fold it back and truncate it, waiting only briefly
+ * for readers: one close in many pays for the sync, every open stays cheap.
+ */
+static void trim_wal(struct sq_store *s)
+{
+	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(s->db, "main"));
+	struct stat sb;
+
+	if (wal == NULL || stat(wal, &sb) != 0 || sb.st_size <= TA_WAL_TRIM)
+		return;
+	sqlite3_busy_timeout(s->db, 50);
+	sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_busy_timeout(s->db, TA_STORE_BUSY_MS);
+}
+
+static void sq_close(ta_store *st)
+{
+	struct sq_store *s = SQ(st);
+
+	if (s == NULL)
+		return;
+	sq_rollback(st);
+	if (s->db != NULL)
+		trim_wal(s);
+	for (int i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(s->q[i]);
+	sqlite3_close(s->db);
+	if (s->fd >= 0)
+		close(s->fd); /* after SQLite's own descriptors are gone */
+	free(s);
+}
+
+/* ---- reuse of a pooled handle --------------------------------------------- */
+
+/* What a fresh open checks before opening: the folders (strictly), and
+ * that the path names a file (not a link) whose identity is returned. */
+static int sq_identify(const char *path, struct ta_store_id *id, char *err, size_t errlen)
+{
+	struct stat sb;
+	int r;
+
+	if ((r = ta_file_check_dir(path, err, errlen)) != TA_OK)
+		return r;
+	if (lstat(path, &sb) != 0) {
+		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+		return errno == ENOENT ? TA_ERR_NOT_FOUND : TA_ERR_UNAVAILABLE;
+	}
+	id->dev = sb.st_dev;
+	id->ino = sb.st_ino;
+	return TA_OK;
+}
+
+/* The rest: the open file's type, owner and mode, and a schema this
+ * program may use (another process may have upgraded the store). */
+static int sq_recheck(ta_store *st, const char *path, char *err, size_t errlen)
+{
+	struct sq_store *s = SQ(st);
+	struct stat sb;
+	sqlite3_stmt *q = NULL;
+	int r, rc;
+
+	if ((r = ta_file_check_fd(s->fd, path, TA_FILE_PLAIN, err, errlen)) != TA_OK)
+		return r;
+	if (fstat(s->fd, &sb) != 0 || sb.st_dev != st->id.dev || sb.st_ino != st->id.ino)
+		return TA_ERR_INSECURE;
+	if ((r = stmt(s, Q_VERSION, &q)) != TA_OK)
+		return r;
+	rc = sqlite3_step(q);
+	r = rc == SQLITE_ROW && sqlite3_column_int(q, 0) == TA_STORE_SCHEMA ? TA_OK
+	                                                                    : TA_ERR_CORRUPT;
+	done(q);
+	return r;
+}
+
+static int sq_idle(ta_store *st)
+{
+	struct sq_store *s = SQ(st);
+
+	sq_rollback(st);
+	if (s->db == NULL || !sqlite3_get_autocommit(s->db))
+		return TA_ERR_UNAVAILABLE;
+	for (sqlite3_stmt *q = sqlite3_next_stmt(s->db, NULL); q; q = sqlite3_next_stmt(s->db, q))
+		if (sqlite3_stmt_busy(q))
+			return TA_ERR_UNAVAILABLE;
+	trim_wal(s);
+	return TA_OK;
+}
+
+/* ---- tokens --------------------------------------------------------------- */
+
+static void copy_col(sqlite3_stmt *q, int i, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+	size_t n = t ? strlen((const char *)t) : 0;
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, t ? (const char *)t : "", n);
+	dst[n] = '\0';
+}
+
+/* TA_ERR_NOMEM when the row has params and they could not be copied. */
+static int read_token_row(sqlite3_stmt *q, struct ta_token_row *row, int with_params)
+{
+	copy_col(q, 0, row->id, sizeof(row->id));
+	copy_col(q, 1, row->user, sizeof(row->user));
+	copy_col(q, 2, row->tenant, sizeof(row->tenant));
+	row->kind = sqlite3_column_int(q, 3);
+	row->created = sqlite3_column_int64(q, 4);
+	row->expires = sqlite3_column_int64(q, 5);
+	row->revoked = sqlite3_column_int64(q, 6);
+	row->params = NULL;
+	if (!with_params || sqlite3_column_type(q, 7) != SQLITE_TEXT)
+		return TA_OK;
+	row->params = strdup((const char *)sqlite3_column_text(q, 7));
+	return row->params != NULL ? TA_OK : TA_ERR_NOMEM;
+}
+
+static int sq_token_find(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int want_params,
+                         struct ta_token_row *row)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, r;
+
+	if ((r = stmt(SQ(st), want_params ? Q_TOKEN_FIND_P : Q_TOKEN_FIND, &q)) != TA_OK)
+		return r;
+	sqlite3_bind_blob(q, 1, hash, TA_SHA256_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		r = read_token_row(q, row, want_params);
+	else
+		r = rc == SQLITE_DONE ? TA_ERR_NOT_FOUND : map_rc(rc);
+	done(q);
+	return r;
+}
+
+static int sq_token_insert(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
+                           const struct ta_token_row *row)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = stmt(SQ(st), Q_TOKEN_INSERT, &q)) != TA_OK)
+		return r;
+	sqlite3_bind_blob(q, 1, hash, TA_SHA256_LEN, SQLITE_STATIC);
+	if ((r = bind_text(q, 2, row->id)) != TA_OK || (r = bind_text(q, 3, row->user)) != TA_OK ||
+	    (r = bind_text(q, 4, row->tenant)) != TA_OK ||
+	    (row->params != NULL && (r = bind_text(q, 8, row->params)) != TA_OK)) {
+		done(q);
+		return r;
+	}
+	sqlite3_bind_int(q, 5, row->kind);
+	sqlite3_bind_int64(q, 6, row->created);
+	sqlite3_bind_int64(q, 7, row->expires);
+	return step_done(SQ(st), q, NULL);
+}
+
+static int sq_token_revoke_id(ta_store *st, const char *id, int64_t now)
+{
+	sqlite3_stmt *q = NULL;
+	unsigned n = 0;
+	int r, rc;
+
+	if ((r = stmt(SQ(st), Q_TOKEN_REVOKE_ID, &q)) != TA_OK)
+		return r;
+	sqlite3_bind_int64(q, 1, now);
+	if ((r = bind_text(q, 2, id)) != TA_OK || (r = step_done(SQ(st), q, &n)) != TA_OK ||
+	    n > 0) {
+		done(q);
+		return r;
+	}
+	/* Distinguish "no such id" from "already revoked". */
+	if ((r = stmt(SQ(st), Q_TOKEN_ID_EXISTS, &q)) != TA_OK)
+		return r;
+	bind_text(q, 1, id);
+	rc = sqlite3_step(q);
+	r = rc == SQLITE_ROW ? TA_ERR_REVOKED : rc == SQLITE_DONE ? TA_ERR_NOT_FOUND : map_rc(rc);
+	done(q);
+	return r;
+}
+
+static int sq_token_revoke_user(ta_store *st, const char *user, const char *tenant, int64_t now,
+                                unsigned *count)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = stmt(SQ(st), tenant ? Q_TOKEN_REVOKE_USER_T : Q_TOKEN_REVOKE_USER, &q)) != TA_OK)
+		return r;
+	sqlite3_bind_int64(q, 1, now);
+	if ((r = bind_text(q, 2, user)) != TA_OK ||
+	    (tenant != NULL && (r = bind_text(q, 3, tenant)) != TA_OK)) {
+		done(q);
+		return r;
+	}
+	return step_done(SQ(st), q, count);
+}
+
+static int sq_has_credential(ta_store *st, const char *user, const char *tenant, int *has)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, r;
+
+	if ((r = stmt_for(SQ(st), Q_HAS_CRED, user, tenant, &q)) != TA_OK)
+		return r;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*has = sqlite3_column_int(q, 0);
+	done(q);
+	return rc == SQLITE_ROW ? TA_OK : map_rc(rc);
+}
+
+/* ---- OTP ------------------------------------------------------------------ */
+
+/*
+ * OTP counters and time steps sit in a signed 64-bit column.  A row is
+ * created with next <= TA_OTP_COUNTER_MAX (2^62) and only ever advanced to
+ * a larger value no greater than INT64_MAX, which leaves 2^62 acceptances
+ * of headroom: far more than any authenticator can produce, and no value
+ * on the way can reach the sign bit.  A negative next (a wrapped counter
+ * written by an older version) is a damaged row, never a small counter.
+ */
+static int read_otp_row(sqlite3_stmt *q, int col, struct ta_otp_row *row)
+{
+	const void *blob;
+	sqlite3_int64 next;
+	int n;
+
+	row->p.type = (ta_otp_type)sqlite3_column_int(q, col + 0);
+	row->p.alg = (ta_hash_alg)sqlite3_column_int(q, col + 1);
+	row->p.digits = (unsigned)sqlite3_column_int(q, col + 2);
+	row->p.period = (unsigned)sqlite3_column_int(q, col + 3);
+	next = sqlite3_column_int64(q, col + 4);
+	row->next = next < 0 ? 0 : (uint64_t)next;
+	row->created = sqlite3_column_int64(q, col + 5);
+	blob = sqlite3_column_blob(q, col + 6);
+	n = sqlite3_column_bytes(q, col + 6);
+	if (next < 0 || blob == NULL || n <= 0 || (size_t)n > sizeof(row->sealed) ||
+	    (row->p.type != TA_OTP_HOTP && row->p.type != TA_OTP_TOTP) ||
+	    ta_hash_len(row->p.alg) == 0 || row->p.digits < 6 || row->p.digits > 8 ||
+	    (row->p.type == TA_OTP_TOTP && row->p.period == 0))
+		return TA_ERR_CORRUPT;
+	memcpy(row->sealed, blob, (size_t)n);
+	row->sealed_len = (size_t)n;
+	return TA_OK;
+}
+
+static int sq_otp_get(ta_store *st, const char *user, const char *tenant, struct ta_otp_row *row)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, r;
+
+	if ((r = stmt_for(SQ(st), Q_OTP_GET, user, tenant, &q)) != TA_OK)
+		return r;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		r = read_otp_row(q, 0, row);
+	else
+		r = rc == SQLITE_DONE ? TA_ERR_NOT_FOUND : map_rc(rc);
+	done(q);
+	return r;
+}
+
+static int sq_otp_put(ta_store *st, const char *user, const char *tenant,
+                      const struct ta_otp_row *row, int replace)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = stmt_for(SQ(st), replace ? Q_OTP_REPLACE : Q_OTP_INSERT, user, tenant, &q)) != TA_OK)
+		return r;
+	sqlite3_bind_int(q, 3, (int)row->p.type);
+	sqlite3_bind_int(q, 4, (int)row->p.alg);
+	sqlite3_bind_int(q, 5, (int)row->p.digits);
+	sqlite3_bind_int(q, 6, (int)row->p.period);
+	sqlite3_bind_int64(q, 7, (sqlite3_int64)row->next);
+	sqlite3_bind_int64(q, 8, row->created);
+	sqlite3_bind_blob(q, 9, row->sealed, (int)row->sealed_len, SQLITE_STATIC);
+	return step_done(SQ(st), q, NULL);
+}
+
+/* next is 1..INT64_MAX here (store.c refuses the rest as replays). */
+static int sq_otp_advance(ta_store *st, const char *user, const char *tenant, uint64_t next)
+{
+	sqlite3_stmt *q = NULL;
+	unsigned changed = 0;
+	int r;
+
+	if ((r = stmt_for(SQ(st), Q_OTP_ADVANCE, user, tenant, &q)) != TA_OK)
+		return r;
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)next);
+	if ((r = step_done(SQ(st), q, &changed)) != TA_OK)
+		return r;
+	return changed == 1 ? TA_OK : TA_ERR_REPLAY;
+}
+
+static int sq_otp_delete(ta_store *st, const char *user, const char *tenant)
+{
+	sqlite3_stmt *q = NULL;
+	unsigned n = 0;
+	int r;
+
+	if ((r = stmt_for(SQ(st), Q_OTP_DELETE, user, tenant, &q)) != TA_OK)
+		return r;
+	r = step_done(SQ(st), q, &n);
+	return r == TA_OK && n == 0 ? TA_ERR_NOT_FOUND : r;
+}
+
+/* ---- lists ---------------------------------------------------------------- */
+
+struct sq_cursor {
+	sqlite3_stmt *q;
+	enum ta_store_list what;
+};
+
+/* Lists are prepared per call, not cached: a callback may use the store. */
+static int sq_list_open(ta_store *st, enum ta_store_list what, const char *user, void **cur)
+{
+	static const char *const sql[2][2] = {
+	    {"SELECT id,user,tenant,kind,created,expires,revoked,params FROM tokens ORDER BY "
+	     "user,tenant,created,id",
+	     "SELECT id,user,tenant,kind,created,expires,revoked,params FROM tokens WHERE user=? "
+	     "ORDER BY user,tenant,created,id"},
+	    {"SELECT user,tenant,type,alg,digits,period,next,created,secret FROM otp ORDER BY "
+	     "user,tenant",
+	     "SELECT user,tenant,type,alg,digits,period,next,created,secret FROM otp WHERE user=? "
+	     "ORDER BY user,tenant"},
+	};
+	struct sq_cursor *c = NULL;
+	int rc, r = TA_OK;
+
+	*cur = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return TA_ERR_NOMEM;
+	c->what = what;
+	rc = sqlite3_prepare_v2(SQ(st)->db, sql[what == TA_STORE_LIST_OTP][user != NULL], -1, &c->q,
+	                        NULL);
+	if (rc != SQLITE_OK)
+		r = (rc & 0xff) == SQLITE_ERROR ? TA_ERR_CORRUPT : map_rc(rc);
+	else if (user != NULL)
+		r = bind_text(c->q, 1, user);
+	if (r != TA_OK) {
+		sqlite3_finalize(c->q);
+		free(c);
+		return r;
+	}
+	*cur = c;
+	return TA_OK;
+}
+
+static int sq_list_next(void *cur, struct ta_store_item *it)
+{
+	struct sq_cursor *c = cur;
+	int rc = sqlite3_step(c->q), r;
+
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : map_rc(rc);
+	if (c->what == TA_STORE_LIST_TOKENS) {
+		r = read_token_row(c->q, &it->token, 1);
+	} else {
+		it->user = (const char *)sqlite3_column_text(c->q, 0);
+		it->tenant = (const char *)sqlite3_column_text(c->q, 1);
+		r = read_otp_row(c->q, 2, &it->otp);
+		if (r == TA_OK && (it->user == NULL || it->tenant == NULL))
+			r = TA_ERR_CORRUPT;
+	}
+	return r == TA_OK ? 1 : r;
+}
+
+static void sq_list_close(void *cur)
+{
+	struct sq_cursor *c = cur;
+
+	if (c == NULL)
+		return;
+	sqlite3_finalize(c->q);
+	free(c);
+}
+
+/* ---- throttle ------------------------------------------------------------- */
+
+static int sq_throttle_get(ta_store *st, const char *user, const char *tenant,
+                           struct ta_throttle *t)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, r;
+
+	memset(t, 0, sizeof(*t));
+	if ((r = stmt_for(SQ(st), Q_THROTTLE_GET, user, tenant, &q)) != TA_OK)
+		return r;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		t->failures = (unsigned)sqlite3_column_int(q, 0);
+		t->lockouts = (unsigned)sqlite3_column_int(q, 1);
+		t->locked_until = sqlite3_column_int64(q, 2);
+	}
+	done(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? TA_OK : map_rc(rc);
+}
+
+/* One statement with up to two integer parameters; *col0: its first value. */
+static int step_ints(struct sq_store *s, int which, int64_t a, int64_t b, int64_t *col0,
+                     unsigned *changes)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, r;
+
+	if ((r = stmt(s, which, &q)) != TA_OK)
+		return r;
+	if (sqlite3_bind_parameter_count(q) >= 1)
+		sqlite3_bind_int64(q, 1, a);
+	if (sqlite3_bind_parameter_count(q) >= 2)
+		sqlite3_bind_int64(q, 2, b);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && col0 != NULL)
+		*col0 = sqlite3_column_int64(q, 0);
+	if (changes != NULL)
+		*changes = rc == SQLITE_DONE ? (unsigned)sqlite3_changes(s->db) : 0;
+	done(q);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? TA_OK : map_rc(rc);
+}
+
+/*
+ * Make room for a new row: forget stale streaks, and when the table is
+ * still at its cap give up the oldest unlocked row.  TA_ERR_EXISTS when
+ * every row is locked: the caller refuses rather than forget a lockout.
+ */
+static int throttle_room(struct sq_store *s, const char *user, const char *tenant, int64_t now,
+                         int capped)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t rows = 0;
+	unsigned evicted = 0;
+	int rc, r;
+
+	if ((r = step_ints(s, Q_THROTTLE_EXPIRE, now - TA_THROTTLE_IDLE, now, NULL, NULL)) !=
+	        TA_OK ||
+	    (r = stmt_for(s, Q_THROTTLE_HAS, user, tenant, &q)) != TA_OK)
+		return r;
+	rc = sqlite3_step(q);
+	done(q);
+	if (rc == SQLITE_ROW)
+		return TA_OK; /* an update needs no room */
+	if (rc != SQLITE_DONE)
+		return map_rc(rc);
+	if (!capped)
+		return TA_OK; /* enrolled users: as many rows as the store has users */
+	if ((r = step_ints(s, Q_THROTTLE_COUNT, 0, 0, &rows, NULL)) != TA_OK ||
+	    (uint64_t)rows < s->base.throttle_cap)
+		return r;
+	if ((r = step_ints(s, Q_THROTTLE_EVICT, now, 0, NULL, &evicted)) != TA_OK)
+		return r;
+	return evicted > 0 ? TA_OK : TA_ERR_EXISTS;
+}
+
+static int sq_throttle_put(ta_store *st, const char *user, const char *tenant,
+                           const struct ta_throttle *t, int64_t now, int capped)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = throttle_room(SQ(st), user, tenant, now, capped)) != TA_OK ||
+	    (r = stmt_for(SQ(st), Q_THROTTLE_PUT, user, tenant, &q)) != TA_OK)
+		return r;
+	sqlite3_bind_int(q, 3, (int)t->failures);
+	sqlite3_bind_int(q, 4, (int)t->lockouts);
+	sqlite3_bind_int64(q, 5, t->locked_until);
+	sqlite3_bind_int64(q, 6, now);
+	return step_done(SQ(st), q, NULL);
+}
+
+static int sq_throttle_clear(ta_store *st, const char *user, const char *tenant, unsigned *count)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = stmt_for(SQ(st), tenant ? Q_THROTTLE_CLEAR_T : Q_THROTTLE_CLEAR, user, tenant, &q)) != TA_OK)
+		return r;
+	return step_done(SQ(st), q, count);
+}
+
+const struct ta_store_ops ta_store_sqlite = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .identify = sq_identify,
+    .recheck = sq_recheck,
+    .idle = sq_idle,
+    .errmsg = sq_errmsg,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .token_insert = sq_token_insert,
+    .token_find = sq_token_find,
+    .token_revoke_id = sq_token_revoke_id,
+    .token_revoke_user = sq_token_revoke_user,
+    .has_credential = sq_has_credential,
+    .list_open = sq_list_open,
+    .list_next = sq_list_next,
+    .list_close = sq_list_close,
+    .otp_get = sq_otp_get,
+    .otp_put = sq_otp_put,
+    .otp_advance = sq_otp_advance,
+    .otp_delete = sq_otp_delete,
+    .throttle_get = sq_throttle_get,
+    .throttle_put = sq_throttle_put,
+    .throttle_clear = sq_throttle_clear,
+};

@@ -1,0 +1,686 @@
+/*
+ * test_store_conformance.c - the same cases against every store engine
+ * (SPEC: "the same semantics, proven by one conformance suite"), plus the
+ * pool of open handles.  A new engine adds one row to engines[].
+ */
+#include "helpers.h"
+#include "store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+struct engine {
+	const char *name;
+	int files; /* the store is a file: file-identity and permission cases apply */
+	/* A fresh, empty store: its name in path. */
+	void (*make)(char *dir, size_t dirlen, char *path, size_t pathlen);
+	void (*drop)(const char *dir);
+};
+
+static void sqlite_make(char *dir, size_t dirlen, char *path, size_t pathlen)
+{
+	ta_store *st = NULL;
+	char err[512];
+
+	snprintf(dir, dirlen, "/tmp/ta-conf-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, pathlen, "%s/db/store.db", dir);
+	assert_int_equal(ta_store_open(path, 1, &st, err, sizeof(err)), TA_OK);
+	ta_store_close(st);
+}
+
+static void sqlite_drop(const char *dir)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static const struct engine engines[] = {
+    {"sqlite", 1, sqlite_make, sqlite_drop},
+};
+
+static const struct engine *engine; /* the row being run */
+
+struct fx {
+	char dir[64], path[160];
+	ta_store *st;
+};
+
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char err[512];
+
+	assert_non_null(f);
+	engine->make(f->dir, sizeof(f->dir), f->path, sizeof(f->path));
+	assert_int_equal(ta_store_open(f->path, 0, &f->st, err, sizeof(err)), TA_OK);
+	*state = f;
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	ta_store_close(f->st);
+	engine->drop(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct ta_token_row token_row(const char *id, const char *user, const char *tenant)
+{
+	struct ta_token_row row;
+
+	memset(&row, 0, sizeof(row));
+	snprintf(row.id, sizeof(row.id), "%s", id);
+	snprintf(row.user, sizeof(row.user), "%s", user);
+	snprintf(row.tenant, sizeof(row.tenant), "%s", tenant);
+	row.kind = TA_TOKEN_KIND_ISSUED;
+	row.created = 1000;
+	return row;
+}
+
+static void hash_of(const char *s, uint8_t hash[TA_SHA256_LEN])
+{
+	assert_int_equal(ta_token_hash(s, strlen(s), hash), TA_OK);
+}
+
+static struct ta_otp_row otp_row(uint64_t next)
+{
+	struct ta_otp_row row;
+
+	memset(&row, 0, sizeof(row));
+	row.p = (struct ta_otp_params){TA_OTP_TOTP, TA_HASH_SHA1, 6, 30};
+	row.next = next;
+	row.created = 1000;
+	row.sealed_len = 40;
+	memset(row.sealed, 0xa5, row.sealed_len);
+	return row;
+}
+
+/* ---- tokens --------------------------------------------------------------- */
+
+struct seen {
+	int n, stop_at;
+	char last[600];
+};
+
+static int count_token(void *arg, const struct ta_token_row *row)
+{
+	struct seen *s = arg;
+
+	snprintf(s->last, sizeof(s->last), "%s/%s/%s%s", row->user, row->tenant, row->id,
+	         row->params ? "+p" : "");
+	return ++s->n == s->stop_at ? TA_ERR_INPUT : TA_OK;
+}
+
+static void test_tokens(void **state)
+{
+	struct fx *f = *state;
+	struct ta_token_row row = token_row("aaaaaaaaaaa1", "alice", ""), got;
+	struct seen s = {0, 0, ""};
+	uint8_t h1[TA_SHA256_LEN], h2[TA_SHA256_LEN], h3[TA_SHA256_LEN], none[TA_SHA256_LEN];
+	unsigned n = 99;
+
+	hash_of("token-one", h1);
+	hash_of("token-two", h2);
+	hash_of("token-three", h3);
+	hash_of("token-none", none);
+	assert_int_equal(ta_store_token_insert(f->st, h1, &row), TA_OK);
+	assert_int_equal(ta_store_token_insert(f->st, h1, &row), TA_ERR_EXISTS); /* same hash */
+	row = token_row("aaaaaaaaaaa1", "bob", "");
+	assert_int_equal(ta_store_token_insert(f->st, h2, &row), TA_ERR_EXISTS); /* same id */
+	row = token_row("aaaaaaaaaaa2", "alice", "t1");
+	row.params = "{\"k\":\"v\"}";
+	row.expires = 5000;
+	assert_int_equal(ta_store_token_insert(f->st, h2, &row), TA_OK);
+	row = token_row("aaaaaaaaaaa3", "bob", "");
+	assert_int_equal(ta_store_token_insert(f->st, h3, &row), TA_OK);
+
+	/* find, with and without params */
+	assert_int_equal(ta_store_token_find(f->st, h2, 0, &got), TA_OK);
+	assert_string_equal(got.id, "aaaaaaaaaaa2");
+	assert_string_equal(got.tenant, "t1");
+	assert_null(got.params);
+	assert_int_equal(got.expires, 5000);
+	assert_int_equal(got.revoked, 0);
+	assert_int_equal(ta_store_token_find(f->st, h2, 1, &got), TA_OK);
+	assert_string_equal(got.params, "{\"k\":\"v\"}");
+	free(got.params);
+	assert_int_equal(ta_store_token_find(f->st, h1, 1, &got), TA_OK);
+	assert_null(got.params);
+	assert_int_equal(ta_store_token_find(f->st, none, 0, &got), TA_ERR_NOT_FOUND);
+
+	/* lists: all, one user, and a callback that stops the loop */
+	assert_int_equal(ta_store_token_list(f->st, NULL, count_token, &s), TA_OK);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.last, "bob//aaaaaaaaaaa3");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(ta_store_token_list(f->st, "alice", count_token, &s), TA_OK);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.last, "alice/t1/aaaaaaaaaaa2+p");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(ta_store_token_list(f->st, "nobody", count_token, &s), TA_OK);
+	assert_int_equal(s.n, 0);
+	s.stop_at = 2;
+	assert_int_equal(ta_store_token_list(f->st, NULL, count_token, &s), TA_ERR_INPUT);
+	assert_int_equal(s.n, 2);
+
+	/* revoke one by id: once, then "already", unknown id */
+	assert_int_equal(ta_store_token_revoke_id(f->st, "aaaaaaaaaaa1", 2000), TA_OK);
+	assert_int_equal(ta_store_token_revoke_id(f->st, "aaaaaaaaaaa1", 2001), TA_ERR_REVOKED);
+	assert_int_equal(ta_store_token_revoke_id(f->st, "ffffffffffff", 2001), TA_ERR_NOT_FOUND);
+	assert_int_equal(ta_store_token_find(f->st, h1, 0, &got), TA_OK);
+	assert_int_equal(got.revoked, 2000);
+
+	/* revoke a user's: one tenant, then every tenant; already revoked ones not counted */
+	assert_int_equal(ta_store_token_revoke_user(f->st, "alice", "t2", 3000, &n), TA_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(ta_store_token_revoke_user(f->st, "alice", "t1", 3000, &n), TA_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(ta_store_token_revoke_user(f->st, "bob", NULL, 3000, &n), TA_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(ta_store_token_revoke_user(f->st, "alice", NULL, 3000, NULL), TA_OK);
+	assert_int_equal(ta_store_token_find(f->st, h3, 0, &got), TA_OK);
+	assert_int_equal(got.revoked, 3000);
+}
+
+static void test_has_credential(void **state)
+{
+	struct fx *f = *state;
+	struct ta_token_row row = token_row("bbbbbbbbbbb1", "tok", "t");
+	struct ta_otp_row o = otp_row(1);
+	uint8_t h[TA_SHA256_LEN];
+	int has = 7;
+
+	assert_int_equal(ta_store_has_credential(f->st, "tok", "t", &has), TA_OK);
+	assert_int_equal(has, 0);
+	hash_of("has-cred", h);
+	assert_int_equal(ta_store_token_insert(f->st, h, &row), TA_OK);
+	assert_int_equal(ta_store_otp_put(f->st, "otp", "", &o, 0), TA_OK);
+	assert_int_equal(ta_store_has_credential(f->st, "tok", "t", &has), TA_OK);
+	assert_int_equal(has, 1);
+	assert_int_equal(ta_store_has_credential(f->st, "tok", "", &has), TA_OK);
+	assert_int_equal(has, 0); /* another tenant */
+	assert_int_equal(ta_store_has_credential(f->st, "otp", "", &has), TA_OK);
+	assert_int_equal(has, 1);
+	/* a revoked token still counts: the user is enrolled here */
+	assert_int_equal(ta_store_token_revoke_id(f->st, "bbbbbbbbbbb1", 5), TA_OK);
+	assert_int_equal(ta_store_has_credential(f->st, "tok", "t", &has), TA_OK);
+	assert_int_equal(has, 1);
+}
+
+/* ---- OTP ------------------------------------------------------------------ */
+
+static int count_otp(void *arg, const char *user, const char *tenant,
+                     const struct ta_otp_row *row)
+{
+	struct seen *s = arg;
+
+	snprintf(s->last, sizeof(s->last), "%s/%s/%llu/%zu", user, tenant,
+	         (unsigned long long)row->next, row->sealed_len);
+	return ++s->n == s->stop_at ? TA_ERR_INPUT : TA_OK;
+}
+
+static void test_otp(void **state)
+{
+	struct fx *f = *state;
+	struct ta_otp_row row = otp_row(10), got;
+	struct seen s = {0, 0, ""};
+
+	assert_int_equal(ta_store_otp_get(f->st, "u", "", &got), TA_ERR_NOT_FOUND);
+	assert_int_equal(ta_store_otp_put(f->st, "u", "", &row, 0), TA_OK);
+	assert_int_equal(ta_store_otp_put(f->st, "u", "", &row, 0), TA_ERR_EXISTS);
+	assert_int_equal(ta_store_otp_get(f->st, "u", "", &got), TA_OK);
+	assert_int_equal(got.next, 10);
+	assert_int_equal(got.p.type, TA_OTP_TOTP);
+	assert_int_equal(got.p.period, 30);
+	assert_int_equal(got.sealed_len, 40);
+	assert_memory_equal(got.sealed, row.sealed, 40);
+	/* replace */
+	row.next = 3;
+	row.p.digits = 8;
+	assert_int_equal(ta_store_otp_put(f->st, "u", "", &row, 1), TA_OK);
+	assert_int_equal(ta_store_otp_get(f->st, "u", "", &got), TA_OK);
+	assert_int_equal(got.next, 3);
+	assert_int_equal(got.p.digits, 8);
+	/* forward only; a move back, or none, is a replay and changes nothing */
+	assert_int_equal(ta_store_otp_advance(f->st, "u", "", 5), TA_OK);
+	assert_int_equal(ta_store_otp_advance(f->st, "u", "", 5), TA_ERR_REPLAY);
+	assert_int_equal(ta_store_otp_advance(f->st, "u", "", 4), TA_ERR_REPLAY);
+	assert_int_equal(ta_store_otp_advance(f->st, "nobody", "", 9), TA_ERR_REPLAY);
+	assert_int_equal(ta_store_otp_advance(f->st, "u", "other", 9), TA_ERR_REPLAY);
+	assert_int_equal(ta_store_otp_get(f->st, "u", "", &got), TA_OK);
+	assert_int_equal(got.next, 5);
+	/* lists */
+	row.next = 1;
+	assert_int_equal(ta_store_otp_put(f->st, "u", "t2", &row, 0), TA_OK);
+	assert_int_equal(ta_store_otp_put(f->st, "v", "", &row, 0), TA_OK);
+	assert_int_equal(ta_store_otp_list(f->st, NULL, count_otp, &s), TA_OK);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.last, "v//1/40");
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(ta_store_otp_list(f->st, "u", count_otp, &s), TA_OK);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.last, "u/t2/1/40");
+	s.stop_at = 1;
+	s.n = 0;
+	assert_int_equal(ta_store_otp_list(f->st, NULL, count_otp, &s), TA_ERR_INPUT);
+	assert_int_equal(s.n, 1);
+	/* delete */
+	assert_int_equal(ta_store_otp_delete(f->st, "u", ""), TA_OK);
+	assert_int_equal(ta_store_otp_delete(f->st, "u", ""), TA_ERR_NOT_FOUND);
+	assert_int_equal(ta_store_otp_get(f->st, "u", "", &got), TA_ERR_NOT_FOUND);
+	assert_int_equal(ta_store_otp_get(f->st, "u", "t2", &got), TA_OK);
+}
+
+static void test_otp_bounds(void **state)
+{
+	const uint64_t top = TA_OTP_COUNTER_MAX, imax = (uint64_t)INT64_MAX;
+	struct fx *f = *state;
+	struct ta_otp_row row = otp_row(top + 1), got;
+
+	assert_int_equal(ta_store_otp_put(f->st, "u", "", &row, 0), TA_ERR_INPUT);
+	row.next = UINT64_MAX;
+	assert_int_equal(ta_store_otp_put(f->st, "u", "", &row, 1), TA_ERR_INPUT);
+	assert_int_equal(ta_store_otp_get(f->st, "u", "", &got), TA_ERR_NOT_FOUND);
+	row.next = top;
+	assert_int_equal(ta_store_otp_put(f->st, "u", "", &row, 0), TA_OK);
+	assert_int_equal(ta_store_otp_advance(f->st, "u", "", 0), TA_ERR_REPLAY);
+	assert_int_equal(ta_store_otp_advance(f->st, "u", "", imax + 1), TA_ERR_REPLAY);
+	assert_int_equal(ta_store_otp_advance(f->st, "u", "", UINT64_MAX), TA_ERR_REPLAY);
+	assert_int_equal(ta_store_otp_advance(f->st, "u", "", imax), TA_OK);
+	assert_int_equal(ta_store_otp_advance(f->st, "u", "", imax), TA_ERR_REPLAY);
+	assert_int_equal(ta_store_otp_get(f->st, "u", "", &got), TA_OK);
+	assert_true(got.next == imax);
+}
+
+/* ---- throttle ------------------------------------------------------------- */
+
+static void test_throttle(void **state)
+{
+	const int64_t now = 1800000000;
+	struct fx *f = *state;
+	struct ta_throttle t = {3, 1, now + 60}, got = {9, 9, 9};
+	unsigned n = 9;
+
+	assert_int_equal(ta_store_throttle_get(f->st, "u", "", &got), TA_OK);
+	assert_int_equal(got.failures, 0);
+	assert_int_equal(got.locked_until, 0);
+	assert_int_equal(ta_store_throttle_put(f->st, "u", "", &t, now, 0), TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "u", "t", &t, now, 0), TA_OK);
+	assert_int_equal(ta_store_throttle_get(f->st, "u", "", &got), TA_OK);
+	assert_int_equal(got.failures, 3);
+	assert_int_equal(got.lockouts, 1);
+	assert_int_equal(got.locked_until, now + 60);
+	t.failures = 4; /* an update */
+	assert_int_equal(ta_store_throttle_put(f->st, "u", "", &t, now + 1, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_get(f->st, "u", "", &got), TA_OK);
+	assert_int_equal(got.failures, 4);
+	/* clear: one tenant, then every tenant */
+	assert_int_equal(ta_store_throttle_clear(f->st, "u", "", &n), TA_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(ta_store_throttle_clear(f->st, "u", "", &n), TA_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(ta_store_throttle_put(f->st, "u", "", &t, now, 0), TA_OK);
+	assert_int_equal(ta_store_throttle_clear(f->st, "u", NULL, &n), TA_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(ta_store_throttle_clear(f->st, "u", NULL, NULL), TA_OK);
+	/* an unlocked streak idle for a day is forgotten by the next write */
+	t = (struct ta_throttle){2, 0, 0};
+	assert_int_equal(ta_store_throttle_put(f->st, "old", "", &t, now, 0), TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, now + TA_THROTTLE_IDLE + 1, 0),
+	                 TA_OK);
+	assert_int_equal(ta_store_throttle_get(f->st, "old", "", &got), TA_OK);
+	assert_int_equal(got.failures, 0);
+}
+
+static void test_throttle_cap(void **state)
+{
+	const int64_t now = 1800000000;
+	struct fx *f = *state;
+	struct ta_throttle locked = {5, 1, now + 3600}, t = {1, 0, 0}, got;
+	char name[32];
+
+	ta_store_set_throttle_cap(f->st, 3);
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "locked%d", i);
+		assert_int_equal(ta_store_throttle_put(f->st, name, "", &locked, now + i, 1), TA_OK);
+	}
+	/* every row locked: a capped newcomer is refused and nothing is written */
+	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, now + 10, 1), TA_ERR_EXISTS);
+	assert_int_equal(ta_store_throttle_get(f->st, "new", "", &got), TA_OK);
+	assert_int_equal(got.failures, 0);
+	/* an existing row may still be updated, and enrolled users always get a row */
+	assert_int_equal(ta_store_throttle_put(f->st, "locked0", "", &locked, now + 11, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "enrolled", "", &t, now + 12, 0), TA_OK);
+	/* once a lock has run out, the oldest unlocked row makes room */
+	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, now + 3601, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_get(f->st, "new", "", &got), TA_OK);
+	assert_int_equal(got.failures, 1);
+	/* 0 restores TA_THROTTLE_MAX */
+	ta_store_set_throttle_cap(f->st, 0);
+	assert_int_equal(ta_store_throttle_put(f->st, "more", "", &locked, now + 3602, 1), TA_OK);
+}
+
+/* ---- transactions --------------------------------------------------------- */
+
+static void test_transactions(void **state)
+{
+	struct fx *f = *state;
+	struct ta_otp_row row = otp_row(1), got;
+
+	/* commit and rollback without begin are no-ops */
+	assert_int_equal(ta_store_commit(f->st), TA_OK);
+	ta_store_rollback(f->st);
+	ta_store_rollback(NULL);
+	assert_int_equal(ta_store_begin(f->st), TA_OK);
+	assert_int_equal(ta_store_otp_put(f->st, "gone", "", &row, 0), TA_OK);
+	ta_store_rollback(f->st);
+	assert_int_equal(ta_store_otp_get(f->st, "gone", "", &got), TA_ERR_NOT_FOUND);
+	assert_int_equal(ta_store_begin(f->st), TA_OK);
+	assert_int_equal(ta_store_otp_put(f->st, "kept", "", &row, 0), TA_OK);
+	assert_int_equal(ta_store_otp_advance(f->st, "kept", "", 2), TA_OK);
+	assert_int_equal(ta_store_commit(f->st), TA_OK);
+	assert_int_equal(ta_store_otp_get(f->st, "kept", "", &got), TA_OK);
+	assert_int_equal(got.next, 2);
+	assert_int_equal(ta_store_commit(f->st), TA_OK); /* again: nothing open */
+	assert_int_equal(ta_store_schema(f->st), TA_STORE_SCHEMA);
+}
+
+/* ---- bad inputs next to good ones ----------------------------------------- */
+
+static int never(void *arg, const struct ta_token_row *row)
+{
+	(void)arg;
+	(void)row;
+	return TA_OK;
+}
+
+static void test_bad_inputs(void **state)
+{
+	struct fx *f = *state;
+	struct ta_otp_row row = otp_row(1), got;
+	struct ta_throttle t = {1, 0, 0};
+	struct ta_token_row tok = token_row("ccccccccccc1", "x", "");
+	char user[TA_MAX_USER + 2], tenant[TA_MAX_TENANT + 2];
+	uint8_t h[TA_SHA256_LEN];
+	int has = 0;
+
+	memset(user, 'u', sizeof(user) - 1);
+	user[sizeof(user) - 1] = '\0'; /* TA_MAX_USER + 1 bytes: one too many */
+	memset(tenant, 't', sizeof(tenant) - 1);
+	tenant[sizeof(tenant) - 1] = '\0';
+	assert_int_equal(ta_store_otp_put(f->st, user, "", &row, 0), TA_ERR_INPUT);
+	assert_int_equal(ta_store_otp_put(f->st, "u", tenant, &row, 0), TA_ERR_INPUT);
+	assert_int_equal(ta_store_has_credential(f->st, user, "", &has), TA_ERR_INPUT);
+	assert_int_equal(ta_store_throttle_put(f->st, "u", tenant, &t, 1, 0), TA_ERR_INPUT);
+	assert_int_equal(ta_store_throttle_get(f->st, user, "", &t), TA_ERR_INPUT);
+	assert_int_equal(ta_store_token_list(f->st, user, never, NULL), TA_ERR_INPUT);
+	/* exactly at the limits is fine */
+	user[TA_MAX_USER] = '\0';
+	tenant[TA_MAX_TENANT] = '\0';
+	assert_int_equal(ta_store_otp_put(f->st, user, tenant, &row, 0), TA_OK);
+	assert_int_equal(ta_store_otp_get(f->st, user, tenant, &got), TA_OK);
+	assert_int_equal(ta_store_has_credential(f->st, user, tenant, &has), TA_OK);
+	assert_int_equal(has, 1);
+	/* NULL where refused, next to where it means "all" */
+	assert_int_equal(ta_store_otp_get(f->st, NULL, "", &got), TA_ERR_INPUT);
+	assert_int_equal(ta_store_otp_get(f->st, "u", NULL, &got), TA_ERR_INPUT);
+	assert_int_equal(ta_store_otp_advance(f->st, "u", NULL, 5), TA_ERR_INPUT);
+	assert_int_equal(ta_store_otp_delete(f->st, NULL, ""), TA_ERR_INPUT);
+	assert_int_equal(ta_store_throttle_put(f->st, "u", NULL, &t, 1, 0), TA_ERR_INPUT);
+	assert_int_equal(ta_store_throttle_clear(f->st, NULL, NULL, NULL), TA_ERR_INPUT);
+	assert_int_equal(ta_store_throttle_clear(f->st, "u", NULL, NULL), TA_OK);
+	assert_int_equal(ta_store_token_revoke_user(f->st, NULL, NULL, 1, NULL), TA_ERR_INPUT);
+	assert_int_equal(ta_store_token_revoke_user(f->st, "u", NULL, 1, NULL), TA_OK);
+	assert_int_equal(ta_store_token_revoke_id(f->st, NULL, 1), TA_ERR_INPUT);
+	assert_int_equal(ta_store_token_revoke_id(f->st, "0123456789abcdef0", 1), TA_ERR_INPUT);
+	assert_int_equal(ta_store_token_list(f->st, NULL, NULL, NULL), TA_ERR_INPUT);
+	assert_int_equal(ta_store_otp_list(f->st, NULL, NULL, NULL), TA_ERR_INPUT);
+	assert_int_equal(ta_store_token_list(NULL, NULL, never, NULL), TA_ERR_INPUT);
+	assert_int_equal(ta_store_has_credential(f->st, "u", "", NULL), TA_ERR_INPUT);
+	assert_int_equal(ta_store_begin(NULL), TA_ERR_INPUT);
+	assert_string_equal(ta_store_errmsg(NULL), "no store");
+	/* rows: no sealed secret, or an impossible length */
+	row.sealed_len = 0;
+	assert_int_equal(ta_store_otp_put(f->st, "z", "", &row, 0), TA_ERR_INPUT);
+	row.sealed_len = sizeof(row.sealed) + 1;
+	assert_int_equal(ta_store_otp_put(f->st, "z", "", &row, 0), TA_ERR_INPUT);
+	hash_of("bad-inputs", h);
+	assert_int_equal(ta_store_token_insert(f->st, NULL, &tok), TA_ERR_INPUT);
+	assert_int_equal(ta_store_token_insert(f->st, h, NULL), TA_ERR_INPUT);
+	assert_int_equal(ta_store_token_find(f->st, NULL, 0, &tok), TA_ERR_INPUT);
+	assert_int_equal(ta_store_token_insert(f->st, h, &tok), TA_OK);
+	/* and nothing of the refused ones was written */
+	assert_int_equal(ta_store_otp_get(f->st, "z", "", &got), TA_ERR_NOT_FOUND);
+}
+
+/* ---- the pool --------------------------------------------------------------- */
+
+static void test_pool_reuse(void **state)
+{
+	struct fx *f = *state;
+	struct ta_otp_row row = otp_row(1), got;
+	ta_store *a = NULL, *b = NULL, *c = NULL;
+	char err[512];
+
+	assert_int_equal(ta_store_open_shared(f->path, &a, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_store_open_shared(f->path, &b, err, sizeof(err)), TA_OK);
+	assert_ptr_not_equal(a, b); /* handed out exclusively */
+	ta_store_set_throttle_cap(a, 1);
+	/* a transaction left open is rolled back on release, never kept */
+	assert_int_equal(ta_store_begin(a), TA_OK);
+	assert_int_equal(ta_store_otp_put(a, "uncommitted", "", &row, 0), TA_OK);
+	ta_store_release(a);
+	assert_int_equal(ta_store_open_shared(f->path, &c, err, sizeof(err)), TA_OK);
+	assert_ptr_equal(c, a); /* the same handle, reused */
+	assert_int_equal(ta_store_otp_get(c, "uncommitted", "", &got), TA_ERR_NOT_FOUND);
+	assert_int_equal(ta_store_begin(c), TA_OK); /* no transaction left over */
+	ta_store_rollback(c);
+	{ /* the cap is back to TA_THROTTLE_MAX */
+		struct ta_throttle t = {1, 0, 0};
+		assert_int_equal(ta_store_throttle_put(c, "a", "", &t, 1, 1), TA_OK);
+		assert_int_equal(ta_store_throttle_put(c, "b", "", &t, 1, 1), TA_OK);
+	}
+	ta_store_release(c);
+	ta_store_release(b);
+	ta_store_release(NULL);
+	/* more releases than the pool keeps: the rest are closed */
+	{
+		ta_store *many[12];
+		for (int i = 0; i < 12; i++)
+			assert_int_equal(ta_store_open_shared(f->path, &many[i], err, sizeof(err)),
+			                 TA_OK);
+		for (int i = 0; i < 12; i++)
+			ta_store_release(many[i]);
+	}
+}
+
+/* Fold a SQLite store's WAL into its file, so the file alone holds its rows. */
+static void checkpoint(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void test_pool_replaced_file(void **state)
+{
+	struct fx *f = *state;
+	struct ta_otp_row row = otp_row(1), got;
+	ta_store *a = NULL, *other = NULL;
+	char err[512], path2[200];
+
+	if (strcmp(engine->name, "sqlite") != 0)
+		skip();
+	assert_int_equal(ta_store_open_shared(f->path, &a, err, sizeof(err)), TA_OK);
+	ta_store_release(a);
+	/* another store, with a row the first lacks, renamed over the path */
+	snprintf(path2, sizeof(path2), "%s/db/other.db", f->dir);
+	assert_int_equal(ta_store_open(path2, 1, &other, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_store_otp_put(other, "only-in-other", "", &row, 0), TA_OK);
+	ta_store_close(other);
+	checkpoint(path2); /* a SQLite file renamed without its WAL */
+	checkpoint(f->path);
+	assert_int_equal(rename(path2, f->path), 0);
+	assert_int_equal(ta_store_open_shared(f->path, &a, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_store_otp_get(a, "only-in-other", "", &got), TA_OK);
+	ta_store_release(a);
+	/* gone altogether: like a fresh open */
+	assert_int_equal(unlink(f->path), 0);
+	assert_int_equal(ta_store_open_shared(f->path, &a, err, sizeof(err)), TA_ERR_NOT_FOUND);
+	assert_null(a);
+}
+
+/* Reuse answers every mode exactly as a fresh open does. */
+static void test_pool_mode_checks(void **state)
+{
+	static const mode_t modes[] = {0644, 0640, 0620, 0602, 0600};
+	struct fx *f = *state;
+	ta_store *a = NULL, *fresh = NULL;
+	char err[512], err2[512];
+
+	if (!engine->files)
+		skip();
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		int want, got;
+		assert_int_equal(chmod(f->path, 0600), 0);
+		assert_int_equal(ta_store_open_shared(f->path, &a, err, sizeof(err)), TA_OK);
+		ta_store_release(a);
+		a = NULL;
+		assert_int_equal(chmod(f->path, modes[i]), 0);
+		want = ta_store_open(f->path, 0, &fresh, err2, sizeof(err2));
+		ta_store_close(fresh);
+		fresh = NULL;
+		got = ta_store_open_shared(f->path, &a, err, sizeof(err));
+		assert_int_equal(got, want);
+		if (want != TA_OK)
+			assert_string_equal(err, err2);
+		ta_store_release(a);
+		a = NULL;
+	}
+	/* group or others may never write it */
+	assert_int_equal(chmod(f->path, 0600), 0);
+	assert_int_equal(ta_store_open_shared(f->path, &a, err, sizeof(err)), TA_OK);
+	ta_store_release(a);
+	assert_int_equal(chmod(f->path, 0620), 0);
+	assert_int_equal(ta_store_open_shared(f->path, &a, err, sizeof(err)), TA_ERR_INSECURE);
+	assert_non_null(strstr(err, "writable by group or others"));
+	/* and the folder is checked on every reuse too */
+	assert_int_equal(chmod(f->path, 0600), 0);
+	assert_int_equal(ta_store_open_shared(f->path, &a, err, sizeof(err)), TA_OK);
+	ta_store_release(a);
+	{
+		char dbdir[128];
+		snprintf(dbdir, sizeof(dbdir), "%s/db", f->dir);
+		assert_int_equal(chmod(dbdir, 0777), 0);
+		assert_int_equal(ta_store_open_shared(f->path, &a, err, sizeof(err)),
+		                 TA_ERR_INSECURE);
+		assert_non_null(strstr(err, "folder"));
+		assert_int_equal(chmod(dbdir, 0700), 0);
+	}
+}
+
+/* A newer program upgraded the store while a handle sat in the pool. */
+static void test_pool_newer_schema(void **state)
+{
+	struct fx *f = *state;
+	ta_store *a = NULL;
+	sqlite3 *db = NULL;
+	char err[512];
+
+	if (strcmp(engine->name, "sqlite") != 0)
+		skip();
+	assert_int_equal(ta_store_open_shared(f->path, &a, err, sizeof(err)), TA_OK);
+	ta_store_release(a);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(ta_store_open_shared(f->path, &a, err, sizeof(err)), TA_ERR_CORRUPT);
+	assert_non_null(strstr(err, "newer"));
+}
+
+static void test_pool_fork(void **state)
+{
+	struct fx *f = *state;
+	ta_store *a = NULL, *again = NULL;
+	char err[512];
+	int status = 0;
+	pid_t pid;
+
+	assert_int_equal(ta_store_open_shared(f->path, &a, err, sizeof(err)), TA_OK);
+	ta_store_release(a);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ta_store *c = NULL;
+		struct ta_throttle t = {1, 0, 0};
+		int ok = ta_store_open_shared(f->path, &c, err, sizeof(err)) == TA_OK && c != a &&
+		         ta_store_throttle_put(c, "child", "", &t, 1, 0) == TA_OK;
+		ta_store_release(c);
+		_exit(ok ? 0 : 1); /* the parent's handles are left as they are */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	/* the parent still has its own, and sees the child's write */
+	assert_int_equal(ta_store_open_shared(f->path, &again, err, sizeof(err)), TA_OK);
+	assert_ptr_equal(again, a);
+	{
+		struct ta_throttle t;
+		assert_int_equal(ta_store_throttle_get(again, "child", "", &t), TA_OK);
+		assert_int_equal(t.failures, 1);
+	}
+	/* a handle the child took from before the fork is forgotten, not pooled */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ta_store *c = NULL;
+		ta_store_release(again);
+		_exit(ta_store_open_shared(f->path, &c, err, sizeof(err)) == TA_OK && c != again
+		          ? 0
+		          : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	ta_store_release(again);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_tokens),
+	    T(test_has_credential),
+	    T(test_otp),
+	    T(test_otp_bounds),
+	    T(test_throttle),
+	    T(test_throttle_cap),
+	    T(test_transactions),
+	    T(test_bad_inputs),
+	    T(test_pool_reuse),
+	    T(test_pool_replaced_file),
+	    T(test_pool_mode_checks),
+	    T(test_pool_newer_schema),
+	    T(test_pool_fork),
+	};
+	int failed = 0;
+
+	for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++) {
+		char name[64];
+		engine = &engines[i];
+		snprintf(name, sizeof(name), "store conformance: %s", engine->name);
+		failed += cmocka_run_group_tests_name(name, tests, NULL, NULL);
+	}
+	return failed;
+}
