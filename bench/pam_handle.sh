@@ -40,14 +40,22 @@ chmod 600 "$DIR/ta.conf"
 } >/dev/null 2>"$DIR/setup.err" ||
 	{ cat "$DIR/setup.err" >&2; echo "pam_handle.sh: store set-up failed" >&2; exit 1; }
 chmod 600 "$DIR/token"
+# The pam_permit.so libpam loads, kept loaded by bench_pam like ours is.
+PERMIT=
+for d in /lib/$(gcc -print-multiarch 2>/dev/null)/security /lib/security /lib64/security \
+	/usr/lib/$(gcc -print-multiarch 2>/dev/null)/security; do
+	[ -e "$d/pam_permit.so" ] && { PERMIT=$d/pam_permit.so; break; }
+done
+[ -n "$PERMIT" ] || { echo "pam_handle.sh: no pam_permit.so found" >&2; exit 1; }
 echo "auth required pam_permit.so" >"$DIR/svc/permit"
 echo "auth required $MOD config=$DIR/ta.conf" >"$DIR/svc/token"
 echo "auth required $MOD config=$DIR/ta.conf" >"$DIR/svc/totp"
 echo "auth required pam_deny.so" >"$DIR/svc/other"
 
 echo "new PAM handle per login: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)," \
-	"median of $ROUNDS rounds of ${BUDGET}s per row, $USERS TOTP users (SHA1, 6 digits)"
-LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$DIR/svc" \
+	"median of $ROUNDS rounds of ${BUDGET}s per row, $USERS TOTP users (SHA1, 6 digits)," \
+	"every module kept loaded"
+BENCH_PAM_PERMIT=$PERMIT LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$DIR/svc" \
 	"$BENCH" handle "$BUDGET" "$ROUNDS" "$USERS" "$DIR/token" 2>"$DIR/stderr"
 rc=$?
 [ "$rc" -eq 0 ] || sed 's/^/  /' "$DIR/stderr" | tail -20

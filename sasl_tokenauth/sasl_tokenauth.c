@@ -514,13 +514,45 @@ static int edge_space(const char *s)
 	return n > 0 && (s[0] == ' ' || s[n - 1] == ' ');
 }
 
+/* The names a parsed message carries, or the protocol error they earn. */
+static const char *message_names(const struct ta_sasl_msg *m, const char **authcid,
+                                 const char **authzid)
+{
+	*authcid = m->user[0] ? m->user : m->authzid;
+	*authzid = m->authzid[0] ? m->authzid : NULL;
+	if ((*authcid)[0] == '\0')
+		return "message names no user (a= or user=)";
+	/* canon_user may trim spaces: the name checked must be the name used */
+	if (edge_space(*authcid) || (*authzid != NULL && edge_space(*authzid)))
+		return "user names may not begin or end with a space";
+	return NULL;
+}
+
+/* After the credential's verdict r: the session identity, or the error round. */
+static int finish(struct server_conn *c, sasl_server_params_t *sp, int r,
+                  const struct principal *p, const char *ident, const char *authzid,
+                  const char **out, unsigned *outlen, sasl_out_params_t *op)
+{
+	if (r == SASL_OK)
+		r = set_identity(sp, ident, authzid, op);
+	if (r == SASL_OK)
+		r = check_canon(c, p, ident, op);
+	if (r == SASL_OK)
+		r = authorize(sp, op);
+	if (r != SASL_OK)
+		return start_error_round(c, r, out, outlen);
+	c->state = S_DONE;
+	fill_oparams(op);
+	return SASL_OK;
+}
+
 static int server_first(struct server_conn *c, sasl_server_params_t *sp, const char *in,
                         unsigned inlen, const char **out, unsigned *outlen, sasl_out_params_t *op)
 {
 	struct ta_sasl_msg m; /* holds the token: wiped on every path below */
 	struct principal p;
 	char ident[IDENT_MAX + 1];
-	const char *authcid, *authzid, *why = "";
+	const char *authcid, *authzid, *why = "", *bad;
 	int r;
 
 	if (inlen == 0 && !c->asked) {
@@ -535,15 +567,8 @@ static int server_first(struct server_conn *c, sasl_server_params_t *sp, const c
 		return protocol_error(c, "channel binding (p=) is not supported");
 	if (r != TA_OK)
 		return protocol_error(c, "malformed client message");
-	authcid = m.user[0] ? m.user : m.authzid;
-	authzid = m.authzid[0] ? m.authzid : NULL;
-	if (authcid[0] == '\0') {
-		r = protocol_error(c, "message names no user (a= or user=)");
-		goto out;
-	}
-	/* canon_user may trim spaces: the name checked must be the name used */
-	if (edge_space(authcid) || (authzid != NULL && edge_space(authzid))) {
-		r = protocol_error(c, "user names may not begin or end with a space");
+	if ((bad = message_names(&m, &authcid, &authzid)) != NULL) {
+		r = protocol_error(c, bad);
 		goto out;
 	}
 	if (principal_of(c->glob->cfg, authcid, &m, &p) != TA_OK) {
@@ -561,19 +586,7 @@ static int server_first(struct server_conn *c, sasl_server_params_t *sp, const c
 	/* "the name I sent" means the session identity, never the raw string */
 	if (authzid == NULL || strcmp(authzid, authcid) == 0)
 		authzid = ident;
-	r = sasl_code(verify(c, sp, &p, &m));
-	if (r == SASL_OK)
-		r = set_identity(sp, ident, authzid, op);
-	if (r == SASL_OK)
-		r = check_canon(c, &p, ident, op);
-	if (r == SASL_OK)
-		r = authorize(sp, op);
-	if (r == SASL_OK) {
-		c->state = S_DONE;
-		fill_oparams(op);
-	} else {
-		r = start_error_round(c, r, out, outlen);
-	}
+	r = finish(c, sp, sasl_code(verify(c, sp, &p, &m)), &p, ident, authzid, out, outlen, op);
 out:
 	ta_sasl_msg_wipe(&m);
 	return r;
