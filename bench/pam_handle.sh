@@ -53,8 +53,8 @@ echo "auth required $MOD config=$DIR/ta.conf" >"$DIR/svc/totp"
 echo "auth required pam_deny.so" >"$DIR/svc/other"
 
 echo "new PAM handle per login: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)," \
-	"median of $ROUNDS rounds of ${BUDGET}s per row, $USERS TOTP users (SHA1, 6 digits)," \
-	"every module kept loaded"
+	"median of $ROUNDS rounds of ${BUDGET}s per row, $USERS TOTP users (SHA1, 6 digits);" \
+	"anchor: pam_permit kept loaded like pam_tokenauth (last row: reloaded per handle, as libpam does)"
 BENCH_PAM_PERMIT=$PERMIT LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$DIR/svc" \
 	"$BENCH" handle "$BUDGET" "$ROUNDS" "$USERS" "$DIR/token" 2>"$DIR/stderr"
 rc=$?

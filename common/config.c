@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,7 +428,8 @@ int ta_config_word(ta_config *cfg, const char *word, char *err, size_t errlen)
 	return ta_config_set(cfg, key, eq + 1, err, errlen);
 }
 
-ta_config *ta_config_new(void)
+/* A config holding the defaults, applied through the same setter. */
+static ta_config *apply_defaults(void)
 {
 	ta_config *cfg = calloc(1, sizeof(*cfg));
 	char err[256];
@@ -444,15 +446,58 @@ ta_config *ta_config_new(void)
 	return cfg;
 }
 
+/*
+ * The defaults are parsed once per process (a PAM host makes a config per
+ * handle) and each new config is a copy: written once under pthread_once,
+ * read-only after, freed when the core is unloaded.
+ */
+static ta_config *defaults;
+static pthread_once_t defaults_once = PTHREAD_ONCE_INIT;
+
+static void make_defaults(void)
+{
+	defaults = apply_defaults();
+}
+
+__attribute__((destructor)) static void free_defaults(void)
+{
+	ta_config_free(defaults);
+	defaults = NULL;
+}
+
+static int is_text(opt_type t);
+
+ta_config *ta_config_new(void)
+{
+	ta_config *cfg;
+
+	pthread_once(&defaults_once, make_defaults);
+	if (defaults == NULL)
+		return apply_defaults(); /* no memory the first time: try again */
+	if ((cfg = malloc(sizeof(*cfg))) == NULL)
+		return NULL;
+	*cfg = *defaults;
+	for (size_t i = 0; i < NOPTS; i++)
+		if (is_text(options[i].type))
+			*(char **)((char *)cfg + options[i].off) = NULL;
+	for (size_t i = 0; i < NOPTS; i++) {
+		const char *v = *(char *const *)((const char *)defaults + options[i].off);
+		char **slot = (char **)((char *)cfg + options[i].off);
+		if (is_text(options[i].type) && v != NULL && (*slot = strdup(v)) == NULL) {
+			ta_config_free(cfg);
+			return NULL;
+		}
+	}
+	return cfg;
+}
+
 void ta_config_free(ta_config *cfg)
 {
 	if (cfg == NULL)
 		return;
 	for (size_t i = 0; i < NOPTS; i++) {
-		const struct option *o = &options[i];
-		if (o->type == T_STR || o->type == T_PATH || o->type == T_URLPATH ||
-		    o->type == T_VERIFY || o->type == T_URLS || o->type == T_LISTEN)
-			free(*(char **)((char *)cfg + o->off));
+		if (is_text(options[i].type))
+			free(*(char **)((char *)cfg + options[i].off));
 	}
 	free(cfg);
 }
@@ -539,7 +584,7 @@ int ta_config_load(ta_config *cfg, const char *path, int missing_ok, char *err, 
 	size_t len = 0;
 	int r;
 
-	r = ta_file_read(path, TA_FILE_PLAIN, TA_CONFIG_MAX_FILE, &buf, &len, err, errlen);
+	r = ta_file_read_cached(path, TA_CONFIG_MAX_FILE, &buf, &len, err, errlen);
 	if (r == TA_ERR_NOT_FOUND && missing_ok)
 		return TA_OK;
 	if (r != TA_OK)

@@ -9,10 +9,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int owner_ok(uid_t uid)
@@ -271,15 +273,12 @@ out:
 	return r;
 }
 
-int ta_file_open(const char *path, int flags, ta_file_kind kind, int *fd, char *err, size_t errlen)
+/* Open the entry base of the checked folder dfd (path names it for errors). */
+static int open_entry(int dfd, const char *base, const char *path, int flags, ta_file_kind kind,
+                      int *fd, char *err, size_t errlen)
 {
-	char abs[PATH_MAX];
-	const char *base = NULL;
-	int dfd = -1, f = -1, ret, fl;
+	int f, e, ret, fl;
 
-	*fd = -1;
-	if ((ret = walk(path, 0, 0, abs, &dfd, &base, err, errlen)) != TA_OK)
-		goto out;
 	/* O_NONBLOCK: a FIFO (or a device) at the path must not block us; it
 	 * is refused by the type check below.  Cleared again for the caller.
 	 * O_PATH: a descriptor to check, never to read (see file.h). */
@@ -290,39 +289,89 @@ int ta_file_open(const char *path, int flags, ta_file_kind kind, int *fd, char *
 		           (flags & ~(O_CREAT | O_TRUNC)) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
 		               O_NONBLOCK);
 	if (f < 0) {
-		int e = errno;
+		e = errno;
 		if (e == ENOENT) {
 			snprintf(err, errlen, "%s: does not exist", path);
-			ret = TA_ERR_NOT_FOUND;
-		} else if (e == ELOOP) {
-			snprintf(err, errlen, "%s: is a symbolic link; refusing to follow it",
-			         path);
-			ret = TA_ERR_INSECURE;
-		} else if (e == ENXIO || e == EISDIR) {
-			snprintf(err, errlen, "%s: not a regular file", path);
-			ret = TA_ERR_INSECURE;
-		} else {
-			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(e));
-			ret = TA_ERR_UNAVAILABLE;
+			return TA_ERR_NOT_FOUND;
 		}
-		goto out;
+		if (e == ELOOP) {
+			snprintf(err, errlen, "%s: is a symbolic link; refusing to follow it", path);
+			return TA_ERR_INSECURE;
+		}
+		if (e == ENXIO || e == EISDIR) {
+			snprintf(err, errlen, "%s: not a regular file", path);
+			return TA_ERR_INSECURE;
+		}
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(e));
+		return TA_ERR_UNAVAILABLE;
 	}
-	if ((ret = ta_file_check_fd(f, path, kind, err, errlen)) != TA_OK)
-		goto out;
-	if (!(flags & (O_NONBLOCK | O_PATH)) &&
+	ret = ta_file_check_fd(f, path, kind, err, errlen);
+	if (ret == TA_OK && !(flags & (O_NONBLOCK | O_PATH)) &&
 	    ((fl = fcntl(f, F_GETFL)) < 0 || fcntl(f, F_SETFL, fl & ~O_NONBLOCK) != 0)) {
 		snprintf(err, errlen, "%s: fcntl: %s", path, strerror(errno));
 		ret = TA_ERR_UNAVAILABLE;
-		goto out;
+	}
+	if (ret != TA_OK) {
+		close(f);
+		return ret;
 	}
 	*fd = f;
-	f = -1;
-out:
-	if (f >= 0)
-		close(f);
+	return TA_OK;
+}
+
+int ta_file_open(const char *path, int flags, ta_file_kind kind, int *fd, char *err, size_t errlen)
+{
+	char abs[PATH_MAX];
+	const char *base = NULL;
+	int dfd = -1, ret;
+
+	*fd = -1;
+	if ((ret = walk(path, 0, 0, abs, &dfd, &base, err, errlen)) == TA_OK)
+		ret = open_entry(dfd, base, path, flags, kind, fd, err, errlen);
 	if (dfd >= 0)
 		close(dfd);
 	return ret;
+}
+
+int ta_file_open_in(const char *path, ta_file_kind kind, int *fd, int *dirfd, char *err,
+                    size_t errlen)
+{
+	char abs[PATH_MAX];
+	const char *base = NULL;
+	int dfd = -1, ret;
+
+	*fd = *dirfd = -1;
+	if ((ret = walk(path, 1, 0, abs, &dfd, &base, err, errlen)) == TA_OK &&
+	    (ret = open_entry(dfd, base, path, O_PATH, kind, fd, err, errlen)) == TA_OK) {
+		*dirfd = dfd;
+		dfd = -1;
+	}
+	if (dfd >= 0)
+		close(dfd);
+	return ret;
+}
+
+int ta_file_recheck(const char *path, int fd, int dirfd, ta_file_kind kind, char *err,
+                    size_t errlen)
+{
+	struct stat now, held, dir;
+	int r;
+
+	if (lstat(path, &now) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? TA_ERR_NOT_FOUND : TA_ERR_UNAVAILABLE;
+	}
+	if ((r = ta_file_check_fd(fd, path, kind, err, errlen)) != TA_OK)
+		return r;
+	if (fstat(fd, &held) != 0 || fstat(dirfd, &dir) != 0) {
+		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+		return TA_ERR_UNAVAILABLE;
+	}
+	if (now.st_dev != held.st_dev || now.st_ino != held.st_ino) {
+		snprintf(err, errlen, "%s: now names another file", path);
+		return TA_ERR_INSECURE;
+	}
+	return check_dir_st(&dir, path, 1, err, errlen);
 }
 
 int ta_file_check_dir(const char *path, char *err, size_t errlen)
@@ -336,20 +385,16 @@ int ta_file_check_dir(const char *path, char *err, size_t errlen)
 	return r;
 }
 
-int ta_file_read(const char *path, ta_file_kind kind, size_t cap, uint8_t **buf, size_t *len,
-                 char *err, size_t errlen)
+/* Read all of fd, at most cap bytes, into a malloc'd NUL-terminated buffer. */
+static int read_fd(int fd, const char *path, size_t cap, uint8_t **buf, size_t *len, char *err,
+                   size_t errlen)
 {
-	int fd = -1, ret;
-	uint8_t *b = NULL;
+	uint8_t *b = malloc(cap + 1);
 	size_t n = 0;
+	int ret = TA_OK;
 
-	*buf = NULL;
-	*len = 0;
-	if ((ret = ta_file_open(path, O_RDONLY, kind, &fd, err, errlen)) != TA_OK)
-		goto out;
-	ret = TA_ERR_NOMEM;
-	if ((b = malloc(cap + 1)) == NULL)
-		goto out;
+	if (b == NULL)
+		return TA_ERR_NOMEM;
 	for (;;) {
 		ssize_t r = read(fd, b + n, cap + 1 - n);
 		if (r < 0 && errno == EINTR)
@@ -357,7 +402,7 @@ int ta_file_read(const char *path, ta_file_kind kind, size_t cap, uint8_t **buf,
 		if (r < 0) {
 			snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
 			ret = TA_ERR_UNAVAILABLE;
-			goto out;
+			break;
 		}
 		if (r == 0)
 			break;
@@ -365,19 +410,151 @@ int ta_file_read(const char *path, ta_file_kind kind, size_t cap, uint8_t **buf,
 		if (n > cap) {
 			snprintf(err, errlen, "%s: larger than %zu bytes", path, cap);
 			ret = TA_ERR_CORRUPT;
-			goto out;
+			break;
 		}
+	}
+	if (ret != TA_OK) {
+		ta_wipe(b, cap + 1);
+		free(b);
+		return ret;
 	}
 	b[n] = '\0';
 	*buf = b;
 	*len = n;
-	b = NULL;
-	ret = TA_OK;
-out:
-	if (b != NULL) {
-		ta_wipe(b, cap + 1);
-		free(b);
+	return TA_OK;
+}
+
+int ta_file_read(const char *path, ta_file_kind kind, size_t cap, uint8_t **buf, size_t *len,
+                 char *err, size_t errlen)
+{
+	int fd = -1, ret;
+
+	*buf = NULL;
+	*len = 0;
+	if ((ret = ta_file_open(path, O_RDONLY, kind, &fd, err, errlen)) == TA_OK)
+		ret = read_fd(fd, path, cap, buf, len, err, errlen);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/*
+ * The cache of ta_file_read_cached: a few files' text with the identity
+ * they had when read and checked.  Process-wide, every access under the
+ * lock; a forked child may use what its parent read (plain memory).
+ */
+#define RCACHE_SLOTS 4
+#define RCACHE_SETTLE 2 /* seconds a file's times must lie in the past to be cached */
+
+struct rslot {
+	char *path;
+	size_t cap;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	uint8_t *text;
+	size_t len;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct rslot slot[RCACHE_SLOTS];
+	unsigned next;
+} rcache = {PTHREAD_MUTEX_INITIALIZER, {{0}}, 0};
+
+static int same_file(const struct rslot *e, const char *path, size_t cap, const struct stat *st)
+{
+	return e->path != NULL && strcmp(e->path, path) == 0 && e->cap == cap &&
+	       e->dev == st->st_dev && e->ino == st->st_ino && e->size == st->st_size &&
+	       e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       e->ctime.tv_sec == st->st_ctim.tv_sec && e->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+static void slot_clear(struct rslot *e)
+{
+	free(e->path);
+	free(e->text);
+	memset(e, 0, sizeof(*e));
+}
+
+/* A copy of the text cached for path as st shows it, or NULL. */
+static uint8_t *rcache_get(const char *path, size_t cap, const struct stat *st, size_t *len)
+{
+	uint8_t *copy = NULL;
+
+	pthread_mutex_lock(&rcache.lock);
+	for (unsigned i = 0; i < RCACHE_SLOTS; i++) {
+		const struct rslot *e = &rcache.slot[i];
+		if (!same_file(e, path, cap, st))
+			continue;
+		if ((copy = malloc(e->len + 1)) != NULL) {
+			memcpy(copy, e->text, e->len + 1);
+			*len = e->len;
+		}
+		break;
 	}
+	pthread_mutex_unlock(&rcache.lock);
+	return copy;
+}
+
+/*
+ * Remember text as path's, identified by st (the descriptor it was read
+ * from).  Only a file whose times lie RCACHE_SETTLE seconds in the past:
+ * file times tick coarsely, and a second write in the tick of the first
+ * would leave them unchanged.
+ */
+static void rcache_put(const char *path, size_t cap, const struct stat *st, const uint8_t *text,
+                       size_t len)
+{
+	struct rslot e = {0};
+	time_t now = time(NULL);
+
+	if (st->st_mtim.tv_sec > now - RCACHE_SETTLE || st->st_ctim.tv_sec > now - RCACHE_SETTLE)
+		return;
+	if ((e.path = strdup(path)) == NULL || (e.text = malloc(len + 1)) == NULL) {
+		slot_clear(&e);
+		return;
+	}
+	memcpy(e.text, text, len + 1);
+	e.len = len;
+	e.cap = cap;
+	e.dev = st->st_dev;
+	e.ino = st->st_ino;
+	e.size = st->st_size;
+	e.mtime = st->st_mtim;
+	e.ctime = st->st_ctim;
+	pthread_mutex_lock(&rcache.lock);
+	slot_clear(&rcache.slot[rcache.next]);
+	rcache.slot[rcache.next] = e;
+	rcache.next = (rcache.next + 1) % RCACHE_SLOTS;
+	pthread_mutex_unlock(&rcache.lock);
+}
+
+__attribute__((destructor)) static void rcache_free(void)
+{
+	pthread_mutex_lock(&rcache.lock);
+	for (unsigned i = 0; i < RCACHE_SLOTS; i++)
+		slot_clear(&rcache.slot[i]);
+	pthread_mutex_unlock(&rcache.lock);
+}
+
+int ta_file_read_cached(const char *path, size_t cap, uint8_t **buf, size_t *len, char *err,
+                        size_t errlen)
+{
+	struct stat now, held;
+	int fd = -1, ret;
+
+	*buf = NULL;
+	*len = 0;
+	if (lstat(path, &now) == 0 && S_ISREG(now.st_mode) &&
+	    (*buf = rcache_get(path, cap, &now, len)) != NULL)
+		return TA_OK;
+	if ((ret = ta_file_open(path, O_RDONLY, TA_FILE_PLAIN, &fd, err, errlen)) == TA_OK &&
+	    (ret = read_fd(fd, path, cap, buf, len, err, errlen)) == TA_OK &&
+	    fstat(fd, &held) == 0 && lstat(path, &now) == 0 && now.st_dev == held.st_dev &&
+	    now.st_ino == held.st_ino)
+		rcache_put(path, cap, &held, *buf, *len);
 	if (fd >= 0)
 		close(fd);
 	return ret;

@@ -99,7 +99,7 @@ struct sq_store {
 	struct ta_store base; /* first: handles are cast back and forth */
 	sqlite3 *db;
 	sqlite3_stmt *q[Q_COUNT]; /* prepared on first use */
-	int fd;                   /* the checked descriptor of the file, for reuse checks */
+	int fd, dirfd; /* O_PATH descriptors of the file and its folder, for reuse checks */
 };
 
 /* Schema steps: migrations[i] brings a store from version i to i + 1. */
@@ -343,17 +343,13 @@ static int create_file(const char *path, char *err, size_t errlen)
 }
 
 /* Check the file and folder; the checked descriptor is kept for reuse checks. */
-static int check_file(const char *path, struct stat *st_out, int *fd, char *err, size_t errlen)
+static int check_file(const char *path, struct stat *st_out, int *fd, int *dirfd, char *err,
+                      size_t errlen)
 {
-	int r;
+	/* O_PATH descriptors: closing them later never drops SQLite's locks */
+	int r = ta_file_open_in(path, TA_FILE_PLAIN, fd, dirfd, err, errlen);
 
-	*fd = -1;
-	if ((r = ta_file_check_dir(path, err, errlen)) != TA_OK)
-		return r;
-	/* O_PATH: closing it later must not drop SQLite's locks on the file */
-	if ((r = ta_file_open(path, O_PATH, TA_FILE_PLAIN, fd, err, errlen)) != TA_OK)
-		return r;
-	if (fstat(*fd, st_out) != 0) {
+	if (r == TA_OK && fstat(*fd, st_out) != 0) {
 		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
 		r = TA_ERR_UNAVAILABLE;
 	}
@@ -437,19 +433,20 @@ static int sq_open(const char *path, int create, ta_store **out, char *err, size
 	struct sq_store *s = NULL;
 	struct stat before;
 	char msg[256];
-	int r, fd = -1;
+	int r, fd = -1, dirfd = -1;
 
 	*out = NULL;
 	if (create && (r = create_file(path, err, errlen)) != TA_OK)
 		return r;
-	if ((r = check_file(path, &before, &fd, err, errlen)) != TA_OK)
+	if ((r = check_file(path, &before, &fd, &dirfd, err, errlen)) != TA_OK)
 		goto out;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		r = TA_ERR_NOMEM;
 		goto out;
 	}
 	s->fd = fd;
-	fd = -1;
+	s->dirfd = dirfd;
+	fd = dirfd = -1;
 	s->base.id.dev = before.st_dev;
 	s->base.id.ino = before.st_ino;
 	if ((r = open_db(s, path, &before, err, errlen)) != TA_OK)
@@ -465,6 +462,8 @@ static int sq_open(const char *path, int create, ta_store **out, char *err, size
 out:
 	if (fd >= 0)
 		close(fd);
+	if (dirfd >= 0)
+		close(dirfd);
 	sq_close(s ? &s->base : NULL);
 	return r;
 }
@@ -501,6 +500,8 @@ static void sq_close(ta_store *st)
 	sqlite3_close(s->db);
 	if (s->fd >= 0)
 		close(s->fd); /* after SQLite's own descriptors are gone */
+	if (s->dirfd >= 0)
+		close(s->dirfd);
 	free(s);
 }
 
@@ -508,13 +509,11 @@ static void sq_close(ta_store *st)
 
 /* What a fresh open checks before opening: the folders (strictly), and
  * that the path names a file (not a link) whose identity is returned. */
+/* Which file path names now (no walk: the pooled handle's re-check follows). */
 static int sq_identify(const char *path, struct ta_store_id *id, char *err, size_t errlen)
 {
 	struct stat sb;
-	int r;
 
-	if ((r = ta_file_check_dir(path, err, errlen)) != TA_OK)
-		return r;
 	if (lstat(path, &sb) != 0) {
 		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
 		return errno == ENOENT ? TA_ERR_NOT_FOUND : TA_ERR_UNAVAILABLE;
@@ -524,8 +523,9 @@ static int sq_identify(const char *path, struct ta_store_id *id, char *err, size
 	return TA_OK;
 }
 
-/* The rest: the open file's type, owner and mode, and a schema this
- * program may use (another process may have upgraded the store). */
+/* The rest: path still names the file, whose type, owner and mode and
+ * whose folder still pass (ta_file_recheck), and a schema this program may
+ * use (another process may have upgraded the store). */
 static int sq_recheck(ta_store *st, const char *path, char *err, size_t errlen)
 {
 	struct sq_store *s = SQ(st);
@@ -533,7 +533,7 @@ static int sq_recheck(ta_store *st, const char *path, char *err, size_t errlen)
 	sqlite3_stmt *q = NULL;
 	int r, rc;
 
-	if ((r = ta_file_check_fd(s->fd, path, TA_FILE_PLAIN, err, errlen)) != TA_OK)
+	if ((r = ta_file_recheck(path, s->fd, s->dirfd, TA_FILE_PLAIN, err, errlen)) != TA_OK)
 		return r;
 	if (fstat(s->fd, &sb) != 0 || sb.st_dev != st->id.dev || sb.st_ino != st->id.ino)
 		return TA_ERR_INSECURE;

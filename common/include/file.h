@@ -44,6 +44,23 @@ typedef enum {
  */
 int ta_file_open(const char *path, int flags, ta_file_kind kind, int *fd, char *err, size_t errlen);
 
+/*
+ * For files another library opens itself and a long-lived host uses again
+ * and again (the store): the folders checked as for ta_file_open and the
+ * holding one strictly (as ta_file_check_dir), then O_PATH descriptors of
+ * the file (*fd) and of its folder (*dirfd), both for the caller to close.
+ */
+int ta_file_open_in(const char *path, ta_file_kind kind, int *fd, int *dirfd, char *err,
+                    size_t errlen);
+/*
+ * The cheap re-check of what ta_file_open_in opened: path still names the
+ * same file (lstat), the file's type, owner and mode still pass, and its
+ * folder is still not writable by group or others.  Folders above it are
+ * not walked again (SECURITY.md, "Reused handles").
+ */
+int ta_file_recheck(const char *path, int fd, int dirfd, ta_file_kind kind, char *err,
+                    size_t errlen);
+
 /* Check an open descriptor the same way. */
 int ta_file_check_fd(int fd, const char *path, ta_file_kind kind, char *err, size_t errlen);
 
@@ -62,6 +79,20 @@ int ta_file_check_dir(const char *path, char *err, size_t errlen);
  */
 int ta_file_read(const char *path, ta_file_kind kind, size_t cap, uint8_t **buf, size_t *len,
                  char *err, size_t errlen);
+
+/*
+ * ta_file_read of a plain (not secret) file that a long-lived host reads
+ * again and again (the configuration, once per PAM handle).  The first
+ * read walks and checks as ta_file_read does and keeps the text with the
+ * file's identity (device, inode, size, mtime, ctime); a later read whose
+ * lstat of path shows the same identity gets a copy without walking again.
+ * Any write, chmod, chown or rename over the path changes that identity.
+ * Files changed in the last two seconds are not kept (file times tick
+ * coarsely).  Folders above the file are not walked again while it is
+ * unchanged (SECURITY.md, "Reused handles").
+ */
+int ta_file_read_cached(const char *path, size_t cap, uint8_t **buf, size_t *len, char *err,
+                        size_t errlen);
 
 /*
  * Create a new secret file with O_EXCL and mode 0600 (set with fchmod, so

@@ -84,6 +84,60 @@ static int read_rel(const char *rel, char *out, size_t cap, char *err, size_t er
 	return r;
 }
 
+static int read_cached_rel(const char *rel, char *out, size_t cap, char *err, size_t errlen)
+{
+	char p[256];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	at(p, sizeof(p), rel);
+	err[0] = '\0';
+	r = ta_file_read_cached(p, 1024, &buf, &len, err, errlen);
+	if (r == TA_OK) {
+		snprintf(out, cap, "%s", (const char *)buf);
+		free(buf);
+	}
+	return r;
+}
+
+/*
+ * The configuration cache hands out the text it read only while the file
+ * is the same file, unchanged: same size and content-writes, chmod, rename
+ * over it and a symbolic link in its place all make it walk and check again.
+ */
+static void test_read_cached(void **state)
+{
+	char out[64], err[512], p[256], q[256];
+	(void)state;
+	write_file("c", "one", 0600);
+	assert_int_equal(read_cached_rel("c", out, sizeof(out), err, sizeof(err)), TA_OK);
+	assert_string_equal(out, "one");
+	sleep(3); /* past the settling time: the next read is kept */
+	assert_int_equal(read_cached_rel("c", out, sizeof(out), err, sizeof(err)), TA_OK);
+	assert_int_equal(read_cached_rel("c", out, sizeof(out), err, sizeof(err)), TA_OK);
+	assert_string_equal(out, "one");
+	write_file("c", "two", 0600); /* same size, same inode */
+	assert_int_equal(read_cached_rel("c", out, sizeof(out), err, sizeof(err)), TA_OK);
+	assert_string_equal(out, "two");
+	assert_int_equal(chmod((at(p, sizeof(p), "c"), p), 0620), 0);
+	assert_int_equal(read_cached_rel("c", out, sizeof(out), err, sizeof(err)),
+	                 TA_ERR_INSECURE);
+	assert_non_null(strstr(err, "writable by group or others"));
+	assert_int_equal(chmod(p, 0600), 0);
+	write_file("d", "three", 0600);
+	at(q, sizeof(q), "d");
+	assert_int_equal(rename(q, p), 0);
+	assert_int_equal(read_cached_rel("c", out, sizeof(out), err, sizeof(err)), TA_OK);
+	assert_string_equal(out, "three");
+	write_file("e", "evil", 0600);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(symlink("e", p), 0);
+	assert_int_equal(read_cached_rel("c", out, sizeof(out), err, sizeof(err)),
+	                 TA_ERR_INSECURE);
+	assert_non_null(strstr(err, "symbolic link"));
+}
+
 static void test_plain_file_ok(void **state)
 {
 	char out[64], err[512];
@@ -358,6 +412,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_not_a_folder_and_missing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_swapped_component, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_modes_whatever_the_umask, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_cached, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
