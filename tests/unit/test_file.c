@@ -66,8 +66,9 @@ static void write_file(const char *rel, const char *text, mode_t mode)
 	assert_int_equal(chmod(p, mode), 0);
 }
 
-/* ta_file_read of rel: the result code; the content into out when TA_OK. */
-static int read_rel(const char *rel, char *out, size_t cap, char *err, size_t errlen)
+/* ta_file_read (or, cached, ta_file_read_cached) of rel: the result code;
+ * the content into out when TA_OK. */
+static int read_any(const char *rel, int cached, char *out, size_t cap, char *err, size_t errlen)
 {
 	char p[256];
 	uint8_t *buf = NULL;
@@ -76,7 +77,8 @@ static int read_rel(const char *rel, char *out, size_t cap, char *err, size_t er
 
 	at(p, sizeof(p), rel);
 	err[0] = '\0';
-	r = ta_file_read(p, TA_FILE_PLAIN, 1024, &buf, &len, err, errlen);
+	r = cached ? ta_file_read_cached(p, 1024, &buf, &len, err, errlen)
+	           : ta_file_read(p, TA_FILE_PLAIN, 1024, &buf, &len, err, errlen);
 	if (r == TA_OK) {
 		snprintf(out, cap, "%s", (const char *)buf);
 		free(buf);
@@ -84,21 +86,14 @@ static int read_rel(const char *rel, char *out, size_t cap, char *err, size_t er
 	return r;
 }
 
+static int read_rel(const char *rel, char *out, size_t cap, char *err, size_t errlen)
+{
+	return read_any(rel, 0, out, cap, err, errlen);
+}
+
 static int read_cached_rel(const char *rel, char *out, size_t cap, char *err, size_t errlen)
 {
-	char p[256];
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int r;
-
-	at(p, sizeof(p), rel);
-	err[0] = '\0';
-	r = ta_file_read_cached(p, 1024, &buf, &len, err, errlen);
-	if (r == TA_OK) {
-		snprintf(out, cap, "%s", (const char *)buf);
-		free(buf);
-	}
-	return r;
+	return read_any(rel, 1, out, cap, err, errlen);
 }
 
 /*
