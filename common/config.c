@@ -191,10 +191,10 @@ static const char *verify_why(void)
 	return why;
 }
 
-/* verify=: names from the backend table, each once, into cfg->backends. */
-static int set_backends(ta_config *cfg, const char *v)
+/* verify=: names from the backend table, each once, into list. */
+static int parse_backends(const char *v, const struct ta_backend *list[TA_BACKENDS_MAX],
+                          unsigned *count, unsigned *all_flags)
 {
-	const struct ta_backend *list[TA_BACKENDS_MAX];
 	unsigned n = 0, flags = 0;
 
 	for (const char *p = v;; p++) {
@@ -211,9 +211,8 @@ static int set_backends(ta_config *cfg, const char *v)
 		if (*p == '\0')
 			break;
 	}
-	memcpy(cfg->backends, list, n * sizeof(list[0]));
-	cfg->nbackends = n;
-	cfg->backend_flags = flags;
+	*count = n;
+	*all_flags = flags;
 	return TA_OK;
 }
 
@@ -331,13 +330,17 @@ static int set_number(ta_config *cfg, const struct option *o, const char *v, con
 }
 
 /* Text types: the syntax is checked here, the text kept by the caller. */
-static int check_text(ta_config *cfg, const struct option *o, const char *v, const char **why)
+static int check_text(const struct option *o, const char *v, const char **why)
 {
 	switch (o->type) {
-	case T_VERIFY:
-		if (set_backends(cfg, v) != TA_OK)
+	case T_VERIFY: {
+		const struct ta_backend *list[TA_BACKENDS_MAX];
+		unsigned n, flags;
+		/* committed by set_verify, with the text */
+		if (parse_backends(v, list, &n, &flags) != TA_OK)
 			return *why = verify_why(), TA_ERR_INPUT;
 		return TA_OK;
+	}
 	case T_URLS:
 		if (each_item(v, ok_url) != TA_OK)
 			return *why = "expected https:// or http:// URLs, comma-separated",
@@ -360,6 +363,23 @@ static int check_text(ta_config *cfg, const struct option *o, const char *v, con
 	}
 }
 
+/* verify=: the text and the parsed list change together or not at all. */
+static int set_verify(ta_config *cfg, char **slot, const char *v)
+{
+	const struct ta_backend *list[TA_BACKENDS_MAX];
+	unsigned n, flags;
+	int r;
+
+	if (parse_backends(v, list, &n, &flags) != TA_OK)
+		return TA_ERR_INPUT;
+	if ((r = set_string(slot, v)) != TA_OK)
+		return r;
+	memcpy(cfg->backends, list, n * sizeof(list[0]));
+	cfg->nbackends = n;
+	cfg->backend_flags = flags;
+	return TA_OK;
+}
+
 static int is_text(opt_type t)
 {
 	return t == T_STR || t == T_PATH || t == T_URLPATH || t == T_VERIFY || t == T_URLS ||
@@ -372,8 +392,10 @@ static int set_typed(ta_config *cfg, const struct option *o, const char *v, cons
 
 	if (!is_text(o->type))
 		return set_number(cfg, o, v, why);
-	if ((r = check_text(cfg, o, v, why)) != TA_OK)
+	if ((r = check_text(o, v, why)) != TA_OK)
 		return r;
+	if (o->type == T_VERIFY)
+		return set_verify(cfg, (char **)((char *)cfg + o->off), v);
 	return set_string((char **)((char *)cfg + o->off), v);
 }
 
@@ -448,47 +470,69 @@ static ta_config *apply_defaults(void)
 
 /*
  * The defaults are parsed once per process (a PAM host makes a config per
- * handle) and each new config is a copy: written once under pthread_once,
- * read-only after, freed when the core is unloaded.
+ * handle) and each new config is a copy: built under pthread_once, read
+ * only under the lock, freed under it when the core is unloaded (a thread
+ * that asks later gets a config parsed afresh).
  */
 static ta_config *defaults;
 static pthread_once_t defaults_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t defaults_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void make_defaults(void)
 {
-	defaults = apply_defaults();
+	ta_config *d = apply_defaults();
+
+	pthread_mutex_lock(&defaults_lock);
+	defaults = d;
+	pthread_mutex_unlock(&defaults_lock);
 }
 
 __attribute__((destructor)) static void free_defaults(void)
 {
+	pthread_mutex_lock(&defaults_lock);
 	ta_config_free(defaults);
 	defaults = NULL;
+	pthread_mutex_unlock(&defaults_lock);
 }
 
 static int is_text(opt_type t);
 
-ta_config *ta_config_new(void)
+/* A deep copy of src (lock held by the caller), or NULL. */
+static ta_config *copy_config(const ta_config *src)
 {
-	ta_config *cfg;
+	ta_config *cfg = malloc(sizeof(*cfg));
 
-	pthread_once(&defaults_once, make_defaults);
-	if (defaults == NULL)
-		return apply_defaults(); /* no memory the first time: try again */
-	if ((cfg = malloc(sizeof(*cfg))) == NULL)
+	if (cfg == NULL)
 		return NULL;
-	*cfg = *defaults;
+	*cfg = *src;
 	for (size_t i = 0; i < NOPTS; i++)
 		if (is_text(options[i].type))
 			*(char **)((char *)cfg + options[i].off) = NULL;
 	for (size_t i = 0; i < NOPTS; i++) {
-		const char *v = *(char *const *)((const char *)defaults + options[i].off);
-		char **slot = (char **)((char *)cfg + options[i].off);
-		if (is_text(options[i].type) && v != NULL && (*slot = strdup(v)) == NULL) {
+		const char *v;
+		if (!is_text(options[i].type))
+			continue;
+		v = *(char *const *)((const char *)src + options[i].off);
+		if (v != NULL && (*(char **)((char *)cfg + options[i].off) = strdup(v)) == NULL) {
 			ta_config_free(cfg);
 			return NULL;
 		}
 	}
 	return cfg;
+}
+
+ta_config *ta_config_new(void)
+{
+	ta_config *cfg = NULL;
+	int have;
+
+	pthread_once(&defaults_once, make_defaults);
+	pthread_mutex_lock(&defaults_lock);
+	if ((have = defaults != NULL))
+		cfg = copy_config(defaults);
+	pthread_mutex_unlock(&defaults_lock);
+	/* no memory the first time, or the core is being unloaded */
+	return have ? cfg : apply_defaults();
 }
 
 void ta_config_free(ta_config *cfg)

@@ -16,7 +16,10 @@ struct ta_ctx {
 	uint8_t key[TA_KEY_LEN];
 	int have_key;
 	int64_t fixed_now;
-	void *backend_state[TA_BACKENDS_MAX]; /* per cfg->backends[i], made on first use */
+	/* cfg->backends, copied: freeing the context never reads cfg */
+	const struct ta_backend *backends[TA_BACKENDS_MAX];
+	unsigned nbackends;
+	void *backend_state[TA_BACKENDS_MAX]; /* per backends[i], made on first use */
 };
 
 void ta_logf(ta_ctx *ctx, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -449,6 +449,7 @@ int ta_file_read(const char *path, ta_file_kind kind, size_t cap, uint8_t **buf,
 struct rslot {
 	char *path;
 	size_t cap;
+	uid_t euid; /* the owner check depends on who reads */
 	dev_t dev;
 	ino_t ino;
 	off_t size;
@@ -466,6 +467,7 @@ static struct {
 static int same_file(const struct rslot *e, const char *path, size_t cap, const struct stat *st)
 {
 	return e->path != NULL && strcmp(e->path, path) == 0 && e->cap == cap &&
+	       e->euid == geteuid() &&
 	       e->dev == st->st_dev && e->ino == st->st_ino && e->size == st->st_size &&
 	       e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
 	       e->ctime.tv_sec == st->st_ctim.tv_sec && e->ctime.tv_nsec == st->st_ctim.tv_nsec;
@@ -519,6 +521,7 @@ static void rcache_put(const char *path, size_t cap, const struct stat *st, cons
 	memcpy(e.text, text, len + 1);
 	e.len = len;
 	e.cap = cap;
+	e.euid = geteuid();
 	e.dev = st->st_dev;
 	e.ino = st->st_ino;
 	e.size = st->st_size;

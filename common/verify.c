@@ -94,6 +94,8 @@ int ta_ctx_new(const ta_config *cfg, ta_log_fn log, void *log_arg, ta_ctx **out)
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
 		return TA_ERR_NOMEM;
 	ctx->cfg = cfg;
+	memcpy(ctx->backends, cfg->backends, sizeof(ctx->backends));
+	ctx->nbackends = cfg->nbackends;
 	ctx->log = log;
 	ctx->log_arg = log_arg;
 	*out = ctx;
@@ -105,9 +107,9 @@ void ta_ctx_free(ta_ctx *ctx)
 	if (ctx == NULL)
 		return;
 	ta_store_release(ctx->store); /* back to the process's pool */
-	for (unsigned i = 0; i < ctx->cfg->nbackends; i++)
-		if (ctx->backend_state[i] != NULL && ctx->cfg->backends[i]->free_state != NULL)
-			ctx->cfg->backends[i]->free_state(ctx->backend_state[i]);
+	for (unsigned i = 0; i < ctx->nbackends; i++)
+		if (ctx->backend_state[i] != NULL && ctx->backends[i]->free_state != NULL)
+			ctx->backends[i]->free_state(ctx->backend_state[i]);
 	ta_wipe(ctx->key, sizeof(ctx->key));
 	free(ctx);
 }
@@ -390,8 +392,8 @@ static int run_backends(ta_ctx *ctx, struct ta_check *c, const struct ta_backend
 	int r = TA_ERR_NO_CREDENTIAL;
 
 	*by = NULL;
-	for (unsigned i = 0; i < ctx->cfg->nbackends; i++) {
-		*by = ctx->cfg->backends[i];
+	for (unsigned i = 0; i < ctx->nbackends; i++) {
+		*by = ctx->backends[i];
 		r = (*by)->check(ctx, &ctx->backend_state[i], c);
 		/* Only "unknown here" and "cannot tell" fall through to the next. */
 		if (r != TA_ERR_NO_CREDENTIAL && r != TA_ERR_UNAVAILABLE)

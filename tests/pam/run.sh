@@ -208,7 +208,7 @@ check "module stays loaded once dlopened (NODELETE)" \
 if [ -z "${TA_PRELOAD:-}" ]; then
 	globals=$(objdump -t "$MOD" | awk '$4 == ".data" || $4 == ".bss" {print $NF}' |
 		grep -v -x -e completed.0 -e __dso_handle -e __TMC_END__ -e '.data' -e '.bss' \
-			-e once -e scrub_once -e init_rc -e curl_once -e curl_init_rc -e pool -e defaults -e defaults_once -e rcache | tr '\n' ' ')
+			-e once -e scrub_once -e init_rc -e curl_once -e curl_init_rc -e pool -e defaults -e defaults_once -e defaults_lock -e rcache | tr '\n' ' ')
 	check "no writable global state (found: ${globals:-none})" test -z "$globals"
 fi
 

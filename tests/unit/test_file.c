@@ -133,6 +133,32 @@ static void test_read_cached(void **state)
 	assert_non_null(strstr(err, "symbolic link"));
 }
 
+/*
+ * Whether a file passes depends on who reads it (root or the effective
+ * user may own it): text kept for one effective user is not handed to
+ * another, who reads and checks the file afresh.
+ */
+static void test_read_cached_per_euid(void **state)
+{
+	char out[64], err[512], p[256];
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(chmod(top, 0755), 0);
+	write_file("u", "theirs", 0644);
+	at(p, sizeof(p), "u");
+	assert_int_equal(chown(p, 1000, 1000), 0);
+	sleep(3); /* past the settling time: kept */
+	assert_int_equal(seteuid(1000), 0);
+	assert_int_equal(read_cached_rel("u", out, sizeof(out), err, sizeof(err)), TA_OK);
+	assert_int_equal(read_cached_rel("u", out, sizeof(out), err, sizeof(err)), TA_OK);
+	assert_int_equal(seteuid(0), 0);
+	assert_int_equal(read_cached_rel("u", out, sizeof(out), err, sizeof(err)),
+	                 TA_ERR_INSECURE);
+	assert_non_null(strstr(err, "owned by uid 1000"));
+	assert_int_equal(chmod(top, 0700), 0);
+}
+
 static void test_plain_file_ok(void **state)
 {
 	char out[64], err[512];
@@ -408,6 +434,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_swapped_component, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_modes_whatever_the_umask, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_cached, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_cached_per_euid, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
