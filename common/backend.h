@@ -32,6 +32,10 @@ struct ta_check {
 	const char *service, *user, *tenant, *credential;
 	size_t credential_len;
 	struct ta_outcome *out;
+	/* in: a success should also clear the user's throttle row (a charge or
+	 * an earlier streak); out: the backend did, atomically with spending
+	 * the credential, so the caller need not write again */
+	int clear_throttle, cleared;
 };
 
 struct ta_backend {

@@ -92,6 +92,10 @@ static int check_otp_locked(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 			        TA_Q(c->user), ta_store_errmsg(st));
 		r = TA_ERR_REJECTED;
 	}
+	/* the charge goes in the transaction that spends the code: one write */
+	if (r == TA_OK && c->clear_throttle &&
+	    ta_store_throttle_clear(st, c->user, c->tenant, NULL) == TA_OK)
+		c->cleared = 1;
 out:
 	ta_wipe(secret, sizeof(secret));
 	ta_wipe(&row, sizeof(row));
@@ -112,6 +116,8 @@ static int check_otp(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 		ta_logf(ctx, TA_LOG_ERR, "cannot commit OTP counter: %s", ta_store_errmsg(st));
 		r = TA_ERR_REJECTED;
 	}
+	if (r != TA_OK)
+		c->cleared = 0; /* rolled back with the rest */
 	ta_store_rollback(st);
 	return r;
 }

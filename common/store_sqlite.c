@@ -948,7 +948,8 @@ static int sq_throttle_clear(ta_store *st, const char *user, const char *tenant,
 	sqlite3_stmt *q = NULL;
 	int r;
 
-	if ((r = stmt_for(SQ(st), tenant ? Q_THROTTLE_CLEAR_T : Q_THROTTLE_CLEAR, user, tenant, &q)) != TA_OK)
+	r = stmt_for(SQ(st), tenant ? Q_THROTTLE_CLEAR_T : Q_THROTTLE_CLEAR, user, tenant, &q);
+	if (r != TA_OK)
 		return r;
 	return step_done(SQ(st), q, count);
 }

@@ -473,11 +473,12 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 			return TA_ERR_UNAVAILABLE;
 		}
 	}
+	c->clear_throttle = charged || t.failures > 0 || t.lockouts > 0;
 	r = run_backends(ctx, c, &by);
 	if (ta_err_is_rejection(r) && !guessable(c))
 		(void)record_failure(ctx, st, c->user, c->tenant,
 		                     by != NULL && (by->flags & TA_BACKEND_FOREIGN_USERS), &wrote);
-	else if (r == TA_OK && (charged || t.failures > 0 || t.lockouts > 0))
+	else if (r == TA_OK && c->clear_throttle && !c->cleared)
 		ta_store_throttle_clear(st, c->user, c->tenant, NULL);
 	return r;
 }
