@@ -214,6 +214,35 @@ static void test_otp_once_and_modes(void **state)
 	env_free(e);
 }
 
+/*
+ * A right code clears the charge made for it and the streak before it, in
+ * the transaction that spends the code: failures never pile up across
+ * successes (they would lock alice after her third good login).
+ */
+static void test_otp_success_clears_streak(void **state)
+{
+	struct env *e = env_init();
+	const char *sec = "12345678901234567890";
+	char code[16];
+	unsigned n = 9;
+	(void)state;
+	set(e, "max_failures", "3");
+	set(e, "lockout", "100");
+	enroll(e, "alice", TA_OTP_TOTP, sec);
+	for (int round = 0; round < 4; round++) {
+		int64_t t = 1234567890 + 30 * round;
+		ta_ctx_set_time(e->ctx, t);
+		assert_int_equal(check(e, "alice", NULL, "000000"), TA_ERR_REJECTED);
+		assert_int_equal(check(e, "alice", NULL, "000001"), TA_ERR_REJECTED);
+		code_at(sec, (uint64_t)t / 30, code);
+		assert_int_equal(check(e, "alice", NULL, code), TA_OK);
+	}
+	/* nothing left to unlock: the last success cleared the row */
+	assert_int_equal(ta_throttle_unlock(e->ctx, "alice", NULL, &n), TA_OK);
+	assert_int_equal(n, 0);
+	env_free(e);
+}
+
 static void test_hotp_counter(void **state)
 {
 	struct env *e = env_init();
@@ -274,7 +303,7 @@ int main(void)
 	    cmocka_unit_test(test_tenants),
 	    cmocka_unit_test(test_lockout_and_unlock),
 	    cmocka_unit_test(test_otp_once_and_modes),
-	    cmocka_unit_test(test_hotp_counter),
+	    cmocka_unit_test(test_otp_success_clears_streak), cmocka_unit_test(test_hotp_counter),
 	    cmocka_unit_test(test_otp_secret_bound_to_user_and_key),
 	    cmocka_unit_test(test_store_unavailable),
 	};
