@@ -285,8 +285,8 @@ void ta_store_rollback(ta_store *st)
 int ta_store_token_insert(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
                           const struct ta_token_row *row)
 {
-	if (st == NULL || hash == NULL || row == NULL ||
-	    !name_ok(row->id, TA_TOKEN_ID_LEN) || !names_ok(row->user, row->tenant, 0) ||
+	if (st == NULL || hash == NULL || row == NULL || !name_ok(row->id, TA_TOKEN_ID_LEN) ||
+	    !names_ok(row->user, row->tenant, 0) ||
 	    (row->params != NULL && !name_ok(row->params, TA_MAX_PARAMS)))
 		return TA_ERR_INPUT;
 	return st->ops->token_insert(st, hash, row);
@@ -356,8 +356,9 @@ static int list_loop(ta_store *st, enum ta_store_list what, const char *user,
 	do {
 		memset(&it, 0, sizeof(it));
 		if ((n = st->ops->list_next(cur, &it)) == 1)
-			r = what == TA_STORE_LIST_TOKENS ? cb->token(cb->arg, &it.token)
-			                                 : cb->otp(cb->arg, it.user, it.tenant, &it.otp);
+			r = what == TA_STORE_LIST_TOKENS
+			        ? cb->token(cb->arg, &it.token)
+			        : cb->otp(cb->arg, it.user, it.tenant, &it.otp);
 		else if (n < 0)
 			r = n;
 		free(it.token.params);

@@ -370,8 +370,7 @@ static int is_wal(struct sq_store *s)
 {
 	sqlite3_stmt *q = NULL;
 	int wal = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &q, NULL) == SQLITE_OK &&
-	          sqlite3_step(q) == SQLITE_ROW &&
-	          sqlite3_column_text(q, 0) != NULL &&
+	          sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0) != NULL &&
 	          strcmp((const char *)sqlite3_column_text(q, 0), "wal") == 0;
 
 	sqlite3_finalize(q);
@@ -405,9 +404,8 @@ static int open_db(struct sq_store *s, const char *path, const struct stat *befo
 	struct stat after;
 	int rc, r;
 
-	rc = sqlite3_open_v2(path, &s->db,
-	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
-	                     NULL);
+	rc = sqlite3_open_v2(
+	    path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open store: %s", path,
 		         s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -741,7 +739,8 @@ static int sq_otp_put(ta_store *st, const char *user, const char *tenant,
 	sqlite3_stmt *q = NULL;
 	int r;
 
-	if ((r = stmt_for(SQ(st), replace ? Q_OTP_REPLACE : Q_OTP_INSERT, user, tenant, &q)) != TA_OK)
+	if ((r = stmt_for(SQ(st), replace ? Q_OTP_REPLACE : Q_OTP_INSERT, user, tenant, &q)) !=
+	    TA_OK)
 		return r;
 	sqlite3_bind_int(q, 3, (int)row->p.type);
 	sqlite3_bind_int(q, 4, (int)row->p.alg);
