@@ -18,7 +18,7 @@ struct ta_ctx {
 	int64_t fixed_now;
 	/* cfg->backends, copied: freeing the context never reads cfg */
 	const struct ta_backend *backends[TA_BACKENDS_MAX];
-	unsigned nbackends;
+	unsigned nbackends, backend_flags;
 	void *backend_state[TA_BACKENDS_MAX]; /* per backends[i], made on first use */
 };
 

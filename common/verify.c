@@ -96,6 +96,7 @@ int ta_ctx_new(const ta_config *cfg, ta_log_fn log, void *log_arg, ta_ctx **out)
 	ctx->cfg = cfg;
 	memcpy(ctx->backends, cfg->backends, sizeof(ctx->backends));
 	ctx->nbackends = cfg->nbackends;
+	ctx->backend_flags = cfg->backend_flags;
 	ctx->log = log;
 	ctx->log_arg = log_arg;
 	*out = ctx;
@@ -321,6 +322,12 @@ static int record_failure(ta_ctx *ctx, ta_store *st, const char *user, const cha
 	}
 	if ((r = ta_store_throttle_get(st, user, tenant, &t)) != TA_OK)
 		goto fail;
+	/* Under the write lock: a lockout another login wrote since our first
+	 * read decides, so parallel guesses get no more than max_failures. */
+	if (t.locked_until > now) {
+		ta_store_rollback(st);
+		return TA_ERR_LOCKED;
+	}
 	if (++t.failures >= ctx->cfg->max_failures) {
 		t.locked_until = now + (int64_t)ta_lockout_secs(ctx->cfg->lockout, t.lockouts);
 		t.lockouts++;
@@ -445,7 +452,7 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 	struct ta_throttle t = {0, 0, 0};
 	const struct ta_backend *by = NULL;
 	ta_store *st = NULL;
-	unsigned flags = ctx->cfg->backend_flags;
+	unsigned flags = ctx->backend_flags;
 	/* storeless: no configured backend checks against the store */
 	int storeless = !(flags & TA_BACKEND_STORE), any_user = !!(flags & TA_BACKEND_FOREIGN_USERS),
 	    charged = 0, wrote = 0;
@@ -466,7 +473,10 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 	if ((r = ta_throttle_check(ctx, st, c->user, c->tenant, &t)) != TA_OK)
 		return r;
 	if (guessable(c)) {
-		if (record_failure(ctx, st, c->user, c->tenant, any_user, &charged) != TA_OK) {
+		if ((r = record_failure(ctx, st, c->user, c->tenant, any_user, &charged)) ==
+		    TA_ERR_LOCKED)
+			return r;
+		if (r != TA_OK) {
 			ta_logf(ctx, TA_LOG_ERR,
 			        "refusing a code for user=%s unchecked: the attempt cannot be counted",
 			        TA_Q(c->user));
@@ -567,7 +577,7 @@ int ta_user_known(ta_ctx *ctx, const char *user, const char *tenant)
 	if ((r = ta_resolve_identity(ctx->cfg, user, tenant, u, t)) != TA_OK)
 		return r;
 	/* A backend may know users we do not: assume it does. */
-	if (ctx->cfg->backend_flags & TA_BACKEND_FOREIGN_USERS)
+	if (ctx->backend_flags & TA_BACKEND_FOREIGN_USERS)
 		return TA_OK;
 	if ((r = ta_ctx_store(ctx, &st)) != TA_OK)
 		return r;

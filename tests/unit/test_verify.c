@@ -1,5 +1,7 @@
 /* test_verify.c - the verdicts: tokens, OTP, modes, tenants, lockout, availability. */
 #include "helpers.h"
+
+#include <sys/wait.h>
 #include "otp.h"
 #include "token.h"
 
@@ -243,6 +245,62 @@ static void test_otp_success_clears_streak(void **state)
 	env_free(e);
 }
 
+/*
+ * Guesses sent at the same moment (parallel sessions) each read the row
+ * before any of them locked it; the lockout written under the write lock
+ * still decides, so no more than max_failures codes are ever checked.
+ */
+static void test_parallel_guesses_stop_at_the_limit(void **state)
+{
+	enum { KIDS = 12 };
+	struct env *e = env_init();
+	const char *sec = "12345678901234567890";
+	int gate[2], results[2], checked = 0, locked = 0;
+	pid_t kids[KIDS];
+	(void)state;
+	set(e, "max_failures", "3");
+	set(e, "lockout", "600");
+	enroll(e, "hank", TA_OTP_HOTP, sec);
+	assert_int_equal(check(e, "hank", NULL, "000000"), TA_ERR_REJECTED);
+	assert_int_equal(check(e, "hank", NULL, "000001"), TA_ERR_REJECTED);
+	assert_int_equal(pipe(gate), 0);
+	assert_int_equal(pipe(results), 0);
+	for (int i = 0; i < KIDS; i++) {
+		if ((kids[i] = fork()) == 0) {
+			ta_ctx *ctx = NULL;
+			char g, code[16];
+			int r;
+			close(gate[1]);
+			snprintf(code, sizeof(code), "1%05d", i);
+			if (ta_ctx_new(e->cfg, NULL, NULL, &ctx) != TA_OK)
+				_exit(2);
+			struct ta_request req = {"hank", NULL, code, 6, "unit", NULL, 0};
+			if (read(gate[0], &g, 1) != 0) /* EOF: all released at once */
+				_exit(2);
+			r = ta_verify(ctx, &req, NULL);
+			g = r == TA_ERR_LOCKED ? 'L' : r == TA_ERR_REJECTED ? 'R' : '?';
+			_exit(write(results[1], &g, 1) == 1 ? 0 : 2);
+		}
+		assert_true(kids[i] > 0);
+	}
+	close(gate[0]);
+	close(gate[1]); /* go */
+	close(results[1]);
+	for (int i = 0; i < KIDS; i++) {
+		int st = 0;
+		assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	for (char g; read(results[0], &g, 1) == 1;) {
+		checked += g == 'R';
+		locked += g == 'L';
+	}
+	close(results[0]);
+	assert_int_equal(checked + locked, KIDS);
+	assert_int_equal(checked, 1); /* the third failure: it locks */
+	env_free(e);
+}
+
 static void test_hotp_counter(void **state)
 {
 	struct env *e = env_init();
@@ -303,7 +361,9 @@ int main(void)
 	    cmocka_unit_test(test_tenants),
 	    cmocka_unit_test(test_lockout_and_unlock),
 	    cmocka_unit_test(test_otp_once_and_modes),
-	    cmocka_unit_test(test_otp_success_clears_streak), cmocka_unit_test(test_hotp_counter),
+	    cmocka_unit_test(test_otp_success_clears_streak),
+	    cmocka_unit_test(test_parallel_guesses_stop_at_the_limit),
+	    cmocka_unit_test(test_hotp_counter),
 	    cmocka_unit_test(test_otp_secret_bound_to_user_and_key),
 	    cmocka_unit_test(test_store_unavailable),
 	};
