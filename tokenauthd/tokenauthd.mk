@@ -40,7 +40,7 @@ check-tokenauthd: $(B)/tokenauthd $(B)/tokenauth $(B)/asan/tokenauthd $(B)/tests
 
 # 30 s of wrk against validate on 127.0.0.1 at 64 connections.
 bench-tokenauthd: $(B)/tokenauthd $(B)/tokenauth
-	@bash tests/tokenauthd/bench.sh $(B) 30
+	@bash bench/tokenauthd.sh $(B) 30
 
 # The per-client table with tiny sizes (cmocka), linked with limits.c alone.
 $(B)/tests/td_limits: tests/tokenauthd/test_limits.c tokenauthd/limits.c tokenauthd/*.h $(CORE_LIB)

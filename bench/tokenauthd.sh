@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench.sh BUILD_DIR [SECONDS] - make bench-tokenauthd: wrk against the seed
+# tokenauthd.sh BUILD_DIR [SECONDS] - make bench-tokenauthd: wrk against the seed
 # 000 validate endpoint of tokenauthd on 127.0.0.1, 64 connections, for
 # SECONDS (default 30), logging every request to a file as in production.
 # Prints requests per second and p99 latency; fails on any error answer or
@@ -7,7 +7,7 @@
 set -u
 B=$(cd "${1:-build}" && pwd)
 SECS=${2:-30}
-HERE=$(cd "$(dirname "$0")" && pwd)
+HERE=$(cd "$(dirname "$0")/../tests/tokenauthd" && pwd) # lib.sh, validate.lua
 . "$HERE/lib.sh"
 command -v wrk >/dev/null || { echo "bench-tokenauthd: wrk missing (make deps)"; exit 1; }
 make_fixture || { echo "bench-tokenauthd: fixture failed"; exit 1; }
