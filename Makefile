@@ -23,7 +23,9 @@ override LDFLAGS  += -Wl,-z,relro,-z,now -Wl,--as-needed
 # Include paths: the core, its tests, fuzzers and benchmarks see the core's
 # private headers too; a front-end (PAM module, SASL plugin, CLI, service)
 # sees only the public API in common/include.
-CORE_CPPFLAGS  = -Icommon/include -Icommon
+# libpq's headers live in a folder of their own.
+PQ_CPPFLAGS   := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+CORE_CPPFLAGS  = -Icommon/include -Icommon $(PQ_CPPFLAGS)
 FRONT_CPPFLAGS = -Icommon/include
 
 # The one sanitizer recipe (AddressSanitizer + UndefinedBehaviorSanitizer),
@@ -35,7 +37,7 @@ SAN_LDFLAGS = -fsanitize=address,undefined
 FUZZ_FLAGS = -std=gnu11 -g -O1 $(CORE_CPPFLAGS) -fsanitize=fuzzer,address,undefined
 FUZZ_CC    = $(CLANG) $(FUZZ_FLAGS)
 
-CORE_LIBS = -lsqlite3 -lcjson -lssl -lcrypto -lcurl -lpthread
+CORE_LIBS = -lsqlite3 -lpq -lcjson -lssl -lcrypto -lcurl -lpthread
 CORE_SRC  = $(wildcard common/*.c)
 CORE_HDR  = $(wildcard common/*.h common/include/*.h)
 CORE_OBJ  = $(CORE_SRC:common/%.c=$(B)/common/%.o)

@@ -14,13 +14,14 @@
 #define POOL_MAX 8 /* idle handles a process keeps */
 
 /*
- * The engine for a store name.  A path is SQLite; a database URL selects
- * a network engine here (SPEC: "store = postgresql:..."), e.g.
- *     if (strncmp(path, "postgresql:", 11) == 0) return &ta_store_postgresql;
+ * The engine for a store name: "postgresql:<dsn file>" is PostgreSQL
+ * (the core composes it from store = postgresql: and store_dsn_file), a
+ * path is SQLite.
  */
 static const struct ta_store_ops *engine_for(const char *path)
 {
-	(void)path;
+	if (strncmp(path, "postgresql:", 11) == 0)
+		return &ta_store_postgresql;
 	return &ta_store_sqlite;
 }
 

@@ -105,5 +105,6 @@ struct ta_store_ops {
 };
 
 extern const struct ta_store_ops ta_store_sqlite;
+extern const struct ta_store_ops ta_store_postgresql;
 
 #endif

@@ -1,0 +1,1032 @@
+/*
+ * store_pg.c - the PostgreSQL store engine: the same semantics as
+ * store_sqlite.c over a libpq connection.
+ *
+ * A store is named "postgresql:<dsn file>": the file (0600, checked as a
+ * secret) holds a libpq connection string or URI.  It is read, used and
+ * wiped on each connect; the string is never logged (libpq's messages
+ * name hosts, never passwords).  Every query goes through PQexecParams
+ * with constant SQL and bound parameters; integers and blobs travel in
+ * binary.  A libpq error is TA_ERR_UNAVAILABLE, never a verdict; a lost
+ * connection is reopened once, on the next call.
+ *
+ * Writers serialise as SQLite's BEGIN IMMEDIATE does: begin takes one
+ * transaction-scoped advisory lock up front, so the read-modify-write
+ * sequences of verify.c (failure counts, OTP checks) see no other writer
+ * between their read and their write, on any node.
+ */
+#include "file.h"
+#include "store_int.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#define PG_PREFIX     "postgresql:"
+#define PG_PREFIX_LEN 11
+#define PG_APP_ID     0x546b4175   /* "TkAu", as the SQLite store's application id */
+#define PG_LOCK_KEY   "1416315253" /* the advisory lock of writers (PG_APP_ID) */
+#define PG_DSN_MAX    4096
+#define PG_TIMEOUT_MS "5000" /* statement_timeout and lock_timeout */
+
+/* Parameter types (pg_type OIDs) */
+#define OID_BYTEA 17
+#define OID_INT8  20
+#define OID_TEXT  25
+
+struct pg_store {
+	struct ta_store base; /* first: handles are cast back and forth */
+	PGconn *conn;
+	char *dsn_file;
+	pid_t conn_pid; /* process that made conn: a child never uses it */
+	int txn;        /* in a transaction of ours */
+	int lost;       /* the connection went away inside a transaction */
+	char msg[256];  /* last error */
+};
+
+/* Connections of a parent, never used or closed in a child (kept reachable). */
+static struct orphan_conn {
+	PGconn *conn;
+	struct orphan_conn *next;
+} * orphans;
+
+static struct pg_store *PG(ta_store *st)
+{
+	return (struct pg_store *)st;
+}
+
+/* ---- schema ----------------------------------------------------------------- */
+
+/* Schema steps: each a list of single statements, NULL-terminated. */
+static const char *const m1[] = {
+    "CREATE TABLE tokenauth_schema(app bigint NOT NULL, version bigint NOT NULL)",
+    "INSERT INTO tokenauth_schema(app, version) VALUES (1416315253, 0)",
+    "CREATE TABLE tokens(hash bytea PRIMARY KEY, id text COLLATE \"C\" NOT NULL UNIQUE,"
+    " \"user\" text COLLATE \"C\" NOT NULL, tenant text COLLATE \"C\" NOT NULL,"
+    " kind bigint NOT NULL, created bigint NOT NULL, expires bigint NOT NULL,"
+    " revoked bigint NOT NULL DEFAULT 0)",
+    "CREATE INDEX tokens_user ON tokens(\"user\", tenant)",
+    "CREATE TABLE otp(\"user\" text COLLATE \"C\" NOT NULL, tenant text COLLATE \"C\" NOT NULL,"
+    " type bigint NOT NULL, alg bigint NOT NULL, digits bigint NOT NULL,"
+    " period bigint NOT NULL, next bigint NOT NULL, created bigint NOT NULL,"
+    " secret bytea NOT NULL, PRIMARY KEY(\"user\", tenant))",
+    "CREATE TABLE throttle(\"user\" text COLLATE \"C\" NOT NULL,"
+    " tenant text COLLATE \"C\" NOT NULL, failures bigint NOT NULL,"
+    " locked_until bigint NOT NULL, PRIMARY KEY(\"user\", tenant))",
+    NULL};
+static const char *const m2[] = {
+    "ALTER TABLE tokens ADD COLUMN params text",
+    "ALTER TABLE throttle ADD COLUMN lockouts bigint NOT NULL DEFAULT 0", NULL};
+static const char *const m3[] = {
+    "ALTER TABLE throttle ADD COLUMN updated bigint NOT NULL DEFAULT 0",
+    "CREATE INDEX throttle_updated ON throttle(updated)", NULL};
+/* migrations[i] brings a store from version i to i + 1 */
+static const char *const *const migrations[TA_STORE_SCHEMA] = {m1, m2, m3};
+
+/* ---- queries ------------------------------------------------------------------ */
+
+struct param {
+	Oid type;
+	const char *text; /* OID_TEXT */
+	int64_t num;      /* OID_INT8 */
+	const void *blob; /* OID_BYTEA */
+	int len;
+};
+
+#define P_TEXT(s)    ((struct param){OID_TEXT, (s), 0, NULL, 0})
+#define P_INT(n)     ((struct param){OID_INT8, NULL, (int64_t)(n), NULL, 0})
+#define P_BLOB(b, n) ((struct param){OID_BYTEA, NULL, 0, (b), (int)(n)})
+#define NPARAM       9
+
+static void set_msg(struct pg_store *s, const char *what, const char *detail)
+{
+	size_t n;
+
+	snprintf(s->msg, sizeof(s->msg), "postgresql store: %s%s%s", what, detail ? ": " : "",
+	         detail ? detail : "");
+	n = strlen(s->msg);
+	while (n > 0 && (s->msg[n - 1] == '\n' || s->msg[n - 1] == ' '))
+		s->msg[--n] = '\0';
+}
+
+/* A failed result's error code: a constraint is EXISTS, a missing table or
+ * column (our schema damaged) CORRUPT, anything else UNAVAILABLE. */
+static int map_result(struct pg_store *s, PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	set_msg(s, "query failed", s->conn ? PQerrorMessage(s->conn) : "no connection");
+	if (state == NULL)
+		return TA_ERR_UNAVAILABLE;
+	if (strncmp(state, "23", 2) == 0)
+		return TA_ERR_EXISTS;
+	if (strcmp(state, "42P01") == 0 || strcmp(state, "42703") == 0)
+		return TA_ERR_CORRUPT;
+	return TA_ERR_UNAVAILABLE;
+}
+
+/*
+ * Run one constant statement with n parameters; binary results.  TA_OK
+ * with *out (the caller PQclears it) or an error, *out NULL.
+ */
+static int run(struct pg_store *s, const char *sql, const struct param *p, int n, PGresult **out)
+{
+	const char *values[NPARAM];
+	Oid types[NPARAM];
+	int lens[NPARAM], formats[NPARAM];
+	uint64_t be[NPARAM];
+	PGresult *res;
+	ExecStatusType es;
+	int r;
+
+	*out = NULL;
+	if (s->conn == NULL || n > NPARAM)
+		return TA_ERR_UNAVAILABLE;
+	for (int i = 0; i < n; i++) {
+		types[i] = p[i].type;
+		if (p[i].type == OID_TEXT) {
+			values[i] = p[i].text;
+			lens[i] = 0;
+			formats[i] = 0;
+		} else if (p[i].type == OID_INT8) {
+			be[i] = htobe64((uint64_t)p[i].num);
+			values[i] = (const char *)&be[i];
+			lens[i] = 8;
+			formats[i] = 1;
+		} else {
+			values[i] = p[i].blob;
+			lens[i] = p[i].len;
+			formats[i] = 1;
+		}
+	}
+	res = PQexecParams(s->conn, sql, n, types, values, lens, formats, 1);
+	es = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK) {
+		*out = res;
+		return TA_OK;
+	}
+	r = map_result(s, res);
+	PQclear(res);
+	return r;
+}
+
+/* Run a statement for its effect; *changes: rows it changed (may be NULL). */
+static int run_cmd(struct pg_store *s, const char *sql, const struct param *p, int n,
+                   unsigned *changes)
+{
+	PGresult *res = NULL;
+	int r = run(s, sql, p, n, &res);
+
+	if (changes != NULL)
+		*changes = r == TA_OK ? (unsigned)strtoul(PQcmdTuples(res), NULL, 10) : 0;
+	PQclear(res);
+	return r;
+}
+
+/* A bigint (or boolean) column of a binary result; 0 when NULL or odd. */
+static int64_t get_int(const PGresult *res, int row, int col)
+{
+	const unsigned char *v = (const unsigned char *)PQgetvalue(res, row, col);
+	uint64_t be;
+
+	if (PQgetisnull(res, row, col))
+		return 0;
+	if (PQgetlength(res, row, col) == 1)
+		return v[0] != 0;
+	if (PQgetlength(res, row, col) != 8)
+		return 0;
+	memcpy(&be, v, 8);
+	return (int64_t)be64toh(be);
+}
+
+static int is_int_col(const PGresult *res, int row, int col)
+{
+	return !PQgetisnull(res, row, col) && PQgetlength(res, row, col) == 8;
+}
+
+static void copy_col(const PGresult *res, int row, int col, char *dst, size_t cap)
+{
+	const char *t = PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col);
+	size_t n = strlen(t);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, t, n);
+	dst[n] = '\0';
+}
+
+/* ---- connecting ----------------------------------------------------------------- */
+
+static const char *dsn_path(const char *path)
+{
+	return strncmp(path, PG_PREFIX, PG_PREFIX_LEN) == 0 ? path + PG_PREFIX_LEN : path;
+}
+
+/*
+ * Connect with the DSN file's string.  Defaults a DSN may override come
+ * before it, forced settings after it (later keywords win): no password
+ * file, no GSS encryption, no client certificate or root certificate from
+ * the caller's home folder; a bounded connect.  Then the per-session
+ * timeouts.
+ */
+static int pg_connect_dsn(struct pg_store *s, const char *dsn)
+{
+	static const char *const keys[] = {
+	    "passfile", "gssencmode", "sslcert",         "sslkey",           "sslrootcert",
+	    "sslcrl",   "dbname",     "connect_timeout", "application_name", NULL};
+	const char *values[] = {"/dev/null",
+	                        "disable",
+	                        "/nonexistent/tokenauth/client.crt",
+	                        "/nonexistent/tokenauth/client.key",
+	                        "/nonexistent/tokenauth/root.crt",
+	                        "/nonexistent/tokenauth/root.crl",
+	                        dsn,
+	                        "3",
+	                        "tokenauth",
+	                        NULL};
+	const struct param t[1] = {P_TEXT(PG_TIMEOUT_MS)};
+	int r;
+
+	s->conn = PQconnectdbParams(keys, values, 1);
+	s->conn_pid = getpid();
+	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
+		set_msg(s, "connect failed", s->conn ? PQerrorMessage(s->conn) : "out of memory");
+		return TA_ERR_UNAVAILABLE;
+	}
+	if ((r = run_cmd(s, "SELECT set_config('statement_timeout', $1, false)", t, 1, NULL)) !=
+	        TA_OK ||
+	    (r = run_cmd(s, "SELECT set_config('lock_timeout', $1, false)", t, 1, NULL)) != TA_OK)
+		return r;
+	return TA_OK;
+}
+
+/* Read the DSN file (a secret), connect, wipe the string. */
+static int pg_connect(struct pg_store *s, char *err, size_t errlen)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char *p;
+	int r;
+
+	r = ta_file_read(s->dsn_file, TA_FILE_SECRET, PG_DSN_MAX, &buf, &len, err, errlen);
+	if (r != TA_OK) {
+		set_msg(s, "cannot read the DSN file", err);
+		return r;
+	}
+	for (p = (char *)buf; len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'); len--)
+		p[len - 1] = '\0';
+	if (len == 0 || memchr(p, '\0', len) != NULL || strchr(p, '\n') != NULL) {
+		snprintf(err, errlen, "%s: expected one line with a connection string",
+		         s->dsn_file);
+		set_msg(s, "bad DSN file", err);
+		r = TA_ERR_CONFIG;
+	} else if ((r = pg_connect_dsn(s, p)) != TA_OK) {
+		snprintf(err, errlen, "%s", s->msg);
+	}
+	ta_wipe(buf, len);
+	free(buf);
+	return r;
+}
+
+/* Forget a connection: our own is closed, a parent's is left untouched. */
+static void drop_conn(struct pg_store *s)
+{
+	struct orphan_conn *o;
+
+	if (s->conn == NULL)
+		return;
+	if (s->conn_pid == getpid()) {
+		PQfinish(s->conn);
+	} else if ((o = malloc(sizeof(*o))) != NULL) {
+		/* PQfinish would send Terminate on the parent's socket */
+		o->conn = s->conn;
+		o->next = orphans;
+		orphans = o;
+	}
+	s->conn = NULL;
+}
+
+static int read_version(struct pg_store *s, int *exists, int64_t *app, int64_t *version);
+
+/*
+ * Before each operation: a connection of this process that is up.  One
+ * that went away (or a parent's, after fork) is replaced once, here; if
+ * that happened inside a transaction, the transaction is lost and every
+ * call fails until rollback.
+ */
+static int ready(struct pg_store *s)
+{
+	char err[512];
+	int64_t app = 0, version = 0;
+	int exists = 0, r;
+
+	if (s->lost)
+		return TA_ERR_UNAVAILABLE;
+	if (s->conn != NULL && s->conn_pid == getpid() && PQstatus(s->conn) == CONNECTION_OK)
+		return TA_OK;
+	drop_conn(s);
+	if (s->txn) {
+		s->lost = 1;
+		set_msg(s, "connection lost inside a transaction", NULL);
+		return TA_ERR_UNAVAILABLE;
+	}
+	if ((r = pg_connect(s, err, sizeof(err))) != TA_OK)
+		return r == TA_ERR_NOMEM ? r : TA_ERR_UNAVAILABLE;
+	if ((r = read_version(s, &exists, &app, &version)) != TA_OK)
+		return r;
+	return exists && app == PG_APP_ID && version == TA_STORE_SCHEMA ? TA_OK : TA_ERR_CORRUPT;
+}
+
+/* ---- transactions ---------------------------------------------------------------- */
+
+static const char *pg_errmsg(ta_store *st)
+{
+	return PG(st)->msg[0] ? PG(st)->msg : "no error";
+}
+
+static int pg_begin(ta_store *st)
+{
+	struct pg_store *s = PG(st);
+	int r;
+
+	if ((r = ready(s)) != TA_OK)
+		return r;
+	if ((r = run_cmd(s, "BEGIN ISOLATION LEVEL READ COMMITTED", NULL, 0, NULL)) != TA_OK)
+		return r;
+	s->txn = 1;
+	/* every writer takes this first: the write lock of SQLite's BEGIN IMMEDIATE */
+	if ((r = run_cmd(s, "SELECT pg_advisory_xact_lock(" PG_LOCK_KEY ")", NULL, 0, NULL)) !=
+	    TA_OK) {
+		run_cmd(s, "ROLLBACK", NULL, 0, NULL);
+		s->txn = 0;
+	}
+	return r;
+}
+
+static void pg_rollback(ta_store *st)
+{
+	struct pg_store *s = PG(st);
+
+	if (s->txn && !s->lost && s->conn != NULL && s->conn_pid == getpid())
+		run_cmd(s, "ROLLBACK", NULL, 0, NULL);
+	s->txn = 0;
+	s->lost = 0;
+}
+
+static int pg_commit(ta_store *st)
+{
+	struct pg_store *s = PG(st);
+	PGresult *res = NULL;
+	int r;
+
+	if (!s->txn)
+		return TA_OK;
+	if (s->lost || s->conn_pid != getpid()) {
+		pg_rollback(st);
+		return TA_ERR_UNAVAILABLE;
+	}
+	/* COMMIT of a failed transaction answers ROLLBACK: that is a failure */
+	r = run(s, "COMMIT", NULL, 0, &res);
+	if (r == TA_OK && strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+		set_msg(s, "commit rolled back", NULL);
+		r = TA_ERR_UNAVAILABLE;
+	}
+	PQclear(res);
+	s->txn = 0;
+	return r;
+}
+
+/* ---- opening ------------------------------------------------------------------- */
+
+static int read_version(struct pg_store *s, int *exists, int64_t *app, int64_t *version)
+{
+	PGresult *res = NULL;
+	int r;
+
+	*exists = 0;
+	r = run(s, "SELECT (to_regclass('tokenauth_schema') IS NOT NULL)", NULL, 0, &res);
+	if (r == TA_OK)
+		*exists = PQntuples(res) == 1 && get_int(res, 0, 0) == 1;
+	PQclear(res);
+	res = NULL;
+	if (r != TA_OK || !*exists)
+		return r;
+	r = run(s, "SELECT app, version FROM tokenauth_schema", NULL, 0, &res);
+	if (r == TA_OK && (PQntuples(res) != 1 || !is_int_col(res, 0, 0) || !is_int_col(res, 0, 1)))
+		r = TA_ERR_CORRUPT;
+	if (r == TA_OK) {
+		*app = get_int(res, 0, 0);
+		*version = get_int(res, 0, 1);
+	}
+	PQclear(res);
+	return r;
+}
+
+static int check_version(int create, int exists, int64_t app, int64_t version, char *err,
+                         size_t errlen)
+{
+	if (create && exists) {
+		snprintf(err, errlen, "the database already holds a tokenauth store");
+		return TA_ERR_EXISTS;
+	}
+	if (!create && !exists) {
+		snprintf(err, errlen, "the database holds no tokenauth store (does not exist)");
+		return TA_ERR_NOT_FOUND;
+	}
+	if (exists && app != PG_APP_ID) {
+		snprintf(err, errlen, "not a tokenauth store (application id %lld)",
+		         (long long)app);
+		return TA_ERR_CORRUPT;
+	}
+	if (version > TA_STORE_SCHEMA) {
+		snprintf(err, errlen,
+		         "store schema %lld is newer than this program's (%d); upgrade tokenauth",
+		         (long long)version, TA_STORE_SCHEMA);
+		return TA_ERR_CORRUPT;
+	}
+	return TA_OK;
+}
+
+static int apply_migrations(struct pg_store *s, int64_t version)
+{
+	const struct param v[1] = {P_INT(TA_STORE_SCHEMA)};
+	int r = TA_OK;
+
+	for (; version < TA_STORE_SCHEMA && r == TA_OK; version++)
+		for (const char *const *q = migrations[version]; *q != NULL && r == TA_OK; q++)
+			r = run_cmd(s, *q, NULL, 0, NULL);
+	if (r == TA_OK)
+		r = run_cmd(s, "UPDATE tokenauth_schema SET version=$1", v, 1, NULL);
+	return r;
+}
+
+/*
+ * Check the schema, and create or migrate it under the writers' lock
+ * (re-read there: another node may have done it first).  The common case
+ * (current) is two reads and no lock.
+ */
+static int migrate(struct pg_store *s, int create, char *err, size_t errlen)
+{
+	int64_t app = 0, version = 0;
+	int exists = 0, r;
+
+	if ((r = read_version(s, &exists, &app, &version)) != TA_OK)
+		goto fail;
+	if ((r = check_version(create, exists, app, version, err, errlen)) != TA_OK)
+		return r;
+	if (exists && version == TA_STORE_SCHEMA)
+		goto done;
+	if ((r = pg_begin(&s->base)) != TA_OK)
+		goto fail;
+	if ((r = read_version(s, &exists, &app, &version)) != TA_OK)
+		goto fail;
+	if ((r = check_version(create, exists, app, version, err, errlen)) != TA_OK) {
+		pg_rollback(&s->base);
+		return r;
+	}
+	if ((r = apply_migrations(s, exists ? version : 0)) != TA_OK ||
+	    (r = pg_commit(&s->base)) != TA_OK)
+		goto fail;
+done:
+	s->base.schema = TA_STORE_SCHEMA;
+	return TA_OK;
+fail:
+	pg_rollback(&s->base);
+	snprintf(err, errlen, "cannot read or update the store: %s", s->msg);
+	return r;
+}
+
+static void pg_close(ta_store *st);
+
+static int pg_identify(const char *path, struct ta_store_id *id, char *err, size_t errlen);
+
+static int pg_open(const char *path, int create, ta_store **out, char *err, size_t errlen)
+{
+	struct pg_store *s = NULL;
+	const char *file = dsn_path(path);
+	char msg[512];
+	int r;
+
+	*out = NULL;
+	if (file[0] != '/') {
+		snprintf(err, errlen,
+		         "%s: expected postgresql:/path/of/a/dsn/file "
+		         "(store = postgresql: needs store_dsn_file)",
+		         path);
+		return TA_ERR_CONFIG;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->dsn_file = strdup(file)) == NULL) {
+		r = TA_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = pg_identify(path, &s->base.id, err, errlen)) != TA_OK)
+		goto out;
+	if ((r = pg_connect(s, msg, sizeof(msg))) != TA_OK) {
+		snprintf(err, errlen, "%s", r == TA_ERR_UNAVAILABLE ? s->msg : msg);
+		goto out;
+	}
+	if ((r = migrate(s, create, msg, sizeof(msg))) != TA_OK) {
+		snprintf(err, errlen, "%s: %s", path, msg);
+		goto out;
+	}
+	*out = &s->base;
+	s = NULL;
+out:
+	pg_close(s ? &s->base : NULL);
+	return r;
+}
+
+static void pg_close(ta_store *st)
+{
+	struct pg_store *s = PG(st);
+
+	if (s == NULL)
+		return;
+	pg_rollback(st);
+	drop_conn(s);
+	free(s->dsn_file);
+	free(s);
+}
+
+/* ---- reuse of a pooled handle -------------------------------------------------- */
+
+/* The identity of the DSN file: pooled handles are keyed by it. */
+static int pg_identify(const char *path, struct ta_store_id *id, char *err, size_t errlen)
+{
+	const char *file = dsn_path(path);
+	struct stat sb;
+
+	if (lstat(file, &sb) != 0) {
+		snprintf(err, errlen, "%s: cannot stat: %s", file, strerror(errno));
+		return errno == ENOENT ? TA_ERR_NOT_FOUND : TA_ERR_UNAVAILABLE;
+	}
+	id->dev = sb.st_dev;
+	id->ino = sb.st_ino;
+	return TA_OK;
+}
+
+/* A live connection (reopened once if it went away) and the current schema. */
+static int pg_recheck(ta_store *st, const char *path, char *err, size_t errlen)
+{
+	struct pg_store *s = PG(st);
+	int64_t app = 0, version = 0;
+	int exists = 0, r;
+
+	(void)path;
+	if ((r = ready(s)) != TA_OK || (r = read_version(s, &exists, &app, &version)) != TA_OK) {
+		snprintf(err, errlen, "%s", s->msg);
+		return r;
+	}
+	return exists && app == PG_APP_ID && version == TA_STORE_SCHEMA ? TA_OK : TA_ERR_CORRUPT;
+}
+
+static int pg_idle(ta_store *st)
+{
+	struct pg_store *s = PG(st);
+
+	pg_rollback(st);
+	if (s->conn == NULL || s->conn_pid != getpid() || PQstatus(s->conn) != CONNECTION_OK ||
+	    PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+		return TA_ERR_UNAVAILABLE;
+	return TA_OK;
+}
+
+/* ---- tokens ---------------------------------------------------------------------- */
+
+#define TOKEN_COLS "id,\"user\",tenant,kind,created,expires,revoked,params"
+
+/* TA_ERR_NOMEM when the row has params and they could not be copied. */
+static int read_token_row(const PGresult *res, int i, struct ta_token_row *row, int with_params)
+{
+	copy_col(res, i, 0, row->id, sizeof(row->id));
+	copy_col(res, i, 1, row->user, sizeof(row->user));
+	copy_col(res, i, 2, row->tenant, sizeof(row->tenant));
+	row->kind = (int)get_int(res, i, 3);
+	row->created = get_int(res, i, 4);
+	row->expires = get_int(res, i, 5);
+	row->revoked = get_int(res, i, 6);
+	row->params = NULL;
+	if (!with_params || PQgetisnull(res, i, 7))
+		return TA_OK;
+	row->params = strdup(PQgetvalue(res, i, 7));
+	return row->params != NULL ? TA_OK : TA_ERR_NOMEM;
+}
+
+static int pg_token_find(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int want_params,
+                         struct ta_token_row *row)
+{
+	const struct param p[1] = {P_BLOB(hash, TA_SHA256_LEN)};
+	PGresult *res = NULL;
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK ||
+	    (r = run(PG(st), "SELECT " TOKEN_COLS " FROM tokens WHERE hash=$1", p, 1, &res)) !=
+	        TA_OK)
+		return r;
+	r = PQntuples(res) == 1 ? read_token_row(res, 0, row, want_params) : TA_ERR_NOT_FOUND;
+	PQclear(res);
+	return r;
+}
+
+static int pg_token_insert(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
+                           const struct ta_token_row *row)
+{
+	const struct param p[8] = {
+	    P_BLOB(hash, TA_SHA256_LEN), P_TEXT(row->id),    P_TEXT(row->user),
+	    P_TEXT(row->tenant),         P_INT(row->kind),   P_INT(row->created),
+	    P_INT(row->expires),         P_TEXT(row->params)};
+	unsigned n = 0;
+	int r;
+
+	/* ON CONFLICT: a duplicate hash or id must not abort an open transaction */
+	if ((r = ready(PG(st))) != TA_OK ||
+	    (r = run_cmd(PG(st),
+	                 "INSERT INTO tokens(hash,id,\"user\",tenant,kind,created,expires,revoked,"
+	                 "params) VALUES($1,$2,$3,$4,$5,$6,$7,0,$8) ON CONFLICT DO NOTHING",
+	                 p, 8, &n)) != TA_OK)
+		return r;
+	return n == 1 ? TA_OK : TA_ERR_EXISTS;
+}
+
+static int pg_token_revoke_id(ta_store *st, const char *id, int64_t now)
+{
+	const struct param p[2] = {P_INT(now), P_TEXT(id)};
+	PGresult *res = NULL;
+	unsigned n = 0;
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK ||
+	    (r = run_cmd(PG(st), "UPDATE tokens SET revoked=$1 WHERE id=$2 AND revoked=0", p, 2,
+	                 &n)) != TA_OK ||
+	    n > 0)
+		return r;
+	/* Distinguish "no such id" from "already revoked". */
+	if ((r = run(PG(st), "SELECT 1 FROM tokens WHERE id=$1", p + 1, 1, &res)) != TA_OK)
+		return r;
+	r = PQntuples(res) > 0 ? TA_ERR_REVOKED : TA_ERR_NOT_FOUND;
+	PQclear(res);
+	return r;
+}
+
+static int pg_token_revoke_user(ta_store *st, const char *user, const char *tenant, int64_t now,
+                                unsigned *count)
+{
+	const struct param p[3] = {P_INT(now), P_TEXT(user), P_TEXT(tenant)};
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK)
+		return r;
+	if (tenant == NULL)
+		return run_cmd(PG(st),
+		               "UPDATE tokens SET revoked=$1 WHERE \"user\"=$2 AND revoked=0", p, 2,
+		               count);
+	return run_cmd(PG(st),
+	               "UPDATE tokens SET revoked=$1 WHERE \"user\"=$2 AND tenant=$3 AND revoked=0",
+	               p, 3, count);
+}
+
+static int pg_has_credential(ta_store *st, const char *user, const char *tenant, int *has)
+{
+	const struct param p[2] = {P_TEXT(user), P_TEXT(tenant)};
+	PGresult *res = NULL;
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK ||
+	    (r = run(PG(st),
+	             "SELECT (EXISTS(SELECT 1 FROM tokens WHERE \"user\"=$1 AND tenant=$2) OR "
+	             "EXISTS(SELECT 1 FROM otp WHERE \"user\"=$1 AND tenant=$2))",
+	             p, 2, &res)) != TA_OK)
+		return r;
+	if (PQntuples(res) == 1)
+		*has = get_int(res, 0, 0) != 0;
+	else
+		r = TA_ERR_UNAVAILABLE;
+	PQclear(res);
+	return r;
+}
+
+/* ---- OTP ------------------------------------------------------------------------- */
+
+#define OTP_COLS "type,alg,digits,period,next,created,secret"
+
+/* As in store_sqlite.c: a negative next is a damaged row, never a small counter. */
+static int read_otp_row(const PGresult *res, int i, int col, struct ta_otp_row *row)
+{
+	int64_t next = get_int(res, i, col + 4);
+	int n = PQgetlength(res, i, col + 6);
+
+	row->p.type = (ta_otp_type)get_int(res, i, col + 0);
+	row->p.alg = (ta_hash_alg)get_int(res, i, col + 1);
+	row->p.digits = (unsigned)get_int(res, i, col + 2);
+	row->p.period = (unsigned)get_int(res, i, col + 3);
+	row->next = next < 0 ? 0 : (uint64_t)next;
+	row->created = get_int(res, i, col + 5);
+	if (next < 0 || PQgetisnull(res, i, col + 6) || n <= 0 || (size_t)n > sizeof(row->sealed) ||
+	    (row->p.type != TA_OTP_HOTP && row->p.type != TA_OTP_TOTP) ||
+	    ta_hash_len(row->p.alg) == 0 || row->p.digits < 6 || row->p.digits > 8 ||
+	    (row->p.type == TA_OTP_TOTP && row->p.period == 0))
+		return TA_ERR_CORRUPT;
+	memcpy(row->sealed, PQgetvalue(res, i, col + 6), (size_t)n);
+	row->sealed_len = (size_t)n;
+	return TA_OK;
+}
+
+static int pg_otp_get(ta_store *st, const char *user, const char *tenant, struct ta_otp_row *row)
+{
+	const struct param p[2] = {P_TEXT(user), P_TEXT(tenant)};
+	PGresult *res = NULL;
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK ||
+	    (r = run(PG(st), "SELECT " OTP_COLS " FROM otp WHERE \"user\"=$1 AND tenant=$2", p, 2,
+	             &res)) != TA_OK)
+		return r;
+	r = PQntuples(res) == 1 ? read_otp_row(res, 0, 0, row) : TA_ERR_NOT_FOUND;
+	PQclear(res);
+	return r;
+}
+
+static int pg_otp_put(ta_store *st, const char *user, const char *tenant,
+                      const struct ta_otp_row *row, int replace)
+{
+	const struct param p[9] = {
+	    P_TEXT(user),      P_TEXT(tenant),       P_INT(row->p.type),
+	    P_INT(row->p.alg), P_INT(row->p.digits), P_INT(row->p.period),
+	    P_INT(row->next),  P_INT(row->created),  P_BLOB(row->sealed, row->sealed_len)};
+	unsigned n = 0;
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK)
+		return r;
+	r = run_cmd(PG(st),
+	            replace
+	                ? "INSERT INTO otp(\"user\",tenant,type,alg,digits,period,next,created,"
+	                  "secret) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT(\"user\",tenant) "
+	                  "DO UPDATE SET type=$3,alg=$4,digits=$5,period=$6,next=$7,created=$8,"
+	                  "secret=$9"
+	                : "INSERT INTO otp(\"user\",tenant,type,alg,digits,period,next,created,"
+	                  "secret) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING",
+	            p, 9, &n);
+	return r == TA_OK && n != 1 ? TA_ERR_EXISTS : r;
+}
+
+/*
+ * next is 1..INT64_MAX here (store.c refuses the rest as replays).  One
+ * conditional statement: the row moves only if next is past it, and only
+ * one of two racing logins can see its row change.
+ */
+static int pg_otp_advance(ta_store *st, const char *user, const char *tenant, uint64_t next)
+{
+	const struct param p[3] = {P_TEXT(user), P_TEXT(tenant), P_INT((int64_t)next)};
+	unsigned changed = 0;
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK ||
+	    (r = run_cmd(PG(st),
+	                 "UPDATE otp SET next=$3 WHERE \"user\"=$1 AND tenant=$2 AND next>=0 AND "
+	                 "next<$3",
+	                 p, 3, &changed)) != TA_OK)
+		return r;
+	return changed == 1 ? TA_OK : TA_ERR_REPLAY;
+}
+
+static int pg_otp_delete(ta_store *st, const char *user, const char *tenant)
+{
+	const struct param p[2] = {P_TEXT(user), P_TEXT(tenant)};
+	unsigned n = 0;
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK ||
+	    (r = run_cmd(PG(st), "DELETE FROM otp WHERE \"user\"=$1 AND tenant=$2", p, 2, &n)) !=
+	        TA_OK)
+		return r;
+	return n == 0 ? TA_ERR_NOT_FOUND : TA_OK;
+}
+
+/* ---- lists ----------------------------------------------------------------------- */
+
+/* The whole result is fetched at open: a callback may use the store. */
+struct pg_cursor {
+	PGresult *res;
+	int row;
+	enum ta_store_list what;
+};
+
+static int pg_list_open(ta_store *st, enum ta_store_list what, const char *user, void **cur)
+{
+	static const char *const sql[2][2] = {
+	    {"SELECT " TOKEN_COLS " FROM tokens ORDER BY \"user\",tenant,created,id",
+	     "SELECT " TOKEN_COLS " FROM tokens WHERE \"user\"=$1 ORDER BY \"user\",tenant,created,"
+	     "id"},
+	    {"SELECT \"user\",tenant," OTP_COLS " FROM otp ORDER BY \"user\",tenant",
+	     "SELECT \"user\",tenant," OTP_COLS " FROM otp WHERE \"user\"=$1 ORDER BY "
+	     "\"user\",tenant"},
+	};
+	const struct param p[1] = {P_TEXT(user)};
+	struct pg_cursor *c = NULL;
+	PGresult *res = NULL;
+	int r;
+
+	*cur = NULL;
+	if ((r = ready(PG(st))) != TA_OK ||
+	    (r = run(PG(st), sql[what == TA_STORE_LIST_OTP][user != NULL], p, user != NULL,
+	             &res)) != TA_OK)
+		return r;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		PQclear(res);
+		return TA_ERR_NOMEM;
+	}
+	c->res = res;
+	c->what = what;
+	*cur = c;
+	return TA_OK;
+}
+
+static int pg_list_next(void *cur, struct ta_store_item *it)
+{
+	struct pg_cursor *c = cur;
+	int i = c->row, r;
+
+	if (i >= PQntuples(c->res))
+		return 0;
+	c->row++;
+	if (c->what == TA_STORE_LIST_TOKENS) {
+		r = read_token_row(c->res, i, &it->token, 1);
+	} else {
+		it->user = PQgetvalue(c->res, i, 0);
+		it->tenant = PQgetvalue(c->res, i, 1);
+		r = read_otp_row(c->res, i, 2, &it->otp);
+	}
+	return r == TA_OK ? 1 : r;
+}
+
+static void pg_list_close(void *cur)
+{
+	struct pg_cursor *c = cur;
+
+	if (c == NULL)
+		return;
+	if (c->what == TA_STORE_LIST_OTP) /* the sealed secrets */
+		for (int i = 0; i < PQntuples(c->res); i++)
+			ta_wipe(PQgetvalue(c->res, i, 8), (size_t)PQgetlength(c->res, i, 8));
+	PQclear(c->res);
+	free(c);
+}
+
+/* ---- throttle -------------------------------------------------------------------- */
+
+static int pg_throttle_get(ta_store *st, const char *user, const char *tenant,
+                           struct ta_throttle *t)
+{
+	const struct param p[2] = {P_TEXT(user), P_TEXT(tenant)};
+	PGresult *res = NULL;
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	if ((r = ready(PG(st))) != TA_OK ||
+	    (r = run(PG(st),
+	             "SELECT failures,lockouts,locked_until FROM throttle WHERE \"user\"=$1 AND "
+	             "tenant=$2",
+	             p, 2, &res)) != TA_OK)
+		return r;
+	if (PQntuples(res) == 1) {
+		t->failures = (unsigned)get_int(res, 0, 0);
+		t->lockouts = (unsigned)get_int(res, 0, 1);
+		t->locked_until = get_int(res, 0, 2);
+	}
+	PQclear(res);
+	return TA_OK;
+}
+
+/* One query's first value (a count, or whether a row exists). */
+static int query_int(struct pg_store *s, const char *sql, const struct param *p, int n, int64_t *v,
+                     int *rows)
+{
+	PGresult *res = NULL;
+	int r = run(s, sql, p, n, &res);
+
+	if (r == TA_OK) {
+		*rows = PQntuples(res);
+		*v = *rows > 0 ? get_int(res, 0, 0) : 0;
+	}
+	PQclear(res);
+	return r;
+}
+
+/*
+ * As store_sqlite.c's: forget stale streaks, and when the table is still
+ * at its cap give up the oldest unlocked row.  TA_ERR_EXISTS when every
+ * row is locked.
+ */
+static int throttle_room(struct pg_store *s, const char *user, const char *tenant, int64_t now,
+                         int capped)
+{
+	const struct param ex[2] = {P_INT(now - TA_THROTTLE_IDLE), P_INT(now)};
+	const struct param ut[2] = {P_TEXT(user), P_TEXT(tenant)};
+	int64_t v = 0;
+	unsigned evicted = 0;
+	int rows = 0, r;
+
+	if ((r = run_cmd(s,
+	                 "DELETE FROM throttle WHERE (\"user\",tenant) IN (SELECT \"user\",tenant "
+	                 "FROM throttle WHERE updated<$1 AND locked_until<=$2 ORDER BY updated "
+	                 "LIMIT 8)",
+	                 ex, 2, NULL)) != TA_OK ||
+	    (r = query_int(s, "SELECT 1::bigint FROM throttle WHERE \"user\"=$1 AND tenant=$2", ut,
+	                   2, &v, &rows)) != TA_OK)
+		return r;
+	if (rows > 0 || !capped)
+		return TA_OK; /* an update needs no room; enrolled users always get one */
+	if ((r = query_int(s, "SELECT count(*) FROM throttle", NULL, 0, &v, &rows)) != TA_OK ||
+	    (uint64_t)v < s->base.throttle_cap)
+		return r;
+	if ((r = run_cmd(s,
+	                 "DELETE FROM throttle WHERE (\"user\",tenant) IN (SELECT \"user\",tenant "
+	                 "FROM throttle WHERE locked_until<=$1 ORDER BY updated LIMIT 1)",
+	                 ex + 1, 1, &evicted)) != TA_OK)
+		return r;
+	return evicted > 0 ? TA_OK : TA_ERR_EXISTS;
+}
+
+static int throttle_write(struct pg_store *s, const char *user, const char *tenant,
+                          const struct ta_throttle *t, int64_t now, int capped)
+{
+	const struct param p[6] = {P_TEXT(user),       P_TEXT(tenant),         P_INT(t->failures),
+	                           P_INT(t->lockouts), P_INT(t->locked_until), P_INT(now)};
+	int r;
+
+	if ((r = throttle_room(s, user, tenant, now, capped)) != TA_OK)
+		return r;
+	return run_cmd(
+	    s,
+	    "INSERT INTO throttle(\"user\",tenant,failures,lockouts,locked_until,updated) "
+	    "VALUES($1,$2,$3,$4,$5,$6) ON CONFLICT(\"user\",tenant) DO UPDATE SET "
+	    "failures=$3,lockouts=$4,locked_until=$5,updated=$6",
+	    p, 6, NULL);
+}
+
+/* The room check and the write run under the writers' lock, in the
+ * caller's transaction or in one of their own. */
+static int pg_throttle_put(ta_store *st, const char *user, const char *tenant,
+                           const struct ta_throttle *t, int64_t now, int capped)
+{
+	struct pg_store *s = PG(st);
+	int r, own = !s->txn;
+
+	if ((r = ready(s)) != TA_OK || (own && (r = pg_begin(st)) != TA_OK))
+		return r;
+	r = throttle_write(s, user, tenant, t, now, capped);
+	if (own) {
+		if (r == TA_OK)
+			r = pg_commit(st);
+		else
+			pg_rollback(st);
+	}
+	return r;
+}
+
+static int pg_throttle_clear(ta_store *st, const char *user, const char *tenant, unsigned *count)
+{
+	const struct param p[2] = {P_TEXT(user), P_TEXT(tenant)};
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK)
+		return r;
+	if (tenant == NULL)
+		return run_cmd(PG(st), "DELETE FROM throttle WHERE \"user\"=$1", p, 1, count);
+	return run_cmd(PG(st), "DELETE FROM throttle WHERE \"user\"=$1 AND tenant=$2", p, 2, count);
+}
+
+const struct ta_store_ops ta_store_postgresql = {
+    .name = "postgresql",
+    .open = pg_open,
+    .close = pg_close,
+    .identify = pg_identify,
+    .recheck = pg_recheck,
+    .idle = pg_idle,
+    .errmsg = pg_errmsg,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .token_insert = pg_token_insert,
+    .token_find = pg_token_find,
+    .token_revoke_id = pg_token_revoke_id,
+    .token_revoke_user = pg_token_revoke_user,
+    .has_credential = pg_has_credential,
+    .list_open = pg_list_open,
+    .list_next = pg_list_next,
+    .list_close = pg_list_close,
+    .otp_get = pg_otp_get,
+    .otp_put = pg_otp_put,
+    .otp_advance = pg_otp_advance,
+    .otp_delete = pg_otp_delete,
+    .throttle_get = pg_throttle_get,
+    .throttle_put = pg_throttle_put,
+    .throttle_clear = pg_throttle_clear,
+};
