@@ -228,6 +228,12 @@ static const char *dsn_path(const char *path)
 	return strncmp(path, PG_PREFIX, PG_PREFIX_LEN) == 0 ? path + PG_PREFIX_LEN : path;
 }
 
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 /*
  * Connect with the DSN file's string.  Defaults a DSN may override come
  * before it, forced settings after it (later keywords win): no password
@@ -240,7 +246,9 @@ static int pg_connect_dsn(struct pg_store *s, const char *dsn)
 	static const char *const keys[] = {
 	    "passfile", "gssencmode", "sslcert",         "sslkey",           "sslrootcert",
 	    "sslcrl",   "dbname",     "connect_timeout", "application_name", NULL};
-	const char *values[] = {"/dev/null",
+	/* libpq warns on stderr about a passfile that is not a plain file:
+	 * name one that cannot exist (only root makes folders in /) */
+	const char *values[] = {"/nonexistent/tokenauth/pgpass",
 	                        "disable",
 	                        "/nonexistent/tokenauth/client.crt",
 	                        "/nonexistent/tokenauth/client.key",
@@ -255,6 +263,8 @@ static int pg_connect_dsn(struct pg_store *s, const char *dsn)
 
 	s->conn = PQconnectdbParams(keys, values, 1);
 	s->conn_pid = getpid();
+	if (s->conn != NULL) /* library code never prints: no NOTICEs on stderr */
+		PQsetNoticeProcessor(s->conn, quiet, NULL);
 	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
 		set_msg(s, "connect failed", s->conn ? PQerrorMessage(s->conn) : "out of memory");
 		return TA_ERR_UNAVAILABLE;

@@ -1,0 +1,59 @@
+#!/bin/sh
+# A private PostgreSQL cluster for the tests: never the system one.
+# Usage: cluster.sh start DIR | stop DIR
+#   start: initdb into DIR/srv (as an unprivileged user when run as root:
+#          the server refuses root), a server listening only on a Unix
+#          socket in DIR/srv, a database and a role "tokenauth", and
+#          DIR/dsn (0600, the caller's: a secret file the store checks)
+#          naming them.
+#   stop:  stop the server and remove DIR.
+set -eu
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+cmd=${1:?usage: cluster.sh start|stop DIR}
+DIR=${2:?usage: cluster.sh start|stop DIR}
+
+if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ] || [ ! -x "$PGBIN/postgres" ]; then
+	echo "cluster.sh: PostgreSQL server binaries not found in $PGBIN; run 'make deps'" >&2
+	exit 1
+fi
+
+# The server refuses to run as root: run it as the owner of DIR.
+as_owner() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u "$PGUSER_OS" -- "$@"
+	else
+		"$@"
+	fi
+}
+PGUSER_OS=${TA_PG_OS_USER:-nobody}
+
+case "$cmd" in
+start)
+	mkdir -p "$DIR/srv"
+	chmod 0711 "$DIR"
+	chmod 0700 "$DIR/srv"
+	if [ "$(id -u)" -eq 0 ]; then chown "$PGUSER_OS" "$DIR/srv"; fi
+	S="$DIR/srv"
+	as_owner "$PGBIN/initdb" -D "$S/data" -U postgres -A trust -E UTF8 --locale=C \
+		>/dev/null || exit 1
+	as_owner "$PGBIN/pg_ctl" -D "$S/data" -l "$S/server.log" -w -t 30 \
+		-o "-c listen_addresses='' -c unix_socket_directories='$S' -c fsync=off" \
+		start >/dev/null || { cat "$S/server.log" >&2; exit 1; }
+	as_owner "$PGBIN/psql" -X -q -h "$S" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+		-c "CREATE ROLE tokenauth LOGIN" -c "CREATE DATABASE tokenauth OWNER tokenauth" \
+		>/dev/null || exit 1
+	umask 077
+	printf 'host=%s dbname=tokenauth user=tokenauth\n' "$S" >"$DIR/dsn"
+	chmod 0600 "$DIR/dsn"
+	;;
+stop)
+	if [ -f "$DIR/srv/data/postmaster.pid" ]; then
+		as_owner "$PGBIN/pg_ctl" -D "$DIR/srv/data" -m immediate -w stop >/dev/null 2>&1 || true
+	fi
+	rm -rf "$DIR"
+	;;
+*)
+	echo "usage: cluster.sh start|stop DIR" >&2
+	exit 2
+	;;
+esac
