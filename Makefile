@@ -77,6 +77,7 @@ ATTACK_TARGETS =
 -include pam_tokenauth/pam.mk
 -include sasl_tokenauth/sasl.mk
 -include tokenauthd/tokenauthd.mk
+include pg.mk
 
 all: $(PROGS)
 

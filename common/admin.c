@@ -22,14 +22,15 @@ static int fail(ta_ctx *ctx, int r, const char *what)
 int ta_admin_init(ta_ctx *ctx, unsigned *created)
 {
 	const uint8_t *k;
-	char err[512] = "";
+	char err[512] = "", buf[TA_STORE_NAME_MAX];
+	const char *name = ta_config_store_name(ctx->cfg, buf, sizeof(buf));
 	ta_store *st = NULL;
 	int r;
 
 	*created = 0;
-	r = ta_store_open(ctx->cfg->store, 1, &st, err, sizeof(err));
+	r = ta_store_open(name, 1, &st, err, sizeof(err));
 	if (r == TA_ERR_EXISTS)
-		r = ta_store_open(ctx->cfg->store, 0, &st, err, sizeof(err));
+		r = ta_store_open(name, 0, &st, err, sizeof(err));
 	else if (r == TA_OK)
 		*created |= 1;
 	if (r != TA_OK)
@@ -152,8 +153,9 @@ static int insert_token(ta_ctx *ctx, const char *user, const char *tenant, uint6
 	return TA_OK;
 }
 
-int ta_token_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *params,
-             char token[TA_TOKEN_LEN + 1], char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
+int ta_token_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl,
+                   const char *params, char token[TA_TOKEN_LEN + 1], char id[TA_TOKEN_ID_LEN + 1],
+                   int64_t *expires)
 {
 	int r;
 
@@ -166,8 +168,9 @@ int ta_token_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t t
 	return r;
 }
 
-int ta_token_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *cred,
-              size_t len, const char *params, char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
+int ta_token_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl,
+                    const char *cred, size_t len, const char *params, char id[TA_TOKEN_ID_LEN + 1],
+                    int64_t *expires)
 {
 	if (len < TA_IMPORT_MIN_LEN || len > TA_MAX_CREDENTIAL) {
 		ta_logf(ctx, TA_LOG_ERR, "imported token must be %d to %d bytes long (got %zu)",
@@ -266,7 +269,7 @@ int ta_admin_open(ta_ctx *ctx)
 }
 
 int ta_token_list(ta_ctx *ctx, const char *user,
-                   int (*cb)(void *arg, const struct ta_token_row *row), void *arg)
+                  int (*cb)(void *arg, const struct ta_token_row *row), void *arg)
 {
 	ta_store *st = NULL;
 	int r;

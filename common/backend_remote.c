@@ -31,8 +31,8 @@ struct ta_remote {
 	CURL *h;
 	curl_socket_t last_fd; /* socket of the last transfer, if curl keeps it */
 	int fresh_next;        /* the last answer was not clean: drop the connections */
-	char *api_key;     /* x-api-key, NUL-terminated */
-	uint8_t *sign_key; /* HMAC key for signed requests */
+	char *api_key;         /* x-api-key, NUL-terminated */
+	uint8_t *sign_key;     /* HMAC key for signed requests */
 	size_t sign_key_len;
 	ta_cache *cache;
 	int keys_loaded, cache_tried;
@@ -334,8 +334,9 @@ static int renew_if_desynced(ta_ctx *ctx, struct ta_remote *rm)
 	              recv(rm->last_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 
 	if (waiting)
-		ta_logf(ctx, TA_LOG_WARNING,
-		        "remote: bytes no request asked for wait on a kept-alive connection; closed");
+		ta_logf(
+		    ctx, TA_LOG_WARNING,
+		    "remote: bytes no request asked for wait on a kept-alive connection; closed");
 	if (!waiting && !rm->fresh_next)
 		return TA_OK;
 	curl_easy_cleanup(rm->h);
@@ -420,7 +421,8 @@ static int attempt(ta_ctx *ctx, struct ta_remote *rm, const char *url, const cha
 	if ((hdrs = build_headers(ctx, rm, method, path, body, c)) == NULL) {
 		/* the credential is gated in ta_verify; a key file could still hold
 		 * bytes no header may carry */
-		ta_logf(ctx, TA_LOG_ERR, "remote: %s: a header value is not printable ASCII", label);
+		ta_logf(ctx, TA_LOG_ERR, "remote: %s: a header value is not printable ASCII",
+		        label);
 		r = TA_ERR_CONFIG;
 		goto out;
 	}
@@ -474,14 +476,18 @@ static int cacheable(const ta_ctx *ctx, const struct ta_check *c)
 
 static ta_cache *cache_of(ta_ctx *ctx, struct ta_remote *rm)
 {
-	char dir[PATH_MAX], err[512];
-	const char *slash = strrchr(ctx->cfg->store, '/');
+	char dir[PATH_MAX], err[512], buf[TA_STORE_NAME_MAX];
+	/* beside the SQLite store, or beside a PostgreSQL store's DSN file */
+	const char *store = ta_config_store_name(ctx->cfg, buf, sizeof(buf));
+	const char *slash;
 
 	if (rm->cache != NULL || rm->cache_tried)
 		return rm->cache;
 	rm->cache_tried = 1;
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - ctx->cfg->store) : 1,
-	         slash ? ctx->cfg->store : ".");
+	if (strncmp(store, TA_STORE_PG, sizeof(TA_STORE_PG) - 1) == 0)
+		store += sizeof(TA_STORE_PG) - 1;
+	slash = strrchr(store, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - store) : 1, slash ? store : ".");
 	if (ta_cache_open(dir, &rm->cache, err, sizeof(err)) != TA_OK)
 		ta_logf(ctx, TA_LOG_WARNING, "remote: cache disabled: %s", err);
 	return rm->cache;

@@ -17,6 +17,7 @@
 typedef enum {
 	T_STR,
 	T_PATH,
+	T_STORE,
 	T_URLPATH,
 	T_FLAG,
 	T_UINT,
@@ -42,7 +43,8 @@ struct option {
 
 /* Every key, its type, range and default: the only place defaults live. */
 static const struct option options[] = {
-    {"store", T_PATH, O(store), 0, 0, TA_DEFAULT_STORE},
+    {"store", T_STORE, O(store), 0, 0, TA_DEFAULT_STORE},
+    {"store_dsn_file", T_PATH, O(store_dsn_file), 0, 0, NULL},
     {"key_file", T_PATH, O(key_file), 0, 0, TA_DEFAULT_KEY},
     {"mode", T_MODE, O(mode), 0, 0, "any"},
     {"tenant", T_STR, O(tenant), 0, 0, ""},
@@ -355,6 +357,12 @@ static int check_text(const struct option *o, const char *v, const char **why)
 		if (v[0] != '/')
 			return *why = "expected an absolute path", TA_ERR_INPUT;
 		return TA_OK;
+	case T_STORE:
+		if (v[0] != '/' && strcmp(v, TA_STORE_PG) != 0)
+			return *why =
+			           "expected an absolute path or postgresql: (with store_dsn_file)",
+			       TA_ERR_INPUT;
+		return TA_OK;
 	case T_URLPATH:
 		if (!url_path_ok(v))
 			return *why = "expected /path without spaces, ? or #", TA_ERR_INPUT;
@@ -382,8 +390,8 @@ static int set_verify(ta_config *cfg, char **slot, const char *v)
 
 static int is_text(opt_type t)
 {
-	return t == T_STR || t == T_PATH || t == T_URLPATH || t == T_VERIFY || t == T_URLS ||
-	       t == T_LISTEN;
+	return t == T_STR || t == T_PATH || t == T_STORE || t == T_URLPATH || t == T_VERIFY ||
+	       t == T_URLS || t == T_LISTEN;
 }
 
 static int set_typed(ta_config *cfg, const struct option *o, const char *v, const char **why)
@@ -698,6 +706,7 @@ const char *ta_config_str(const ta_config *cfg, const char *key)
 	case T_PROFILE: return profiles[*(const unsigned long *)s];
 	case T_STR:
 	case T_PATH:
+	case T_STORE:
 	case T_URLPATH:
 	case T_VERIFY:
 	case T_URLS:
@@ -730,4 +739,12 @@ int ta_config_flag(const ta_config *cfg, const char *key)
 	const void *s = slot(cfg, key, &t);
 
 	return s != NULL && t == T_FLAG && *(const int *)s;
+}
+
+const char *ta_config_store_name(const ta_config *cfg, char *buf, size_t len)
+{
+	if (strcmp(cfg->store, TA_STORE_PG) != 0)
+		return cfg->store;
+	snprintf(buf, len, "%s%s", TA_STORE_PG, cfg->store_dsn_file ? cfg->store_dsn_file : "");
+	return buf;
 }

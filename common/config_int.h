@@ -9,7 +9,7 @@ enum { TA_MODE_TOKEN = 0, TA_MODE_OTP = 1, TA_MODE_ANY = 2 };
 enum { TA_PROFILE_CEC = 0, TA_PROFILE_INTROSPECTION = 1, TA_PROFILE_KUDO = 2 };
 
 struct ta_config {
-	char *store, *key_file, *tenant, *verify, *url, *unix_socket;
+	char *store, *store_dsn_file, *key_file, *tenant, *verify, *url, *unix_socket;
 	char *ca_file, *ca_path, *client_cert, *client_key, *pinned_pubkey;
 	char *api_key_file, *sign_key_file, *prompt, *config;
 	char *listen, *socket_group, *tls_cert, *tls_key, *admin_api_key_file, *validate_path;
@@ -23,5 +23,16 @@ struct ta_config {
 	const struct ta_backend *backends[TA_BACKENDS_MAX];
 	unsigned nbackends, backend_flags;
 };
+
+/* store = postgresql: selects the PostgreSQL engine, whose DSN is in store_dsn_file */
+#define TA_STORE_PG       "postgresql:"
+#define TA_STORE_NAME_MAX 4200
+
+/*
+ * The name the store engines open (store.c's engine_for): the store path,
+ * or for store = postgresql: "postgresql:<store_dsn_file>" composed in buf
+ * ("postgresql:" alone when no DSN file is set: opening it says so).
+ */
+const char *ta_config_store_name(const ta_config *cfg, char *buf, size_t len);
 
 #endif

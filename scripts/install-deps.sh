@@ -12,7 +12,7 @@ libcurl4-openssl-dev curl python3 openssl
 libpam0g-dev libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
 libpam-oath oathtool valgrind openssh-server openssh-client sshpass
 libsasl2-dev libsasl2-modules sasl2-bin postfix cyrus-imapd cyrus-clients curl
-libmicrohttpd-dev wrk"
+libmicrohttpd-dev wrk postgresql-15 libpq-dev"
 
 missing=""
 for p in $PKGS; do
@@ -46,3 +46,4 @@ stop_if_new() { # PACKAGE SERVICE
 stop_if_new cyrus-imapd cyrus-imapd
 stop_if_new postfix postfix
 stop_if_new sasl2-bin saslauthd
+stop_if_new postgresql-15 postgresql

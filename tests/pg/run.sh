@@ -1,0 +1,70 @@
+#!/bin/sh
+# check-pg: the store conformance suite and the CLI end to end against a
+# private PostgreSQL cluster (tests/pg/cluster.sh), removed on every path.
+# Usage: run.sh BUILD_DIR
+set -u
+B=$(cd "$1" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ]; then
+	echo "check-pg: FAIL: PostgreSQL server binaries missing in $PGBIN; run 'make deps'" >&2
+	exit 1
+fi
+W=$(mktemp -d /tmp/ta-pg-XXXXXX)
+trap 'sh "$HERE/cluster.sh" stop "$W/pg"; rm -rf "$W"' EXIT
+trap 'exit 1' INT TERM HUP
+chmod 0711 "$W"
+. "$HERE/../cli/lib.sh"
+sh "$HERE/cluster.sh" start "$W/pg" || { echo "check-pg: cannot start a cluster" >&2; exit 1; }
+
+# --- the conformance suite, both engines ---------------------------------------
+if TA_TEST_PG_DSN_FILE="$W/pg/dsn" "$B/tests/test_store_conformance" >"$W/conf.out" 2>&1; then
+	ok
+	grep -E "PASSED|SKIPPED|FAILED" "$W/conf.out" | sed 's/^/  /'
+else
+	bad "store conformance against PostgreSQL"
+	sed 's/^/    /' "$W/conf.out" >&2
+fi
+grep -q "store conformance: postgresql" "$W/conf.out" || true
+
+# --- the CLI against store = postgresql: ---------------------------------------------
+TA="$B/tokenauth"
+C="$W/ta.conf"
+mkdir -m 0700 "$W/etc"
+printf 'store = postgresql:\nstore_dsn_file = %s/pg/dsn\nkey_file = %s/etc/master.key\n' \
+	"$W" "$W" >"$C"
+chmod 0600 "$C"
+ta() { "$TA" -c "$C" "$@"; }
+SECRET=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+
+expect 3 "issue before init" -- ta issue --user alice
+err_has "no tokenauth store" "missing schema named"
+expect 0 "init" -- ta init
+expect 0 "init again" -- ta init
+expect 0 "issue" -- ta issue --user alice --tenant acme --ttl 8h
+TOK=$(cat "$W/out")
+echo "$TOK" | expect 0 "valid token" -- ta verify --user alice --tenant acme
+echo "$TOK" | expect 1 "token, wrong user" -- ta verify --user bob --tenant acme
+echo "${TOK}x" | expect 1 "typo in token" -- ta verify --user alice --tenant acme
+expect 0 "list" -- ta list --user alice
+ID=$(awk 'NR==2 {print $1}' "$W/out")
+[ -n "$ID" ] && ok || bad "list shows the token id"
+expect 0 "revoke" -- ta revoke "$ID"
+echo "$TOK" | expect 1 "revoked token" -- ta verify --user alice --tenant acme
+echo "$SECRET" | expect 0 "otp enroll" -- ta otp enroll --user frank --secret-stdin --no-qr
+CODE=$(oathtool --totp -b "$SECRET")
+echo "$CODE" | expect 0 "TOTP code" -- ta verify --user frank
+echo "$CODE" | expect 1 "replayed TOTP code" -- ta verify --user frank
+err_has "already used" "replay reason"
+# the DSN file is a secret: readable by others, it is refused
+chmod 0644 "$W/pg/dsn"
+echo "$TOK" | expect 3 "world-readable DSN file" -- ta verify --user alice --tenant acme
+chmod 0600 "$W/pg/dsn"
+# a server that is gone is an outage, never a verdict
+mv "$W/pg/dsn" "$W/dsn.ok"
+printf 'host=%s/nosuch dbname=tokenauth user=tokenauth\n' "$W" >"$W/pg/dsn"
+chmod 0600 "$W/pg/dsn"
+echo "$CODE" | expect 3 "server unreachable" -- ta verify --user frank
+err_has "connect failed" "names the connect failure"
+mv "$W/dsn.ok" "$W/pg/dsn"
+summary "check-pg"
