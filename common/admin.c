@@ -153,9 +153,8 @@ static int insert_token(ta_ctx *ctx, const char *user, const char *tenant, uint6
 	return TA_OK;
 }
 
-int ta_token_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl,
-                   const char *params, char token[TA_TOKEN_LEN + 1], char id[TA_TOKEN_ID_LEN + 1],
-                   int64_t *expires)
+int ta_token_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *params,
+             char token[TA_TOKEN_LEN + 1], char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
 {
 	int r;
 
@@ -168,9 +167,8 @@ int ta_token_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t t
 	return r;
 }
 
-int ta_token_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl,
-                    const char *cred, size_t len, const char *params, char id[TA_TOKEN_ID_LEN + 1],
-                    int64_t *expires)
+int ta_token_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *cred,
+              size_t len, const char *params, char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
 {
 	if (len < TA_IMPORT_MIN_LEN || len > TA_MAX_CREDENTIAL) {
 		ta_logf(ctx, TA_LOG_ERR, "imported token must be %d to %d bytes long (got %zu)",
@@ -269,7 +267,7 @@ int ta_admin_open(ta_ctx *ctx)
 }
 
 int ta_token_list(ta_ctx *ctx, const char *user,
-                  int (*cb)(void *arg, const struct ta_token_row *row), void *arg)
+                   int (*cb)(void *arg, const struct ta_token_row *row), void *arg)
 {
 	ta_store *st = NULL;
 	int r;

@@ -232,8 +232,7 @@ static size_t name_len(const char *s, size_t max)
 				return 0;
 			cp = (cp << 6) | (p[n + k] & 0x3f);
 		}
-		if ((need == 1 && cp <= 0x9f) ||
-		    (need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		if ((need == 1 && cp <= 0x9f) || (need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
 		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
 			return 0; /* C1 control, overlong form, surrogate or beyond U+10FFFF */
 		n += need + 1;
@@ -340,10 +339,9 @@ static int record_failure(ta_ctx *ctx, ta_store *st, const char *user, const cha
 	r = ta_store_throttle_put(st, user, tenant, &t, now, !has);
 	if (r == TA_ERR_EXISTS) {
 		ta_store_rollback(st);
-		ta_logf(
-		    ctx, TA_LOG_ERR,
-		    "cannot record failure for user=%s: every one of %d throttle rows is locked",
-		    TA_Q(user), TA_THROTTLE_MAX);
+		ta_logf(ctx, TA_LOG_ERR,
+		        "cannot record failure for user=%s: every one of %d throttle rows is locked",
+		        TA_Q(user), TA_THROTTLE_MAX);
 		return r;
 	}
 	if (r != TA_OK || (r = ta_store_commit(st)) != TA_OK)
@@ -419,15 +417,14 @@ static void log_outcome(ta_ctx *ctx, const struct ta_request *req, const struct 
 	if (r == TA_OK)
 		ta_logf(ctx, TA_LOG_INFO,
 		        "accepted: service=%s user=%s tenant=%s rhost=%s method=%s%s%s", TA_Q(svc),
-		        TA_Q(o->user), TA_Q(o->tenant), TA_Q(rh), o->method,
-		        o->token_id[0] ? " id=" : "", o->token_id);
+		        TA_Q(o->user), TA_Q(o->tenant), TA_Q(rh), o->method, o->token_id[0] ? " id=" : "",
+		        o->token_id);
 	else
 		ta_logf(ctx,
 		        ta_err_is_rejection(r) || r == TA_ERR_NO_CREDENTIAL ? TA_LOG_NOTICE
 		                                                            : TA_LOG_ERR,
 		        "refused: service=%s user=%s tenant=%s rhost=%s reason=%s", TA_Q(svc),
-		        o->user[0] ? TA_Q(o->user) : "?", TA_Q(o->tenant), TA_Q(rh),
-		        ta_strerror(r));
+		        o->user[0] ? TA_Q(o->user) : "?", TA_Q(o->tenant), TA_Q(rh), ta_strerror(r));
 }
 
 int ta_credential_own_shape(const char *cred, size_t len)
@@ -457,8 +454,8 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 	ta_store *st = NULL;
 	unsigned flags = ctx->backend_flags;
 	/* storeless: no configured backend checks against the store */
-	int storeless = !(flags & TA_BACKEND_STORE),
-	    any_user = !!(flags & TA_BACKEND_FOREIGN_USERS), charged = 0, wrote = 0;
+	int storeless = !(flags & TA_BACKEND_STORE), any_user = !!(flags & TA_BACKEND_FOREIGN_USERS),
+	    charged = 0, wrote = 0;
 	int r = open_store_as(ctx, &st, storeless ? TA_LOG_WARNING : TA_LOG_ERR, storeless);
 
 	/* Only a storeless host with no store at all (none, and none could be
@@ -480,10 +477,9 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 		    TA_ERR_LOCKED)
 			return r;
 		if (r != TA_OK) {
-			ta_logf(
-			    ctx, TA_LOG_ERR,
-			    "refusing a code for user=%s unchecked: the attempt cannot be counted",
-			    TA_Q(c->user));
+			ta_logf(ctx, TA_LOG_ERR,
+			        "refusing a code for user=%s unchecked: the attempt cannot be counted",
+			        TA_Q(c->user));
 			return TA_ERR_UNAVAILABLE;
 		}
 	}
@@ -511,8 +507,8 @@ static int canonical_name(ta_ctx *ctx, const char *name, const char *tenant)
 	if (!ctx->cfg->tenant_from_user || at == NULL)
 		return 1;
 	if (strchr(at + 1, '@') != NULL) {
-		ta_logf(ctx, TA_LOG_NOTICE,
-		        "user=%s: more than one '@' in a name (tenant_from_user)", TA_Q(name));
+		ta_logf(ctx, TA_LOG_NOTICE, "user=%s: more than one '@' in a name (tenant_from_user)",
+		        TA_Q(name));
 		return 0;
 	}
 	if (strcmp(tenant, dflt) == 0) {
