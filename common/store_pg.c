@@ -47,14 +47,13 @@ struct pg_store {
 	pid_t conn_pid; /* process that made conn: a child never uses it */
 	int txn;        /* in a transaction of ours */
 	int lost;       /* the connection went away inside a transaction */
-	char msg[256];  /* last error */
+	/* A parent's connection, in a forked child: never used, never closed
+	 * (PQfinish would send Terminate on the parent's socket); kept here so
+	 * that it stays reachable.  No global list: a module has no writable
+	 * global state beyond store.c's pool. */
+	PGconn *parents;
+	char msg[256]; /* last error */
 };
-
-/* Connections of a parent, never used or closed in a child (kept reachable). */
-static struct orphan_conn {
-	PGconn *conn;
-	struct orphan_conn *next;
-} * orphans;
 
 static struct pg_store *PG(ta_store *st)
 {
@@ -307,18 +306,12 @@ static int pg_connect(struct pg_store *s, char *err, size_t errlen)
 /* Forget a connection: our own is closed, a parent's is left untouched. */
 static void drop_conn(struct pg_store *s)
 {
-	struct orphan_conn *o;
-
 	if (s->conn == NULL)
 		return;
-	if (s->conn_pid == getpid()) {
+	if (s->conn_pid == getpid())
 		PQfinish(s->conn);
-	} else if ((o = malloc(sizeof(*o))) != NULL) {
-		/* PQfinish would send Terminate on the parent's socket */
-		o->conn = s->conn;
-		o->next = orphans;
-		orphans = o;
-	}
+	else
+		s->parents = s->conn;
 	s->conn = NULL;
 }
 
