@@ -4,8 +4,10 @@
  *
  * A store is named "postgresql:<dsn file>": the file (0600, checked as a
  * secret) holds a libpq connection string or URI.  It is read, used and
- * wiped on each connect; the string is never logged (libpq's messages
- * name hosts, never passwords).  Every query goes through PQexecParams
+ * wiped on each connect; the string is never logged: it is parsed first
+ * and refused with a fixed message when libpq cannot read it (libpq's own
+ * parse errors quote it); connect errors name hosts and users, never
+ * passwords.  Every query goes through PQexecParams
  * with constant SQL and bound parameters; integers and blobs travel in
  * binary.  A libpq error is TA_ERR_UNAVAILABLE, never a verdict; a lost
  * connection is reopened once, on the next call.
@@ -15,11 +17,13 @@
  * sequences of verify.c (failure counts, OTP checks) see no other writer
  * between their read and their write, on any node.
  */
+#define _GNU_SOURCE /* O_PATH */
 #include "file.h"
 #include "store_int.h"
 
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,45 +237,109 @@ static void quiet(void *arg, const char *message)
 	(void)message;
 }
 
+/* Forget a connection: our own is closed, a parent's is left untouched. */
+static void drop_conn(struct pg_store *s)
+{
+	if (s->conn == NULL)
+		return;
+	if (s->conn_pid == getpid())
+		PQfinish(s->conn);
+	else
+		s->parents = s->conn;
+	s->conn = NULL;
+}
+
+/*
+ * The DSN as libpq will read it, checked before any connect: a string
+ * libpq cannot parse is refused with a fixed message (libpq's own quotes
+ * the string, password included), and service= is refused (it would read
+ * a service file we do not check).
+ */
+static int dsn_ok(struct pg_store *s, const char *dsn)
+{
+	char *why = NULL;
+	PQconninfoOption *opts = PQconninfoParse(dsn, &why);
+	int r = TA_OK;
+
+	if (why != NULL) {
+		ta_wipe(why, strlen(why));
+		PQfreemem(why);
+	}
+	if (opts == NULL) {
+		set_msg(s, "the DSN file does not parse as a libpq connection string", NULL);
+		return TA_ERR_CONFIG;
+	}
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "service") == 0 && o->val != NULL && o->val[0] != '\0') {
+			set_msg(s, "service= is not supported in the DSN file: name every parameter",
+			        NULL);
+			r = TA_ERR_CONFIG;
+		}
+		if (o->val != NULL)
+			ta_wipe(o->val, strlen(o->val));
+	}
+	PQconninfoFree(opts);
+	return r;
+}
+
 /*
  * Connect with the DSN file's string.  Defaults a DSN may override come
- * before it, forced settings after it (later keywords win): no password
+ * before it, forced settings after it (later keywords win): TLS with the
+ * server's certificate and name verified (sslmode=verify-full: a TCP host
+ * needs sslrootcert= in the DSN; Unix sockets use no TLS), no password
  * file, no GSS encryption, no client certificate or root certificate from
- * the caller's home folder; a bounded connect.  Then the per-session
- * timeouts.
+ * the caller's home folder, TCP keepalives and a user timeout so a node
+ * cut off is noticed in seconds; a bounded connect.  Then the per-session
+ * timeouts, idle-in-transaction included: a stalled client cannot hold
+ * the writers' lock for long.
  */
 static int pg_connect_dsn(struct pg_store *s, const char *dsn)
 {
 	static const char *const keys[] = {
-	    "passfile", "gssencmode", "sslcert",         "sslkey",           "sslrootcert",
-	    "sslcrl",   "dbname",     "connect_timeout", "application_name", NULL};
+	    "sslmode",         "passfile",       "gssencmode",        "sslcert",
+	    "sslkey",          "sslrootcert",    "sslcrl",            "keepalives",
+	    "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+	    "dbname",          "connect_timeout", "application_name", NULL};
 	/* libpq warns on stderr about a passfile that is not a plain file:
 	 * name one that cannot exist (only root makes folders in /) */
-	const char *values[] = {"/nonexistent/tokenauth/pgpass",
+	const char *values[] = {"verify-full",
+	                        "/nonexistent/tokenauth/pgpass",
 	                        "disable",
 	                        "/nonexistent/tokenauth/client.crt",
 	                        "/nonexistent/tokenauth/client.key",
 	                        "/nonexistent/tokenauth/root.crt",
 	                        "/nonexistent/tokenauth/root.crl",
+	                        "1",
+	                        "10",
+	                        "5",
+	                        "3",
+	                        "10000",
 	                        dsn,
 	                        "3",
 	                        "tokenauth",
 	                        NULL};
-	const struct param t[1] = {P_TEXT(PG_TIMEOUT_MS)};
+	static const char *const timeouts[] = {"statement_timeout", "lock_timeout",
+	                                       "idle_in_transaction_session_timeout"};
 	int r;
 
+	if ((r = dsn_ok(s, dsn)) != TA_OK)
+		return r;
 	s->conn = PQconnectdbParams(keys, values, 1);
 	s->conn_pid = getpid();
 	if (s->conn != NULL) /* library code never prints: no NOTICEs on stderr */
 		PQsetNoticeProcessor(s->conn, quiet, NULL);
 	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
 		set_msg(s, "connect failed", s->conn ? PQerrorMessage(s->conn) : "out of memory");
+		drop_conn(s);
 		return TA_ERR_UNAVAILABLE;
 	}
-	if ((r = run_cmd(s, "SELECT set_config('statement_timeout', $1, false)", t, 1, NULL)) !=
-	        TA_OK ||
-	    (r = run_cmd(s, "SELECT set_config('lock_timeout', $1, false)", t, 1, NULL)) != TA_OK)
-		return r;
+	for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
+		const struct param t[2] = {P_TEXT(timeouts[i]), P_TEXT(PG_TIMEOUT_MS)};
+		if ((r = run_cmd(s, "SELECT set_config($1, $2, false)", t, 2, NULL)) != TA_OK) {
+			drop_conn(s); /* never a session without its timeouts */
+			return r;
+		}
+	}
 	return TA_OK;
 }
 
@@ -303,18 +371,6 @@ static int pg_connect(struct pg_store *s, char *err, size_t errlen)
 	return r;
 }
 
-/* Forget a connection: our own is closed, a parent's is left untouched. */
-static void drop_conn(struct pg_store *s)
-{
-	if (s->conn == NULL)
-		return;
-	if (s->conn_pid == getpid())
-		PQfinish(s->conn);
-	else
-		s->parents = s->conn;
-	s->conn = NULL;
-}
-
 static int read_version(struct pg_store *s, int *exists, int64_t *app, int64_t *version);
 
 /*
@@ -341,9 +397,12 @@ static int ready(struct pg_store *s)
 	}
 	if ((r = pg_connect(s, err, sizeof(err))) != TA_OK)
 		return r == TA_ERR_NOMEM ? r : TA_ERR_UNAVAILABLE;
-	if ((r = read_version(s, &exists, &app, &version)) != TA_OK)
-		return r;
-	return exists && app == PG_APP_ID && version == TA_STORE_SCHEMA ? TA_OK : TA_ERR_CORRUPT;
+	if ((r = read_version(s, &exists, &app, &version)) == TA_OK &&
+	    !(exists && app == PG_APP_ID && version == TA_STORE_SCHEMA))
+		r = TA_ERR_CORRUPT;
+	if (r != TA_OK)
+		drop_conn(s); /* the next call checks afresh */
+	return r;
 }
 
 /* ---- transactions ---------------------------------------------------------------- */
@@ -581,7 +640,13 @@ static int pg_recheck(ta_store *st, const char *path, char *err, size_t errlen)
 	int64_t app = 0, version = 0;
 	int exists = 0, r;
 
+	int fd = -1;
+
 	(void)path;
+	/* the DSN file as a fresh open would check it (a secret: owner, mode) */
+	if ((r = ta_file_open(s->dsn_file, O_PATH, TA_FILE_SECRET, &fd, err, errlen)) != TA_OK)
+		return r;
+	close(fd);
 	if ((r = ready(s)) != TA_OK || (r = read_version(s, &exists, &app, &version)) != TA_OK) {
 		snprintf(err, errlen, "%s", s->msg);
 		return r;
@@ -751,6 +816,8 @@ static int pg_otp_get(ta_store *st, const char *user, const char *tenant, struct
 	             &res)) != TA_OK)
 		return r;
 	r = PQntuples(res) == 1 ? read_otp_row(res, 0, 0, row) : TA_ERR_NOT_FOUND;
+	if (PQntuples(res) >= 1) /* the sealed secret */
+		ta_wipe(PQgetvalue(res, 0, 6), (size_t)PQgetlength(res, 0, 6));
 	PQclear(res);
 	return r;
 }

@@ -63,9 +63,7 @@ FUZZ_BIN += $(B)/fuzz/fuzz_tokenauthd
 $(B)/fuzz/fuzz_tokenauthd: tests/fuzz/fuzz_tokenauthd.c $(TD_PARSE_FUZZ_SRC) tokenauthd/*.h \
                            $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(@D)
-	$(CLANG) -std=gnu11 -g -O1 -Icommon/include -Icommon -Itokenauthd \
-	    -fsanitize=fuzzer,address,undefined \
-	    -o $@ $< $(TD_PARSE_FUZZ_SRC) $(CORE_SRC) $(CORE_LIBS)
+	$(FUZZ_CC) -Itokenauthd -o $@ $< $(TD_PARSE_FUZZ_SRC) $(CORE_SRC) $(CORE_LIBS)
 
 # libFuzzer over the whole request path: tokenauthd's libmicrohttpd daemon
 # started in-process on a Unix socket, fed raw HTTP (tests/tokenauthd/fuzz_http.c),
@@ -74,8 +72,7 @@ TD_FUZZ_SRC  = $(filter-out tokenauthd/main.c,$(TOKENAUTHD_SRC))
 TD_FUZZ_TIME ?= 12
 $(B)/fuzz/td_http: tests/tokenauthd/fuzz_http.c $(TD_FUZZ_SRC) tokenauthd/*.h $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(@D)
-	$(CLANG) -std=gnu11 -g -O1 -Icommon/include -Icommon -Itokenauthd -fsanitize=fuzzer,address,undefined \
-	    -o $@ $< $(TD_FUZZ_SRC) $(CORE_SRC) $(CORE_LIBS) $(TOKENAUTHD_LIBS)
+	$(FUZZ_CC) -Itokenauthd -o $@ $< $(TD_FUZZ_SRC) $(CORE_SRC) $(CORE_LIBS) $(TOKENAUTHD_LIBS)
 
 ATTACK_TARGETS += check-attacks-tokenauthd
 .PHONY: check-attacks-tokenauthd

@@ -29,10 +29,12 @@ PGUSER_OS=${TA_PG_OS_USER:-nobody}
 
 case "$cmd" in
 start)
-	mkdir -p "$DIR/srv"
+	# A new folder of our own: an existing one (a name someone else could
+	# have prepared, with srv a symbolic link) is refused.
+	mkdir -m 0700 "$DIR" || { echo "cluster.sh: $DIR exists; give a new folder" >&2; exit 1; }
+	mkdir -m 0700 "$DIR/srv"
 	chmod 0711 "$DIR"
-	chmod 0700 "$DIR/srv"
-	if [ "$(id -u)" -eq 0 ]; then chown "$PGUSER_OS" "$DIR/srv"; fi
+	if [ "$(id -u)" -eq 0 ]; then chown -h "$PGUSER_OS" "$DIR/srv"; fi
 	S="$DIR/srv"
 	as_owner "$PGBIN/initdb" -D "$S/data" -U postgres -A trust -E UTF8 --locale=C \
 		>/dev/null || exit 1
@@ -47,8 +49,15 @@ start)
 	chmod 0600 "$DIR/dsn"
 	;;
 stop)
-	if [ -f "$DIR/srv/data/postmaster.pid" ]; then
+	pidf="$DIR/srv/data/postmaster.pid"
+	if [ -f "$pidf" ]; then
 		as_owner "$PGBIN/pg_ctl" -D "$DIR/srv/data" -m immediate -w stop >/dev/null 2>&1 || true
+		# never remove the folder of a server still running: kill it first
+		pid=$(head -1 "$pidf" 2>/dev/null || true)
+		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+			kill -9 "$pid" 2>/dev/null || true
+			for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+		fi
 	fi
 	rm -rf "$DIR"
 	;;

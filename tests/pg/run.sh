@@ -66,5 +66,18 @@ printf 'host=%s/nosuch dbname=tokenauth user=tokenauth\n' "$W" >"$W/pg/dsn"
 chmod 0600 "$W/pg/dsn"
 echo "$CODE" | expect 3 "server unreachable" -- ta verify --user frank
 err_has "connect failed" "names the connect failure"
+# a DSN libpq cannot parse: a fixed message, never the string (libpq's own
+# parse errors quote it, password and all)
+for bad_dsn in 'postgresql://tokenauth:Sup3rS%ecret@[::1/tokenauth' \
+	'host=/nowhere password=Sup3r Secret'; do
+	printf '%s\n' "$bad_dsn" >"$W/pg/dsn"
+	echo "$CODE" | expect 2 "DSN that does not parse (a configuration error)" -- ta verify --user frank
+	err_has "does not parse" "says the DSN does not parse"
+	file_lacks "$W/err" "Sup3r" "the password"
+done
+# service= would read a service file nobody checked
+printf 'service=tasvc\n' >"$W/pg/dsn"
+echo "$CODE" | expect 2 "service= in the DSN (a configuration error)" -- ta verify --user frank
+err_has "service= is not supported" "names service="
 mv "$W/dsn.ok" "$W/pg/dsn"
 summary "check-pg"
