@@ -47,3 +47,14 @@ stop_if_new cyrus-imapd cyrus-imapd
 stop_if_new postfix postfix
 stop_if_new sasl2-bin saslauthd
 stop_if_new postgresql-15 postgresql
+# Without systemd, postgresql-15's postinst may still have started the
+# system cluster through pg_ctlcluster: the tests never use it.
+case " $missing " in
+*" postgresql-15 "*)
+	if command -v pg_lsclusters >/dev/null 2>&1; then
+		pg_lsclusters -h 2>/dev/null | while read -r ver name _ status _; do
+			[ "$status" = online ] && pg_ctlcluster "$ver" "$name" stop >/dev/null 2>&1 || true
+		done
+	fi
+	;;
+esac
