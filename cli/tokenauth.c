@@ -1080,7 +1080,8 @@ int main(int argc, char **argv)
 			int vargc = argc - optind;
 			optind = 1; /* restart getopt for the verb's own options */
 			rc = verbs[i].run(&c, vargc, vargv);
-			if (rc == EX_UNAVAILABLE &&
+			/* a store file that is not there (a database says why itself) */
+			if (rc == EX_UNAVAILABLE && ta_config_str(c.cfg, "store")[0] == '/' &&
 			    access(ta_config_str(c.cfg, "store"), F_OK) != 0)
 				fprintf(
 				    stderr,

@@ -5,10 +5,12 @@
  */
 #include "store_int.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define POOL_MAX 8 /* idle handles a process keeps */
@@ -170,6 +172,20 @@ static ta_store *pool_take(const char *path, const struct ta_store_id *id)
 	pthread_mutex_unlock(&pool.lock);
 	close_list(stale);
 	return found;
+}
+
+int ta_store_file_id(const char *file, struct ta_store_id *id, char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (lstat(file, &sb) != 0) {
+		int e = errno;
+		snprintf(err, errlen, "%s: cannot stat: %s", file, strerror(e));
+		return e == ENOENT ? TA_ERR_NOT_FOUND : TA_ERR_UNAVAILABLE;
+	}
+	id->dev = sb.st_dev;
+	id->ino = sb.st_ino;
+	return TA_OK;
 }
 
 int ta_store_open_shared(const char *path, ta_store **out, char *err, size_t errlen)

@@ -107,4 +107,7 @@ struct ta_store_ops {
 extern const struct ta_store_ops ta_store_sqlite;
 extern const struct ta_store_ops ta_store_postgresql;
 
+/* The device and inode file names now (lstat: a link is its own file). */
+int ta_store_file_id(const char *file, struct ta_store_id *id, char *err, size_t errlen);
+
 #endif

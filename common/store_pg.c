@@ -621,16 +621,7 @@ static void pg_close(ta_store *st)
 /* The identity of the DSN file: pooled handles are keyed by it. */
 static int pg_identify(const char *path, struct ta_store_id *id, char *err, size_t errlen)
 {
-	const char *file = dsn_path(path);
-	struct stat sb;
-
-	if (lstat(file, &sb) != 0) {
-		snprintf(err, errlen, "%s: cannot stat: %s", file, strerror(errno));
-		return errno == ENOENT ? TA_ERR_NOT_FOUND : TA_ERR_UNAVAILABLE;
-	}
-	id->dev = sb.st_dev;
-	id->ino = sb.st_ino;
-	return TA_OK;
+	return ta_store_file_id(dsn_path(path), id, err, errlen);
 }
 
 /* A live connection (reopened once if it went away) and the current schema. */

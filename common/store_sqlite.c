@@ -505,20 +505,10 @@ static void sq_close(ta_store *st)
 
 /* ---- reuse of a pooled handle --------------------------------------------- */
 
-/* What a fresh open checks before opening: the folders (strictly), and
- * that the path names a file (not a link) whose identity is returned. */
 /* Which file path names now (no walk: the pooled handle's re-check follows). */
 static int sq_identify(const char *path, struct ta_store_id *id, char *err, size_t errlen)
 {
-	struct stat sb;
-
-	if (lstat(path, &sb) != 0) {
-		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
-		return errno == ENOENT ? TA_ERR_NOT_FOUND : TA_ERR_UNAVAILABLE;
-	}
-	id->dev = sb.st_dev;
-	id->ino = sb.st_ino;
-	return TA_OK;
+	return ta_store_file_id(path, id, err, errlen);
 }
 
 /* The rest: path still names the file, whose type, owner and mode and

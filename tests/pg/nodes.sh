@@ -11,11 +11,8 @@
 set -u
 B=$(cd "$1" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ]; then
-	echo "check-pg nodes: FAIL: PostgreSQL server binaries missing in $PGBIN; run 'make deps'" >&2
-	exit 1
-fi
+NAME="check-pg nodes"
+. "$HERE/lib.sh"
 command -v oathtool >/dev/null || { echo "check-pg nodes: FAIL: oathtool missing" >&2; exit 1; }
 W=$(mktemp -d /tmp/ta-pgn-XXXXXX)
 cleanup() {

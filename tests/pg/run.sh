@@ -5,11 +5,8 @@
 set -u
 B=$(cd "$1" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ]; then
-	echo "check-pg: FAIL: PostgreSQL server binaries missing in $PGBIN; run 'make deps'" >&2
-	exit 1
-fi
+NAME="check-pg"
+. "$HERE/lib.sh"
 W=$(mktemp -d /tmp/ta-pg-XXXXXX)
 trap 'sh "$HERE/cluster.sh" stop "$W/pg"; rm -rf "$W"' EXIT
 trap 'exit 1' INT TERM HUP
@@ -66,6 +63,7 @@ printf 'host=%s/nosuch dbname=tokenauth user=tokenauth\n' "$W" >"$W/pg/dsn"
 chmod 0600 "$W/pg/dsn"
 echo "$CODE" | expect 3 "server unreachable" -- ta verify --user frank
 err_has "connect failed" "names the connect failure"
+file_lacks "$W/err" "tokenauth init" "a hint to create a store file"
 # a DSN libpq cannot parse: a fixed message, never the string (libpq's own
 # parse errors quote it, password and all)
 for bad_dsn in 'postgresql://tokenauth:Sup3rS%ecret@[::1/tokenauth' \
