@@ -56,7 +56,8 @@ struct pg_store {
 	 * that it stays reachable.  No global list: a module has no writable
 	 * global state beyond store.c's pool. */
 	PGconn *parents;
-	char msg[256]; /* last error */
+	char msg[256];    /* last error */
+	char secret[256]; /* the DSN's password while connecting, wiped after */
 };
 
 static struct pg_store *PG(ta_store *st)
@@ -269,15 +270,30 @@ static int dsn_ok(struct pg_store *s, const char *dsn)
 		set_msg(s, "the DSN file does not parse as a libpq connection string", NULL);
 		return TA_ERR_CONFIG;
 	}
-	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-		if (strcmp(o->keyword, "service") == 0 && o->val != NULL && o->val[0] != '\0') {
+	for (PQconninfoOption *o = opts; o->keyword != NULL && r == TA_OK; o++) {
+		const char *v = o->val;
+		int free_text = strcmp(o->keyword, "password") == 0 ||
+		                strcmp(o->keyword, "dbname") == 0 || strcmp(o->keyword, "options") == 0;
+		if (v == NULL || v[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "service") == 0) {
 			set_msg(s, "service= is not supported in the DSN file: name every parameter",
 			        NULL);
 			r = TA_ERR_CONFIG;
+		} else if ((!free_text && strchr(v, '=') != NULL) ||
+		           (strcmp(o->keyword, "port") == 0 && strspn(v, "0123456789,") != strlen(v))) {
+			/* "host= password=x" parses as host "password=x": libpq would
+			 * quote it in its error (and resolve it); a bad port likewise */
+			set_msg(s, "the DSN file has a malformed value (a keyword without a value?)",
+			        NULL);
+			r = TA_ERR_CONFIG;
+		} else if (strcmp(o->keyword, "password") == 0) {
+			snprintf(s->secret, sizeof(s->secret), "%s", v);
 		}
+	}
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
 		if (o->val != NULL)
 			ta_wipe(o->val, strlen(o->val));
-	}
 	PQconninfoFree(opts);
 	return r;
 }
@@ -322,17 +338,25 @@ static int pg_connect_dsn(struct pg_store *s, const char *dsn)
 	                                       "idle_in_transaction_session_timeout"};
 	int r;
 
-	if ((r = dsn_ok(s, dsn)) != TA_OK)
+	if ((r = dsn_ok(s, dsn)) != TA_OK) {
+		ta_wipe(s->secret, sizeof(s->secret));
 		return r;
+	}
 	s->conn = PQconnectdbParams(keys, values, 1);
 	s->conn_pid = getpid();
 	if (s->conn != NULL) /* library code never prints: no NOTICEs on stderr */
 		PQsetNoticeProcessor(s->conn, quiet, NULL);
 	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
-		set_msg(s, "connect failed", s->conn ? PQerrorMessage(s->conn) : "out of memory");
+		const char *why = s->conn ? PQerrorMessage(s->conn) : "out of memory";
+		/* a backstop: libpq quotes values it refuses */
+		if (s->secret[0] != '\0' && strstr(why, s->secret) != NULL)
+			why = "(libpq's message withheld: it quotes the DSN)";
+		set_msg(s, "connect failed", why);
+		ta_wipe(s->secret, sizeof(s->secret));
 		drop_conn(s);
 		return TA_ERR_UNAVAILABLE;
 	}
+	ta_wipe(s->secret, sizeof(s->secret));
 	for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
 		const struct param t[2] = {P_TEXT(timeouts[i]), P_TEXT(PG_TIMEOUT_MS)};
 		if ((r = run_cmd(s, "SELECT set_config($1, $2, false)", t, 2, NULL)) != TA_OK) {

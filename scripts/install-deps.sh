@@ -31,6 +31,8 @@ export DEBIAN_FRONTEND=noninteractive
 # Postfix is only a test peer: install it without a system configuration,
 # so nothing starts listening on port 25.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# The PostgreSQL clusters there before the install: never stopped below.
+clusters_before=$(pg_lsclusters -h 2>/dev/null | awk '{print $1 "/" $2}' | tr '\n' ' ')
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
@@ -48,11 +50,13 @@ stop_if_new postfix postfix
 stop_if_new sasl2-bin saslauthd
 stop_if_new postgresql-15 postgresql
 # Without systemd, postgresql-15's postinst may still have started the
-# system cluster through pg_ctlcluster: the tests never use it.
+# cluster it created through pg_ctlcluster: the tests never use it.  Only
+# clusters this install created are stopped.
 case " $missing " in
 *" postgresql-15 "*)
 	if command -v pg_lsclusters >/dev/null 2>&1; then
 		pg_lsclusters -h 2>/dev/null | while read -r ver name _ status _; do
+			case " $clusters_before " in *" $ver/$name "*) continue ;; esac
 			[ "$status" = online ] && pg_ctlcluster "$ver" "$name" stop >/dev/null 2>&1 || true
 		done
 	fi

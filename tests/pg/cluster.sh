@@ -52,10 +52,15 @@ stop)
 	pidf="$DIR/srv/data/postmaster.pid"
 	if [ -f "$pidf" ]; then
 		as_owner "$PGBIN/pg_ctl" -D "$DIR/srv/data" -m immediate -w stop >/dev/null 2>&1 || true
-		# never remove the folder of a server still running: kill it first
+		# never remove the folder of a server still running: kill it first,
+		# but only a postmaster of this cluster (the pid file is writable by
+		# the server's user: -1, 0 or a stranger's pid must not be killed),
+		# and as that user, never as root
 		pid=$(head -1 "$pidf" 2>/dev/null || true)
-		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-			kill -9 "$pid" 2>/dev/null || true
+		case "$pid" in '' | *[!0-9]* | 0*) pid= ;; esac
+		if [ -n "$pid" ] && [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$PGBIN/postgres")" ] &&
+			tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-D $DIR/srv/data"; then
+			as_owner kill -9 "$pid" 2>/dev/null || true
 			for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
 		fi
 	fi

@@ -67,10 +67,12 @@ file_lacks "$W/err" "tokenauth init" "a hint to create a store file"
 # a DSN libpq cannot parse: a fixed message, never the string (libpq's own
 # parse errors quote it, password and all)
 for bad_dsn in 'postgresql://tokenauth:Sup3rS%ecret@[::1/tokenauth' \
-	'host=/nowhere password=Sup3r Secret'; do
+	'host=/nowhere password=Sup3r Secret' 'sslmode= password=Sup3r host=/nowhere' \
+	'host= password=Sup3r' 'port=5432password=Sup3r host=/nowhere' \
+	'postgresql://tokenauth:Sup3r/x@db.invalid/tokenauth'; do
 	printf '%s\n' "$bad_dsn" >"$W/pg/dsn"
-	echo "$CODE" | expect 2 "DSN that does not parse (a configuration error)" -- ta verify --user frank
-	err_has "does not parse" "says the DSN does not parse"
+	echo "$CODE" | expect 2 "malformed DSN (a configuration error)" -- ta verify --user frank
+	err_has "DSN file" "says the DSN file is at fault"
 	file_lacks "$W/err" "Sup3r" "the password"
 done
 # service= would read a service file nobody checked
