@@ -86,7 +86,7 @@ if [ ! -d /run/sshd ]; then
 fi
 ssh-keygen -q -t ed25519 -N '' -f "$FIX/hostkey" || die "ssh-keygen failed"
 PORT=
-for p in $(seq $((20000 + $$ % 20000)) $((20100 + $$ % 20000))); do
+for p in $(seq $((20000 + $$ % 10000)) $((20100 + $$ % 10000))); do
 	if ! ss -ltnH "sport = :$p" 2>/dev/null | grep -q .; then PORT=$p; break; fi
 done
 [ -n "$PORT" ] || die "no free port"

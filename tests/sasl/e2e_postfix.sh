@@ -31,7 +31,8 @@ free_port() {
 	while ss -ltn 2>/dev/null | grep -q ":$_p "; do _p=$((_p + 1)); done
 	echo "$_p"
 }
-port=$(free_port $((20000 + $$ % 20000)))
+# Below the ephemeral range (32768-60999): no client socket can hold it.
+port=$(free_port $((20000 + $$ % 10000)))
 port2=$(free_port $((port + 1)))
 
 # The store belongs to the postfix user: smtpd opens it after dropping root.
