@@ -8,6 +8,7 @@ PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 SBINDIR  ?= $(PREFIX)/sbin
 MANDIR   ?= $(PREFIX)/share/man
+DATADIR  ?= $(PREFIX)/share/tokenauth
 PAMDIR   ?= /lib/$(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/security
 SYSCONFDIR ?= /etc
 
@@ -184,6 +185,8 @@ install: all
 	install -m 0755 $(B)/tokenauth $(DESTDIR)$(BINDIR)/tokenauth
 	install -m 0644 man/tokenauth.1 $(DESTDIR)$(MANDIR)/man1/tokenauth.1
 	install -m 0644 man/tokenauth.conf.5 $(DESTDIR)$(MANDIR)/man5/tokenauth.conf.5
+	install -d $(DESTDIR)$(DATADIR)
+	install -m 0644 packaging/postgresql-roles.sql $(DESTDIR)$(DATADIR)/postgresql-roles.sql
 	if [ -f $(B)/pam_tokenauth.so ]; then \
 	    install -d $(DESTDIR)$(PAMDIR) && \
 	    install -m 0644 $(B)/pam_tokenauth.so $(DESTDIR)$(PAMDIR)/pam_tokenauth.so && \
@@ -207,7 +210,9 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man5/tokenauth.conf.5 $(DESTDIR)$(PAMDIR)/pam_tokenauth.so \
 	    $(DESTDIR)$(MANDIR)/man8/pam_tokenauth.8 $(DESTDIR)$(SASLDIR)/libtokenauth.so \
 	    $(DESTDIR)$(MANDIR)/man8/sasl_tokenauth.8 $(DESTDIR)$(SBINDIR)/tokenauthd \
-	    $(DESTDIR)$(MANDIR)/man8/tokenauthd.8 $(DESTDIR)$(UNITDIR)/tokenauthd.service
+	    $(DESTDIR)$(MANDIR)/man8/tokenauthd.8 $(DESTDIR)$(UNITDIR)/tokenauthd.service \
+	    $(DESTDIR)$(DATADIR)/postgresql-roles.sql
+	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 	@echo "kept $(SYSCONFDIR)/tokenauth and the store; remove them by hand if wanted"
 
 clean:

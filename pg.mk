@@ -1,6 +1,7 @@
 # pg.mk - the PostgreSQL store engine's suite: a private cluster
 # (tests/pg/cluster.sh), the conformance suite against both engines, and
-# the CLI end to end over store = postgresql:, and three tokenauthd
+# the CLI end to end over store = postgresql:, the least-privilege roles
+# of packaging/postgresql-roles.sql (tests/pg/roles.sh), and three tokenauthd
 # nodes sharing one PostgreSQL store (tests/pg/nodes.sh).  Fails, never skips, when
 # the server binaries are missing ('make deps').
 .PHONY: check-pg
@@ -8,4 +9,5 @@ CHECK_TARGETS += check-pg
 
 check-pg: $(B)/tokenauth $(B)/tokenauthd $(B)/tests/test_store_conformance
 	@sh tests/pg/run.sh $(B)
+	@sh tests/pg/roles.sh $(B)
 	@sh tests/pg/nodes.sh $(B)

@@ -1050,6 +1050,8 @@ int main(int argc, char **argv)
 	const char *file = NULL, *store = NULL;
 	int o, rc = EX_USAGE;
 
+	/* the PostgreSQL store is the DSN file alone, never the caller's PG* */
+	ta_global_scrub_pg();
 	/* '+' stops at the verb so each verb parses its own options. */
 	while ((o = getopt_long(argc, argv, "+c:s:vh", lo, NULL)) != -1) {
 		switch (o) {

@@ -25,6 +25,9 @@
  * modules while single-threaded, and the scrub runs only once per process.
  * In an unprivileged process nothing is touched: there the environment
  * belongs to whoever started the process, with the same rights it has.
+ * Our own programs (tokenauth, tokenauthd) also drop every PG* at the top
+ * of main, privileged or not (ta_global_scrub_pg): their store is the DSN
+ * file alone, whoever runs them and with whatever sudo -E passed on.
  */
 #include "verify.h"
 
@@ -97,7 +100,18 @@ static void drop_entry(size_t i)
 	while (environ[i++] != NULL);
 }
 
-static void scrub(void)
+static int drop_any(const char *name, size_t len)
+{
+	return drop_exact(name, len) || drop_family(name, len);
+}
+
+static int drop_pg(const char *name, size_t len)
+{
+	return len >= 2 && strncmp(name, "PG", 2) == 0;
+}
+
+/* Remove every variable whose name drop() accepts. */
+static void scrub_by(int (*drop)(const char *name, size_t len))
 {
 	char name[256];
 	size_t i = 0;
@@ -108,7 +122,7 @@ static void scrub(void)
 		const char *e = environ[i], *eq = strchr(e, '=');
 		size_t len = eq ? (size_t)(eq - e) : strlen(e);
 
-		if (!drop_exact(e, len) && !drop_family(e, len)) {
+		if (!drop(e, len)) {
 			i++;
 			continue;
 		}
@@ -152,7 +166,7 @@ static void restore_limits(void)
 static void scrub_if_privileged(void)
 {
 	if (privileged()) {
-		scrub();
+		scrub_by(drop_any);
 		restore_limits();
 	}
 }
@@ -168,6 +182,11 @@ static void init(void)
 	/* Only what we use: TLS.  (libcurl >= 7.57 initialises TLS whatever the
 	 * flags say; CURL_GLOBAL_WIN32 means nothing here.) */
 	init_rc = curl_global_init(CURL_GLOBAL_SSL);
+}
+
+void ta_global_scrub_pg(void)
+{
+	scrub_by(drop_pg);
 }
 
 int ta_global_init(void)

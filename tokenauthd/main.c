@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE /* pipe2, struct ucred */
 #include "tokenauthd.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -275,6 +276,8 @@ int main(int argc, char **argv)
 	int ready_fd = -1, r;
 
 	memset(&st, 0, sizeof(st));
+	/* single-threaded yet: the PostgreSQL store is the DSN file alone */
+	ta_global_scrub_pg();
 	if ((r = parse_opts(argc, argv, &st.o)) != 0)
 		return r;
 	td_log_init(1, 0);

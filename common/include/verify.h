@@ -61,6 +61,13 @@ struct ta_outcome {
  */
 int ta_global_init(void);
 /*
+ * Remove every PG* variable from the environment, so that libpq takes the
+ * PostgreSQL store's connection from the DSN file alone.  For programs'
+ * main() while single-threaded (unsetenv is not thread-safe); plugins in
+ * privileged hosts get this, and more, from the load-time scrub.
+ */
+void ta_global_scrub_pg(void);
+/*
  * ta_global_init when a backend configured in cfg needs it (verify=
  * names a network backend), else nothing: TA_OK.  For hosts that must not
  * initialise libcurl needlessly (a setuid program loading the SASL plugin).

@@ -53,6 +53,12 @@ CODE=$(oathtool --totp -b "$SECRET")
 echo "$CODE" | expect 0 "TOTP code" -- ta verify --user frank
 echo "$CODE" | expect 1 "replayed TOTP code" -- ta verify --user frank
 err_has "already used" "replay reason"
+# the caller's PG* variables never reach libpq (sudo -E, a unit's
+# Environment=): each of these would redirect or break the connection
+PGHOSTADDR=192.0.2.1 PGOPTIONS='-c default_transaction_read_only=on' PGPASSFILE=/dev/null \
+	PGSSLMODE=require PGTARGETSESSIONATTRS=standby PGCONNECT_TIMEOUT=1 \
+	expect 0 "issue with hostile PG* variables set: the DSN file alone decides" -- \
+	ta issue --user carol --tenant acme
 # the DSN file is a secret: readable by others, it is refused
 chmod 0644 "$W/pg/dsn"
 echo "$TOK" | expect 3 "world-readable DSN file" -- ta verify --user alice --tenant acme
