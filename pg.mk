@@ -1,7 +1,8 @@
 # pg.mk - the PostgreSQL store engine's suite: a private cluster
 # (tests/pg/cluster.sh), the conformance suite against both engines, and
 # the CLI end to end over store = postgresql:, and three tokenauthd
-# nodes sharing one PostgreSQL store (tests/pg/nodes.sh).  Fails, never skips, when
+# nodes sharing one PostgreSQL store (tests/pg/nodes.sh), and store copy
+# across engines (tests/pg/copy.sh).  Fails, never skips, when
 # the server binaries are missing ('make deps').
 .PHONY: check-pg
 CHECK_TARGETS += check-pg
@@ -9,3 +10,4 @@ CHECK_TARGETS += check-pg
 check-pg: $(B)/tokenauth $(B)/tokenauthd $(B)/tests/test_store_conformance
 	@sh tests/pg/run.sh $(B)
 	@sh tests/pg/nodes.sh $(B)
+	@sh tests/pg/copy.sh $(B)
