@@ -1,8 +1,9 @@
 # pg.mk - the PostgreSQL store engine's suite: a private cluster
 # (tests/pg/cluster.sh), the conformance suite against both engines, and
 # the CLI end to end over store = postgresql:, the least-privilege roles
-# of packaging/postgresql-roles.sql (tests/pg/roles.sh), and three tokenauthd
-# nodes sharing one PostgreSQL store (tests/pg/nodes.sh).  Fails, never skips, when
+# of packaging/postgresql-roles.sql (tests/pg/roles.sh), three tokenauthd
+# nodes sharing one PostgreSQL store (tests/pg/nodes.sh), and store copy
+# across engines (tests/pg/copy.sh).  Fails, never skips, when
 # the server binaries are missing ('make deps').
 .PHONY: check-pg
 CHECK_TARGETS += check-pg
@@ -11,3 +12,4 @@ check-pg: $(B)/tokenauth $(B)/tokenauthd $(B)/tests/test_store_conformance
 	@sh tests/pg/run.sh $(B)
 	@sh tests/pg/roles.sh $(B)
 	@sh tests/pg/nodes.sh $(B)
+	@sh tests/pg/copy.sh $(B)

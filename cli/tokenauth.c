@@ -1,6 +1,6 @@
 /*
  * tokenauth - administration CLI: init, issue, add, revoke, list, verify,
- * otp enroll/remove/import-oath, unlock.
+ * otp enroll/remove/import-oath, unlock, store copy.
  *
  * Exit status (SPEC §4): 0 success, 1 credential rejected, 2 usage or input
  * error, 3 backend unavailable.
@@ -84,6 +84,7 @@ static const char main_help[] =
     "  otp remove --user U       remove a user's OTP secret\n"
     "  otp import-oath FILE      migrate a pam_oath users file\n"
     "  unlock --user U           clear failures and lockouts\n"
+    "  store copy SRC DST        copy a whole store, e.g. SQLite to PostgreSQL\n"
     "\n"
     "Global options:\n"
     "  -c, --config FILE   configuration file (default " TA_DEFAULT_CONFIG ")\n"
@@ -173,7 +174,7 @@ struct opts {
 	const char *pairs[MAX_PARAMS];
 	size_t npairs;
 	struct ta_otp_params p;
-	int json, all, secret_stdin, replace, qr;
+	int json, all, secret_stdin, replace, qr, force;
 };
 
 static void opts_init(struct opts *o)
@@ -289,6 +290,12 @@ static int set_qr(struct opts *o, int v)
 	return EX_OK;
 }
 
+static int set_force(struct opts *o, int v)
+{
+	o->force = v;
+	return EX_OK;
+}
+
 /* An option: long name, short letter, and its setter (arg or flag). */
 struct optdef {
 	const char *name;
@@ -317,6 +324,7 @@ static const struct optdef optdefs[] = {
     {"replace", 'r', NULL, set_replace, 1},
     {"qr", 'q', NULL, set_qr, 1},
     {"no-qr", 'n', NULL, set_qr, 0},
+    {"force", 'f', NULL, set_force, 1},
 };
 
 #define NOPTDEFS  (sizeof(optdefs) / sizeof(optdefs[0]))
@@ -327,6 +335,7 @@ enum verb_args {
 	ARGS_NONE, /* no operand: "VERB: unexpected argument 'X'" */
 	ARGS_ANY,  /* operands left to the verb (from optind) */
 	ARGS_ONE,  /* exactly one operand, else the spec's one_msg */
+	ARGS_TWO,  /* exactly two operands, else the spec's one_msg */
 };
 
 /* A verb's command line: its options by name (in this order), operands, checks. */
@@ -396,7 +405,8 @@ static int verb_operands(const struct verbspec *v, int argc, char **argv, const 
 			return usage_error("unexpected argument '%s'", argv[optind]);
 		return usage_error("%s: unexpected argument '%s'", v->arg_prefix, argv[optind]);
 	}
-	if (v->args == ARGS_ONE && optind + 1 != argc)
+	if ((v->args == ARGS_ONE && optind + 1 != argc) ||
+	    (v->args == ARGS_TWO && optind + 2 != argc))
 		return usage_error("%s", v->one_msg);
 	if (v->check != NULL && (r = v->check(o)) != EX_OK)
 		return r;
@@ -987,19 +997,98 @@ static int otp_import(struct cli *c, int argc, char **argv)
 	return skipped ? EX_USAGE : EX_OK;
 }
 
-static int cmd_otp(struct cli *c, int argc, char **argv)
+/* A verb made of actions (otp enroll, store copy): its help, or the action named. */
+struct action {
+	const char *name;
+	int (*run)(struct cli *c, int argc, char **argv);
+};
+
+static int run_action(struct cli *c, int argc, char **argv, const char *help,
+                      const struct action *acts, size_t n, const char *names)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(otp_help, argc < 2 ? stderr : stdout);
+		fputs(help, argc < 2 ? stderr : stdout);
 		return argc < 2 ? EX_USAGE : EX_OK;
 	}
-	if (strcmp(argv[1], "enroll") == 0)
-		return otp_enroll(c, argc - 1, argv + 1);
-	if (strcmp(argv[1], "remove") == 0)
-		return otp_remove(c, argc - 1, argv + 1);
-	if (strcmp(argv[1], "import-oath") == 0)
-		return otp_import(c, argc - 1, argv + 1);
-	return usage_error("otp: unknown action '%s' (enroll, remove, import-oath)", argv[1]);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(argv[1], acts[i].name) == 0)
+			return acts[i].run(c, argc - 1, argv + 1);
+	return usage_error("%s: unknown action '%s' (%s)", argv[0], argv[1], names);
+}
+
+static int cmd_otp(struct cli *c, int argc, char **argv)
+{
+	static const struct action acts[] = {
+	    {"enroll", otp_enroll}, {"remove", otp_remove}, {"import-oath", otp_import}};
+
+	return run_action(c, argc, argv, otp_help, acts, 3, "enroll, remove, import-oath");
+}
+
+/* ---- store copy ------------------------------------------------------------ */
+
+static const char store_help[] =
+    "Usage: tokenauth store copy [--force] [--json] SRC DST\n"
+    "Copy every token (as its hash), OTP secret (sealed, with its counter) and\n"
+    "throttle row (lockouts kept) of the store SRC into the store DST.  Each is\n"
+    "an absolute SQLite path or postgresql:/path/of/a/dsn/file.  SRC is read in\n"
+    "one snapshot and never written; DST is created when missing and written in\n"
+    "one transaction: on any failure it is left as it was.  Both must use the\n"
+    "same master key.  A DST holding any row is refused unless --force, which\n"
+    "replaces the rows SRC also has and keeps the others.  Prints one line:\n"
+    "  copied N tokens, N OTP secrets, N throttle rows from SRC to DST\n"
+    "Exit 0 copied, 2 refused (usage, same store, DST not empty, SRC missing),\n"
+    "3 a store unavailable or damaged (the message names the side).\n";
+
+static const struct verbspec copy_spec = {.name = "store copy",
+                                          .help = store_help,
+                                          .opts = {"force", "json"},
+                                          .args = ARGS_TWO,
+                                          .one_msg = "store copy: expected SRC and DST"};
+
+static void print_copied(const struct opts *o, const char *src, const char *dst,
+                         const struct ta_copy_count *n)
+{
+	cJSON *j;
+	char *s;
+
+	if (!o->json) {
+		printf("copied %lu tokens, %lu OTP secrets, %lu throttle rows from %s to %s\n",
+		       n->tokens, n->otp, n->throttle, src, dst);
+		return;
+	}
+	j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "tokens", (double)n->tokens);
+	cJSON_AddNumberToObject(j, "otp", (double)n->otp);
+	cJSON_AddNumberToObject(j, "throttle", (double)n->throttle);
+	cJSON_AddStringToObject(j, "source", src);
+	cJSON_AddStringToObject(j, "destination", dst);
+	if ((s = cJSON_PrintUnformatted(j)) != NULL)
+		puts(s);
+	free(s);
+	cJSON_Delete(j);
+}
+
+static int store_copy(struct cli *c, int argc, char **argv)
+{
+	struct ta_copy_count n;
+	struct opts o;
+	const char *src, *dst;
+	int r;
+
+	if (!verb_parse(&copy_spec, argc, argv, &o, &r))
+		return r;
+	src = argv[optind];
+	dst = argv[optind + 1];
+	if ((r = ta_store_copy(c->ctx, src, dst, o.force, &n)) == TA_OK)
+		print_copied(&o, src, dst, &n);
+	return exit_code(r);
+}
+
+static int cmd_store(struct cli *c, int argc, char **argv)
+{
+	static const struct action acts[] = {{"copy", store_copy}};
+
+	return run_action(c, argc, argv, store_help, acts, 1, "copy");
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -1012,6 +1101,7 @@ struct verb {
 static const struct verb verbs[] = {
     {"init", cmd_init}, {"issue", cmd_issue},   {"add", cmd_add}, {"revoke", cmd_revoke},
     {"list", cmd_list}, {"verify", cmd_verify}, {"otp", cmd_otp}, {"unlock", cmd_unlock},
+    {"store", cmd_store},
 };
 
 static int wants_help(int argc, char **argv)
@@ -1082,8 +1172,10 @@ int main(int argc, char **argv)
 			int vargc = argc - optind;
 			optind = 1; /* restart getopt for the verb's own options */
 			rc = verbs[i].run(&c, vargc, vargv);
-			/* a store file that is not there (a database says why itself) */
-			if (rc == EX_UNAVAILABLE && ta_config_str(c.cfg, "store")[0] == '/' &&
+			/* a store file that is not there (a database says why itself;
+			 * store copy names its own stores) */
+			if (rc == EX_UNAVAILABLE && verbs[i].run != cmd_store &&
+			    ta_config_str(c.cfg, "store")[0] == '/' &&
 			    access(ta_config_str(c.cfg, "store"), F_OK) != 0)
 				fprintf(
 				    stderr,

@@ -27,6 +27,12 @@ static const struct ta_store_ops *engine_for(const char *path)
 	return &ta_store_sqlite;
 }
 
+/* The file a store name stands on: the SQLite file or the DSN file. */
+static const char *file_of(const char *path)
+{
+	return engine_for(path) == &ta_store_postgresql ? path + 11 : path;
+}
+
 /* ---- argument checks ------------------------------------------------------ */
 
 static int name_ok(const char *s, size_t max)
@@ -266,15 +272,26 @@ __attribute__((destructor)) static void pool_drain(void)
 
 /* ---- transactions ----------------------------------------------------------- */
 
-int ta_store_begin(ta_store *st)
+/* Begin with the engine's begin or begin_read; store.c keeps the flag. */
+static int begin_with(ta_store *st, int read_only)
 {
 	int r;
 
 	if (st == NULL)
 		return TA_ERR_INPUT;
-	if ((r = st->ops->begin(st)) == TA_OK)
+	if ((r = read_only ? st->ops->begin_read(st) : st->ops->begin(st)) == TA_OK)
 		st->in_txn = 1;
 	return r;
+}
+
+int ta_store_begin(ta_store *st)
+{
+	return begin_with(st, 0);
+}
+
+int ta_store_begin_read(ta_store *st)
+{
+	return begin_with(st, 1);
 }
 
 int ta_store_commit(ta_store *st)
@@ -299,14 +316,17 @@ void ta_store_rollback(ta_store *st)
 
 /* ---- tokens ----------------------------------------------------------------- */
 
+/* A new token: never born revoked, never in the place of another. */
 int ta_store_token_insert(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
                           const struct ta_token_row *row)
 {
-	if (st == NULL || hash == NULL || row == NULL || !name_ok(row->id, TA_TOKEN_ID_LEN) ||
-	    !names_ok(row->user, row->tenant, 0) ||
-	    (row->params != NULL && !name_ok(row->params, TA_MAX_PARAMS)))
+	struct ta_token_row fresh;
+
+	if (row == NULL)
 		return TA_ERR_INPUT;
-	return st->ops->token_insert(st, hash, row);
+	fresh = *row;
+	fresh.revoked = 0;
+	return ta_store_token_put(st, hash, &fresh, 0);
 }
 
 int ta_store_token_find(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int want_params,
@@ -351,8 +371,25 @@ int ta_store_has_credential(ta_store *st, const char *user, const char *tenant, 
 struct list_cb {
 	int (*token)(void *arg, const struct ta_token_row *row);
 	int (*otp)(void *arg, const char *user, const char *tenant, const struct ta_otp_row *row);
+	int (*token_all)(void *arg, const uint8_t hash[TA_SHA256_LEN],
+	                 const struct ta_token_row *row);
+	int (*throttle)(void *arg, const char *user, const char *tenant,
+	                const struct ta_throttle_row *t);
 	void *arg;
 };
+
+/* One row to the callback of its kind. */
+static int list_call(enum ta_store_list what, const struct list_cb *cb,
+                     const struct ta_store_item *it)
+{
+	switch (what) {
+	case TA_STORE_LIST_TOKENS: return cb->token(cb->arg, &it->token);
+	case TA_STORE_LIST_OTP: return cb->otp(cb->arg, it->user, it->tenant, &it->otp);
+	case TA_STORE_LIST_TOKENS_ALL: return cb->token_all(cb->arg, it->hash, &it->token);
+	case TA_STORE_LIST_THROTTLE_ALL: return cb->throttle(cb->arg, it->user, it->tenant, &it->thr);
+	}
+	return TA_ERR_INPUT;
+}
 
 /*
  * The one list loop: rows from the engine's cursor to the caller's
@@ -373,13 +410,12 @@ static int list_loop(ta_store *st, enum ta_store_list what, const char *user,
 	do {
 		memset(&it, 0, sizeof(it));
 		if ((n = st->ops->list_next(cur, &it)) == 1)
-			r = what == TA_STORE_LIST_TOKENS
-			        ? cb->token(cb->arg, &it.token)
-			        : cb->otp(cb->arg, it.user, it.tenant, &it.otp);
+			r = list_call(what, cb, &it);
 		else if (n < 0)
 			r = n;
 		free(it.token.params);
 		ta_wipe(&it.otp, sizeof(it.otp));
+		ta_wipe(it.hash, sizeof(it.hash));
 	} while (n == 1 && r == TA_OK);
 	st->ops->list_close(cur);
 	return r;
@@ -388,7 +424,7 @@ static int list_loop(ta_store *st, enum ta_store_list what, const char *user,
 int ta_store_token_list(ta_store *st, const char *user,
                         int (*cb)(void *arg, const struct ta_token_row *row), void *arg)
 {
-	struct list_cb c = {cb, NULL, arg};
+	struct list_cb c = {cb, NULL, NULL, NULL, arg};
 
 	return cb == NULL ? TA_ERR_INPUT : list_loop(st, TA_STORE_LIST_TOKENS, user, &c);
 }
@@ -398,7 +434,7 @@ int ta_store_otp_list(ta_store *st, const char *user,
                                 const struct ta_otp_row *row),
                       void *arg)
 {
-	struct list_cb c = {NULL, cb, arg};
+	struct list_cb c = {NULL, cb, NULL, NULL, arg};
 
 	return cb == NULL ? TA_ERR_INPUT : list_loop(st, TA_STORE_LIST_OTP, user, &c);
 }
@@ -479,5 +515,109 @@ int ta_store_throttle_clear(ta_store *st, const char *user, const char *tenant, 
 	r = st->ops->throttle_clear(st, user, tenant, &n);
 	if (count != NULL)
 		*count = n;
+	return r;
+}
+
+/* ---- copying a whole store ---------------------------------------------------- */
+
+int ta_store_count_rows(ta_store *st, struct ta_store_count *n)
+{
+	if (n != NULL)
+		memset(n, 0, sizeof(*n));
+	if (st == NULL || n == NULL)
+		return TA_ERR_INPUT;
+	return st->ops->count(st, n);
+}
+
+int ta_store_token_dump(ta_store *st,
+                        int (*cb)(void *arg, const uint8_t hash[TA_SHA256_LEN],
+                                  const struct ta_token_row *row),
+                        void *arg)
+{
+	struct list_cb c = {NULL, NULL, cb, NULL, arg};
+
+	return cb == NULL ? TA_ERR_INPUT : list_loop(st, TA_STORE_LIST_TOKENS_ALL, NULL, &c);
+}
+
+int ta_store_throttle_dump(ta_store *st,
+                           int (*cb)(void *arg, const char *user, const char *tenant,
+                                     const struct ta_throttle_row *t),
+                           void *arg)
+{
+	struct list_cb c = {NULL, NULL, NULL, cb, arg};
+
+	return cb == NULL ? TA_ERR_INPUT : list_loop(st, TA_STORE_LIST_THROTTLE_ALL, NULL, &c);
+}
+
+int ta_store_token_put(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
+                       const struct ta_token_row *row, int replace)
+{
+	if (st == NULL || hash == NULL || row == NULL || !name_ok(row->id, TA_TOKEN_ID_LEN) ||
+	    !names_ok(row->user, row->tenant, 0) ||
+	    (row->params != NULL && !name_ok(row->params, TA_MAX_PARAMS)))
+		return TA_ERR_INPUT;
+	return st->ops->token_put(st, hash, row, replace);
+}
+
+/* As ta_store_otp_put, but a counter advanced past TA_OTP_COUNTER_MAX is kept. */
+int ta_store_otp_copy(ta_store *st, const char *user, const char *tenant,
+                      const struct ta_otp_row *row, int replace)
+{
+	if (st == NULL || row == NULL || !names_ok(user, tenant, 0) ||
+	    row->next > (uint64_t)INT64_MAX || row->sealed_len == 0 ||
+	    row->sealed_len > sizeof(row->sealed))
+		return TA_ERR_INPUT;
+	return st->ops->otp_put(st, user, tenant, row, replace);
+}
+
+int ta_store_throttle_row_put(ta_store *st, const char *user, const char *tenant,
+                              const struct ta_throttle_row *t, int replace)
+{
+	if (st == NULL || t == NULL || !names_ok(user, tenant, 0))
+		return TA_ERR_INPUT;
+	return st->ops->throttle_row_put(st, user, tenant, t, replace);
+}
+
+/* A file that does not exist yet (a store to be created) is nobody's twin. */
+static int file_stat(const char *f, int follow, struct stat *sb, int *exists)
+{
+	if ((follow ? stat(f, sb) : lstat(f, sb)) == 0) {
+		*exists = 1;
+		return TA_OK;
+	}
+	*exists = 0;
+	return errno == ENOENT ? TA_OK : TA_ERR_UNAVAILABLE;
+}
+
+static int same_file(const char *a, const char *b, int follow, int *same)
+{
+	struct stat sa, sb;
+	int ea = 0, eb = 0, r;
+
+	if ((r = file_stat(a, follow, &sa, &ea)) != TA_OK ||
+	    (r = file_stat(b, follow, &sb, &eb)) != TA_OK)
+		return r;
+	if (ea && eb && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
+		*same = 1;
+	return TA_OK;
+}
+
+int ta_store_same(const char *a, const char *b, int *same, char *err, size_t errlen)
+{
+	int r;
+
+	if (same != NULL)
+		*same = 0;
+	if (a == NULL || b == NULL || same == NULL || *a == '\0' || *b == '\0')
+		return TA_ERR_INPUT;
+	if (engine_for(a) != engine_for(b))
+		return TA_OK;
+	if (strcmp(a, b) == 0) {
+		*same = 1;
+		return TA_OK;
+	}
+	if ((r = same_file(file_of(a), file_of(b), 0, same)) != TA_OK ||
+	    (r = same_file(file_of(a), file_of(b), 1, same)) != TA_OK)
+		snprintf(err, errlen, "cannot tell whether %s and %s are one store", a, b);
 	return r;
 }

@@ -32,6 +32,17 @@ struct ta_throttle {
 	int64_t locked_until;
 };
 
+/* A whole throttle row, as a copy moves it. */
+struct ta_throttle_row {
+	struct ta_throttle t;
+	int64_t updated; /* time of the last write */
+};
+
+/* Rows per table. */
+struct ta_store_count {
+	unsigned long tokens, otp, throttle;
+};
+
 /*
  * Open (create: also create the folder 0700 and the file 0600, failing with
  * TA_ERR_EXISTS if it exists).  Errors: TA_ERR_NOT_FOUND (missing),
@@ -66,6 +77,12 @@ int ta_store_schema(ta_store *st);
 int ta_store_begin(ta_store *st);
 int ta_store_commit(ta_store *st);
 void ta_store_rollback(ta_store *st);
+
+/*
+ * A read-only transaction on one consistent snapshot, ended by commit or
+ * rollback.  Nothing may be written inside it.
+ */
+int ta_store_begin_read(ta_store *st);
 
 /* Message of the engine's last error, for logs. */
 const char *ta_store_errmsg(ta_store *st);
@@ -124,5 +141,41 @@ int ta_store_throttle_put(ta_store *st, const char *user, const char *tenant,
 void ta_store_set_throttle_cap(ta_store *st, unsigned long cap);
 /* tenant NULL: every tenant of user.  *count: rows cleared. */
 int ta_store_throttle_clear(ta_store *st, const char *user, const char *tenant, unsigned *count);
+
+/* ---- copying a whole store (tokenauth store copy; never the verify path) ----
+ *
+ * Rows exactly as stored: token hashes, sealed OTP secrets (never unsealed),
+ * counters, throttle rows with their update time.  The dumps walk every
+ * row until the end, an error, or a callback's non-zero return (returned);
+ * a row that does not fit our records whole is TA_ERR_CORRUPT.  The rows
+ * given to a callback are valid only during the call.  The puts check
+ * what ta_store_token_insert / ta_store_otp_put check, except that a
+ * token keeps its revoked time and an OTP counter may be anything up to
+ * INT64_MAX (advanced rows); replace: the source's row takes the place of
+ * one with the same key (a token's hash or id), else TA_ERR_EXISTS.
+ */
+int ta_store_count_rows(ta_store *st, struct ta_store_count *n);
+int ta_store_token_dump(ta_store *st,
+                        int (*cb)(void *arg, const uint8_t hash[TA_SHA256_LEN],
+                                  const struct ta_token_row *row),
+                        void *arg);
+int ta_store_throttle_dump(ta_store *st,
+                           int (*cb)(void *arg, const char *user, const char *tenant,
+                                     const struct ta_throttle_row *t),
+                           void *arg);
+int ta_store_token_put(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
+                       const struct ta_token_row *row, int replace);
+int ta_store_otp_copy(ta_store *st, const char *user, const char *tenant,
+                      const struct ta_otp_row *row, int replace);
+int ta_store_throttle_row_put(ta_store *st, const char *user, const char *tenant,
+                              const struct ta_throttle_row *t, int replace);
+
+/*
+ * *same = 1 when the two store names are one store by identity: the same
+ * engine and the same file (the SQLite file, or the PostgreSQL DSN file;
+ * lstat and stat both compared, so a link to the other counts).  Opens
+ * nothing.  A name that does not exist yet is not the same as any.
+ */
+int ta_store_same(const char *a, const char *b, int *same, char *err, size_t errlen);
 
 #endif

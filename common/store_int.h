@@ -37,14 +37,27 @@ struct ta_store {
 	struct ta_store *next;      /* pool list; store.c */
 };
 
-enum ta_store_list { TA_STORE_LIST_TOKENS, TA_STORE_LIST_OTP };
+/*
+ * What a list walks.  The _ALL kinds are for ta_store_copy_*() only (never
+ * the verify path): every row, the token's hash and the throttle rows
+ * included, and a row that does not fit our records whole (a name or id
+ * too long, a hash not TA_SHA256_LEN bytes) is TA_ERR_CORRUPT, never cut.
+ */
+enum ta_store_list {
+	TA_STORE_LIST_TOKENS,
+	TA_STORE_LIST_OTP,
+	TA_STORE_LIST_TOKENS_ALL, /* user is NULL */
+	TA_STORE_LIST_THROTTLE_ALL
+};
 
 /* One row of a list.  Pointers are valid until the next list_next call;
  * token.params is owned by the caller of list_next (store.c frees it). */
 struct ta_store_item {
-	const char *user, *tenant; /* TA_STORE_LIST_OTP */
-	struct ta_token_row token; /* TA_STORE_LIST_TOKENS */
-	struct ta_otp_row otp;     /* TA_STORE_LIST_OTP */
+	const char *user, *tenant;    /* TA_STORE_LIST_OTP, _THROTTLE_ALL */
+	struct ta_token_row token;    /* TA_STORE_LIST_TOKENS, _TOKENS_ALL */
+	uint8_t hash[TA_SHA256_LEN];  /* TA_STORE_LIST_TOKENS_ALL */
+	struct ta_otp_row otp;        /* TA_STORE_LIST_OTP */
+	struct ta_throttle_row thr;   /* TA_STORE_LIST_THROTTLE_ALL */
 };
 
 /*
@@ -73,11 +86,18 @@ struct ta_store_ops {
 	const char *(*errmsg)(ta_store *st);
 
 	int (*begin)(ta_store *st);
+	/* A read-only transaction on one snapshot (for a copy's source). */
+	int (*begin_read)(ta_store *st);
 	int (*commit)(ta_store *st);
 	void (*rollback)(ta_store *st);
+	/* How many rows each table holds. */
+	int (*count)(ta_store *st, struct ta_store_count *n);
 
-	int (*token_insert)(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
-	                    const struct ta_token_row *row);
+	/* Every column as given (revoked too; ta_store_token_insert passes 0);
+	 * replace: a row with the same hash or the same id gives way, else
+	 * either is TA_ERR_EXISTS (without aborting an open transaction). */
+	int (*token_put)(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
+	                 const struct ta_token_row *row, int replace);
 	int (*token_find)(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int want_params,
 	                  struct ta_token_row *row);
 	int (*token_revoke_id)(ta_store *st, const char *id, int64_t now);
@@ -101,6 +121,10 @@ struct ta_store_ops {
 	/* Honours st->throttle_cap for capped rows. */
 	int (*throttle_put)(ta_store *st, const char *user, const char *tenant,
 	                    const struct ta_throttle *t, int64_t now, int capped);
+	/* The row as given, updated included; no expiry, no cap.  Without
+	 * replace an existing row is TA_ERR_EXISTS. */
+	int (*throttle_row_put)(ta_store *st, const char *user, const char *tenant,
+	                        const struct ta_throttle_row *t, int replace);
 	int (*throttle_clear)(ta_store *st, const char *user, const char *tenant, unsigned *count);
 };
 

@@ -455,6 +455,25 @@ static int pg_begin(ta_store *st)
 	return r;
 }
 
+static void pg_rollback(ta_store *st);
+
+/* One snapshot for every read of the transaction, and no writes. */
+static int pg_begin_read(ta_store *st)
+{
+	struct pg_store *s = PG(st);
+	int r;
+
+	if ((r = ready(s)) != TA_OK ||
+	    (r = run_cmd(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", NULL, 0, NULL)) !=
+	        TA_OK)
+		return r;
+	s->txn = 1;
+	/* the snapshot is taken by the first statement: now, as SQLite's is */
+	if ((r = run_cmd(s, "SELECT 1", NULL, 0, NULL)) != TA_OK)
+		pg_rollback(st);
+	return r;
+}
+
 static void pg_rollback(ta_store *st)
 {
 	struct pg_store *s = PG(st);
@@ -717,26 +736,6 @@ static int pg_token_find(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int wa
 	return r;
 }
 
-static int pg_token_insert(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
-                           const struct ta_token_row *row)
-{
-	const struct param p[8] = {
-	    P_BLOB(hash, TA_SHA256_LEN), P_TEXT(row->id),    P_TEXT(row->user),
-	    P_TEXT(row->tenant),         P_INT(row->kind),   P_INT(row->created),
-	    P_INT(row->expires),         P_TEXT(row->params)};
-	unsigned n = 0;
-	int r;
-
-	/* ON CONFLICT: a duplicate hash or id must not abort an open transaction */
-	if ((r = ready(PG(st))) != TA_OK ||
-	    (r = run_cmd(PG(st),
-	                 "INSERT INTO tokens(hash,id,\"user\",tenant,kind,created,expires,revoked,"
-	                 "params) VALUES($1,$2,$3,$4,$5,$6,$7,0,$8) ON CONFLICT DO NOTHING",
-	                 p, 8, &n)) != TA_OK)
-		return r;
-	return n == 1 ? TA_OK : TA_ERR_EXISTS;
-}
-
 static int pg_token_revoke_id(ta_store *st, const char *id, int64_t now)
 {
 	const struct param p[2] = {P_INT(now), P_TEXT(id)};
@@ -903,25 +902,36 @@ struct pg_cursor {
 	enum ta_store_list what;
 };
 
-static int pg_list_open(ta_store *st, enum ta_store_list what, const char *user, void **cur)
+static const char *list_sql(enum ta_store_list what, int one_user)
 {
-	static const char *const sql[2][2] = {
+	static const char *const sql[4][2] = {
 	    {"SELECT " TOKEN_COLS " FROM tokens ORDER BY \"user\",tenant,created,id",
 	     "SELECT " TOKEN_COLS " FROM tokens WHERE \"user\"=$1 ORDER BY \"user\",tenant,created,"
 	     "id"},
 	    {"SELECT \"user\",tenant," OTP_COLS " FROM otp ORDER BY \"user\",tenant",
 	     "SELECT \"user\",tenant," OTP_COLS " FROM otp WHERE \"user\"=$1 ORDER BY "
 	     "\"user\",tenant"},
+	    {"SELECT " TOKEN_COLS ",hash FROM tokens ORDER BY hash", NULL},
+	    {"SELECT \"user\",tenant,failures,lockouts,locked_until,updated FROM throttle ORDER BY "
+	     "\"user\",tenant",
+	     NULL},
 	};
+
+	return sql[what][one_user];
+}
+
+static int pg_list_open(ta_store *st, enum ta_store_list what, const char *user, void **cur)
+{
+	const char *sql = list_sql(what, user != NULL);
 	const struct param p[1] = {P_TEXT(user)};
 	struct pg_cursor *c = NULL;
 	PGresult *res = NULL;
 	int r;
 
 	*cur = NULL;
-	if ((r = ready(PG(st))) != TA_OK ||
-	    (r = run(PG(st), sql[what == TA_STORE_LIST_OTP][user != NULL], p, user != NULL,
-	             &res)) != TA_OK)
+	if (sql == NULL)
+		return TA_ERR_INPUT;
+	if ((r = ready(PG(st))) != TA_OK || (r = run(PG(st), sql, p, user != NULL, &res)) != TA_OK)
 		return r;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		PQclear(res);
@@ -933,6 +943,50 @@ static int pg_list_open(ta_store *st, enum ta_store_list what, const char *user,
 	return TA_OK;
 }
 
+/* A text column that a buffer of cap bytes holds whole. */
+static int text_fits(const PGresult *res, int i, int col, size_t cap)
+{
+	return !PQgetisnull(res, i, col) && (size_t)PQgetlength(res, i, col) < cap &&
+	       strlen(PQgetvalue(res, i, col)) == (size_t)PQgetlength(res, i, col);
+}
+
+static int ints_ok(const PGresult *res, int i, int from, int to)
+{
+	for (int col = from; col <= to; col++)
+		if (!is_int_col(res, i, col))
+			return 0;
+	return 1;
+}
+
+/* A whole token row (the copy path): nothing cut, the hash exactly. */
+static int read_token_all(const PGresult *res, int i, struct ta_store_item *it)
+{
+	if (!text_fits(res, i, 0, sizeof(it->token.id)) ||
+	    !text_fits(res, i, 1, sizeof(it->token.user)) ||
+	    !text_fits(res, i, 2, sizeof(it->token.tenant)) || !ints_ok(res, i, 3, 6) ||
+	    (!PQgetisnull(res, i, 7) && !text_fits(res, i, 7, TA_MAX_PARAMS + 1)) ||
+	    PQgetisnull(res, i, 8) || PQgetlength(res, i, 8) != TA_SHA256_LEN)
+		return TA_ERR_CORRUPT;
+	memcpy(it->hash, PQgetvalue(res, i, 8), TA_SHA256_LEN);
+	return read_token_row(res, i, &it->token, 1);
+}
+
+static int read_throttle_all(const PGresult *res, int i, struct ta_store_item *it)
+{
+	int64_t f = get_int(res, i, 2), l = get_int(res, i, 3);
+
+	if (!text_fits(res, i, 0, TA_MAX_USER + 1) || !text_fits(res, i, 1, TA_MAX_TENANT + 1) ||
+	    !ints_ok(res, i, 2, 5) || f < 0 || f > INT32_MAX || l < 0 || l > INT32_MAX)
+		return TA_ERR_CORRUPT;
+	it->user = PQgetvalue(res, i, 0);
+	it->tenant = PQgetvalue(res, i, 1);
+	it->thr.t.failures = (unsigned)f;
+	it->thr.t.lockouts = (unsigned)l;
+	it->thr.t.locked_until = get_int(res, i, 4);
+	it->thr.updated = get_int(res, i, 5);
+	return TA_OK;
+}
+
 static int pg_list_next(void *cur, struct ta_store_item *it)
 {
 	struct pg_cursor *c = cur;
@@ -941,9 +995,11 @@ static int pg_list_next(void *cur, struct ta_store_item *it)
 	if (i >= PQntuples(c->res))
 		return 0;
 	c->row++;
-	if (c->what == TA_STORE_LIST_TOKENS) {
-		r = read_token_row(c->res, i, &it->token, 1);
-	} else {
+	switch (c->what) {
+	case TA_STORE_LIST_TOKENS: r = read_token_row(c->res, i, &it->token, 1); break;
+	case TA_STORE_LIST_TOKENS_ALL: r = read_token_all(c->res, i, it); break;
+	case TA_STORE_LIST_THROTTLE_ALL: r = read_throttle_all(c->res, i, it); break;
+	default:
 		it->user = PQgetvalue(c->res, i, 0);
 		it->tenant = PQgetvalue(c->res, i, 1);
 		r = read_otp_row(c->res, i, 2, &it->otp);
@@ -1039,6 +1095,12 @@ static int throttle_room(struct pg_store *s, const char *user, const char *tenan
 	return evicted > 0 ? TA_OK : TA_ERR_EXISTS;
 }
 
+/* A whole throttle row, written over the one there ($1..$6 as below). */
+#define THROTTLE_UPSERT                                                                        \
+	"INSERT INTO throttle(\"user\",tenant,failures,lockouts,locked_until,updated) "           \
+	"VALUES($1,$2,$3,$4,$5,$6) ON CONFLICT(\"user\",tenant) DO UPDATE SET "                   \
+	"failures=$3,lockouts=$4,locked_until=$5,updated=$6"
+
 static int throttle_write(struct pg_store *s, const char *user, const char *tenant,
                           const struct ta_throttle *t, int64_t now, int capped)
 {
@@ -1048,12 +1110,7 @@ static int throttle_write(struct pg_store *s, const char *user, const char *tena
 
 	if ((r = throttle_room(s, user, tenant, now, capped)) != TA_OK)
 		return r;
-	return run_cmd(
-	    s,
-	    "INSERT INTO throttle(\"user\",tenant,failures,lockouts,locked_until,updated) "
-	    "VALUES($1,$2,$3,$4,$5,$6) ON CONFLICT(\"user\",tenant) DO UPDATE SET "
-	    "failures=$3,lockouts=$4,locked_until=$5,updated=$6",
-	    p, 6, NULL);
+	return run_cmd(s, THROTTLE_UPSERT, p, 6, NULL);
 }
 
 /* The room check and the write run under the writers' lock, in the
@@ -1088,6 +1145,72 @@ static int pg_throttle_clear(ta_store *st, const char *user, const char *tenant,
 	return run_cmd(PG(st), "DELETE FROM throttle WHERE \"user\"=$1 AND tenant=$2", p, 2, count);
 }
 
+/* ---- the copy path ------------------------------------------------------------- */
+
+static int pg_count(ta_store *st, struct ta_store_count *n)
+{
+	PGresult *res = NULL;
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK ||
+	    (r = run(PG(st),
+	             "SELECT (SELECT count(*) FROM tokens),(SELECT count(*) FROM otp),"
+	             "(SELECT count(*) FROM throttle)",
+	             NULL, 0, &res)) != TA_OK)
+		return r;
+	if (PQntuples(res) == 1 && ints_ok(res, 0, 0, 2)) {
+		n->tokens = (unsigned long)get_int(res, 0, 0);
+		n->otp = (unsigned long)get_int(res, 0, 1);
+		n->throttle = (unsigned long)get_int(res, 0, 2);
+	} else {
+		r = TA_ERR_UNAVAILABLE;
+	}
+	PQclear(res);
+	return r;
+}
+
+/* ON CONFLICT: a duplicate must not abort the caller's transaction. */
+static int pg_token_put(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
+                        const struct ta_token_row *row, int replace)
+{
+	const struct param p[9] = {
+	    P_BLOB(hash, TA_SHA256_LEN), P_TEXT(row->id),      P_TEXT(row->user),
+	    P_TEXT(row->tenant),         P_INT(row->kind),     P_INT(row->created),
+	    P_INT(row->expires),         P_INT(row->revoked),  P_TEXT(row->params)};
+	unsigned n = 0;
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK ||
+	    (replace &&
+	     (r = run_cmd(PG(st), "DELETE FROM tokens WHERE hash=$1 OR id=$2", p, 2, NULL)) !=
+	         TA_OK) ||
+	    (r = run_cmd(PG(st),
+	                 "INSERT INTO tokens(hash,id,\"user\",tenant,kind,created,expires,revoked,"
+	                 "params) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING",
+	                 p, 9, &n)) != TA_OK)
+		return r;
+	return n == 1 ? TA_OK : TA_ERR_EXISTS;
+}
+
+static int pg_throttle_row_put(ta_store *st, const char *user, const char *tenant,
+                               const struct ta_throttle_row *t, int replace)
+{
+	const struct param p[6] = {P_TEXT(user),         P_TEXT(tenant),
+	                           P_INT(t->t.failures), P_INT(t->t.lockouts),
+	                           P_INT(t->t.locked_until), P_INT(t->updated)};
+	unsigned n = 0;
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK)
+		return r;
+	r = run_cmd(PG(st),
+	            replace ? THROTTLE_UPSERT
+	                    : "INSERT INTO throttle(\"user\",tenant,failures,lockouts,locked_until,"
+	                      "updated) VALUES($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING",
+	            p, 6, &n);
+	return r == TA_OK && n != 1 ? TA_ERR_EXISTS : r;
+}
+
 const struct ta_store_ops ta_store_postgresql = {
     .name = "postgresql",
     .open = pg_open,
@@ -1097,9 +1220,11 @@ const struct ta_store_ops ta_store_postgresql = {
     .idle = pg_idle,
     .errmsg = pg_errmsg,
     .begin = pg_begin,
+    .begin_read = pg_begin_read,
     .commit = pg_commit,
     .rollback = pg_rollback,
-    .token_insert = pg_token_insert,
+    .count = pg_count,
+    .token_put = pg_token_put,
     .token_find = pg_token_find,
     .token_revoke_id = pg_token_revoke_id,
     .token_revoke_user = pg_token_revoke_user,
@@ -1113,5 +1238,6 @@ const struct ta_store_ops ta_store_postgresql = {
     .otp_delete = pg_otp_delete,
     .throttle_get = pg_throttle_get,
     .throttle_put = pg_throttle_put,
+    .throttle_row_put = pg_throttle_row_put,
     .throttle_clear = pg_throttle_clear,
 };

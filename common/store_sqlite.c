@@ -29,7 +29,6 @@
 enum {
 	Q_TOKEN_FIND,
 	Q_TOKEN_FIND_P,
-	Q_TOKEN_INSERT,
 	Q_TOKEN_REVOKE_ID,
 	Q_TOKEN_ID_EXISTS,
 	Q_TOKEN_REVOKE_USER,
@@ -49,6 +48,10 @@ enum {
 	Q_THROTTLE_CLEAR,
 	Q_THROTTLE_CLEAR_T,
 	Q_VERSION,
+	Q_ROWS,
+	Q_TOKEN_PUT,
+	Q_TOKEN_PUT_CLEAR,
+	Q_THROTTLE_ROW_INSERT,
 	Q_COUNT
 };
 
@@ -56,8 +59,6 @@ static const char *const queries[Q_COUNT] = {
     [Q_TOKEN_FIND] = "SELECT id,user,tenant,kind,created,expires,revoked FROM tokens WHERE hash=?",
     [Q_TOKEN_FIND_P] = "SELECT id,user,tenant,kind,created,expires,revoked,params FROM tokens "
                        "WHERE hash=?",
-    [Q_TOKEN_INSERT] = "INSERT INTO tokens(hash,id,user,tenant,kind,created,expires,revoked,"
-                       "params) VALUES(?,?,?,?,?,?,?,0,?)",
     [Q_TOKEN_REVOKE_ID] = "UPDATE tokens SET revoked=?1 WHERE id=?2 AND revoked=0",
     [Q_TOKEN_ID_EXISTS] = "SELECT 1 FROM tokens WHERE id=?",
     [Q_TOKEN_REVOKE_USER] = "UPDATE tokens SET revoked=?1 WHERE user=?2 AND revoked=0",
@@ -93,6 +94,14 @@ static const char *const queries[Q_COUNT] = {
     [Q_THROTTLE_CLEAR] = "DELETE FROM throttle WHERE user=?",
     [Q_THROTTLE_CLEAR_T] = "DELETE FROM throttle WHERE user=? AND tenant=?",
     [Q_VERSION] = "PRAGMA user_version",
+    /* the copy path (tokenauth store copy): whole rows, as given */
+    [Q_ROWS] = "SELECT (SELECT count(*) FROM tokens),(SELECT count(*) FROM otp),"
+               "(SELECT count(*) FROM throttle)",
+    [Q_TOKEN_PUT] = "INSERT INTO tokens(hash,id,user,tenant,kind,created,expires,revoked,"
+                    "params) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+    [Q_TOKEN_PUT_CLEAR] = "DELETE FROM tokens WHERE hash=?1 OR id=?2",
+    [Q_THROTTLE_ROW_INSERT] = "INSERT INTO throttle(user,tenant,failures,lockouts,locked_until,"
+                              "updated) VALUES(?1,?2,?3,?4,?5,?6)",
 };
 
 struct sq_store {
@@ -224,6 +233,19 @@ static const char *sq_errmsg(ta_store *st)
 static int sq_begin(ta_store *st)
 {
 	return exec(SQ(st), "BEGIN IMMEDIATE");
+}
+
+static void sq_rollback(ta_store *st);
+
+/* BEGIN alone takes no snapshot yet: the first read does (in WAL mode a
+ * reader then sees that one snapshot until the end, writers or not). */
+static int sq_begin_read(ta_store *st)
+{
+	int r = exec(SQ(st), "BEGIN DEFERRED");
+
+	if (r == TA_OK && (r = exec(SQ(st), "SELECT count(*) FROM sqlite_master")) != TA_OK)
+		sq_rollback(st);
+	return r;
 }
 
 static int sq_commit(ta_store *st)
@@ -596,27 +618,6 @@ static int sq_token_find(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int wa
 	return r;
 }
 
-static int sq_token_insert(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
-                           const struct ta_token_row *row)
-{
-	sqlite3_stmt *q = NULL;
-	int r;
-
-	if ((r = stmt(SQ(st), Q_TOKEN_INSERT, &q)) != TA_OK)
-		return r;
-	sqlite3_bind_blob(q, 1, hash, TA_SHA256_LEN, SQLITE_STATIC);
-	if ((r = bind_text(q, 2, row->id)) != TA_OK || (r = bind_text(q, 3, row->user)) != TA_OK ||
-	    (r = bind_text(q, 4, row->tenant)) != TA_OK ||
-	    (row->params != NULL && (r = bind_text(q, 8, row->params)) != TA_OK)) {
-		done(q);
-		return r;
-	}
-	sqlite3_bind_int(q, 5, row->kind);
-	sqlite3_bind_int64(q, 6, row->created);
-	sqlite3_bind_int64(q, 7, row->expires);
-	return step_done(SQ(st), q, NULL);
-}
-
 static int sq_token_revoke_id(ta_store *st, const char *id, int64_t now)
 {
 	sqlite3_stmt *q = NULL;
@@ -777,9 +778,9 @@ struct sq_cursor {
 };
 
 /* Lists are prepared per call, not cached: a callback may use the store. */
-static int sq_list_open(ta_store *st, enum ta_store_list what, const char *user, void **cur)
+static const char *list_sql(enum ta_store_list what, int one_user)
 {
-	static const char *const sql[2][2] = {
+	static const char *const sql[4][2] = {
 	    {"SELECT id,user,tenant,kind,created,expires,revoked,params FROM tokens ORDER BY "
 	     "user,tenant,created,id",
 	     "SELECT id,user,tenant,kind,created,expires,revoked,params FROM tokens WHERE user=? "
@@ -788,16 +789,30 @@ static int sq_list_open(ta_store *st, enum ta_store_list what, const char *user,
 	     "user,tenant",
 	     "SELECT user,tenant,type,alg,digits,period,next,created,secret FROM otp WHERE user=? "
 	     "ORDER BY user,tenant"},
+	    {"SELECT id,user,tenant,kind,created,expires,revoked,params,hash FROM tokens ORDER BY "
+	     "hash",
+	     NULL},
+	    {"SELECT user,tenant,failures,lockouts,locked_until,updated FROM throttle ORDER BY "
+	     "user,tenant",
+	     NULL},
 	};
+
+	return sql[what][one_user];
+}
+
+static int sq_list_open(ta_store *st, enum ta_store_list what, const char *user, void **cur)
+{
+	const char *sql = list_sql(what, user != NULL);
 	struct sq_cursor *c = NULL;
 	int rc, r = TA_OK;
 
 	*cur = NULL;
+	if (sql == NULL)
+		return TA_ERR_INPUT;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return TA_ERR_NOMEM;
 	c->what = what;
-	rc = sqlite3_prepare_v2(SQ(st)->db, sql[what == TA_STORE_LIST_OTP][user != NULL], -1, &c->q,
-	                        NULL);
+	rc = sqlite3_prepare_v2(SQ(st)->db, sql, -1, &c->q, NULL);
 	if (rc != SQLITE_OK)
 		r = (rc & 0xff) == SQLITE_ERROR ? TA_ERR_CORRUPT : map_rc(rc);
 	else if (user != NULL)
@@ -811,6 +826,55 @@ static int sq_list_open(ta_store *st, enum ta_store_list what, const char *user,
 	return TA_OK;
 }
 
+/* A text column that our buffer of cap bytes holds whole (no NUL inside). */
+static int text_fits(sqlite3_stmt *q, int i, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+
+	return sqlite3_column_type(q, i) == SQLITE_TEXT && t != NULL &&
+	       strlen((const char *)t) == (size_t)sqlite3_column_bytes(q, i) &&
+	       (size_t)sqlite3_column_bytes(q, i) < cap;
+}
+
+static int ints_ok(sqlite3_stmt *q, int from, int to)
+{
+	for (int i = from; i <= to; i++)
+		if (sqlite3_column_type(q, i) != SQLITE_INTEGER)
+			return 0;
+	return 1;
+}
+
+/* A whole token row (the copy path): nothing cut, the hash exactly. */
+static int read_token_all(sqlite3_stmt *q, struct ta_store_item *it)
+{
+	const void *h = sqlite3_column_blob(q, 8);
+
+	if (!text_fits(q, 0, sizeof(it->token.id)) || !text_fits(q, 1, sizeof(it->token.user)) ||
+	    !text_fits(q, 2, sizeof(it->token.tenant)) || !ints_ok(q, 3, 6) ||
+	    (sqlite3_column_type(q, 7) != SQLITE_NULL && !text_fits(q, 7, TA_MAX_PARAMS + 1)) ||
+	    sqlite3_column_type(q, 8) != SQLITE_BLOB || h == NULL ||
+	    sqlite3_column_bytes(q, 8) != TA_SHA256_LEN)
+		return TA_ERR_CORRUPT;
+	memcpy(it->hash, h, TA_SHA256_LEN);
+	return read_token_row(q, &it->token, 1);
+}
+
+static int read_throttle_all(sqlite3_stmt *q, struct ta_store_item *it)
+{
+	int64_t f = sqlite3_column_int64(q, 2), l = sqlite3_column_int64(q, 3);
+
+	if (!text_fits(q, 0, TA_MAX_USER + 1) || !text_fits(q, 1, TA_MAX_TENANT + 1) ||
+	    !ints_ok(q, 2, 5) || f < 0 || f > INT32_MAX || l < 0 || l > INT32_MAX)
+		return TA_ERR_CORRUPT;
+	it->user = (const char *)sqlite3_column_text(q, 0);
+	it->tenant = (const char *)sqlite3_column_text(q, 1);
+	it->thr.t.failures = (unsigned)f;
+	it->thr.t.lockouts = (unsigned)l;
+	it->thr.t.locked_until = sqlite3_column_int64(q, 4);
+	it->thr.updated = sqlite3_column_int64(q, 5);
+	return TA_OK;
+}
+
 static int sq_list_next(void *cur, struct ta_store_item *it)
 {
 	struct sq_cursor *c = cur;
@@ -818,9 +882,11 @@ static int sq_list_next(void *cur, struct ta_store_item *it)
 
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? 0 : map_rc(rc);
-	if (c->what == TA_STORE_LIST_TOKENS) {
-		r = read_token_row(c->q, &it->token, 1);
-	} else {
+	switch (c->what) {
+	case TA_STORE_LIST_TOKENS: r = read_token_row(c->q, &it->token, 1); break;
+	case TA_STORE_LIST_TOKENS_ALL: r = read_token_all(c->q, it); break;
+	case TA_STORE_LIST_THROTTLE_ALL: r = read_throttle_all(c->q, it); break;
+	default:
 		it->user = (const char *)sqlite3_column_text(c->q, 0);
 		it->tenant = (const char *)sqlite3_column_text(c->q, 1);
 		r = read_otp_row(c->q, 2, &it->otp);
@@ -943,6 +1009,74 @@ static int sq_throttle_clear(ta_store *st, const char *user, const char *tenant,
 	return step_done(SQ(st), q, count);
 }
 
+/* ---- the copy path ----------------------------------------------------------- */
+
+static int sq_count(ta_store *st, struct ta_store_count *n)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, r;
+
+	if ((r = stmt(SQ(st), Q_ROWS, &q)) != TA_OK)
+		return r;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		n->tokens = (unsigned long)sqlite3_column_int64(q, 0);
+		n->otp = (unsigned long)sqlite3_column_int64(q, 1);
+		n->throttle = (unsigned long)sqlite3_column_int64(q, 2);
+	}
+	done(q);
+	return rc == SQLITE_ROW ? TA_OK : map_rc(rc);
+}
+
+static int sq_token_put(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
+                        const struct ta_token_row *row, int replace)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if (replace) {
+		if ((r = stmt(SQ(st), Q_TOKEN_PUT_CLEAR, &q)) != TA_OK)
+			return r;
+		sqlite3_bind_blob(q, 1, hash, TA_SHA256_LEN, SQLITE_STATIC);
+		if ((r = bind_text(q, 2, row->id)) != TA_OK ||
+		    (r = step_done(SQ(st), q, NULL)) != TA_OK) {
+			done(q);
+			return r;
+		}
+	}
+	if ((r = stmt(SQ(st), Q_TOKEN_PUT, &q)) != TA_OK)
+		return r;
+	sqlite3_bind_blob(q, 1, hash, TA_SHA256_LEN, SQLITE_STATIC);
+	if ((r = bind_text(q, 2, row->id)) != TA_OK || (r = bind_text(q, 3, row->user)) != TA_OK ||
+	    (r = bind_text(q, 4, row->tenant)) != TA_OK ||
+	    (row->params != NULL && (r = bind_text(q, 9, row->params)) != TA_OK)) {
+		done(q);
+		return r;
+	}
+	sqlite3_bind_int(q, 5, row->kind);
+	sqlite3_bind_int64(q, 6, row->created);
+	sqlite3_bind_int64(q, 7, row->expires);
+	sqlite3_bind_int64(q, 8, row->revoked);
+	return step_done(SQ(st), q, NULL);
+}
+
+static int sq_throttle_row_put(ta_store *st, const char *user, const char *tenant,
+                               const struct ta_throttle_row *t, int replace)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	r = stmt_for(SQ(st), replace ? Q_THROTTLE_PUT : Q_THROTTLE_ROW_INSERT, user, tenant,
+	             &q);
+	if (r != TA_OK)
+		return r;
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)t->t.failures);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)t->t.lockouts);
+	sqlite3_bind_int64(q, 5, t->t.locked_until);
+	sqlite3_bind_int64(q, 6, t->updated);
+	return step_done(SQ(st), q, NULL);
+}
+
 const struct ta_store_ops ta_store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -952,9 +1086,11 @@ const struct ta_store_ops ta_store_sqlite = {
     .idle = sq_idle,
     .errmsg = sq_errmsg,
     .begin = sq_begin,
+    .begin_read = sq_begin_read,
     .commit = sq_commit,
     .rollback = sq_rollback,
-    .token_insert = sq_token_insert,
+    .count = sq_count,
+    .token_put = sq_token_put,
     .token_find = sq_token_find,
     .token_revoke_id = sq_token_revoke_id,
     .token_revoke_user = sq_token_revoke_user,
@@ -968,5 +1104,6 @@ const struct ta_store_ops ta_store_sqlite = {
     .otp_delete = sq_otp_delete,
     .throttle_get = sq_throttle_get,
     .throttle_put = sq_throttle_put,
+    .throttle_row_put = sq_throttle_row_put,
     .throttle_clear = sq_throttle_clear,
 };

@@ -89,4 +89,29 @@ int ta_throttle_unlock(ta_ctx *ctx, const char *user, const char *tenant, unsign
  */
 int ta_token_spend(ta_ctx *ctx, const char *id);
 
+/* Rows a store copy wrote. */
+struct ta_copy_count {
+	unsigned long tokens, otp, throttle;
+};
+
+/*
+ * Copy the whole store src into dst (tokenauth store copy).  Both are store
+ * names as the store layer opens them: an absolute SQLite path or
+ * postgresql:/path/of/a/dsn/file.  Rows move as stored: token hashes with
+ * their revocation and expiry, sealed OTP secrets (never unsealed: both
+ * sides must use the same master key) with their counters, throttle rows
+ * with their lockouts.  src is read in one read-only snapshot; dst is
+ * created when missing (as init would) and written in one transaction,
+ * committed only when every row went in: on any failure it is left as it
+ * was.  Refuses (nothing opened for writing) src and dst naming one store
+ * (TA_ERR_INPUT), and a dst holding any row unless force (TA_ERR_EXISTS);
+ * with force a row with the same key (a token's hash or id, an OTP or
+ * throttle row's user and tenant) is replaced by the source's, other dst
+ * rows stay.  A source row that does not fit our records (a name outside
+ * the grammar, a cut field) is TA_ERR_CORRUPT.  Each failure is logged
+ * naming its side ("source ...", "destination ...").  *n: rows written.
+ */
+int ta_store_copy(ta_ctx *ctx, const char *src, const char *dst, int force,
+                  struct ta_copy_count *n);
+
 #endif

@@ -276,4 +276,113 @@ chmod 600 "$W/db/junk.db"
 echo "$KT" | expect 3 "corrupt store" -- ta --store "$W/db/junk.db" verify --user kim
 err_has "not a tokenauth store" "corruption named"
 
+# --- store copy (SQLite -> SQLite) -------------------------------------------------------
+mkdir -m 0700 "$W/cp"
+S="$W/cp/src.db" D="$W/cp/dst.db"
+printf 'store = %s\nkey_file = %s/master.key\n' "$S" "$W" >"$W/cp.conf"
+chmod 0600 "$W/cp.conf"
+tc() { "$TA" -c "$W/cp.conf" "$@"; }
+td() { "$TA" -c "$W/cp.conf" --store "$D" "$@"; }
+# every row as stored, one table per line, hashes and sealed secrets in hex
+dump() {
+	sqlite3 "$1" "SELECT hex(hash),id,user,tenant,kind,created,expires,revoked,params FROM tokens ORDER BY hash;
+		SELECT user,tenant,type,alg,digits,period,next,created,hex(secret) FROM otp ORDER BY user,tenant;
+		SELECT user,tenant,failures,lockouts,locked_until,updated FROM throttle ORDER BY user,tenant;"
+}
+expect 0 "copy: init source" -- tc init
+expect 0 "copy: issue" -- tc issue --user alice --tenant acme --param k=v
+CT=$(cat "$W/out")
+expect 0 "copy: issue to revoke" -- tc issue --user rex
+RT=$(cat "$W/out")
+expect 0 "copy: revoke" -- tc revoke --user rex
+expect 0 "copy: issue to lock" -- tc issue --user kim
+KT=$(cat "$W/out")
+for i in 1 2 3 4 5; do echo "wrong-$i" | expect 1 "copy: failure $i" -- tc verify --user kim; done
+echo "$SECRET" | expect 0 "copy: totp enroll" -- tc otp enroll --user frank --secret-stdin --no-qr
+FC=$(oathtool --totp -b "$SECRET")
+echo "$FC" | expect 0 "copy: TOTP code used on the source" -- tc verify --user frank
+echo "$SECRET" | expect 0 "copy: hotp enroll" -- tc otp enroll --user hank --hotp --secret-stdin --no-qr
+H0=$(oathtool --hotp -b -c 0 "$SECRET")
+H1=$(oathtool --hotp -b -c 1 "$SECRET")
+echo "$H0" | expect 0 "copy: HOTP code used on the source" -- tc verify --user hank
+dump "$S" >"$W/src.before"
+NTHR=$(sqlite3 "$S" "SELECT count(*) FROM throttle")
+expect 0 "store copy" -- tc store copy "$S" "$D"
+out_has "^copied 3 tokens, 2 OTP secrets, $NTHR throttle rows from $S to $D\$" "counts line"
+[ "$(wc -l <"$W/out")" -eq 1 ] && ok || bad "store copy prints one line"
+[ "$(stat -c %a "$D")" = 600 ] && ok || bad "copied store not 0600"
+dump "$S" >"$W/src.after"
+cmp -s "$W/src.before" "$W/src.after" && ok || bad "store copy changed the source"
+dump "$D" >"$W/dst.dump"
+cmp -s "$W/src.after" "$W/dst.dump" && ok || bad "destination rows differ from the source's"
+echo "$CT" | expect 0 "copy: token valid in destination" -- td verify --user alice --tenant acme
+echo "$RT" | expect 1 "copy: revoked stays revoked" -- td verify --user rex
+err_has "revoked" "revocation reason"
+echo "$FC" | expect 1 "copy: used TOTP code refused in destination" -- td verify --user frank
+echo "$H0" | expect 1 "copy: used HOTP code refused in destination" -- td verify --user hank
+echo "$H1" | expect 0 "copy: next HOTP code accepted in destination" -- td verify --user hank
+echo "$KT" | expect 1 "copy: locked user stays locked" -- td verify --user kim
+err_has "locked" "lock reason"
+# a non-empty destination: refused, and left exactly as it was
+dump "$D" >"$W/dst.before"
+expect 2 "store copy into a non-empty store" -- tc store copy "$S" "$D"
+err_has "destination $D is not empty" "names the destination"
+err_has "force" "says how to merge"
+dump "$D" >"$W/dst.after"
+cmp -s "$W/dst.before" "$W/dst.after" && ok || bad "refused copy changed the destination"
+# --force: the source's rows win, the destination's own rows stay
+expect 0 "copy: issue in destination only" -- td issue --user dora
+DT=$(cat "$W/out")
+expect 0 "copy: issue new source token" -- tc issue --user nora
+NT=$(cat "$W/out")
+expect 0 "store copy --force" -- tc store copy --force "$S" "$D"
+out_has "copied 4 tokens" "counts with --force"
+echo "$NT" | expect 0 "copy --force: new source token valid" -- td verify --user nora
+echo "$DT" | expect 0 "copy --force: destination's own token kept" -- td verify --user dora
+echo "$H1" | expect 0 "copy --force: source's HOTP counter back (the source's row wins)" -- td verify --user hank
+expect 0 "store copy --json" -- tc store copy --json "$S" "$W/cp/j.db"
+out_has '"tokens":4,"otp":2,"throttle":' "json counts"
+out_has "\"destination\":\"$W/cp/j.db\"" "json names the destination"
+# one store under two names: refused before anything is opened for writing
+dump "$S" >"$W/src.before"
+expect 2 "store copy onto itself" -- tc store copy "$S" "$S"
+err_has "are the same store" "same store named"
+expect 2 "store copy onto itself, another path" -- tc store copy "$S" "$W/cp/../cp/src.db"
+ln -s "$S" "$W/cp/link.db"
+expect 2 "store copy onto a link to the source" -- tc store copy "$S" "$W/cp/link.db"
+err_has "are the same store" "link seen as the same store"
+dump "$S" >"$W/src.after"
+cmp -s "$W/src.before" "$W/src.after" && ok || bad "a refused copy onto itself changed the source"
+# a destination that is a link to another store: refused, that store untouched
+expect 0 "copy: a store elsewhere" -- tc store copy "$S" "$W/cp/other.db"
+dump "$W/cp/other.db" >"$W/other.before"
+ln -s "$W/cp/other.db" "$W/cp/dlink.db"
+expect 3 "store copy into a symbolic link" -- tc store copy --force "$S" "$W/cp/dlink.db"
+err_has "symbolic link" "symlink named"
+dump "$W/cp/other.db" >"$W/other.after"
+cmp -s "$W/other.before" "$W/other.after" && ok || bad "store behind a link changed"
+# a missing source: refused, and no destination made
+expect 2 "store copy from a missing store" -- tc store copy "$W/cp/none.db" "$W/cp/new.db"
+err_has "source: $W/cp/none.db: does not exist" "missing source named"
+[ -e "$W/cp/new.db" ] && bad "a destination was created for a missing source" || ok
+# a hostile source row (names are checked on insert; this one was written behind our back)
+expect 0 "copy: a source to spoil" -- tc store copy "$S" "$W/cp/evil.db"
+sqlite3 "$W/cp/evil.db" "UPDATE throttle SET user='kim'||char(10)||'root' WHERE user='kim'" || bad "sqlite3 update"
+expect 3 "store copy of a hostile row" -- tc store copy "$W/cp/evil.db" "$W/cp/e2.db"
+err_has "outside the grammar" "hostile row named"
+[ "$(sqlite3 "$W/cp/e2.db" "SELECT count(*) FROM tokens")" = 0 ] && ok || bad "partial copy left behind"
+# usage
+expect 0 "store copy --help" -- tc store copy --help
+out_has "Usage: tokenauth store copy" "store copy help"
+expect 0 "store --help" -- tc store --help
+expect 2 "store without action" -- tc store
+expect 2 "store unknown action" -- tc store move "$S" "$D"
+err_has "unknown action 'move'" "names the action"
+expect 2 "store copy with one store" -- tc store copy "$S"
+err_has "expected SRC and DST" "says what is missing"
+expect 2 "store copy with three stores" -- tc store copy "$S" "$D" "$W/x.db"
+expect 2 "store copy with a relative path" -- tc store copy "$S" dst.db
+err_has "absolute" "relative path refused"
+expect 2 "store copy unknown option" -- tc store copy --bogus "$S" "$D"
+
 summary cli

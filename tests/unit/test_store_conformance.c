@@ -507,6 +507,205 @@ static void test_bad_inputs(void **state)
 	assert_int_equal(ta_store_otp_get(f->st, "z", "", &got), TA_ERR_NOT_FOUND);
 }
 
+/* ---- the copy path (tokenauth store copy) ------------------------------------ */
+
+/* Run SQL on the store behind the API (a damaged or hostile row). */
+static void raw_exec(struct fx *f, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	if (strcmp(engine->name, "postgresql") == 0) {
+		pg_exec(sql);
+		return;
+	}
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+struct dump {
+	int n;
+	uint8_t hash[TA_SHA256_LEN];
+	struct ta_token_row row;
+	char user[TA_MAX_USER + 1];
+	struct ta_throttle_row thr;
+};
+
+static int dump_token(void *arg, const uint8_t hash[TA_SHA256_LEN], const struct ta_token_row *row)
+{
+	struct dump *d = arg;
+
+	memcpy(d->hash, hash, TA_SHA256_LEN);
+	d->row = *row;
+	d->row.params = NULL;
+	d->n++;
+	return TA_OK;
+}
+
+static int dump_throttle(void *arg, const char *user, const char *tenant,
+                         const struct ta_throttle_row *t)
+{
+	struct dump *d = arg;
+
+	(void)tenant;
+	snprintf(d->user, sizeof(d->user), "%s", user);
+	d->thr = *t;
+	d->n++;
+	return TA_OK;
+}
+
+static void test_copy_tokens(void **state)
+{
+	struct fx *f = *state;
+	struct ta_token_row row = token_row("ddddddddddd1", "alice", "t"), got;
+	struct ta_store_count n;
+	struct dump d;
+	uint8_t h1[TA_SHA256_LEN], h2[TA_SHA256_LEN];
+
+	hash_of("copy-one", h1);
+	hash_of("copy-two", h2);
+	assert_int_equal(ta_store_count_rows(f->st, &n), TA_OK);
+	assert_true(n.tokens == 0 && n.otp == 0 && n.throttle == 0);
+	/* every column as given, the revocation time too */
+	row.revoked = 4242;
+	row.expires = 9999;
+	row.kind = TA_TOKEN_KIND_IMPORTED;
+	row.params = "{\"k\":\"v\"}";
+	assert_int_equal(ta_store_token_put(f->st, h1, &row, 0), TA_OK);
+	assert_int_equal(ta_store_token_find(f->st, h1, 1, &got), TA_OK);
+	assert_int_equal(got.revoked, 4242);
+	assert_int_equal(got.expires, 9999);
+	assert_int_equal(got.kind, TA_TOKEN_KIND_IMPORTED);
+	assert_string_equal(got.params, "{\"k\":\"v\"}");
+	free(got.params);
+	/* the same hash, or the same id: refused without replace, replaced with it */
+	assert_int_equal(ta_store_token_put(f->st, h1, &row, 0), TA_ERR_EXISTS);
+	row.params = NULL;
+	row.revoked = 0;
+	row.created = 7;
+	assert_int_equal(ta_store_token_put(f->st, h2, &row, 0), TA_ERR_EXISTS);
+	assert_int_equal(ta_store_token_put(f->st, h2, &row, 1), TA_OK); /* same id, new hash */
+	assert_int_equal(ta_store_token_find(f->st, h1, 0, &got), TA_ERR_NOT_FOUND);
+	assert_int_equal(ta_store_token_find(f->st, h2, 1, &got), TA_OK);
+	assert_int_equal(got.created, 7);
+	assert_null(got.params);
+	/* the dump carries the hash */
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(ta_store_token_dump(f->st, dump_token, &d), TA_OK);
+	assert_int_equal(d.n, 1);
+	assert_memory_equal(d.hash, h2, TA_SHA256_LEN);
+	assert_string_equal(d.row.id, "ddddddddddd1");
+	assert_int_equal(ta_store_count_rows(f->st, &n), TA_OK);
+	assert_int_equal(n.tokens, 1);
+	/* bad inputs, as token_insert */
+	assert_int_equal(ta_store_token_put(f->st, NULL, &row, 0), TA_ERR_INPUT);
+	assert_int_equal(ta_store_token_put(f->st, h1, NULL, 0), TA_ERR_INPUT);
+	assert_int_equal(ta_store_token_dump(f->st, NULL, NULL), TA_ERR_INPUT);
+	assert_int_equal(ta_store_count_rows(f->st, NULL), TA_ERR_INPUT);
+	/* a row our records cannot hold whole is damage, never cut short */
+	raw_exec(f, "UPDATE tokens SET \"user\"='"
+	            "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"
+	            "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"
+	            "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu'");
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(ta_store_token_dump(f->st, dump_token, &d), TA_ERR_CORRUPT);
+	assert_int_equal(d.n, 0);
+}
+
+static void test_copy_otp_throttle(void **state)
+{
+	struct fx *f = *state;
+	struct ta_otp_row row = otp_row((uint64_t)INT64_MAX), got;
+	struct ta_throttle_row t = {{5, 2, 1900000000}, 1800000000}, t2;
+	struct ta_store_count n;
+	struct dump d;
+
+	/* an advanced counter past TA_OTP_COUNTER_MAX is kept; past INT64_MAX refused */
+	assert_int_equal(ta_store_otp_copy(f->st, "u", "", &row, 0), TA_OK);
+	assert_int_equal(ta_store_otp_copy(f->st, "u", "", &row, 0), TA_ERR_EXISTS);
+	assert_int_equal(ta_store_otp_get(f->st, "u", "", &got), TA_OK);
+	assert_true(got.next == (uint64_t)INT64_MAX);
+	assert_memory_equal(got.sealed, row.sealed, row.sealed_len);
+	row.next = (uint64_t)INT64_MAX + 1;
+	assert_int_equal(ta_store_otp_copy(f->st, "v", "", &row, 0), TA_ERR_INPUT);
+	/* throttle rows as given: no expiry (updated is long past), no cap */
+	ta_store_set_throttle_cap(f->st, 1);
+	assert_int_equal(ta_store_throttle_row_put(f->st, "u", "", &t, 0), TA_OK);
+	t2 = t;
+	t2.updated = 5;
+	t2.t.locked_until = 0;
+	assert_int_equal(ta_store_throttle_row_put(f->st, "w", "x", &t2, 0), TA_OK);
+	assert_int_equal(ta_store_throttle_row_put(f->st, "w", "x", &t2, 0), TA_ERR_EXISTS);
+	t2.t.failures = 1;
+	assert_int_equal(ta_store_throttle_row_put(f->st, "w", "x", &t2, 1), TA_OK);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(ta_store_throttle_dump(f->st, dump_throttle, &d), TA_OK);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.user, "w"); /* ordered by user */
+	assert_int_equal(d.thr.t.failures, 1);
+	assert_int_equal(d.thr.updated, 5);
+	{
+		struct ta_throttle g;
+		assert_int_equal(ta_store_throttle_get(f->st, "u", "", &g), TA_OK);
+		assert_int_equal(g.failures, 5);
+		assert_int_equal(g.lockouts, 2);
+		assert_int_equal(g.locked_until, 1900000000);
+	}
+	assert_int_equal(ta_store_count_rows(f->st, &n), TA_OK);
+	assert_true(n.tokens == 0 && n.otp == 1 && n.throttle == 2);
+	assert_int_equal(ta_store_throttle_row_put(f->st, "u", NULL, &t, 0), TA_ERR_INPUT);
+	assert_int_equal(ta_store_throttle_row_put(f->st, "u", "", NULL, 0), TA_ERR_INPUT);
+	assert_int_equal(ta_store_throttle_dump(f->st, NULL, NULL), TA_ERR_INPUT);
+}
+
+/* A read transaction sees one snapshot: another handle's commit stays unseen. */
+static void test_copy_snapshot(void **state)
+{
+	struct fx *f = *state;
+	struct ta_otp_row row = otp_row(1);
+	struct ta_store_count n;
+	ta_store *other = NULL;
+	char err[512];
+
+	assert_int_equal(ta_store_otp_put(f->st, "before", "", &row, 0), TA_OK);
+	assert_int_equal(ta_store_begin_read(f->st), TA_OK);
+	assert_int_equal(ta_store_open(f->path, 0, &other, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_store_otp_put(other, "after", "", &row, 0), TA_OK);
+	assert_int_equal(ta_store_count_rows(f->st, &n), TA_OK);
+	assert_int_equal(n.otp, 1);
+	ta_store_rollback(f->st);
+	assert_int_equal(ta_store_count_rows(f->st, &n), TA_OK);
+	assert_int_equal(n.otp, 2);
+	ta_store_close(other);
+	assert_int_equal(ta_store_begin_read(NULL), TA_ERR_INPUT);
+}
+
+/* One store by identity, by name or through a link; a missing one is no twin. */
+static void test_copy_same(void **state)
+{
+	struct fx *f = *state;
+	char err[512], link[200], missing[200], other[200];
+	int same = 7;
+
+	if (!engine->files)
+		skip();
+	snprintf(link, sizeof(link), "%s/link.db", f->dir);
+	snprintf(missing, sizeof(missing), "%s/missing.db", f->dir);
+	snprintf(other, sizeof(other), "%s/db/../db/store.db", f->dir);
+	assert_int_equal(symlink(f->path, link), 0);
+	assert_int_equal(ta_store_same(f->path, f->path, &same, err, sizeof(err)), TA_OK);
+	assert_int_equal(same, 1);
+	assert_int_equal(ta_store_same(f->path, other, &same, err, sizeof(err)), TA_OK);
+	assert_int_equal(same, 1);
+	assert_int_equal(ta_store_same(link, f->path, &same, err, sizeof(err)), TA_OK);
+	assert_int_equal(same, 1);
+	assert_int_equal(ta_store_same(f->path, missing, &same, err, sizeof(err)), TA_OK);
+	assert_int_equal(same, 0);
+	assert_int_equal(ta_store_same(f->path, "postgresql:/x", &same, err, sizeof(err)), TA_OK);
+	assert_int_equal(same, 0);
+	assert_int_equal(ta_store_same(NULL, f->path, &same, err, sizeof(err)), TA_ERR_INPUT);
+}
+
 /* ---- the pool --------------------------------------------------------------- */
 
 static void test_pool_reuse(void **state)
@@ -721,6 +920,10 @@ int main(void)
 	    T(test_throttle_cap),
 	    T(test_transactions),
 	    T(test_bad_inputs),
+	    T(test_copy_tokens),
+	    T(test_copy_otp_throttle),
+	    T(test_copy_snapshot),
+	    T(test_copy_same),
 	    T(test_pool_reuse),
 	    T(test_pool_replaced_file),
 	    T(test_pool_mode_checks),
