@@ -468,8 +468,13 @@ static int pg_begin_read(ta_store *st)
 	        TA_OK)
 		return r;
 	s->txn = 1;
-	/* the snapshot is taken by the first statement: now, as SQLite's is */
-	if ((r = run_cmd(s, "SELECT 1", NULL, 0, NULL)) != TA_OK)
+	/* A copy keeps this snapshot open while it writes the destination,
+	 * which may take longer than the 5 s idle limit: a read-only snapshot
+	 * holds no lock a writer waits for, so it may idle (this transaction
+	 * only).  The snapshot is taken by the first query: now, as SQLite's. */
+	if ((r = run_cmd(s, "SET LOCAL idle_in_transaction_session_timeout = 0", NULL, 0,
+	                 NULL)) != TA_OK ||
+	    (r = run_cmd(s, "SELECT 1", NULL, 0, NULL)) != TA_OK)
 		pg_rollback(st);
 	return r;
 }

@@ -680,6 +680,30 @@ static void test_copy_snapshot(void **state)
 	assert_int_equal(ta_store_begin_read(NULL), TA_ERR_INPUT);
 }
 
+/*
+ * A copy's source snapshot may idle past the 5 s idle-in-transaction limit
+ * while the destination is written (a database engine's only; SQLite has
+ * no such limit).
+ */
+static void test_copy_snapshot_idles(void **state)
+{
+	struct fx *f = *state;
+	struct ta_store_count n;
+
+	if (engine->files)
+		skip();
+	assert_int_equal(ta_store_begin_read(f->st), TA_OK);
+	sleep(6);
+	assert_int_equal(ta_store_count_rows(f->st, &n), TA_OK);
+	ta_store_rollback(f->st);
+	/* a write transaction keeps the limit */
+	assert_int_equal(ta_store_begin(f->st), TA_OK);
+	sleep(6);
+	assert_int_equal(ta_store_count_rows(f->st, &n), TA_ERR_UNAVAILABLE);
+	ta_store_rollback(f->st);
+	assert_int_equal(ta_store_count_rows(f->st, &n), TA_OK);
+}
+
 /* One store by identity, by name or through a link; a missing one is no twin. */
 static void test_copy_same(void **state)
 {
@@ -923,6 +947,7 @@ int main(void)
 	    T(test_copy_tokens),
 	    T(test_copy_otp_throttle),
 	    T(test_copy_snapshot),
+	    T(test_copy_snapshot_idles),
 	    T(test_copy_same),
 	    T(test_pool_reuse),
 	    T(test_pool_replaced_file),
