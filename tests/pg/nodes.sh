@@ -10,7 +10,8 @@
 #  4. PostgreSQL stopped for 2 s under a load of valid and wrong tokens:
 #     every answer meanwhile is "unavailable" (503, 10004), never a verdict;
 #     no failure recorded against the valid users; every node serves again
-#     within 2 s of the server's return, without a restart;
+#     within 2 s of the server's return, without a restart (idle nodes
+#     too: their first requests after a restart are served);
 #  5. kill -9 one node while all three issue tokens and validate: every
 #     token whose issue was answered validates on the other two, which
 #     answered every request throughout.
@@ -23,29 +24,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 NAME="check-pg nodes"
 . "$HERE/lib.sh"
 command -v oathtool >/dev/null || { echo "check-pg nodes: FAIL: oathtool missing" >&2; exit 1; }
-W=$(mktemp -d /tmp/ta-pgn-XXXXXX)
-cleanup() {
-	for p in "$W"/n*.pid "$W"/load.*.pid; do
-		[ -f "$p" ] && kill -9 "$(cat "$p")" 2>/dev/null
-	done
-	sh "$HERE/cluster.sh" stop "$W/pg"
-	rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-chmod 0711 "$W"
-. "$HERE/../cli/lib.sh"
-: >"$W/results"
-sh "$HERE/cluster.sh" start "$W/pg" || { echo "check-pg nodes: cannot start a cluster" >&2; exit 1; }
-
-TA="$B/tokenauth"
-TD="$B/tokenauthd"
-C="$W/ta.conf"
-mkdir -m 0700 "$W/etc"
-printf 'store = postgresql:\nstore_dsn_file = %s/pg/dsn\nkey_file = %s/etc/master.key\n' \
-	"$W" "$W" >"$C"
-chmod 0600 "$C"
-ta() { "$TA" -c "$C" "$@"; }
+pg_begin /tmp/ta-pgn-XXXXXX
 expect 0 "init against postgresql:" -- ta init
 (umask 077 && openssl rand -hex 24 >"$W/etc/admin.key")
 
@@ -56,18 +35,8 @@ for n in 1 2 3; do
 	{ cat "$C"; echo "listen = unix:$W/n$n.sock"; echo "admin_api_key_file = $W/etc/admin.key"
 		echo "rate_limit = 0"; } >"$W/n$n.conf"
 	chmod 0600 "$W/n$n.conf"
-	"$TD" -c "$W/n$n.conf" -f 2>"$W/n$n.log" &
-	echo $! >"$W/n$n.pid"
-done
-for n in 1 2 3; do
-	i=0
-	while [ $i -lt 200 ] && ! grep -q "tokenauthd ready" "$W/n$n.log" 2>/dev/null; do
-		kill -0 "$(cat "$W/n$n.pid")" 2>/dev/null || break
-		sleep 0.05
-		i=$((i + 1))
-	done
-	if grep -q "tokenauthd ready" "$W/n$n.log"; then ok; else
-		bad "node $n did not start: $(tail -3 "$W/n$n.log")"
+	if node_start $n "$W/n$n.conf"; then ok; else
+		bad "node $n did not start"
 		summary "check-pg nodes"
 		exit 1
 	fi
@@ -272,6 +241,17 @@ while read -r _ u t tok; do
 	done
 done <"$W/workpg.ok"
 if [ "$vf" -eq 0 ]; then ok; else bad "after the outage: $vf validations of the 24 valid users failed"; fi
+# idle nodes: with no request while the server was down, the first ones
+# after its return are served, not failed on sessions that are gone
+sh "$HERE/cluster.sh" pause "$W/pg" && sh "$HERE/cluster.sh" resume "$W/pg" || bad "cluster.sh pause/resume"
+read -r _ u t tok <"$W/workpg.ok"
+idle=""
+for n in 1 2 3; do
+	for _ in 1 2 3 4 5 6; do idle="$idle$(validate $n "$u" "$t" "$tok" | retcode),"; done
+done
+if [ "$idle" = "0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0," ]; then ok; else
+	bad "idle nodes after a restart of PostgreSQL: retCodes $idle, wanted 0 for all 18"
+fi
 locked=$(sql "SELECT count(*) FROM throttle WHERE tenant='acme' AND \"user\"='victim' AND locked_until > extract(epoch FROM now())")
 if [ "$locked" = 1 ]; then ok; else bad "the wrong token's owner is not locked ('$locked')"; fi
 echo "  PostgreSQL stopped for $(echo "$t_stop1 $t_start0" | awk '{printf "%.1f", $2 - $1}') s under load: $total answers, $gap in the gap all 503/10004 ($gap_bad for the wrong token), wrong token passed $bad_ok, valid refused $ok_verdict; back in service after:$line"
@@ -295,9 +275,7 @@ while [ $_w -lt 200 ]; do
 	[ $_w -ge 10 ] && [ "$(awk '$4 == 2 && $8 != "-"' "$W/genkill" 2>/dev/null | wc -l)" -gt 30 ] && break
 done
 t_kill=$(now)
-kill -9 "$(cat "$W/n2.pid")"
-wait "$(cat "$W/n2.pid")" 2>/dev/null
-rm -f "$W/n2.pid"
+node_stop 2 9
 sleep 1.5
 touch "$W/stop.kill"
 load_wait gen
@@ -332,11 +310,8 @@ if validate 2 bob acme "$TOK2" >/dev/null; then bad "node 2 still answers after 
 echo "  kill -9 of node 2 under load: $issued tokens issued ($by2 by node 2), $checked checked on the survivors, $lost lost; survivors: $surv_val validations, $surv_val_bad failed, $surv_gen_bad issues failed"
 echo "  valid token after kill -9 of node 2:$line"
 
-for n in 1 3; do
-	kill -TERM "$(cat "$W/n$n.pid")" 2>/dev/null
-	wait "$(cat "$W/n$n.pid")" 2>/dev/null
-	rm -f "$W/n$n.pid"
-done
+node_stop 1
+node_stop 3
 # no token or TOTP code in any node's log
 for n in 1 2 3; do
 	file_lacks "$W/n$n.log" "$TOK" "a token"
