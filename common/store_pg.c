@@ -24,6 +24,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,6 +398,33 @@ static int pg_connect(struct pg_store *s, char *err, size_t errlen)
 
 static int read_version(struct pg_store *s, int *exists, int64_t *app, int64_t *version);
 
+/* Whether fd has something to read (data, end of file, an error) now. */
+static int readable(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP | POLLERR));
+}
+
+/*
+ * Whether an idle connection of ours is still up.  libpq learns that the
+ * server ended a session (a restart, pg_terminate_backend) only when it
+ * reads from the socket: without this read, the first statement after the
+ * server's return would fail, once per connection, while it is up again.
+ * An idle session has nothing to read; one the server ended has its
+ * farewell message and then the end of the file, two reads.  Never
+ * blocks; a few reads at most.
+ */
+static int conn_up(struct pg_store *s)
+{
+	if (s->conn == NULL || s->conn_pid != getpid() || PQstatus(s->conn) != CONNECTION_OK)
+		return 0;
+	for (int i = 0; !s->txn && i < 4 && readable(PQsocket(s->conn)); i++)
+		if (!PQconsumeInput(s->conn) || PQstatus(s->conn) != CONNECTION_OK)
+			return 0;
+	return 1;
+}
+
 /*
  * Before each operation: a connection of this process that is up.  One
  * that went away (or a parent's, after fork) is replaced once, here; if
@@ -411,7 +439,7 @@ static int ready(struct pg_store *s)
 
 	if (s->lost)
 		return TA_ERR_UNAVAILABLE;
-	if (s->conn != NULL && s->conn_pid == getpid() && PQstatus(s->conn) == CONNECTION_OK)
+	if (conn_up(s))
 		return TA_OK;
 	drop_conn(s);
 	if (s->txn) {

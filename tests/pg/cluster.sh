@@ -1,16 +1,20 @@
 #!/bin/sh
 # A private PostgreSQL cluster for the tests: never the system one.
-# Usage: cluster.sh start DIR | stop DIR
+# Usage: cluster.sh start DIR | stop DIR | pause DIR | resume DIR
 #   start: initdb into DIR/srv (as an unprivileged user when run as root:
 #          the server refuses root), a server listening only on a Unix
 #          socket in DIR/srv, a database and a role "tokenauth", and
 #          DIR/dsn (0600, the caller's: a secret file the store checks)
 #          naming them.
 #   stop:  stop the server and remove DIR.
+#   pause: stop the server (pg_ctl stop -m fast: sessions are cut, as in an
+#          outage), keeping DIR; returns once it is down.
+#   resume: start the paused server again with the same options; returns
+#          once it accepts connections.
 set -eu
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-cmd=${1:?usage: cluster.sh start|stop DIR}
-DIR=${2:?usage: cluster.sh start|stop DIR}
+cmd=${1:?usage: cluster.sh start|stop|pause|resume DIR}
+DIR=${2:?usage: cluster.sh start|stop|pause|resume DIR}
 
 if [ ! -x "$PGBIN/initdb" ] || [ ! -x "$PGBIN/pg_ctl" ] || [ ! -x "$PGBIN/postgres" ]; then
 	echo "cluster.sh: PostgreSQL server binaries not found in $PGBIN; run 'make deps'" >&2
@@ -26,6 +30,12 @@ as_owner() {
 	fi
 }
 PGUSER_OS=${TA_PG_OS_USER:-nobody}
+# pg_ctl start, the same way for start and resume
+server_start() {
+	as_owner "$PGBIN/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 30 \
+		-o "-c listen_addresses='' -c unix_socket_directories='$1' -c fsync=off" \
+		start >/dev/null || { cat "$1/server.log" >&2; exit 1; }
+}
 
 case "$cmd" in
 start)
@@ -38,9 +48,7 @@ start)
 	S="$DIR/srv"
 	as_owner "$PGBIN/initdb" -D "$S/data" -U postgres -A trust -E UTF8 --locale=C \
 		>/dev/null || exit 1
-	as_owner "$PGBIN/pg_ctl" -D "$S/data" -l "$S/server.log" -w -t 30 \
-		-o "-c listen_addresses='' -c unix_socket_directories='$S' -c fsync=off" \
-		start >/dev/null || { cat "$S/server.log" >&2; exit 1; }
+	server_start "$S"
 	as_owner "$PGBIN/psql" -X -q -h "$S" -U postgres -d postgres -v ON_ERROR_STOP=1 \
 		-c "CREATE ROLE tokenauth LOGIN" -c "CREATE DATABASE tokenauth OWNER tokenauth" \
 		>/dev/null || exit 1
@@ -66,8 +74,16 @@ stop)
 	fi
 	rm -rf "$DIR"
 	;;
+pause)
+	[ -f "$DIR/srv/data/postmaster.pid" ] || { echo "cluster.sh: no server running in $DIR" >&2; exit 1; }
+	as_owner "$PGBIN/pg_ctl" -D "$DIR/srv/data" -m fast -w -t 30 stop >/dev/null
+	;;
+resume)
+	[ -d "$DIR/srv/data" ] || { echo "cluster.sh: no cluster in $DIR" >&2; exit 1; }
+	server_start "$DIR/srv"
+	;;
 *)
-	echo "usage: cluster.sh start|stop DIR" >&2
+	echo "usage: cluster.sh start|stop|pause|resume DIR" >&2
 	exit 2
 	;;
 esac

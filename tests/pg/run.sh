@@ -7,12 +7,7 @@ B=$(cd "$1" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 NAME="check-pg"
 . "$HERE/lib.sh"
-W=$(mktemp -d /tmp/ta-pg-XXXXXX)
-trap 'sh "$HERE/cluster.sh" stop "$W/pg"; rm -rf "$W"' EXIT
-trap 'exit 1' INT TERM HUP
-chmod 0711 "$W"
-. "$HERE/../cli/lib.sh"
-sh "$HERE/cluster.sh" start "$W/pg" || { echo "check-pg: cannot start a cluster" >&2; exit 1; }
+pg_begin /tmp/ta-pg-XXXXXX
 
 # --- the conformance suite, both engines ---------------------------------------
 if TA_TEST_PG_DSN_FILE="$W/pg/dsn" "$B/tests/test_store_conformance" >"$W/conf.out" 2>&1; then
@@ -25,13 +20,6 @@ fi
 grep -q "store conformance: postgresql" "$W/conf.out" || true
 
 # --- the CLI against store = postgresql: ---------------------------------------------
-TA="$B/tokenauth"
-C="$W/ta.conf"
-mkdir -m 0700 "$W/etc"
-printf 'store = postgresql:\nstore_dsn_file = %s/pg/dsn\nkey_file = %s/etc/master.key\n' \
-	"$W" "$W" >"$C"
-chmod 0600 "$C"
-ta() { "$TA" -c "$C" "$@"; }
 SECRET=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
 
 expect 3 "issue before init" -- ta issue --user alice

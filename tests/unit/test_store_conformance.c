@@ -18,6 +18,9 @@ struct engine {
 	/* A fresh, empty store: its name in path. */
 	void (*make)(char *dir, size_t dirlen, char *path, size_t pathlen);
 	void (*drop)(const char *dir);
+	/* End every session the server holds for the store, as a restart of
+	 * the server would (NULL: the engine has no sessions). */
+	void (*sever)(void);
 };
 
 static void sqlite_make(char *dir, size_t dirlen, char *path, size_t pathlen)
@@ -45,7 +48,7 @@ static void sqlite_drop(const char *dir)
  * (make check-pg starts one with tests/pg/cluster.sh).  Each case starts
  * from an empty database: our tables dropped, then the store created.
  */
-static void pg_exec(const char *sql)
+static void pg_exec_status(const char *sql, ExecStatusType want)
 {
 	const char *file = getenv("TA_TEST_PG_DSN_FILE");
 	char dsn[1024];
@@ -60,9 +63,22 @@ static void pg_exec(const char *sql)
 	c = PQconnectdb(dsn);
 	assert_int_equal(PQstatus(c), CONNECTION_OK);
 	res = PQexec(c, sql);
-	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	assert_int_equal(PQresultStatus(res), want);
 	PQclear(res);
 	PQfinish(c);
+}
+
+static void pg_exec(const char *sql)
+{
+	pg_exec_status(sql, PGRES_COMMAND_OK);
+}
+
+/* every other session of our role, each waited for (up to 5 s) until gone */
+static void pg_sever(void)
+{
+	pg_exec_status("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+	               "WHERE usename = current_user AND pid <> pg_backend_pid()",
+	               PGRES_TUPLES_OK);
 }
 
 static void pg_drop(const char *dir)
@@ -85,8 +101,8 @@ static void pg_make(char *dir, size_t dirlen, char *path, size_t pathlen)
 }
 
 static const struct engine engines[] = {
-    {"sqlite", 1, NULL, sqlite_make, sqlite_drop},
-    {"postgresql", 0, "TA_TEST_PG_DSN_FILE", pg_make, pg_drop},
+    {"sqlite", 1, NULL, sqlite_make, sqlite_drop, NULL},
+    {"postgresql", 0, "TA_TEST_PG_DSN_FILE", pg_make, pg_drop, pg_sever},
 };
 
 static const struct engine *engine; /* the row being run */
@@ -437,6 +453,31 @@ static void test_transactions(void **state)
 	assert_int_equal(got.next, 2);
 	assert_int_equal(ta_store_commit(f->st), TA_OK); /* again: nothing open */
 	assert_int_equal(ta_store_schema(f->st), TA_STORE_SCHEMA);
+}
+
+/*
+ * A session the server ended while the handle was idle (the server
+ * restarted, an administrator ended it): the next call runs on a new one,
+ * it does not fail once with UNAVAILABLE while the server is up.
+ */
+static void test_session_lost(void **state)
+{
+	struct fx *f = *state;
+	struct ta_throttle t = {1, 0, 0}, got;
+	uint8_t hash[TA_SHA256_LEN];
+	struct ta_token_row row;
+
+	if (engine->sever == NULL)
+		skip();
+	assert_int_equal(ta_store_throttle_put(f->st, "u", "", &t, 1, 0), TA_OK);
+	engine->sever();
+	assert_int_equal(ta_store_throttle_get(f->st, "u", "", &got), TA_OK);
+	assert_int_equal(got.failures, 1);
+	/* and a write, the first call after it */
+	engine->sever();
+	row = token_row("abc123", "u", "");
+	hash_of("tka_session_lost", hash);
+	assert_int_equal(ta_store_token_insert(f->st, hash, &row), TA_OK);
 }
 
 /* ---- bad inputs next to good ones ----------------------------------------- */
@@ -943,6 +984,7 @@ int main(void)
 	    T(test_throttle),
 	    T(test_throttle_cap),
 	    T(test_transactions),
+	    T(test_session_lost),
 	    T(test_bad_inputs),
 	    T(test_copy_tokens),
 	    T(test_copy_otp_throttle),
