@@ -9,20 +9,11 @@ B=$(cd "$1" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 NAME="check-pg copy"
 . "$HERE/lib.sh"
-W=$(mktemp -d /tmp/ta-pgcopy-XXXXXX)
-trap 'sh "$HERE/cluster.sh" stop "$W/pg"; rm -rf "$W"' EXIT
-trap 'exit 1' INT TERM HUP
-chmod 0711 "$W"
-. "$HERE/../cli/lib.sh"
-sh "$HERE/cluster.sh" start "$W/pg" || { echo "$NAME: cannot start a cluster" >&2; exit 1; }
-
-TA="$B/tokenauth"
-mkdir -m 0700 "$W/etc"
+pg_begin /tmp/ta-pgcopy-XXXXXX
+mv "$C" "$W/pg.conf" # the PostgreSQL side; ta() below is the SQLite one
 S="$W/etc/src.db" P="postgresql:$W/pg/dsn" D="$W/etc/back.db"
 printf 'store = %s\nkey_file = %s/etc/master.key\n' "$S" "$W" >"$W/ta.conf"
-printf 'store = postgresql:\nstore_dsn_file = %s/pg/dsn\nkey_file = %s/etc/master.key\n' \
-	"$W" "$W" >"$W/pg.conf"
-chmod 0600 "$W/ta.conf" "$W/pg.conf"
+chmod 0600 "$W/ta.conf"
 ta() { "$TA" -c "$W/ta.conf" "$@"; }
 # at STORE VERB...: a verb on one store (the PostgreSQL one through its configuration)
 at() {

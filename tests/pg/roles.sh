@@ -11,13 +11,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 NAME="check-pg roles"
 . "$HERE/lib.sh"
 ROLES="$HERE/../../packaging/postgresql-roles.sql"
-W=$(mktemp -d /tmp/ta-pgr-XXXXXX)
-trap 'sh "$HERE/cluster.sh" stop "$W/pg"; rm -rf "$W"' EXIT
-trap 'exit 1' INT TERM HUP
-chmod 0711 "$W"
-. "$HERE/../cli/lib.sh"
-: >"$W/results"
-sh "$HERE/cluster.sh" start "$W/pg" || { echo "$NAME: cannot start a cluster" >&2; exit 1; }
+pg_begin /tmp/ta-pgr-XXXXXX
 S="$W/pg/srv"
 command -v oathtool >/dev/null || { echo "$NAME: FAIL: oathtool missing" >&2; exit 1; }
 
@@ -34,7 +28,6 @@ expect 0 "roles file, first pass (roles and database)" -- roles
 out_has "run tokenauth init as tokenauth_admin" "says what comes next"
 expect 0 "roles file again before init (idempotent)" -- roles
 
-mkdir -m 0700 "$W/etc"
 for r in admin verify; do
 	printf 'host=%s dbname=tarole user=tokenauth_%s\n' "$S" "$r" >"$W/etc/$r.dsn"
 	printf 'store = postgresql:\nstore_dsn_file = %s/etc/%s.dsn\nkey_file = %s/etc/master.key\nmax_failures = 3\nlockout = 5m\n' \
