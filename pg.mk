@@ -16,3 +16,16 @@ check-pg: $(B)/tokenauth $(B)/tokenauthd $(B)/pam_tokenauth.so $(B)/tests/test_s
 	@sh tests/pg/nodes.sh $(B)
 	@sh tests/pg/pam.sh $(B)
 	@sh tests/pg/copy.sh $(B)
+
+# make bench-pg: tokenauthd on SQLite (the anchor), on PostgreSQL with one
+# and two nodes, HOTP verify-and-commit through the core on PostgreSQL,
+# and pgbench -S on the same server, all in one run (bench/pg.sh);
+# BENCH_SECONDS per row (default 10), as the PAM benchmarks read it.
+.PHONY: bench-pg
+BENCH_TARGETS += bench-pg
+
+$(B)/bench_pg_otp: bench/bench_pg_otp.c $(CORE_LIB)
+	$(CC) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS)
+
+bench-pg: $(B)/tokenauthd $(B)/tokenauth $(B)/bench_pg_otp
+	@bash bench/pg.sh $(B)
