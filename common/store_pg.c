@@ -7,8 +7,10 @@
  * wiped on each connect; the string is never logged: it is parsed first
  * and refused with a fixed message when libpq cannot read it (libpq's own
  * parse errors quote it); connect errors name hosts and users, never
- * passwords.  Every query goes through PQexecParams
- * with constant SQL and bound parameters; integers and blobs travel in
+ * passwords.  Every query is constant SQL with bound parameters,
+ * prepared once per connection on first use (PQprepare, then
+ * PQexecPrepared: one round trip, no parse or plan) and transaction
+ * control goes through PQexecParams; integers and blobs travel in
  * binary.  A libpq error is TA_ERR_UNAVAILABLE, never a verdict; a lost
  * connection is reopened once, on the next call.
  *
@@ -45,13 +47,28 @@
 #define OID_INT8  20
 #define OID_TEXT  25
 
+#define NPARAM    9  /* parameters of a statement, at most */
+#define NPREPARED 64 /* statements prepared per connection, at most */
+
+/* A statement prepared on a connection: one of this file's constant
+ * SQL strings, with the parameter types it was prepared with. */
+struct prepared {
+	const char *sql;
+	Oid types[NPARAM];
+	int n;
+};
+
 struct pg_store {
 	struct ta_store base; /* first: handles are cast back and forth */
 	PGconn *conn;
 	char *dsn_file;
 	pid_t conn_pid; /* process that made conn: a child never uses it */
 	int txn;        /* in a transaction of ours */
-	int lost;       /* the connection went away inside a transaction */
+	/* Statements prepared on conn, in order (name "ta<i>"); emptied
+	 * with the connection. */
+	struct prepared prep[NPREPARED];
+	int nprep;
+	int lost; /* the connection went away inside a transaction */
 	/* A parent's connection, in a forked child: never used, never closed
 	 * (PQfinish would send Terminate on the parent's socket); kept here so
 	 * that it stays reachable.  No global list: a module has no writable
@@ -107,7 +124,6 @@ struct param {
 #define P_TEXT(s)    ((struct param){OID_TEXT, (s), 0, NULL, 0})
 #define P_INT(n)     ((struct param){OID_INT8, NULL, (int64_t)(n), NULL, 0})
 #define P_BLOB(b, n) ((struct param){OID_BYTEA, NULL, 0, (b), (int)(n)})
-#define NPARAM       9
 
 static void set_msg(struct pg_store *s, const char *what, const char *detail)
 {
@@ -134,6 +150,65 @@ static int map_result(struct pg_store *s, PGresult *res)
 	if (strcmp(state, "42P01") == 0 || strcmp(state, "42703") == 0)
 		return TA_ERR_CORRUPT;
 	return TA_ERR_UNAVAILABLE;
+}
+
+/* Statements worth preparing: queries, not transaction control or DDL. */
+static int preparable(const char *sql)
+{
+	return strncmp(sql, "SELECT", 6) == 0 || strncmp(sql, "INSERT", 6) == 0 ||
+	       strncmp(sql, "UPDATE", 6) == 0 || strncmp(sql, "DELETE", 6) == 0;
+}
+
+/*
+ * The index of sql prepared on s->conn with these types, preparing it on
+ * first use; -1 when it is not to be prepared (or the table is full).
+ * *res receives a failed preparation's result (the caller maps and
+ * clears it): the same error the statement itself would have given.
+ */
+static int prepared(struct pg_store *s, const char *sql, int n, const Oid *types, PGresult **res)
+{
+	char name[16];
+	int i;
+
+	*res = NULL;
+	for (i = 0; i < s->nprep; i++)
+		if (s->prep[i].sql == sql || strcmp(s->prep[i].sql, sql) == 0)
+			return s->prep[i].n == n &&
+			               memcmp(s->prep[i].types, types, (size_t)n * sizeof(Oid)) == 0
+			           ? i
+			           : -1;
+	if (!preparable(sql) || s->nprep == NPREPARED)
+		return -1;
+	snprintf(name, sizeof(name), "ta%d", i);
+	*res = PQprepare(s->conn, name, sql, n, types);
+	if (*res == NULL || PQresultStatus(*res) != PGRES_COMMAND_OK)
+		return -1;
+	PQclear(*res);
+	*res = NULL;
+	s->prep[i].sql = sql;
+	memcpy(s->prep[i].types, types, (size_t)n * sizeof(Oid));
+	s->prep[i].n = n;
+	s->nprep++;
+	return i;
+}
+
+/*
+ * One statement, one round trip: a query through its prepared statement
+ * (parsed and planned once per connection), anything else as is.
+ */
+static PGresult *exec_sql(struct pg_store *s, const char *sql, int n, const Oid *types,
+                          const char *const *values, const int *lens, const int *formats)
+{
+	PGresult *res = NULL;
+	char name[16];
+	int i = prepared(s, sql, n, types, &res);
+
+	if (res != NULL) /* the preparation failed: its error is the answer */
+		return res;
+	if (i < 0)
+		return PQexecParams(s->conn, sql, n, types, values, lens, formats, 1);
+	snprintf(name, sizeof(name), "ta%d", i);
+	return PQexecPrepared(s->conn, name, n, values, lens, formats, 1);
 }
 
 /*
@@ -170,7 +245,7 @@ static int run(struct pg_store *s, const char *sql, const struct param *p, int n
 			formats[i] = 1;
 		}
 	}
-	res = PQexecParams(s->conn, sql, n, types, values, lens, formats, 1);
+	res = exec_sql(s, sql, n, types, values, lens, formats);
 	es = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK) {
 		*out = res;
@@ -244,6 +319,7 @@ static void drop_conn(struct pg_store *s)
 {
 	if (s->conn == NULL)
 		return;
+	s->nprep = 0; /* prepared statements die with their connection */
 	if (s->conn_pid == getpid())
 		PQfinish(s->conn);
 	else
