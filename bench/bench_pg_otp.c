@@ -3,14 +3,14 @@
  * against the store a configuration file names (make bench-pg points it
  * at PostgreSQL).
  *
- * Usage: bench_pg_otp CONFIG THREADS USERS_PER_THREAD SECONDS
+ * Usage: bench_pg_otp CONFIG THREADS USERS_PER_THREAD SECONDS [PREFIX]
  *
- * Enrols THREADS x USERS_PER_THREAD HOTP users (fresh store expected:
- * names bpo<thread>_<n>), then each thread, with its own context (so its
- * own store connection), submits the next valid code of its users in
- * turn through ta_verify for SECONDS: every success advances the
- * counter with the store's conditional UPDATE, so every code is fresh
- * and is used once.  The users of two threads never overlap.
+ * Enrols THREADS x USERS_PER_THREAD HOTP users named PREFIX<thread>_<n>
+ * (default prefix "bpo"; none of them may exist), then each thread, with
+ * its own context (so its own store connection), submits the next valid
+ * code of its users in turn through ta_verify for SECONDS: every success
+ * advances the counter with the store's conditional UPDATE, so every
+ * code is fresh and is used once.  The users of two threads never overlap.
  *
  * Prints one line "verifications N successes N failures N seconds S
  * rate R" and exits 1 when any verification was not a success or the
@@ -33,6 +33,8 @@
 #define MAX_THREADS 256
 #define MAX_USERS   4096 /* per thread */
 #define SECRET_LEN  20
+
+static const char *prefix = "bpo";
 
 struct worker {
 	const ta_config *cfg;
@@ -59,7 +61,7 @@ static void user_secret(unsigned t, unsigned u, uint8_t secret[SECRET_LEN])
 
 static void user_name(unsigned t, unsigned u, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "bpo%u_%u", t, u);
+	snprintf(buf, cap, "%s%u_%u", prefix, t, u);
 }
 
 static int enroll_all(const ta_config *cfg, unsigned threads, unsigned users)
@@ -145,9 +147,13 @@ int main(int argc, char **argv)
 	double t0, el;
 	int bad = 0;
 
-	if (argc != 5 || arg_uint(argv[2], MAX_THREADS, &threads) != 0 ||
+	if (argc == 6)
+		prefix = argv[5];
+	if ((argc != 5 && argc != 6) || prefix[0] == '\0' || strlen(prefix) > 16 ||
+	    arg_uint(argv[2], MAX_THREADS, &threads) != 0 ||
 	    arg_uint(argv[3], MAX_USERS, &users) != 0 || arg_uint(argv[4], 3600, &secs) != 0) {
-		fprintf(stderr, "usage: bench_pg_otp CONFIG THREADS USERS_PER_THREAD SECONDS\n");
+		fprintf(stderr,
+		        "usage: bench_pg_otp CONFIG THREADS USERS_PER_THREAD SECONDS [PREFIX]\n");
 		return 2;
 	}
 	if (cfg == NULL || ta_config_load(cfg, argv[1], 0, err, sizeof(err)) != TA_OK) {
@@ -158,8 +164,11 @@ int main(int argc, char **argv)
 		return 1;
 	t0 = now_s();
 	for (unsigned t = 0; t < threads; t++) {
-		w[t] = (struct worker){cfg, t, users, t0 + secs, calloc(users, sizeof(uint64_t)),
-		                       0, 0, 0};
+		w[t] = (struct worker){.cfg = cfg,
+		                       .id = t,
+		                       .users = users,
+		                       .until = t0 + secs,
+		                       .counter = calloc(users, sizeof(uint64_t))};
 		if (w[t].counter == NULL || pthread_create(&tid[t], NULL, work, &w[t]) != 0) {
 			bad = 1;
 			break;

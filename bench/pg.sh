@@ -9,9 +9,15 @@
 #     per node (64 connections in all); the sum of requests/s, the worse p99;
 #  4. HOTP verify-and-commit through the core on PostgreSQL (bench_pg_otp:
 #     distinct users per thread, each submitting its next valid code, so
-#     every success is a conditional UPDATE of its counter);
+#     every success is a conditional UPDATE of its counter), with one
+#     thread and with OTP_THREADS (default 4): every write transaction
+#     takes the store's one writers' lock, so the two rows show what
+#     concurrency costs;
 #  5. pgbench -S (select-only, built in) on the same server, -c 64 -j 2,
-#     over the Unix socket, in a database of its own: the ceiling.
+#     over the Unix socket, in a database of its own: the ceiling, with
+#     the default simple protocol and with -M prepared (as the store's
+#     queries are prepared).
+# The OTP target is judged on the better of the two OTP rows.
 # Every tokenauthd logs each request to a file, as in production.
 #
 # Exits non-zero only on errors: a setup failure, an error answer, a socket
@@ -45,6 +51,9 @@ PIDS="" # wrk and pgbench of ours still running
 FIX=""
 cleanup() {
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	if [ -n "$FIX" ] && [ -n "${BENCH_KEEP:-}" ]; then # wrk and pgbench outputs, for a look
+		mkdir -p "$BENCH_KEEP" && cp "$FIX"/*.out "$FIX"/*.log "$BENCH_KEEP"/ 2>/dev/null
+	fi
 	if [ -n "$FIX" ]; then
 		for n in lite pg1 pg2; do td_stop "$n" KILL; done
 		sh "$CLUSTER" stop "$FIX/pg"
@@ -132,6 +141,7 @@ wrk_start "$FIX/pg2b.out" "$P_PG2" 1 32 "$PG_TOK"
 wrk_wait
 account "$FIX/pg2a.out" "$FIX/pg2b.out"
 PG2_RPS=$(( $(f "$FIX/pg2a.out" rps) + $(f "$FIX/pg2b.out" rps) ))
+PG2_DETAIL="node 1: $(f "$FIX/pg2a.out" rps)/s p99 $(f "$FIX/pg2a.out" 'p99 ms') ms, node 2: $(f "$FIX/pg2b.out" rps)/s p99 $(f "$FIX/pg2b.out" 'p99 ms') ms"
 PG2_P99=$(printf '%s\n%s\n' "$(f "$FIX/pg2a.out" 'p99 ms')" "$(f "$FIX/pg2b.out" 'p99 ms')" | sort -g | tail -1)
 
 for p in "$P_LITE" "$P_PG1" "$P_PG2"; do
@@ -139,28 +149,47 @@ for p in "$P_LITE" "$P_PG1" "$P_PG2"; do
 done
 for n in lite pg1 pg2; do td_stop "$n" || ERRORS=$((ERRORS + 1)); done
 
-# 4. HOTP verify-and-commit through the core on the same store, the nodes gone
-"$B/bench_pg_otp" "$FIX/pgbase.conf" "$OTP_THREADS" 32 "$SECS" >"$FIX/otp.out" 2>&1 &
-PIDS="$!"
-wrk_wait
-sed 's/^/  otp: /' "$FIX/otp.out" >&2
-OTP_RATE=$(sed -n 's/.* rate \([0-9]*\)$/\1/p' "$FIX/otp.out")
-OTP_FAIL=$(sed -n 's/.* failures \([0-9]*\) .*/\1/p' "$FIX/otp.out")
-OTP_N=$(sed -n 's/^verifications \([0-9]*\) .*/\1/p' "$FIX/otp.out")
-[ -n "$OTP_RATE" ] || { OTP_RATE=0; ERRORS=$((ERRORS + 1)); }
+# 4. HOTP verify-and-commit through the core on the same store, the nodes
+# gone; otp_run OUT THREADS PREFIX (users of their own: codes are fresh)
+# sets RATE.  Run in this shell, never in $(...): the trap must know every pid.
+OTP_N=0 OTP_FAIL=0
+otp_run() {
+	"$B/bench_pg_otp" "$FIX/pgbase.conf" "$2" 32 "$SECS" "$3" >"$1" 2>&1 &
+	PIDS="$!"
+	wrk_wait
+	n=$(sed -n 's/^verifications \([0-9]*\) .*/\1/p' "$1")
+	fl=$(sed -n 's/.* failures \([0-9]*\) .*/\1/p' "$1")
+	[ -n "$n" ] && [ -n "$fl" ] || { echo "$NAME: bench_pg_otp:" >&2; cat "$1" >&2; fl=1; n=0; }
+	OTP_N=$((OTP_N + n)) OTP_FAIL=$((OTP_FAIL + fl))
+	RATE=$(sed -n 's/.* rate \([0-9]*\)$/\1/p' "$1")
+	: "${RATE:=0}"
+}
+otp_run "$FIX/otp1.out" 1 one
+OTP1_RATE=$RATE
+otp_run "$FIX/otpn.out" "$OTP_THREADS" many
+OTPN_RATE=$RATE
+OTP_BEST=$(( OTP1_RATE > OTPN_RATE ? OTP1_RATE : OTPN_RATE ))
 
 # 5. the ceiling: pgbench -S on the same server, a database of its own
 psql_admin -c "CREATE DATABASE pgbench" >/dev/null || die "cannot create the pgbench database"
 "$PGBIN/pgbench" -h "$PGSOCK" -U postgres -i -s 4 -q pgbench >"$FIX/pgbench-init.out" 2>&1 ||
 	die "pgbench -i failed: $(tail -3 "$FIX/pgbench-init.out")"
-"$PGBIN/pgbench" -h "$PGSOCK" -U postgres -S -n -c 64 -j 2 -T "$SECS" -r pgbench >"$FIX/pgbench.out" 2>&1 &
-PIDS="$!"
-wrk_wait
-PGB_TPS=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$FIX/pgbench.out" | awk '{ printf "%.0f", $1 }')
-PGB_LAT=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$FIX/pgbench.out")
-PGB_FAIL=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$FIX/pgbench.out")
-[ -n "$PGB_TPS" ] || { PGB_TPS=0; cat "$FIX/pgbench.out" >&2; ERRORS=$((ERRORS + 1)); }
-ERRORS=$((ERRORS + ${PGB_FAIL:-0}))
+# pgbench_run OUT MODE: sets RATE (tps); failed transactions are errors
+pgbench_run() {
+	"$PGBIN/pgbench" -h "$PGSOCK" -U postgres -S -n -M "$2" -c 64 -j 2 -T "$SECS" pgbench \
+		>"$1" 2>&1 &
+	PIDS="$!"
+	wrk_wait
+	grep -q '^tps = ' "$1" || { cat "$1" >&2; ERRORS=$((ERRORS + 1)); }
+	fl=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$1")
+	ERRORS=$((ERRORS + ${fl:-0}))
+	RATE=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$1" | awk '{ printf "%.0f", $1 }')
+	: "${RATE:=0}"
+}
+pgbench_run "$FIX/pgbench.out" simple
+PGB_TPS=$RATE
+pgbench_run "$FIX/pgbenchp.out" prepared
+PGBP_TPS=$RATE
 
 ratio() { awk -v a="$1" -v b="$LITE_RPS" 'BEGIN { if (b > 0) printf "%.2f x SQLite", a / b; else print "-" }'; }
 echo
@@ -168,17 +197,20 @@ printf '%-52s %10s %10s  %s\n' "bench-pg (${SECS} s per row, one run)" "per s" "
 printf '%-52s %10s %10s  %s\n' "1 tokenauthd, SQLite store (anchor), 64 conns" "$LITE_RPS" "$LITE_P99" "1.00 x SQLite"
 printf '%-52s %10s %10s  %s\n' "1 tokenauthd, PostgreSQL store, 64 conns" "$PG1_RPS" "$PG1_P99" "$(ratio "$PG1_RPS")"
 printf '%-52s %10s %10s  %s\n' "2 tokenauthd, same PostgreSQL, 2 x 32 conns" "$PG2_RPS" "$PG2_P99" "$(ratio "$PG2_RPS")"
-printf '%-52s %10s %10s  %s\n' "HOTP verify+commit, core, PostgreSQL, $OTP_THREADS threads" "$OTP_RATE" "-" "$(ratio "$OTP_RATE")"
+printf '%-52s %10s %10s  %s\n' "HOTP verify+commit, core, PostgreSQL, 1 thread" "$OTP1_RATE" "-" "$(ratio "$OTP1_RATE")"
+printf '%-52s %10s %10s  %s\n' "HOTP verify+commit, core, PostgreSQL, $OTP_THREADS threads" "$OTPN_RATE" "-" "$(ratio "$OTPN_RATE")"
 printf '%-52s %10s %10s  %s\n' "pgbench -S, 64 clients, same server (ceiling)" "$PGB_TPS" "-" "$(ratio "$PGB_TPS")"
-echo "validate rows: error answers and socket errors $ERRORS; OTP: ${OTP_N:-0} verifications, ${OTP_FAIL:-?} not a success; pgbench avg latency ${PGB_LAT:-?} ms"
+printf '%-52s %10s %10s  %s\n' "pgbench -S -M prepared, 64 clients (ceiling)" "$PGBP_TPS" "-" "$(ratio "$PGBP_TPS")"
+echo "2 nodes, each: $PG2_DETAIL"
+echo "errors: $ERRORS (error answers, socket errors, pgbench failures); OTP: $OTP_N verifications, $OTP_FAIL not a success"
 if awk -v r="$PG2_RPS" -v p="$PG2_P99" 'BEGIN { exit !(r >= 10000 && p < 20) }'; then
 	echo "target met: 2 nodes on PostgreSQL >= 10000 validations/s with p99 < 20 ms ($PG2_RPS/s, p99 $PG2_P99 ms)"
 else
 	echo "target NOT met: 2 nodes on PostgreSQL >= 10000 validations/s with p99 < 20 ms ($PG2_RPS/s, p99 $PG2_P99 ms)"
 fi
-if [ "$OTP_RATE" -ge 2000 ]; then
-	echo "target met: OTP verify+commit on PostgreSQL >= 2000/s ($OTP_RATE/s)"
+if [ "$OTP_BEST" -ge 2000 ]; then
+	echo "target met: OTP verify+commit on PostgreSQL >= 2000/s (best row $OTP_BEST/s)"
 else
-	echo "target NOT met: OTP verify+commit on PostgreSQL >= 2000/s ($OTP_RATE/s)"
+	echo "target NOT met: OTP verify+commit on PostgreSQL >= 2000/s (best row $OTP_BEST/s)"
 fi
-[ "$ERRORS" = 0 ] && [ "${OTP_FAIL:-1}" = 0 ]
+[ "$ERRORS" = 0 ] && [ "$OTP_FAIL" = 0 ] && [ "$OTP_N" -gt 0 ]
