@@ -93,7 +93,8 @@ td_start pg1 "$FIX/pg1.conf" -r 0 || die "tokenauthd (PostgreSQL, node 1) did no
 td_start pg2 "$FIX/pg2.conf" -r 0 || die "tokenauthd (PostgreSQL, node 2) did not start: $(tail -3 "$FIX/pg2.log")"
 threads=$(sed -n 's/.*serving with \([0-9]*\) worker.*/\1/p' "$FIX/lite.log")
 
-ERRORS=0 # error answers and socket errors over every row
+ERRORS=0 # every error over every row: the run fails when it is not 0
+ANSWERS=0 SOCKETS=0 # of which error answers, and socket errors (wrk's 5 s timeouts count)
 
 # wrk_start OUT PORT THREADS CONNS TOKEN: one wrk in the background (pid in PIDS).
 wrk_start() {
@@ -117,7 +118,7 @@ account() {
 	for o in "$@"; do
 		e=$(f "$o" 'socket errors') s=$(f "$o" non-2xx)
 		[ -n "$(f "$o" rps)" ] || { echo "$NAME: wrk gave no figures:" >&2; cat "$o" >&2; ERRORS=$((ERRORS + 1)); continue; }
-		ERRORS=$((ERRORS + ${e:-1} + ${s:-1}))
+		ERRORS=$((ERRORS + ${e:-1} + ${s:-1})) SOCKETS=$((SOCKETS + ${e:-1})) ANSWERS=$((ANSWERS + ${s:-1}))
 	done
 }
 
@@ -145,7 +146,8 @@ PG2_DETAIL="node 1: $(f "$FIX/pg2a.out" rps)/s p99 $(f "$FIX/pg2a.out" 'p99 ms')
 PG2_P99=$(printf '%s\n%s\n' "$(f "$FIX/pg2a.out" 'p99 ms')" "$(f "$FIX/pg2b.out" 'p99 ms')" | sort -g | tail -1)
 
 for p in "$P_LITE" "$P_PG1" "$P_PG2"; do
-	ERRORS=$((ERRORS + $(not_success "$p")))
+	n=$(not_success "$p")
+	ERRORS=$((ERRORS + n)) ANSWERS=$((ANSWERS + n))
 done
 for n in lite pg1 pg2; do td_stop "$n" || ERRORS=$((ERRORS + 1)); done
 
@@ -202,7 +204,7 @@ printf '%-52s %10s %10s  %s\n' "HOTP verify+commit, core, PostgreSQL, $OTP_THREA
 printf '%-52s %10s %10s  %s\n' "pgbench -S, 64 clients, same server (ceiling)" "$PGB_TPS" "-" "$(ratio "$PGB_TPS")"
 printf '%-52s %10s %10s  %s\n' "pgbench -S -M prepared, 64 clients (ceiling)" "$PGBP_TPS" "-" "$(ratio "$PGBP_TPS")"
 echo "2 nodes, each: $PG2_DETAIL"
-echo "errors: $ERRORS (error answers, socket errors, pgbench failures); OTP: $OTP_N verifications, $OTP_FAIL not a success"
+echo "errors: $ERRORS ($ANSWERS error answers, $SOCKETS socket errors or timeouts, the rest from wrk, pgbench or a node's exit); OTP: $OTP_N verifications, $OTP_FAIL not a success"
 if awk -v r="$PG2_RPS" -v p="$PG2_P99" 'BEGIN { exit !(r >= 10000 && p < 20) }'; then
 	echo "target met: 2 nodes on PostgreSQL >= 10000 validations/s with p99 < 20 ms ($PG2_RPS/s, p99 $PG2_P99 ms)"
 else
