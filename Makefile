@@ -79,6 +79,7 @@ ATTACK_TARGETS =
 -include sasl_tokenauth/sasl.mk
 -include tokenauthd/tokenauthd.mk
 include pg.mk
+include packaging.mk
 
 all: $(PROGS)
 
