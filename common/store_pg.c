@@ -435,6 +435,14 @@ static int dsn_ok(struct pg_store *s, const char *dsn)
 			set_msg(s, "the DSN file has a malformed value (a keyword without a value?)",
 			        NULL);
 			r = TA_ERR_CONFIG;
+		} else if (free_text && strcmp(o->keyword, "password") != 0 &&
+		           strstr(v, "password=") != NULL) {
+			/* "dbname= password=x" parses as dbname "password=x" (options
+			 * likewise): the server quotes it back in its error, which
+			 * the password backstop below cannot catch (no password) */
+			set_msg(s, "the DSN file has a malformed value (a keyword without a value?)",
+			        NULL);
+			r = TA_ERR_CONFIG;
 		} else if (strcmp(o->keyword, "password") == 0) {
 			snprintf(s->secret, sizeof(s->secret), "%s", v);
 		}

@@ -79,7 +79,10 @@ kill "$(cat "$W/load.stall.pid")" 2>/dev/null
 for bad_dsn in 'postgresql://tokenauth:Sup3rS%ecret@[::1/tokenauth' \
 	'host=/nowhere password=Sup3r Secret' 'sslmode= password=Sup3r host=/nowhere' \
 	'host= password=Sup3r' 'port=5432password=Sup3r host=/nowhere' \
-	'postgresql://tokenauth:Sup3r/x@db.invalid/tokenauth'; do
+	'postgresql://tokenauth:Sup3r/x@db.invalid/tokenauth' \
+	"host=$W/pg/srv user=tokenauth dbname= password=Sup3r" \
+	"host=$W/pg/srv user=tokenauth dbname=tokenauth options= password=Sup3r" \
+	"postgresql://tokenauth@/password=Sup3r?host=$W/pg/srv"; do
 	printf '%s\n' "$bad_dsn" >"$W/pg/dsn"
 	echo "$CODE" | expect 2 "malformed DSN (a configuration error)" -- ta verify --user frank
 	err_has "DSN file" "says the DSN file is at fault"
