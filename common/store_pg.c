@@ -8,10 +8,10 @@
  * and refused with a fixed message when libpq cannot read it (libpq's own
  * parse errors quote it); connect errors name hosts and users, never
  * passwords.  Every query is constant SQL with bound parameters,
- * prepared once per connection on first use (PQprepare, then
- * PQexecPrepared: one round trip, no parse or plan) and transaction
- * control goes through PQexecParams; integers and blobs travel in
- * binary.  A libpq error is TA_ERR_UNAVAILABLE, never a verdict; a lost
+ * prepared once per connection on first use (PQsendPrepare, then
+ * PQsendQueryPrepared: one round trip, no parse or plan) and transaction
+ * control goes through PQsendQueryParams, each answer awaited for at most
+ * PG_ANSWER_MS; integers and blobs travel in binary.  A libpq error is TA_ERR_UNAVAILABLE, never a verdict; a lost
  * connection is reopened once, on the next call.
  *
  * Writers serialise as SQLite's BEGIN IMMEDIATE does: begin takes one
@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -41,6 +42,13 @@
 #define PG_LOCK_KEY   "1416315253" /* the advisory lock of writers (PG_APP_ID) */
 #define PG_DSN_MAX    4096
 #define PG_TIMEOUT_MS "5000" /* statement_timeout and lock_timeout */
+/* Our own bound on one statement's answer, whatever the server does: a
+ * server that stalls (stopped, a disk that hangs, or a man in the middle
+ * that keeps the connection open and answers nothing) would otherwise
+ * hang a login for ever; the server's own timeouts need a server that
+ * runs them.  Above PG_TIMEOUT_MS, so a slow statement still gets the
+ * server's error. */
+#define PG_ANSWER_MS 15000
 
 /* Parameter types (pg_type OIDs) */
 #define OID_BYTEA 17
@@ -152,6 +160,65 @@ static int map_result(struct pg_store *s, PGresult *res)
 	return TA_ERR_UNAVAILABLE;
 }
 
+static void drop_conn(struct pg_store *s);
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)(t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * The answer to the one statement just sent (sent: what PQsend* said),
+ * waited for at most PG_ANSWER_MS in all: PQexec's result (an error
+ * result before any other), or NULL.  When the server does not answer in
+ * time the connection is dropped (its state is unknown: a transaction on
+ * it is lost) and NULL comes back with s->msg saying why.
+ */
+static PGresult *await(struct pg_store *s, int sent)
+{
+	struct timespec t0;
+	PGresult *res = NULL, *next;
+
+	if (!sent)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		while (PQisBusy(s->conn)) {
+			struct pollfd p = {.fd = PQsocket(s->conn), .events = POLLIN};
+			long left = PG_ANSWER_MS - ms_since(&t0);
+			int n = left > 0 ? poll(&p, 1, (int)left) : 0;
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n == 0) {
+				PQclear(res);
+				set_msg(s, "no answer from the server within 15 s: connection dropped",
+				        NULL);
+				if (s->txn)
+					s->lost = 1;
+				drop_conn(s);
+				return NULL;
+			}
+			if (n < 0 || !PQconsumeInput(s->conn))
+				break; /* PQgetResult reports the broken connection */
+		}
+		if ((next = PQgetResult(s->conn)) == NULL)
+			break;
+		if (res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR) {
+			PQclear(next); /* the first error is the answer */
+			continue;
+		}
+		PQclear(res);
+		res = next;
+		if (PQstatus(s->conn) == CONNECTION_BAD)
+			break; /* nothing more will come */
+	}
+	return res;
+}
+
 /* Statements worth preparing: queries, not transaction control or DDL. */
 static int preparable(const char *sql)
 {
@@ -180,7 +247,7 @@ static int prepared(struct pg_store *s, const char *sql, int n, const Oid *types
 	if (!preparable(sql) || s->nprep == NPREPARED)
 		return -1;
 	snprintf(name, sizeof(name), "ta%d", i);
-	*res = PQprepare(s->conn, name, sql, n, types);
+	*res = await(s, PQsendPrepare(s->conn, name, sql, n, types));
 	if (*res == NULL || PQresultStatus(*res) != PGRES_COMMAND_OK)
 		return -1;
 	PQclear(*res);
@@ -205,10 +272,12 @@ static PGresult *exec_sql(struct pg_store *s, const char *sql, int n, const Oid 
 
 	if (res != NULL) /* the preparation failed: its error is the answer */
 		return res;
+	if (s->conn == NULL) /* dropped: no answer in time */
+		return NULL;
 	if (i < 0)
-		return PQexecParams(s->conn, sql, n, types, values, lens, formats, 1);
+		return await(s, PQsendQueryParams(s->conn, sql, n, types, values, lens, formats, 1));
 	snprintf(name, sizeof(name), "ta%d", i);
-	return PQexecPrepared(s->conn, name, n, values, lens, formats, 1);
+	return await(s, PQsendQueryPrepared(s->conn, name, n, values, lens, formats, 1));
 }
 
 /*
@@ -246,6 +315,8 @@ static int run(struct pg_store *s, const char *sql, const struct param *p, int n
 		}
 	}
 	res = exec_sql(s, sql, n, types, values, lens, formats);
+	if (res == NULL && s->conn == NULL)
+		return TA_ERR_UNAVAILABLE; /* timed out: s->msg says so */
 	es = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK) {
 		*out = res;
@@ -361,6 +432,14 @@ static int dsn_ok(struct pg_store *s, const char *dsn)
 		           (strcmp(o->keyword, "port") == 0 && strspn(v, "0123456789,") != strlen(v))) {
 			/* "host= password=x" parses as host "password=x": libpq would
 			 * quote it in its error (and resolve it); a bad port likewise */
+			set_msg(s, "the DSN file has a malformed value (a keyword without a value?)",
+			        NULL);
+			r = TA_ERR_CONFIG;
+		} else if (free_text && strcmp(o->keyword, "password") != 0 &&
+		           strstr(v, "password=") != NULL) {
+			/* "dbname= password=x" parses as dbname "password=x" (options
+			 * likewise): the server quotes it back in its error, which
+			 * the password backstop below cannot catch (no password) */
 			set_msg(s, "the DSN file has a malformed value (a keyword without a value?)",
 			        NULL);
 			r = TA_ERR_CONFIG;

@@ -77,6 +77,24 @@ GRANT SELECT ON public.tokenauth_schema, public.tokens, public.otp TO :"verify";
 GRANT UPDATE (next) ON public.otp TO :"verify";
 -- failure counters and lockouts, kept by the verify path itself
 GRANT SELECT, INSERT, UPDATE, DELETE ON public.throttle TO :"verify";
+-- UPDATE (next) would also let the verify role move a counter back and
+-- make a spent HOTP/TOTP code good again: only the tables' owner (enroll
+-- --replace, store copy --force) may lower it
+CREATE OR REPLACE FUNCTION public.tokenauth_otp_forward() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID),
+                       'USAGE') THEN
+        RAISE EXCEPTION 'tokenauth: an OTP counter only moves forward'
+            USING ERRCODE = '42501';
+    END IF;
+    RETURN NEW;
+END $$;
+ALTER FUNCTION public.tokenauth_otp_forward() OWNER TO :"admin";
+REVOKE ALL ON FUNCTION public.tokenauth_otp_forward() FROM PUBLIC;
+DROP TRIGGER IF EXISTS tokenauth_otp_forward ON public.otp;
+CREATE TRIGGER tokenauth_otp_forward BEFORE UPDATE OF next ON public.otp
+    FOR EACH ROW WHEN (NEW.next < OLD.next) EXECUTE FUNCTION public.tokenauth_otp_forward();
 COMMIT;
 \echo tokenauth: :verify may now verify against database :db
 \else

@@ -82,6 +82,22 @@ for q in "UPDATE tokens SET revoked = 0" "UPDATE tokens SET expires = 0" \
 done
 expect 0 "psql as tokenauth_verify: UPDATE otp SET next = next" -- \
 	sql tokenauth_verify tarole -c "UPDATE otp SET next = next"
+# a counter moved back would make a spent code good again (on 80e9bbf the
+# verify role replayed a used TOTP code this way)
+expect 1 "psql as tokenauth_verify: UPDATE otp SET next = 0 (a rewind)" -- \
+	sql tokenauth_verify tarole -c "UPDATE otp SET next = 0"
+err_has "only moves forward" "a rewind refused by the server"
+echo "$CODE" | expect 1 "the spent TOTP code still refused after the attempted rewind" -- ver verify --user frank
+echo "$SECRET" | expect 0 "otp enroll --replace as tokenauth_admin (the owner may lower it)" -- \
+	adm otp enroll --user frank --secret-stdin --no-qr --replace
+expect 0 "roles file once more (the trigger is replaced, idempotent)" -- roles
+# what the verify role can still do, as SECURITY.md says: reset a
+# user's failure count or lockout (the verify path itself must clear it
+# after a success), and hold the writers' lock (every write fails closed)
+expect 0 "psql as tokenauth_verify: DELETE FROM throttle (documented: resets lockouts)" -- \
+	sql tokenauth_verify tarole -c "DELETE FROM throttle"
+echo "${TOK}x" | expect 1 "carol no longer locked after the verify role deleted her row" -- ver verify --user carol --tenant acme
+file_lacks "$W/err" "locked" "a lockout"
 # no one else may even connect
 expect 2 "psql as another role: no CONNECT on the database" -- sql tokenauth tarole -c "SELECT 1"
 err_has "permission denied" "CONNECT revoked from PUBLIC"

@@ -58,12 +58,31 @@ chmod 0600 "$W/pg/dsn"
 echo "$CODE" | expect 3 "server unreachable" -- ta verify --user frank
 err_has "connect failed" "names the connect failure"
 file_lacks "$W/err" "tokenauth init" "a hint to create a store file"
+# a server that accepts the connection and then never answers (stopped, a
+# hung disk, a man in the middle keeping the connection open): the login
+# is unavailable within our own bound, never a hang (on 80e9bbf it hung
+# for ever: every statement waited on libpq's blocking PQexec)
+mkdir -m 0700 "$W/stall"
+python3 "$HERE/stall_server.py" "$W/stall" "$W/load.stall.pid" &
+_i=0
+while [ ! -S "$W/stall/.s.PGSQL.5432" ] && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)); done
+printf 'host=%s/stall dbname=tokenauth user=tokenauth\n' "$W" >"$W/pg/dsn"
+_t0=$(date +%s)
+echo "$CODE" | expect 3 "a server that stalls after the startup: unavailable" -- \
+	timeout 40 "$TA" -c "$C" verify --user frank
+_t=$(($(date +%s) - _t0))
+[ "$_t" -le 25 ] && ok || bad "a stalled server bounded to about 15 s (took ${_t} s)"
+err_has "no answer from the server" "says the server did not answer"
+kill "$(cat "$W/load.stall.pid")" 2>/dev/null
 # a DSN libpq cannot parse: a fixed message, never the string (libpq's own
 # parse errors quote it, password and all)
 for bad_dsn in 'postgresql://tokenauth:Sup3rS%ecret@[::1/tokenauth' \
 	'host=/nowhere password=Sup3r Secret' 'sslmode= password=Sup3r host=/nowhere' \
 	'host= password=Sup3r' 'port=5432password=Sup3r host=/nowhere' \
-	'postgresql://tokenauth:Sup3r/x@db.invalid/tokenauth'; do
+	'postgresql://tokenauth:Sup3r/x@db.invalid/tokenauth' \
+	"host=$W/pg/srv user=tokenauth dbname= password=Sup3r" \
+	"host=$W/pg/srv user=tokenauth dbname=tokenauth options= password=Sup3r" \
+	"postgresql://tokenauth@/password=Sup3r?host=$W/pg/srv"; do
 	printf '%s\n' "$bad_dsn" >"$W/pg/dsn"
 	echo "$CODE" | expect 2 "malformed DSN (a configuration error)" -- ta verify --user frank
 	err_has "DSN file" "says the DSN file is at fault"
