@@ -10,7 +10,8 @@
 .PHONY: check-pg
 CHECK_TARGETS += check-pg
 
-check-pg: $(B)/tokenauth $(B)/tokenauthd $(B)/pam_tokenauth.so $(B)/tests/test_store_conformance
+check-pg: $(B)/tokenauth $(B)/tokenauthd $(B)/pam_tokenauth.so $(B)/tests/test_store_conformance \
+          $(B)/tests/stress
 	@sh tests/pg/run.sh $(B)
 	@sh tests/pg/roles.sh $(B)
 	@sh tests/pg/nodes.sh $(B)

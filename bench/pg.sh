@@ -11,8 +11,8 @@
 #     distinct users per thread, each submitting its next valid code, so
 #     every success is a conditional UPDATE of its counter), with one
 #     thread and with OTP_THREADS (default 4): every write transaction
-#     takes the store's one writers' lock, so the two rows show what
-#     concurrency costs;
+#     takes the lock of its user only, so the two rows show what
+#     concurrency gains;
 #  5. pgbench -S (select-only, built in) on the same server, -c 64 -j 2,
 #     over the Unix socket, in a database of its own: the ceiling, with
 #     the default simple protocol and with -M prepared (as the store's

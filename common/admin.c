@@ -364,7 +364,13 @@ int ta_otp_enroll(ta_ctx *ctx, const char *user, const char *tenant, const struc
 		memcpy(secret_out, secret, secret_len);
 	}
 	*secret_out_len = secret_len;
-	if ((r = store_of(ctx, &st)) == TA_OK && replace) {
+	/* Under the user's lock, as a verification of the user: no code of
+	 * the old secret is spent between the read of its step and the write
+	 * that replaces it, nor after that write on the new row. */
+	if ((r = store_of(ctx, &st)) == TA_OK && (r = ta_store_begin_user(st, u, t)) != TA_OK)
+		ta_logf(ctx, TA_LOG_ERR, "cannot start a write transaction: %s",
+		        ta_store_errmsg(st));
+	if (r == TA_OK && replace) {
 		/* A replaced TOTP secret keeps its last step: no code accepted
 		 * before the replacement can be accepted again after it. */
 		struct ta_otp_row old;
@@ -375,6 +381,9 @@ int ta_otp_enroll(ta_ctx *ctx, const char *user, const char *tenant, const struc
 	}
 	if (r == TA_OK)
 		r = put_secret(ctx, st, u, t, p, secret_out, secret_len, next, replace);
+	if (r == TA_OK && (r = ta_store_commit(st)) != TA_OK)
+		ta_logf(ctx, TA_LOG_ERR, "cannot store OTP secret: %s", ta_store_errmsg(st));
+	ta_store_rollback(st);
 	if (r != TA_OK) {
 		ta_wipe(secret_out, TA_OTP_MAX_SECRET);
 		return r;
@@ -408,7 +417,14 @@ int ta_throttle_unlock(ta_ctx *ctx, const char *user, const char *tenant, unsign
 
 	if ((r = store_of(ctx, &st)) != TA_OK)
 		return r;
-	if ((r = ta_store_throttle_clear(st, user, tenant, count)) != TA_OK)
+	/* Serialised with the user's failure counting (every tenant: with
+	 * everyone's), so an unlock is never overwritten by a count read
+	 * before it. */
+	r = tenant != NULL ? ta_store_begin_user(st, user, tenant) : ta_store_begin(st);
+	if (r == TA_OK && (r = ta_store_throttle_clear(st, user, tenant, count)) == TA_OK)
+		r = ta_store_commit(st);
+	ta_store_rollback(st);
+	if (r != TA_OK)
 		ta_logf(ctx, TA_LOG_ERR, "cannot unlock: %s", ta_store_errmsg(st));
 	return r;
 }

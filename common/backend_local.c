@@ -54,7 +54,7 @@ static int check_token(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 	return TA_OK;
 }
 
-/* Decrypt, check and advance inside one write transaction. */
+/* Decrypt, check and advance inside one write transaction of the user's. */
 static int check_otp_locked(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 {
 	struct ta_otp_row row;
@@ -106,7 +106,7 @@ static int check_otp(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 {
 	int r;
 
-	if (ta_store_begin(st) != TA_OK) {
+	if (ta_store_begin_user(st, c->user, c->tenant) != TA_OK) {
 		ta_logf(ctx, TA_LOG_ERR, "store busy or read-only: %s", ta_store_errmsg(st));
 		return TA_ERR_UNAVAILABLE;
 	}

@@ -289,6 +289,17 @@ int ta_store_begin(ta_store *st)
 	return begin_with(st, 0);
 }
 
+int ta_store_begin_user(ta_store *st, const char *user, const char *tenant)
+{
+	int r;
+
+	if (st == NULL || !names_ok(user, tenant, 0))
+		return TA_ERR_INPUT;
+	if ((r = st->ops->begin_user(st, user, tenant)) == TA_OK)
+		st->in_txn = 1;
+	return r;
+}
+
 int ta_store_begin_read(ta_store *st)
 {
 	return begin_with(st, 1);

@@ -75,6 +75,16 @@ int ta_store_schema(ta_store *st);
 
 /* Write transaction.  commit/rollback are safe to call without begin. */
 int ta_store_begin(ta_store *st);
+/*
+ * A write transaction for one user's rows: it serialises with every other
+ * ta_store_begin_user() of the same (user, tenant) and with every
+ * ta_store_begin(), not with other users' (SQLite: ta_store_begin).  The
+ * lock is held before the first read, so a read-modify-write of the
+ * user's throttle or OTP row inside it sees no other writer of that row.
+ * Write only that user's rows in it (ta_store_throttle_put may also make
+ * room in the throttle table; it takes what the cap needs itself).
+ */
+int ta_store_begin_user(ta_store *st, const char *user, const char *tenant);
 int ta_store_commit(ta_store *st);
 void ta_store_rollback(ta_store *st);
 

@@ -86,6 +86,8 @@ struct ta_store_ops {
 	const char *(*errmsg)(ta_store *st);
 
 	int (*begin)(ta_store *st);
+	/* As begin, locking only what one (user, tenant) needs (store.h). */
+	int (*begin_user)(ta_store *st, const char *user, const char *tenant);
 	/* A read-only transaction on one snapshot (for a copy's source). */
 	int (*begin_read)(ta_store *st);
 	int (*commit)(ta_store *st);

@@ -14,10 +14,22 @@
  * PG_ANSWER_MS; integers and blobs travel in binary.  A libpq error is TA_ERR_UNAVAILABLE, never a verdict; a lost
  * connection is reopened once, on the next call.
  *
- * Writers serialise as SQLite's BEGIN IMMEDIATE does: begin takes one
- * transaction-scoped advisory lock up front, so the read-modify-write
- * sequences of verify.c (failure counts, OTP checks) see no other writer
- * between their read and their write, on any node.
+ * Writers take transaction-scoped advisory locks up front, on any node:
+ *  - begin (schema migration, a copy's destination, an OATH import, an
+ *    unlock of every tenant) takes the store lock, PG_LOCK_KEY, in
+ *    exclusive mode: the write lock of SQLite's BEGIN IMMEDIATE;
+ *  - begin_user (the verify path, an OTP enrolment, an unlock) takes the
+ *    store lock in shared mode, then the lock of its (user, tenant): the
+ *    two-int key (PG_APP_ID, hashtext of the length-prefixed names), so
+ *    the read-modify-write sequences of verify.c (failure counts, OTP
+ *    checks) see no other writer of that user's rows between their read
+ *    and their write, while other users go on in parallel (two users
+ *    whose keys collide only wait for each other);
+ *  - a capped throttle row that is new takes PG_CAP_KEY too, for the
+ *    count and the eviction that bound the table (throttle_write).
+ * Always in that order (store, user, cap, then row locks), and a holder
+ * of a row lock waits for nothing but its own row: no cycle (SECURITY.md,
+ * "The PostgreSQL store").
  */
 #define _GNU_SOURCE /* O_PATH */
 #include "file.h"
@@ -39,7 +51,8 @@
 #define PG_PREFIX     "postgresql:"
 #define PG_PREFIX_LEN 11
 #define PG_APP_ID     0x546b4175   /* "TkAu", as the SQLite store's application id */
-#define PG_LOCK_KEY   "1416315253" /* the advisory lock of writers (PG_APP_ID) */
+#define PG_LOCK_KEY   "1416315253" /* the store's advisory lock (PG_APP_ID) */
+#define PG_CAP_KEY    "1416315254" /* the lock of the capped throttle rows */
 #define PG_DSN_MAX    4096
 #define PG_TIMEOUT_MS "5000" /* statement_timeout and lock_timeout */
 /* Our own bound on one statement's answer, whatever the server does: a
@@ -463,7 +476,7 @@ static int dsn_ok(struct pg_store *s, const char *dsn)
  * the caller's home folder, TCP keepalives and a user timeout so a node
  * cut off is noticed in seconds; a bounded connect.  Then the per-session
  * timeouts, idle-in-transaction included: a stalled client cannot hold
- * the writers' lock for long.
+ * a writer's lock for long.
  */
 static int pg_connect_dsn(struct pg_store *s, const char *dsn)
 {
@@ -629,9 +642,42 @@ static int pg_begin(ta_store *st)
 	if ((r = run_cmd(s, "BEGIN ISOLATION LEVEL READ COMMITTED", NULL, 0, NULL)) != TA_OK)
 		return r;
 	s->txn = 1;
-	/* every writer takes this first: the write lock of SQLite's BEGIN IMMEDIATE */
+	/* the store lock, exclusive: SQLite's BEGIN IMMEDIATE, and no
+	 * begin_user of any user runs beside it */
 	if ((r = run_cmd(s, "SELECT pg_advisory_xact_lock(" PG_LOCK_KEY ")", NULL, 0, NULL)) !=
 	    TA_OK) {
+		run_cmd(s, "ROLLBACK", NULL, 0, NULL);
+		s->txn = 0;
+	}
+	return r;
+}
+
+/*
+ * The store lock shared, then the user's: one statement, one round trip,
+ * the order fixed by the subquery (OFFSET 0 keeps the planner from
+ * merging it).  A statement of its own: READ COMMITTED takes a snapshot
+ * per statement, so the reads that follow see every earlier writer of
+ * this user committed.
+ */
+#define PG_USER_LOCK                                                                           \
+	"SELECT pg_advisory_xact_lock(" PG_LOCK_KEY ", hashtext($1)) FROM (SELECT "              \
+	"pg_advisory_xact_lock_shared(" PG_LOCK_KEY "::bigint) OFFSET 0) store_lock"
+
+static int pg_begin_user(ta_store *st, const char *user, const char *tenant)
+{
+	struct pg_store *s = PG(st);
+	/* length-prefixed: ("ab", "c") and ("a", "bc") are other keys */
+	char key[TA_MAX_USER + TA_MAX_TENANT + 24];
+	const struct param p[1] = {P_TEXT(key)};
+	int r;
+
+	snprintf(key, sizeof(key), "%zu:%s%s", strlen(user), user, tenant);
+	if ((r = ready(s)) != TA_OK)
+		return r;
+	if ((r = run_cmd(s, "BEGIN ISOLATION LEVEL READ COMMITTED", NULL, 0, NULL)) != TA_OK)
+		return r;
+	s->txn = 1;
+	if ((r = run_cmd(s, PG_USER_LOCK, p, 1, NULL)) != TA_OK) {
 		run_cmd(s, "ROLLBACK", NULL, 0, NULL);
 		s->txn = 0;
 	}
@@ -1249,36 +1295,30 @@ static int query_int(struct pg_store *s, const char *sql, const struct param *p,
 }
 
 /*
- * As store_sqlite.c's: forget stale streaks, and when the table is still
- * at its cap give up the oldest unlocked row.  TA_ERR_EXISTS when every
- * row is locked.
+ * The capped table's bound (as store_sqlite.c's): at the cap a new row
+ * takes the place of the oldest unlocked one; TA_ERR_EXISTS when every
+ * row is locked.  Under PG_CAP_KEY, taken here after the user's lock and
+ * before any row lock: every capped insert counts and evicts alone, so
+ * the bound holds across nodes.  The victim is one no writer holds (SKIP
+ * LOCKED: it is being written, so not the oldest for long).
  */
-static int throttle_room(struct pg_store *s, const char *user, const char *tenant, int64_t now,
-                         int capped)
+static int throttle_room(struct pg_store *s, int64_t now)
 {
-	const struct param ex[2] = {P_INT(now - TA_THROTTLE_IDLE), P_INT(now)};
-	const struct param ut[2] = {P_TEXT(user), P_TEXT(tenant)};
+	const struct param p[1] = {P_INT(now)};
 	int64_t v = 0;
 	unsigned evicted = 0;
 	int rows = 0, r;
 
-	if ((r = run_cmd(s,
-	                 "DELETE FROM throttle WHERE (\"user\",tenant) IN (SELECT \"user\",tenant "
-	                 "FROM throttle WHERE updated<$1 AND locked_until<=$2 ORDER BY updated "
-	                 "LIMIT 8)",
-	                 ex, 2, NULL)) != TA_OK ||
-	    (r = query_int(s, "SELECT 1::bigint FROM throttle WHERE \"user\"=$1 AND tenant=$2", ut,
-	                   2, &v, &rows)) != TA_OK)
-		return r;
-	if (rows > 0 || !capped)
-		return TA_OK; /* an update needs no room; enrolled users always get one */
-	if ((r = query_int(s, "SELECT count(*) FROM throttle", NULL, 0, &v, &rows)) != TA_OK ||
+	if ((r = run_cmd(s, "SELECT pg_advisory_xact_lock(" PG_CAP_KEY ")", NULL, 0, NULL)) !=
+	        TA_OK ||
+	    (r = query_int(s, "SELECT count(*) FROM throttle", NULL, 0, &v, &rows)) != TA_OK ||
 	    (uint64_t)v < s->base.throttle_cap)
 		return r;
 	if ((r = run_cmd(s,
 	                 "DELETE FROM throttle WHERE (\"user\",tenant) IN (SELECT \"user\",tenant "
-	                 "FROM throttle WHERE locked_until<=$1 ORDER BY updated LIMIT 1)",
-	                 ex + 1, 1, &evicted)) != TA_OK)
+	                 "FROM throttle WHERE locked_until<=$1 ORDER BY updated LIMIT 1 "
+	                 "FOR UPDATE SKIP LOCKED)",
+	                 p, 1, &evicted)) != TA_OK)
 		return r;
 	return evicted > 0 ? TA_OK : TA_ERR_EXISTS;
 }
@@ -1289,27 +1329,47 @@ static int throttle_room(struct pg_store *s, const char *user, const char *tenan
 	"VALUES($1,$2,$3,$4,$5,$6) ON CONFLICT(\"user\",tenant) DO UPDATE SET "                   \
 	"failures=$3,lockouts=$4,locked_until=$5,updated=$6"
 
+/*
+ * The row first, then stale streaks forgotten (a few, idle for
+ * TA_THROTTLE_IDLE and unlocked).  A capped row that is not there (or went
+ * away since the caller read it: an eviction, a sweep, an unlock) is a
+ * new row and needs room; an update needs none.  The sweep comes last
+ * and skips rows another writer holds: it waits for nobody, so whoever
+ * waits for a row it holds waits for a commit, never in a cycle.
+ */
 static int throttle_write(struct pg_store *s, const char *user, const char *tenant,
                           const struct ta_throttle *t, int64_t now, int capped)
 {
 	const struct param p[6] = {P_TEXT(user),       P_TEXT(tenant),         P_INT(t->failures),
 	                           P_INT(t->lockouts), P_INT(t->locked_until), P_INT(now)};
+	const struct param ex[2] = {P_INT(now - TA_THROTTLE_IDLE), P_INT(now)};
+	unsigned n = 0;
 	int r;
 
-	if ((r = throttle_room(s, user, tenant, now, capped)) != TA_OK)
+	if (capped &&
+	    (r = run_cmd(s,
+	                 "UPDATE throttle SET failures=$3,lockouts=$4,locked_until=$5,updated=$6 "
+	                 "WHERE \"user\"=$1 AND tenant=$2",
+	                 p, 6, &n)) != TA_OK)
 		return r;
-	return run_cmd(s, THROTTLE_UPSERT, p, 6, NULL);
+	if (n == 0 && ((capped && (r = throttle_room(s, now)) != TA_OK) ||
+	               (r = run_cmd(s, THROTTLE_UPSERT, p, 6, NULL)) != TA_OK))
+		return r;
+	return run_cmd(s,
+	               "DELETE FROM throttle WHERE (\"user\",tenant) IN (SELECT \"user\",tenant "
+	               "FROM throttle WHERE updated<$1 AND locked_until<=$2 ORDER BY updated "
+	               "LIMIT 8 FOR UPDATE SKIP LOCKED)",
+	               ex, 2, NULL);
 }
 
-/* The room check and the write run under the writers' lock, in the
- * caller's transaction or in one of their own. */
+/* In the caller's transaction, or in one of the user's own. */
 static int pg_throttle_put(ta_store *st, const char *user, const char *tenant,
                            const struct ta_throttle *t, int64_t now, int capped)
 {
 	struct pg_store *s = PG(st);
 	int r, own = !s->txn;
 
-	if ((r = ready(s)) != TA_OK || (own && (r = pg_begin(st)) != TA_OK))
+	if ((r = ready(s)) != TA_OK || (own && (r = pg_begin_user(st, user, tenant)) != TA_OK))
 		return r;
 	r = throttle_write(s, user, tenant, t, now, capped);
 	if (own) {
@@ -1408,6 +1468,7 @@ const struct ta_store_ops ta_store_postgresql = {
     .idle = pg_idle,
     .errmsg = pg_errmsg,
     .begin = pg_begin,
+    .begin_user = pg_begin_user,
     .begin_read = pg_begin_read,
     .commit = pg_commit,
     .rollback = pg_rollback,

@@ -235,6 +235,14 @@ static int sq_begin(ta_store *st)
 	return exec(SQ(st), "BEGIN IMMEDIATE");
 }
 
+/* One file, one writer: a user's transaction is any writer's. */
+static int sq_begin_user(ta_store *st, const char *user, const char *tenant)
+{
+	(void)user;
+	(void)tenant;
+	return sq_begin(st);
+}
+
 static void sq_rollback(ta_store *st);
 
 /* BEGIN alone takes no snapshot yet: the first read does (in WAL mode a
@@ -1086,6 +1094,7 @@ const struct ta_store_ops ta_store_sqlite = {
     .idle = sq_idle,
     .errmsg = sq_errmsg,
     .begin = sq_begin,
+    .begin_user = sq_begin_user,
     .begin_read = sq_begin_read,
     .commit = sq_commit,
     .rollback = sq_rollback,

@@ -313,7 +313,7 @@ static int record_failure(ta_ctx *ctx, ta_store *st, const char *user, const cha
 	*wrote = 0;
 	if (ctx->cfg->max_failures == 0)
 		return TA_OK;
-	if ((r = ta_store_begin(st)) != TA_OK ||
+	if ((r = ta_store_begin_user(st, user, tenant)) != TA_OK ||
 	    (r = ta_store_has_credential(st, user, tenant, &has)) != TA_OK)
 		goto fail;
 	if (!any_user && !has) {
@@ -322,7 +322,7 @@ static int record_failure(ta_ctx *ctx, ta_store *st, const char *user, const cha
 	}
 	if ((r = ta_store_throttle_get(st, user, tenant, &t)) != TA_OK)
 		goto fail;
-	/* Under the write lock: a lockout another login wrote since our first
+	/* Under the user's lock: a lockout another login wrote since our first
 	 * read decides, so parallel guesses get no more than max_failures. */
 	if (t.locked_until > now) {
 		ta_store_rollback(st);

@@ -5,6 +5,8 @@
  *   stress CONFIG once USER CODE GATE     wait for file GATE, verify once (exit 0/1)
  *   stress CONFIG many PREFIX FROM N GATE for users FROM..FROM+N-1: a wrong code,
  *                                          then the right one; count any failure
+ *   stress CONFIG guess USER N GATE       N wrong codes for USER; print how many
+ *                                          were checked (not refused as locked)
  */
 #include "admin.h"
 #include "config.h"
@@ -85,6 +87,24 @@ static int many(ta_ctx *ctx, const char *prefix, unsigned long from, unsigned lo
 	return bad ? 1 : 0;
 }
 
+/* Parallel guessers together must get exactly max_failures checks. */
+static int guess(ta_ctx *ctx, const char *user, unsigned long n)
+{
+	unsigned long checked = 0;
+
+	for (unsigned long i = 0; i < n; i++) {
+		int r = verify(ctx, user, "000000"); /* no counter near 0 gives it */
+		if (r == TA_ERR_REJECTED)
+			checked++;
+		else if (r != TA_ERR_LOCKED) {
+			fprintf(stderr, "stress: %s: a wrong code gave '%s'\n", user, ta_strerror(r));
+			return 1;
+		}
+	}
+	printf("%lu\n", checked);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	ta_config *cfg = ta_config_new();
@@ -105,6 +125,9 @@ int main(int argc, char **argv)
 	} else if (strcmp(argv[2], "many") == 0 && argc == 7) {
 		wait_gate(argv[6]);
 		rc = many(ctx, argv[3], num(argv[4]), num(argv[5]));
+	} else if (strcmp(argv[2], "guess") == 0 && argc == 6) {
+		wait_gate(argv[5]);
+		rc = guess(ctx, argv[3], num(argv[4]));
 	}
 	ta_ctx_free(ctx);
 	ta_config_free(cfg);

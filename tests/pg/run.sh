@@ -93,4 +93,31 @@ printf 'service=tasvc\n' >"$W/pg/dsn"
 echo "$CODE" | expect 2 "service= in the DSN (a configuration error)" -- ta verify --user frank
 err_has "service= is not supported" "names service="
 mv "$W/dsn.ok" "$W/pg/dsn"
+
+# --- parallel guesses: exactly max_failures checked, across sessions ---------------------
+# 8 processes (8 sessions) send 10 wrong codes each for one user at once;
+# the failure count is a read-modify-write under that user's lock, so
+# together they get exactly max_failures = 5 checks and the rest are
+# refused as locked (never more checks, never a lost count); another user
+# guessing beside them is not held up by that lock.
+G="$W/guess.conf"
+cp "$C" "$G" && printf 'max_failures = 5\nlockout = 1h\n' >>"$G" && chmod 0600 "$G"
+"$B/tests/stress" "$G" setup racer 2 || bad "stress setup"
+for i in 1 2 3 4 5 6 7 8; do
+	("$B/tests/stress" "$G" guess racer0 10 "$W/gate" >"$W/guess.$i"; echo $? >"$W/guess.rc.$i") 2>>"$W/guess.log" &
+done
+("$B/tests/stress" "$G" guess racer1 3 "$W/gate" >"$W/guess.other") 2>>"$W/guess.log" &
+sleep 0.5
+touch "$W/gate"
+wait
+checked=$(cat "$W"/guess.[0-9]* | awk '{s += $1} END {print s + 0}')
+rcs=$(cat "$W"/guess.rc.* | sort -u | tr -d '\n')
+echo "  8 sessions x 10 wrong codes for one user (max_failures = 5): $checked checked"
+if [ "$checked" = 5 ] && [ "$rcs" = 0 ]; then ok; else
+	bad "parallel guesses: $checked checked (wanted 5), exit codes '$rcs'"
+	head -5 "$W/guess.log" >&2
+fi
+if [ "$(cat "$W/guess.other")" = 3 ]; then ok; else bad "the other user: '$(cat "$W/guess.other")' of 3 checked"; fi
+row=$(psql -X -qAt -h "$W/pg/srv" -U tokenauth -d tokenauth -c "SELECT failures || ',' || lockouts FROM throttle WHERE \"user\"='racer0'")
+if [ "$row" = "0,1" ]; then ok; else bad "racer0's throttle row after the lockout: '$row' (wanted 0,1)"; fi
 summary "check-pg"

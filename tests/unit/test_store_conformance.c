@@ -7,9 +7,11 @@
 #include "store.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 struct engine {
 	const char *name;
@@ -972,6 +974,102 @@ static void test_pool_fork(void **state)
 	ta_store_release(again);
 }
 
+/* ---- the user's lock ------------------------------------------------------ */
+
+/* A lock to take: user NULL is ta_store_begin (the store's). */
+struct lockname {
+	const char *user, *tenant;
+};
+
+struct waiter {
+	ta_store *st;
+	struct lockname l;
+	int r;
+	double secs;
+};
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int begin_as(ta_store *st, struct lockname l)
+{
+	return l.user ? ta_store_begin_user(st, l.user, l.tenant) : ta_store_begin(st);
+}
+
+static void *wait_begin(void *arg)
+{
+	struct waiter *w = arg;
+	double t0 = mono();
+
+	if ((w->r = begin_as(w->st, w->l)) == TA_OK)
+		w->r = ta_store_commit(w->st);
+	w->secs = mono() - t0;
+	return NULL;
+}
+
+/*
+ * held by one session, then asked for by another: a lock that is not the
+ * same is granted at once (a wait would end in lock_timeout, 5 s, and
+ * UNAVAILABLE); one that is the same waits until the holder commits.
+ */
+static void lock_pair(ta_store *a, ta_store *b, struct lockname held, struct lockname asked,
+                      int same)
+{
+	struct waiter w = {b, asked, -1, 0};
+	pthread_t th;
+
+	assert_int_equal(begin_as(a, held), TA_OK);
+	if (!same) {
+		wait_begin(&w);
+		ta_store_commit(a);
+		assert_int_equal(w.r, TA_OK);
+		assert_true(w.secs < 4.0);
+		return;
+	}
+	assert_int_equal(pthread_create(&th, NULL, wait_begin, &w), 0);
+	usleep(400000);
+	assert_int_equal(ta_store_commit(a), TA_OK);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(w.r, TA_OK);
+	assert_true(w.secs >= 0.3); /* it waited for the commit */
+}
+
+static void test_user_locks(void **state)
+{
+	struct fx *f = *state;
+	const struct lockname ab_c = {"ab", "c"}, a_bc = {"a", "bc"}, alice = {"alice", ""},
+	                      bob = {"bob", ""}, alice_t = {"alice", "t"}, store = {NULL, NULL};
+	struct ta_throttle t = {1, 0, 0}, got;
+	ta_store *b = NULL;
+	char err[512];
+
+	assert_int_equal(ta_store_begin_user(f->st, "alice", NULL), TA_ERR_INPUT);
+	/* a transaction of the user's writes and rolls back as any other */
+	assert_int_equal(ta_store_begin_user(f->st, "alice", ""), TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "alice", "", &t, 1, 0), TA_OK);
+	ta_store_rollback(f->st);
+	assert_int_equal(ta_store_throttle_get(f->st, "alice", "", &got), TA_OK);
+	assert_int_equal(got.failures, 0);
+	if (engine->files)
+		skip(); /* SQLite: one writer at a time, whoever it writes for */
+	assert_int_equal(ta_store_open(f->path, 0, &b, err, sizeof(err)), TA_OK);
+	lock_pair(f->st, b, alice, bob, 0);
+	lock_pair(f->st, b, ab_c, a_bc, 0); /* the names are length-prefixed */
+	lock_pair(f->st, b, alice, alice_t, 0);
+	lock_pair(f->st, b, alice, alice, 1);
+	lock_pair(f->st, b, ab_c, ab_c, 1);
+	/* the store's lock (migration, copy, import) waits for every user's,
+	 * and every user's for it */
+	lock_pair(f->st, b, alice, store, 1);
+	lock_pair(f->st, b, store, bob, 1);
+	ta_store_close(b);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -984,6 +1082,7 @@ int main(void)
 	    T(test_throttle),
 	    T(test_throttle_cap),
 	    T(test_transactions),
+	    T(test_user_locks),
 	    T(test_session_lost),
 	    T(test_bad_inputs),
 	    T(test_copy_tokens),
