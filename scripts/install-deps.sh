@@ -12,7 +12,7 @@ libcurl4-openssl-dev curl python3 openssl
 libpam0g-dev libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
 libpam-oath oathtool valgrind openssh-server openssh-client sshpass
 libsasl2-dev libsasl2-modules sasl2-bin postfix cyrus-imapd cyrus-clients curl
-libmicrohttpd-dev wrk postgresql-15 libpq-dev"
+libmicrohttpd-dev libsystemd-dev wrk postgresql-15 libpq-dev"
 
 missing=""
 for p in $PKGS; do
