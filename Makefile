@@ -11,6 +11,7 @@ MANDIR   ?= $(PREFIX)/share/man
 DATADIR  ?= $(PREFIX)/share/tokenauth
 PAMDIR   ?= /lib/$(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/security
 SYSCONFDIR ?= /etc
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
 B := build
 
@@ -115,6 +116,7 @@ check-asan:
 
 check-cli: $(B)/tokenauth
 	@sh tests/cli/run.sh $(B)/tokenauth
+	@bash tests/cli/completion.sh packaging/bash-completion/tokenauth $(B)/tokenauth
 
 check-remote: $(B)/tokenauth
 	@sh tests/remote/run.sh $(B)
@@ -185,6 +187,8 @@ install: all
 	install -m 0755 $(B)/tokenauth $(DESTDIR)$(BINDIR)/tokenauth
 	install -m 0644 man/tokenauth.1 $(DESTDIR)$(MANDIR)/man1/tokenauth.1
 	install -m 0644 man/tokenauth.conf.5 $(DESTDIR)$(MANDIR)/man5/tokenauth.conf.5
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 packaging/bash-completion/tokenauth $(DESTDIR)$(BASHCOMPDIR)/tokenauth
 	install -d $(DESTDIR)$(DATADIR)
 	install -m 0644 packaging/postgresql-roles.sql $(DESTDIR)$(DATADIR)/postgresql-roles.sql
 	if [ -f $(B)/pam_tokenauth.so ]; then \
@@ -211,7 +215,7 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man8/pam_tokenauth.8 $(DESTDIR)$(SASLDIR)/libtokenauth.so \
 	    $(DESTDIR)$(MANDIR)/man8/sasl_tokenauth.8 $(DESTDIR)$(SBINDIR)/tokenauthd \
 	    $(DESTDIR)$(MANDIR)/man8/tokenauthd.8 $(DESTDIR)$(UNITDIR)/tokenauthd.service \
-	    $(DESTDIR)$(DATADIR)/postgresql-roles.sql
+	    $(DESTDIR)$(DATADIR)/postgresql-roles.sql $(DESTDIR)$(BASHCOMPDIR)/tokenauth
 	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 	@echo "kept $(SYSCONFDIR)/tokenauth and the store; remove them by hand if wanted"
 
