@@ -64,7 +64,7 @@ ATTACK_TARGETS =
 .DEFAULT_GOAL := all
 .PHONY: all deps check check-unit check-asan check-cli check-fuzz check-concurrency check-remote \
         check-attacks \
-        demo bench bench-core install uninstall clean
+        demo bench bench-core install uninstall rpm clean
 
 # Front-ends bring their own rules.  A front-end .mk file
 #   - compiles its own sources with $(FRONT_CPPFLAGS) $(CPPFLAGS) (public
@@ -218,6 +218,25 @@ uninstall:
 	    $(DESTDIR)$(DATADIR)/postgresql-roles.sql $(DESTDIR)$(BASHCOMPDIR)/tokenauth
 	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 	@echo "kept $(SYSCONFDIR)/tokenauth and the store; remove them by hand if wanted"
+
+# ---- RPM -----------------------------------------------------------------------
+
+# The packages of packaging/rpm/tokenauth.spec from the committed tree
+# (git archive HEAD), built under $(B)/rpm.  --nodeps: a Debian host has
+# the libraries but not Fedora's -devel package names.  RPMBUILD_FLAGS
+# adds rpmbuild options (e.g. --nocheck).
+RPM_TOP     = $(abspath $(B))/rpm
+RPM_VERSION = $(shell sed -n 's/^Version:[[:space:]]*//p' packaging/rpm/tokenauth.spec)
+RPMBUILD_FLAGS ?=
+
+rpm:
+	rm -rf $(RPM_TOP)
+	mkdir -p $(RPM_TOP)/SOURCES
+	git archive --format=tar.gz --prefix=tokenauth-$(RPM_VERSION)/ \
+	    -o $(RPM_TOP)/SOURCES/tokenauth-$(RPM_VERSION).tar.gz HEAD
+	rpmbuild -bb --nodeps $(RPMBUILD_FLAGS) --define "_topdir $(RPM_TOP)" \
+	    packaging/rpm/tokenauth.spec
+	@ls $(RPM_TOP)/RPMS/*/*.rpm
 
 clean:
 	rm -rf $(B)
