@@ -11,6 +11,7 @@ MANDIR   ?= $(PREFIX)/share/man
 DATADIR  ?= $(PREFIX)/share/tokenauth
 PAMDIR   ?= /lib/$(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/security
 SYSCONFDIR ?= /etc
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
 B := build
 
@@ -63,7 +64,7 @@ ATTACK_TARGETS =
 .DEFAULT_GOAL := all
 .PHONY: all deps check check-unit check-asan check-cli check-fuzz check-concurrency check-remote \
         check-attacks \
-        demo bench bench-core install uninstall clean
+        demo bench bench-core install uninstall rpm clean
 
 # Front-ends bring their own rules.  A front-end .mk file
 #   - compiles its own sources with $(FRONT_CPPFLAGS) $(CPPFLAGS) (public
@@ -116,6 +117,7 @@ check-asan:
 
 check-cli: $(B)/tokenauth
 	@sh tests/cli/run.sh $(B)/tokenauth
+	@bash tests/cli/completion.sh packaging/bash-completion/tokenauth $(B)/tokenauth
 
 check-remote: $(B)/tokenauth
 	@sh tests/remote/run.sh $(B)
@@ -186,6 +188,8 @@ install: all
 	install -m 0755 $(B)/tokenauth $(DESTDIR)$(BINDIR)/tokenauth
 	install -m 0644 man/tokenauth.1 $(DESTDIR)$(MANDIR)/man1/tokenauth.1
 	install -m 0644 man/tokenauth.conf.5 $(DESTDIR)$(MANDIR)/man5/tokenauth.conf.5
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 packaging/bash-completion/tokenauth $(DESTDIR)$(BASHCOMPDIR)/tokenauth
 	install -d $(DESTDIR)$(DATADIR)
 	install -m 0644 packaging/postgresql-roles.sql $(DESTDIR)$(DATADIR)/postgresql-roles.sql
 	if [ -f $(B)/pam_tokenauth.so ]; then \
@@ -212,9 +216,28 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man8/pam_tokenauth.8 $(DESTDIR)$(SASLDIR)/libtokenauth.so \
 	    $(DESTDIR)$(MANDIR)/man8/sasl_tokenauth.8 $(DESTDIR)$(SBINDIR)/tokenauthd \
 	    $(DESTDIR)$(MANDIR)/man8/tokenauthd.8 $(DESTDIR)$(UNITDIR)/tokenauthd.service \
-	    $(DESTDIR)$(DATADIR)/postgresql-roles.sql
+	    $(DESTDIR)$(DATADIR)/postgresql-roles.sql $(DESTDIR)$(BASHCOMPDIR)/tokenauth
 	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 	@echo "kept $(SYSCONFDIR)/tokenauth and the store; remove them by hand if wanted"
+
+# ---- RPM -----------------------------------------------------------------------
+
+# The packages of packaging/rpm/tokenauth.spec from the committed tree
+# (git archive HEAD), built under $(B)/rpm.  --nodeps: a Debian host has
+# the libraries but not Fedora's -devel package names.  RPMBUILD_FLAGS
+# adds rpmbuild options (e.g. --nocheck).
+RPM_TOP     = $(abspath $(B))/rpm
+RPM_VERSION = $(shell sed -n 's/^Version:[[:space:]]*//p' packaging/rpm/tokenauth.spec)
+RPMBUILD_FLAGS ?=
+
+rpm:
+	rm -rf $(RPM_TOP)
+	mkdir -p $(RPM_TOP)/SOURCES
+	git archive --format=tar.gz --prefix=tokenauth-$(RPM_VERSION)/ \
+	    -o $(RPM_TOP)/SOURCES/tokenauth-$(RPM_VERSION).tar.gz HEAD
+	rpmbuild -bb --nodeps $(RPMBUILD_FLAGS) --define "_topdir $(RPM_TOP)" \
+	    packaging/rpm/tokenauth.spec
+	@ls $(RPM_TOP)/RPMS/*/*.rpm
 
 clean:
 	rm -rf $(B)

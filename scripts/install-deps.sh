@@ -12,8 +12,8 @@ libcurl4-openssl-dev curl python3 openssl
 libpam0g-dev libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
 libpam-oath oathtool valgrind openssh-server openssh-client sshpass
 libsasl2-dev libsasl2-modules sasl2-bin postfix cyrus-imapd cyrus-clients curl
-libmicrohttpd-dev wrk postgresql-15 libpq-dev
-debhelper dpkg-dev lintian"
+libmicrohttpd-dev libsystemd-dev wrk postgresql-15 libpq-dev
+debhelper dpkg-dev lintian rpm bash-completion"
 
 missing=""
 for p in $PKGS; do

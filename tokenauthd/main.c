@@ -6,6 +6,10 @@
  * SIGHUP reloads the configuration (a bad file keeps the running one);
  * SIGTERM and SIGINT stop cleanly: no new connections, running requests
  * end, the Unix socket is removed.
+ *
+ * Under systemd (Type=notify: NOTIFY_SOCKET set) the service says READY=1
+ * once its sockets accept connections, RELOADING=1 ... READY=1 around a
+ * reload and STOPPING=1 when it stops; without NOTIFY_SOCKET these are no-ops.
  */
 #define _GNU_SOURCE /* pipe2, struct ucred */
 #include "tokenauthd.h"
@@ -20,6 +24,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/prctl.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NONCE_CACHE_SIZE 500000 /* signed requests per 600 s generation; 16 MB */
@@ -206,6 +212,27 @@ static void reload(struct state *st)
 	}
 }
 
+/*
+ * Tell systemd (NOTIFY_SOCKET) where the service stands; a no-op without it.
+ * RELOADING=1 carries MONOTONIC_USEC, which systemd >= 253 requires of
+ * Type=notify-reload services and older ones ignore.
+ */
+static void notify_ready(const char *config)
+{
+	sd_notifyf(0, "READY=1\nSTATUS=serving (config %s)", config);
+}
+
+static void notify_reloading(void)
+{
+	struct timespec ts;
+	unsigned long long usec = 0;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+		usec = (unsigned long long)ts.tv_sec * 1000000ULL +
+		       (unsigned long long)ts.tv_nsec / 1000ULL;
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading", usec);
+}
+
 /* Signals are taken synchronously by the main thread; workers never see them. */
 static void block_signals(sigset_t *set)
 {
@@ -225,10 +252,14 @@ static void wait_loop(struct state *st, const sigset_t *set)
 		if (sigwait(set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
+			/* READY=1 after a failed reload too: the old configuration serves */
+			notify_reloading();
 			reload(st);
+			notify_ready(st->o.config);
 			continue;
 		}
 		td_log(TA_LOG_NOTICE, "signal %d: stopping", sig);
+		sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 		return;
 	}
 }
@@ -289,6 +320,7 @@ int main(int argc, char **argv)
 	if (r == 0) {
 		if (ready_fd >= 0 && write(ready_fd, "1", 1) == 1)
 			close(ready_fd);
+		notify_ready(st.o.config);
 		td_log(TA_LOG_NOTICE, "tokenauthd ready (config %s)", st.o.config);
 		wait_loop(&st, &set);
 	}

@@ -8,13 +8,16 @@
 # route table), server.c (libmicrohttpd glue), ...
 
 TOKENAUTHD_SRC  = $(wildcard tokenauthd/*.c)
+# sd_notify (Type=notify) from libsystemd; main.c alone calls it.
+SYSTEMD_CFLAGS := $(shell pkg-config --cflags libsystemd 2>/dev/null)
+SYSTEMD_LIBS   := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 TOKENAUTHD_LIBS = -lmicrohttpd -lpthread
 TD_CPPFLAGS     = $(or $(FRONT_CPPFLAGS),-Icommon/include) -Itokenauthd
 
 $(B)/tokenauthd: $(TOKENAUTHD_SRC) tokenauthd/*.h $(CORE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(TD_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -o $@ $(TOKENAUTHD_SRC) $(CORE_LIB) $(LDFLAGS) \
-	    $(CORE_LIBS) $(TOKENAUTHD_LIBS)
+	$(CC) $(TD_CPPFLAGS) $(SYSTEMD_CFLAGS) $(CPPFLAGS) $(CFLAGS) -o $@ $(TOKENAUTHD_SRC) \
+	    $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) $(TOKENAUTHD_LIBS) $(SYSTEMD_LIBS)
 
 # The service again under AddressSanitizer + UBSan, for the load test in check.
 $(B)/asan/tokenauthd: $(TOKENAUTHD_SRC) tokenauthd/*.h common/*.c $(CORE_HDR)

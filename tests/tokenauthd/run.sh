@@ -9,7 +9,9 @@
 #     codes of tokenauthd(8);
 #  3. signatures: good, bad, stale timestamp, replayed nonce, missing;
 #  4. per-client rate limit and lockout; per-user lockout as for logins;
-#  5. SIGHUP reload (good and bad file), SIGTERM, detached mode;
+#  5. SIGHUP reload (good and bad file), SIGTERM, detached mode; sd_notify
+#     (READY/RELOADING/STOPPING) to a NOTIFY_SOCKET of our own, and
+#     systemd-analyze verify of the unit (notify.sh);
 #  6. the PAM module and the SASL plugin with verify = remote through it;
 #  7. 5 s of wrk at 64 connections against an ASan build: no errors;
 #  8. kill -9 under load, restart: integrity_check ok, no issued token lost;
@@ -323,6 +325,9 @@ dpid=$(cat "$FIX/det.pidfile" 2>/dev/null)
 [ -n "$dpid" ] && kill "$dpid"
 for i in $(seq 50); do [ -e "$FIX/det.pidfile" ] || break; sleep 0.1; done
 check "detached: SIGTERM removes pid file and socket" sh -c "[ ! -e '$FIX/det.pidfile' ] && [ ! -e '$FIX/det.sock' ]"
+
+echo "== systemd: sd_notify and the unit"
+. "$HERE/notify.sh"
 
 # ---- 6. PAM and SASL with verify = remote ---------------------------------------------------------
 echo "== PAM module and SASL plugin with verify = remote"
