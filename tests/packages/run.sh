@@ -91,7 +91,7 @@ finish() {
 	exit 1
 }
 trap finish EXIT
-trap 'exit 130' INT TERM HUP
+trap 'bad "interrupted by a signal"; exit 130' INT TERM HUP
 
 state_save && touch "$S/complete" || die "cannot save the machine's state"
 
