@@ -13,7 +13,8 @@ libpam0g-dev libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
 libpam-oath oathtool valgrind openssh-server openssh-client sshpass
 libsasl2-dev libsasl2-modules sasl2-bin postfix cyrus-imapd cyrus-clients curl
 libmicrohttpd-dev libsystemd-dev wrk postgresql-15 libpq-dev
-debhelper dpkg-dev lintian rpm bash-completion"
+debhelper dpkg-dev lintian rpm bash-completion
+sudo apache2 libapache2-mod-authnz-pam slapd ldap-utils"
 
 missing=""
 for p in $PKGS; do
@@ -32,6 +33,20 @@ export DEBIAN_FRONTEND=noninteractive
 # Postfix is only a test peer: install it without a system configuration,
 # so nothing starts listening on port 25.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# slapd likewise: no database and no configuration, so it has nothing to
+# serve (check-packages runs a private slapd from a configuration of its own).
+echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
+# Daemons installed here must not start at all (apache2 and slapd start
+# from their postinst through invoke-rc.d, with or without systemd): a
+# policy-rc.d that denies every start, for the length of this install only,
+# and only when the admin has none of their own.
+policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	policy=/usr/sbin/policy-rc.d
+	trap 'rm -f "$policy"' EXIT
+	printf '#!/bin/sh\n# scripts/install-deps.sh: no daemon starts during its install\nexit 101\n' >"$policy"
+	chmod 0755 "$policy"
+fi
 # The PostgreSQL clusters there before the install: never stopped below.
 clusters_before=$(pg_lsclusters -h 2>/dev/null | awk '{print $1 "/" $2}' | tr '\n' ' ')
 apt-get update -qq
@@ -50,6 +65,14 @@ stop_if_new cyrus-imapd cyrus-imapd
 stop_if_new postfix postfix
 stop_if_new sasl2-bin saslauthd
 stop_if_new postgresql-15 postgresql
+stop_if_new apache2 apache2
+stop_if_new slapd slapd
+# Without systemd and with an admin's policy-rc.d that allows starts, the
+# init scripts may have started them: stop what this install started.
+for s in apache2:apache2 slapd:slapd; do
+	case " $missing " in *" ${s%%:*} "*) ;; *) continue ;; esac
+	[ -n "$policy" ] || [ ! -x "/etc/init.d/${s#*:}" ] || "/etc/init.d/${s#*:}" stop >/dev/null 2>&1 || true
+done
 # Without systemd, postgresql-15's postinst may still have started the
 # cluster it created through pg_ctlcluster: the tests never use it.  Only
 # clusters this install created are stopped.
