@@ -307,9 +307,10 @@ static int worth_asking(int err)
  * ours, so it is checked as typed.  try_first_pass: it probably is not (a
  * Unix password), so the core gets it as TA_REQ_STACKED: unless it has our
  * shape it stays on this host and a refusal is not counted.  The answer to
- * the prompt that follows is checked normally; when it is the same string
- * it is checked once in all (normally, unless the stacked check already
- * was a normal one).
+ * the prompt that follows is checked normally, unless it is the same
+ * string: then the stacked verdict stands (a string of our shape was
+ * checked in full; any other is still the earlier module's password and
+ * is refused unchecked, uncounted, never sent).
  */
 static int authenticate(pam_handle_t *pamh, struct state *st, const char *user, int *err)
 {
@@ -334,8 +335,19 @@ static int authenticate(pam_handle_t *pamh, struct state *st, const char *user, 
 	}
 	if ((pr = ask(pamh, prompt ? prompt : "Token: ", &typed)) != PAM_SUCCESS)
 		goto out;
-	if (cred != NULL && same_credential(cred, typed) && stacked_checked_in_full(cred)) {
-		debug(pamh, st, "the answer is the earlier module's credential: already checked");
+	/* The same string again is still the earlier module's password: an
+	 * echoing client (saslauthd, an IMAP server answering every prompt
+	 * with the password) or a user retyping a mistyped Unix password would
+	 * otherwise send it to the remote endpoints and count it, on every
+	 * failed Unix login and on every login of a user pam_unix does not
+	 * know (LDAP/SSSD, whose line comes after ours in common-auth). */
+	if (cred != NULL && same_credential(cred, typed)) {
+		if (stacked_checked_in_full(cred)) {
+			debug(pamh, st, "the answer is the earlier module's credential: already checked");
+		} else {
+			debug(pamh, st, "the answer repeats the earlier module's password: not checked");
+			*err = TA_ERR_REJECTED;
+		}
 		goto out;
 	}
 	*err = check(pamh, st, user, typed, 0);

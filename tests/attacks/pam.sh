@@ -20,7 +20,8 @@
 #  2. try_first_pass (defect 8): the earlier module's password (a Unix
 #     password) never reaches the endpoint and never counts as a failure;
 #     a credential of our shape is checked as usual; the same string typed
-#     again at the prompt is checked once; use_first_pass still sends the
+#     again at the prompt is checked once when of our shape, and never
+#     when not (still the Unix password); use_first_pass still sends the
 #     stacked credential (the administrator says it is ours).
 #  3. try_first_pass with the local store: lockout counts each attempt
 #     once, and still locks; guesses put into the earlier module's prompt,
@@ -247,11 +248,13 @@ attempt 3 PAM_SUCCESS 1 "try_first_pass: the stacked password did not count towa
 drv kudo-try rob "wrong-token-rob-3" "wrong-token-rob-4" "wrong-token-rob-5" "$ROB_TOK"
 attempt_code 4 PAM_AUTH_ERR "try_first_pass: prompted failures still lock (remote)"
 "$TA" -c "$W/kudolock.conf" unlock --user rob >/dev/null 2>&1 || bad "unlock rob"
-# The same string typed again at the prompt is checked once, normally.
+# The same string typed again at the prompt (a user retyping a mistyped
+# Unix password, a client answering every prompt with it) is still the
+# earlier module's password: not sent, not counted.
 STACKED="Same-string-typed-twice-01"
 drv kudo-try rob "Same-string-typed-twice-01"
 attempt 1 PAM_AUTH_ERR 1 "try_first_pass: same wrong string at the prompt"
-seen "Same-string-typed-twice-01" 1 "try_first_pass: a string typed twice"
+seen "Same-string-typed-twice-01" 0 "try_first_pass: a string typed twice"
 STACKED=$TOK_STRAY
 drv kudo-try rob "$TOK_STRAY"
 attempt 1 PAM_AUTH_ERR 1 "try_first_pass: same wrong token of our shape at the prompt"

@@ -17,6 +17,15 @@ $(python3 "$HERE/notify.py" "$TD" "$FIX/notify.conf" "$FIX/notify-td.sock" "$FIX
     "$FIX/notify.log" 2>&1 || echo "not ok - notify.py failed")
 EOT
 
+# The folders systemd creates have the modes the packages ship (debian/rules,
+# the RPM spec): /etc/tokenauth and /var/lib/tokenauth 0700.  A missing
+# ConfigurationDirectoryMode= means 0755 and a warning at every start.
+U=$HERE/../../packaging/tokenauthd.service
+check "unit: ConfigurationDirectoryMode=0700 (/etc/tokenauth as packaged)" \
+    grep -qx 'ConfigurationDirectoryMode=0700' "$U"
+check "unit: StateDirectoryMode=0700 (/var/lib/tokenauth as packaged)" \
+    grep -qx 'StateDirectoryMode=0700' "$U"
+
 # The highest exposure (systemd-analyze security --offline) the unit may have.
 UNIT_EXPOSURE_MAX=2.0
 if command -v systemd-analyze >/dev/null 2>&1; then
