@@ -32,3 +32,11 @@ CHECK_TARGETS += check-packages
 .PHONY: check-packages
 check-packages:
 	@sh tests/packages/run.sh
+
+# The pam-auth-update profile as it lands in common-auth (after pam_unix,
+# before pam_sss), through the real libpam under pam_wrapper: no Unix or
+# LDAP password reaches a remote endpoint or locks a user's tokens.
+.PHONY: check-attacks-profile
+ATTACK_TARGETS += check-attacks-profile
+check-attacks-profile: $(B)/pam_tokenauth.so
+	@sh tests/packaging/pam_profile_stack.sh $(B)
