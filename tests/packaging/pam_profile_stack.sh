@@ -32,11 +32,18 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_response(401); self.send_header('Content-Length', '0'); self.end_headers()
     do_GET = do_POST
     def log_message(self, *a): pass
-http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
+srv = http.server.HTTPServer(('127.0.0.1', 0), H)
+with open(sys.argv[1] + '.tmp', 'w') as f: f.write('%d\n' % srv.server_address[1])
+import os; os.rename(sys.argv[1] + '.tmp', sys.argv[1])
+srv.serve_forever()
 PY
-PORT=$((20000 + $$ % 20000))
-python3 "$FIX/srv.py" $PORT "$FIX/remote.log" & SRV=$!
-sleep 0.5
+# the kernel picks a free port (no guess that another socket may hold);
+# the server writes it once it listens
+python3 "$FIX/srv.py" "$FIX/port" "$FIX/remote.log" & SRV=$!
+i=0
+while [ ! -s "$FIX/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+PORT=$(cat "$FIX/port" 2>/dev/null)
+[ -n "$PORT" ] || { echo "FAILED - the stand-in verify endpoint did not start"; exit 1; }
 
 printf 'store = %s/ta.db\nkey_file = %s/master.key\nmax_failures = 3\nlockout = 300\nverify = %s\nurl = http://127.0.0.1:%s/verify\n' \
 	"$FIX" "$FIX" "${VERIFY:-local,remote}" "$PORT" >"$FIX/ta.conf"
@@ -83,8 +90,15 @@ echo "   retyped at 'Token:':"
 r=$(pt ldapuser Ldap-Secret-9 Ldap-Secret-9); echo "$r"
 case $r in *successfully*) echo "ok - LDAP user logs in (sss line)";;
 *) echo "not ok - LDAP user refused"; fails=$((fails + 1));; esac
+echo "3. control: a code typed at 'Token:' for the LDAP user is ours to check"
+echo "   (unknown here, so it is asked of the remote endpoint):"
+pt ldapuser Ldap-Wrong-0 Remote-Probe-7 >/dev/null
 echo "== the remote verify endpoint received:"
 cat "$FIX/remote.log" 2>/dev/null
+# the absence check below means something only if the endpoint is reached
+if grep -q Remote-Probe-7 "$FIX/remote.log" 2>/dev/null; then
+	echo "ok - control: a credential typed at 'Token:' reaches the endpoint"
+else echo "not ok - control: the endpoint never saw the probe"; fails=$((fails + 1)); fi
 if grep -q -e Alice-Unix -e Ldap-Secret "$FIX/remote.log" 2>/dev/null; then
 	echo "not ok - a Unix/LDAP password reached the remote endpoint"; fails=$((fails + 1))
 else echo "ok - no password reached the remote endpoint"; fi
