@@ -217,9 +217,17 @@ static void reload(struct state *st)
  * RELOADING=1 carries MONOTONIC_USEC, which systemd >= 253 requires of
  * Type=notify-reload services and older ones ignore.
  */
+/* The notify protocol is one NAME=value per line: the config path goes
+ * in STATUS= with every control byte as '?', so it cannot add a line. */
 static void notify_ready(const char *config)
 {
-	sd_notifyf(0, "READY=1\nSTATUS=serving (config %s)", config);
+	char path[256];
+	size_t i;
+
+	for (i = 0; config[i] != '\0' && i < sizeof(path) - 1; i++)
+		path[i] = (unsigned char)config[i] < 0x20 || config[i] == 0x7f ? '?' : config[i];
+	path[i] = '\0';
+	sd_notifyf(0, "READY=1\nSTATUS=serving (config %s)", path);
 }
 
 static void notify_reloading(void)

@@ -17,6 +17,22 @@ $(python3 "$HERE/notify.py" "$TD" "$FIX/notify.conf" "$FIX/notify-td.sock" "$FIX
     "$FIX/notify.log" 2>&1 || echo "not ok - notify.py failed")
 EOT
 
+# A configuration path is ours to print in STATUS=, never a way to add a
+# line (the protocol is NAME=value per line): a path with a newline and
+# MAINPID=1 in it must not reach the manager as a MAINPID= field.
+NL='
+'
+odd="$FIX/notify${NL}MAINPID=1.conf"
+cp "$FIX/notify.conf" "$odd"
+chmod 0600 "$odd"
+out=$(python3 "$HERE/notify.py" "$TD" "$odd" "$FIX/notify-td.sock" "$FIX/notify.sock" \
+    "$FIX/notify2.log" 2>&1)
+check "notify: a config path with a newline starts and says READY=1" \
+    sh -c 'printf "%s\n" "$1" | grep -q "^ok - notify: READY=1 at start"' _ "$out"
+check "notify: ... and adds no MAINPID= line to the message" \
+    sh -c '! printf "%s\n" "$1" | grep -q "$2"' _ "$out" "'MAINPID'"
+rm -f "$odd"
+
 # The folders systemd creates have the modes the packages ship (debian/rules,
 # the RPM spec): /etc/tokenauth and /var/lib/tokenauth 0700.  A missing
 # ConfigurationDirectoryMode= means 0755 and a warning at every start.
