@@ -5,10 +5,12 @@
 #include "ta.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
 #include <stdlib.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -49,23 +51,71 @@ int ta_ct_eq(const void *a, const void *b, size_t n)
 	return CRYPTO_memcmp(a, b, n) == 0;
 }
 
-int ta_sha256(const void *data, size_t len, uint8_t out[TA_SHA256_LEN])
-{
-	unsigned int olen = 0;
+/*
+ * The algorithms, fetched from the default provider once per process.
+ * OpenSSL 3 looks an algorithm up by name (under a lock, through the
+ * provider's tables) whenever it is given one of the EVP_sha256()-style
+ * descriptors; that lookup cost more than the hashing of a token.  A
+ * fetched one is used as it is.  They are never freed: they belong to the
+ * process like libcrypto's own tables.  Where a fetch fails the legacy
+ * descriptor is used, which works, only slower.
+ */
+static struct {
+	EVP_MD *sha1, *sha256, *sha512;
+	EVP_CIPHER *gcm;
+	EVP_MAC *hmac;
+	/* per ta_hash_alg: an HMAC context with its digest set and no key,
+	 * copied for each use (only ever read, so shared between threads) */
+	EVP_MAC_CTX *hmac_tmpl[TA_HASH_SHA512 + 1];
+} algs;
+static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
 
-	if (EVP_Digest(data, len, out, &olen, EVP_sha256(), NULL) != 1 || olen != TA_SHA256_LEN)
-		return TA_ERR_INTERNAL;
-	return TA_OK;
+static void fetch_algs(void)
+{
+	algs.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	algs.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	algs.sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
+	algs.gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	algs.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	for (int a = TA_HASH_SHA1; a <= TA_HASH_SHA512 && algs.hmac != NULL; a++) {
+		static const char *const names[] = {"SHA1", "SHA256", "SHA512"};
+		OSSL_PARAM p[2] = {
+		    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)names[a - TA_HASH_SHA1], 0),
+		    OSSL_PARAM_construct_end()};
+		EVP_MAC_CTX *t = EVP_MAC_CTX_new(algs.hmac);
+		if (t != NULL && EVP_MAC_CTX_set_params(t, p) != 1) {
+			EVP_MAC_CTX_free(t);
+			t = NULL;
+		}
+		algs.hmac_tmpl[a] = t;
+	}
 }
 
 static const EVP_MD *md_of(ta_hash_alg alg)
 {
+	pthread_once(&algs_once, fetch_algs);
 	switch (alg) {
-	case TA_HASH_SHA1: return EVP_sha1();
-	case TA_HASH_SHA256: return EVP_sha256();
-	case TA_HASH_SHA512: return EVP_sha512();
+	case TA_HASH_SHA1: return algs.sha1 ? algs.sha1 : EVP_sha1();
+	case TA_HASH_SHA256: return algs.sha256 ? algs.sha256 : EVP_sha256();
+	case TA_HASH_SHA512: return algs.sha512 ? algs.sha512 : EVP_sha512();
 	}
 	return NULL;
+}
+
+static const EVP_CIPHER *aes_gcm(void)
+{
+	pthread_once(&algs_once, fetch_algs);
+	return algs.gcm ? algs.gcm : EVP_aes_256_gcm();
+}
+
+int ta_sha256(const void *data, size_t len, uint8_t out[TA_SHA256_LEN])
+{
+	unsigned int olen = 0;
+
+	if (EVP_Digest(data, len, out, &olen, md_of(TA_HASH_SHA256), NULL) != 1 ||
+	    olen != TA_SHA256_LEN)
+		return TA_ERR_INTERNAL;
+	return TA_OK;
 }
 
 size_t ta_hash_len(ta_hash_alg alg)
@@ -77,14 +127,30 @@ size_t ta_hash_len(ta_hash_alg alg)
 int ta_hmac(ta_hash_alg alg, const void *key, size_t keylen, const void *data, size_t len,
             uint8_t out[64], size_t *outlen)
 {
+	static const uint8_t none[1];
 	const EVP_MD *md = md_of(alg);
 	unsigned int olen = 0;
+	EVP_MAC_CTX *c;
+	size_t n = 0;
+	int ok;
 
 	if (md == NULL || keylen > INT32_MAX)
 		return TA_ERR_INPUT;
-	if (HMAC(md, key, (int)keylen, data, len, out, &olen) == NULL)
+	/* HMAC() would fetch the MAC and the digest by name on every call. */
+	if (algs.hmac_tmpl[alg] == NULL) {
+		if (HMAC(md, key, (int)keylen, data, len, out, &olen) == NULL)
+			return TA_ERR_INTERNAL;
+		*outlen = olen;
+		return TA_OK;
+	}
+	if ((c = EVP_MAC_CTX_dup(algs.hmac_tmpl[alg])) == NULL)
+		return TA_ERR_NOMEM;
+	ok = EVP_MAC_init(c, key != NULL ? key : none, keylen, NULL) == 1 &&
+	     EVP_MAC_update(c, data, len) == 1 && EVP_MAC_final(c, out, &n, 64) == 1;
+	EVP_MAC_CTX_free(c); /* wipes the keyed state */
+	if (!ok)
 		return TA_ERR_INTERNAL;
-	*outlen = olen;
+	*outlen = n;
 	return TA_OK;
 }
 
@@ -102,7 +168,7 @@ int ta_seal(const uint8_t key[TA_KEY_LEN], const void *aad, size_t aadlen, const
 	ret = TA_ERR_INTERNAL;
 	if ((c = EVP_CIPHER_CTX_new()) == NULL)
 		goto out;
-	if (EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce) != 1 ||
+	if (EVP_EncryptInit_ex(c, aes_gcm(), NULL, key, nonce) != 1 ||
 	    EVP_EncryptUpdate(c, NULL, &n, aad, (int)aadlen) != 1 ||
 	    EVP_EncryptUpdate(c, ct, &n, in, (int)len) != 1 ||
 	    EVP_EncryptFinal_ex(c, ct + n, &n) != 1 ||
@@ -128,7 +194,7 @@ int ta_open(const uint8_t key[TA_KEY_LEN], const void *aad, size_t aadlen, const
 	memcpy(tag, in + TA_GCM_NONCE_LEN + len, sizeof(tag));
 	if ((c = EVP_CIPHER_CTX_new()) == NULL)
 		goto out;
-	if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, in) != 1 ||
+	if (EVP_DecryptInit_ex(c, aes_gcm(), NULL, key, in) != 1 ||
 	    EVP_DecryptUpdate(c, NULL, &n, aad, (int)aadlen) != 1 ||
 	    EVP_DecryptUpdate(c, out, &n, in + TA_GCM_NONCE_LEN, (int)len) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TA_GCM_TAG_LEN, tag) != 1)
