@@ -630,52 +630,175 @@ int ta_config_parse_text(ta_config *cfg, const char *text, size_t len, const cha
 	return r;
 }
 
+/* The text of a configuration file, or *buf NULL when it is missing and
+ * that is allowed.  *buf is for the caller to wipe and free. */
+static int read_text(const char *path, int missing_ok, uint8_t **buf, size_t *len, char *err,
+                     size_t errlen)
+{
+	int r = ta_file_read_cached(path, TA_CONFIG_MAX_FILE, buf, len, err, errlen);
+
+	if (r == TA_ERR_NOT_FOUND && missing_ok) {
+		err[0] = '\0';
+		return TA_OK;
+	}
+	return r == TA_OK || r == TA_ERR_NOMEM ? r : TA_ERR_CONFIG;
+}
+
 int ta_config_load(ta_config *cfg, const char *path, int missing_ok, char *err, size_t errlen)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int r;
+	int r = read_text(path, missing_ok, &buf, &len, err, errlen);
 
-	r = ta_file_read_cached(path, TA_CONFIG_MAX_FILE, &buf, &len, err, errlen);
-	if (r == TA_ERR_NOT_FOUND && missing_ok)
-		return TA_OK;
-	if (r != TA_OK)
-		return r == TA_ERR_NOMEM ? r : TA_ERR_CONFIG;
-	r = ta_config_parse_text(cfg, (const char *)buf, len, path, err, errlen);
+	if (r == TA_OK && buf != NULL)
+		r = ta_config_parse_text(cfg, (const char *)buf, len, path, err, errlen);
 	ta_wipe(buf, len);
 	free(buf);
 	return r;
 }
 
-int ta_config_from_words(int argc, const char **argv, ta_config **out, char *err, size_t errlen)
+/*
+ * The last configuration made by ta_config_from_words, with what it was
+ * made of: the words, each ended by a NUL, a byte saying whether the file
+ * was there, and the file's text.  A host that opens a PAM handle per
+ * request (Apache, saslauthd, every sshd child) would otherwise parse the
+ * same text on every login, which cost more than the check itself.  Reused
+ * only when every byte is the same; only successes are kept, so every
+ * error is found and worded afresh.  Process-wide, under its lock.
+ */
+static struct {
+	pthread_mutex_t lock;
+	uint8_t *made_of;
+	size_t len;
+	ta_config *cfg;
+} last = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, NULL};
+
+static void last_clear(void)
+{
+	ta_wipe(last.made_of, last.len);
+	free(last.made_of);
+	ta_config_free(last.cfg);
+	last.made_of = NULL;
+	last.len = 0;
+	last.cfg = NULL;
+}
+
+__attribute__((destructor)) static void free_last(void)
+{
+	pthread_mutex_lock(&last.lock);
+	last_clear();
+	pthread_mutex_unlock(&last.lock);
+}
+
+/* words NUL-ended, then 1 or 0 for the file, then its text; or NULL. */
+static uint8_t *made_of(int argc, const char **argv, const uint8_t *text, size_t len,
+                        size_t *outlen)
+{
+	size_t n = 1 + len, o = 0;
+	uint8_t *m;
+
+	for (int i = 0; i < argc; i++)
+		n += strlen(argv[i]) + 1;
+	if ((m = malloc(n)) == NULL)
+		return NULL;
+	for (int i = 0; i < argc; i++) {
+		size_t w = strlen(argv[i]) + 1;
+		memcpy(m + o, argv[i], w);
+		o += w;
+	}
+	m[o++] = text != NULL;
+	if (len > 0)
+		memcpy(m + o, text, len);
+	*outlen = n;
+	return m;
+}
+
+/* A copy of the last configuration when it was made of exactly m. */
+static ta_config *last_get(const uint8_t *m, size_t n)
+{
+	ta_config *cfg = NULL;
+
+	pthread_mutex_lock(&last.lock);
+	if (last.cfg != NULL && last.len == n && memcmp(last.made_of, m, n) == 0)
+		cfg = copy_config(last.cfg);
+	pthread_mutex_unlock(&last.lock);
+	return cfg;
+}
+
+/* Keep a copy of cfg as made of m (which this takes over), if memory allows. */
+static void last_put(const ta_config *cfg, uint8_t *m, size_t n)
+{
+	ta_config *copy = copy_config(cfg);
+
+	pthread_mutex_lock(&last.lock);
+	last_clear();
+	if (copy != NULL) {
+		last.cfg = copy;
+		last.made_of = m;
+		last.len = n;
+		m = NULL;
+	}
+	pthread_mutex_unlock(&last.lock);
+	if (m != NULL) {
+		ta_wipe(m, n);
+		free(m);
+	}
+}
+
+static int parse_words(int argc, const char **argv, const char *path, const uint8_t *text,
+                       size_t len, ta_config **out, char *err, size_t errlen)
 {
 	ta_config *cfg = ta_config_new();
-	const char *file = NULL;
-	int r = TA_ERR_NOMEM;
+	int r = TA_OK;
 
 	*out = NULL;
 	if (cfg == NULL) {
 		snprintf(err, errlen, "out of memory");
-		goto out;
+		return TA_ERR_NOMEM;
 	}
+	if (text != NULL)
+		r = ta_config_parse_text(cfg, (const char *)text, len, path, err, errlen);
+	for (int i = 0; i < argc && r == TA_OK; i++)
+		r = ta_config_word(cfg, argv[i], err, errlen);
+	if (r != TA_OK) {
+		ta_config_free(cfg);
+		return r;
+	}
+	*out = cfg;
+	return TA_OK;
+}
+
+int ta_config_from_words(int argc, const char **argv, ta_config **out, char *err, size_t errlen)
+{
+	const char *file = NULL, *path;
+	uint8_t *text = NULL, *m = NULL;
+	size_t len = 0, mlen = 0;
+	int r;
+
+	*out = NULL;
 	for (int i = 0; i < argc; i++)
 		if (strncmp(argv[i], "config=", 7) == 0)
 			file = argv[i] + 7;
 	if (file != NULL && file[0] != '/') {
 		snprintf(err, errlen, "option 'config': expected an absolute path");
-		r = TA_ERR_CONFIG;
-		goto out;
+		return TA_ERR_CONFIG;
 	}
-	r = ta_config_load(cfg, file ? file : TA_DEFAULT_CONFIG, file == NULL, err, errlen);
-	if (r != TA_OK)
+	path = file ? file : TA_DEFAULT_CONFIG;
+	if ((r = read_text(path, file == NULL, &text, &len, err, errlen)) != TA_OK)
+		return r;
+	if ((m = made_of(argc, argv, text, len, &mlen)) != NULL && (*out = last_get(m, mlen)) != NULL)
 		goto out;
-	for (int i = 0; i < argc; i++)
-		if ((r = ta_config_word(cfg, argv[i], err, errlen)) != TA_OK)
-			goto out;
-	*out = cfg;
-	cfg = NULL;
+	if ((r = parse_words(argc, argv, path, text, len, out, err, errlen)) == TA_OK && m != NULL) {
+		last_put(*out, m, mlen);
+		m = NULL;
+	}
 out:
-	ta_config_free(cfg);
+	if (m != NULL) {
+		ta_wipe(m, mlen);
+		free(m);
+	}
+	ta_wipe(text, len);
+	free(text);
 	return r;
 }
 

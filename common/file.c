@@ -22,14 +22,12 @@ static int owner_ok(uid_t uid)
 	return uid == 0 || uid == geteuid();
 }
 
-int ta_file_check_fd(int fd, const char *path, ta_file_kind kind, char *err, size_t errlen)
+/* The type, owner and mode rules of a file we open, on its fstat. */
+static int check_file_st(const struct stat *sp, const char *path, ta_file_kind kind, char *err,
+                         size_t errlen)
 {
-	struct stat st;
+	const struct stat st = *sp;
 
-	if (fstat(fd, &st) != 0) {
-		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
-		return TA_ERR_UNAVAILABLE;
-	}
 	if (S_ISLNK(st.st_mode)) { /* only an O_PATH descriptor can name a link */
 		snprintf(err, errlen, "%s: is a symbolic link; refusing to follow it", path);
 		return TA_ERR_INSECURE;
@@ -54,6 +52,17 @@ int ta_file_check_fd(int fd, const char *path, ta_file_kind kind, char *err, siz
 		return TA_ERR_INSECURE;
 	}
 	return TA_OK;
+}
+
+int ta_file_check_fd(int fd, const char *path, ta_file_kind kind, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+		return TA_ERR_UNAVAILABLE;
+	}
+	return check_file_st(&st, path, kind, err, errlen);
 }
 
 /*
@@ -351,8 +360,8 @@ int ta_file_open_in(const char *path, ta_file_kind kind, int *fd, int *dirfd, ch
 	return ret;
 }
 
-int ta_file_recheck(const char *path, int fd, int dirfd, ta_file_kind kind, char *err,
-                    size_t errlen)
+int ta_file_recheck(const char *path, int fd, int dirfd, ta_file_kind kind, struct stat *held_out,
+                    char *err, size_t errlen)
 {
 	struct stat now, held, dir;
 	int r;
@@ -361,12 +370,14 @@ int ta_file_recheck(const char *path, int fd, int dirfd, ta_file_kind kind, char
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return errno == ENOENT ? TA_ERR_NOT_FOUND : TA_ERR_UNAVAILABLE;
 	}
-	if ((r = ta_file_check_fd(fd, path, kind, err, errlen)) != TA_OK)
-		return r;
 	if (fstat(fd, &held) != 0 || fstat(dirfd, &dir) != 0) {
 		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
 		return TA_ERR_UNAVAILABLE;
 	}
+	if ((r = check_file_st(&held, path, kind, err, errlen)) != TA_OK)
+		return r;
+	if (held_out != NULL)
+		*held_out = held;
 	if (now.st_dev != held.st_dev || now.st_ino != held.st_ino) {
 		snprintf(err, errlen, "%s: now names another file", path);
 		return TA_ERR_INSECURE;

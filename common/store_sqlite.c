@@ -551,9 +551,9 @@ static int sq_recheck(ta_store *st, const char *path, char *err, size_t errlen)
 	sqlite3_stmt *q = NULL;
 	int r, rc;
 
-	if ((r = ta_file_recheck(path, s->fd, s->dirfd, TA_FILE_PLAIN, err, errlen)) != TA_OK)
+	if ((r = ta_file_recheck(path, s->fd, s->dirfd, TA_FILE_PLAIN, &sb, err, errlen)) != TA_OK)
 		return r;
-	if (fstat(s->fd, &sb) != 0 || sb.st_dev != st->id.dev || sb.st_ino != st->id.ino)
+	if (sb.st_dev != st->id.dev || sb.st_ino != st->id.ino)
 		return TA_ERR_INSECURE;
 	if ((r = stmt(s, Q_VERSION, &q)) != TA_OK)
 		return r;

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 typedef enum {
@@ -56,10 +57,11 @@ int ta_file_open_in(const char *path, ta_file_kind kind, int *fd, int *dirfd, ch
  * The cheap re-check of what ta_file_open_in opened: path still names the
  * same file (lstat), the file's type, owner and mode still pass, and its
  * folder is still not writable by group or others.  Folders above it are
- * not walked again (SECURITY.md, "Reused handles").
+ * not walked again (SECURITY.md, "Reused handles").  When held_out is not
+ * NULL it receives the file's fstat, for an identity check of the caller's.
  */
-int ta_file_recheck(const char *path, int fd, int dirfd, ta_file_kind kind, char *err,
-                    size_t errlen);
+int ta_file_recheck(const char *path, int fd, int dirfd, ta_file_kind kind, struct stat *held_out,
+                    char *err, size_t errlen);
 
 /* Check an open descriptor the same way. */
 int ta_file_check_fd(int fd, const char *path, ta_file_kind kind, char *err, size_t errlen);

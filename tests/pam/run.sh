@@ -202,13 +202,16 @@ check "module stays loaded once dlopened (NODELETE)" \
 # once-per-process initialisation in global.c (pthread_once controls for
 # the environment scrub and libcurl, and libcurl's result), each written
 # once before any thread can read it, the parsed defaults in config.c (the
-# same: pthread_once, read-only after), the pool of open stores in store.c
-# and the cache of configuration text in file.c (each one struct, every
-# access under its own mutex).
+# same: pthread_once, read-only after), the algorithms crypto.c fetches
+# from OpenSSL once (pthread_once, read-only after), the pool of open
+# stores in store.c, the cache of configuration text in file.c and the last
+# parsed configuration in config.c (each one struct, every access under its
+# own mutex).
 if [ -z "${TA_PRELOAD:-}" ]; then
 	globals=$(objdump -t "$MOD" | awk '$4 == ".data" || $4 == ".bss" {print $NF}' |
 		grep -v -x -e completed.0 -e __dso_handle -e __TMC_END__ -e '.data' -e '.bss' \
-			-e once -e scrub_once -e init_rc -e curl_once -e curl_init_rc -e pool -e defaults -e defaults_once -e defaults_lock -e rcache | tr '\n' ' ')
+			-e once -e scrub_once -e init_rc -e curl_once -e curl_init_rc -e pool -e defaults -e defaults_once -e defaults_lock -e rcache \
+			-e algs -e algs_once -e last | tr '\n' ' ')
 	check "no writable global state (found: ${globals:-none})" test -z "$globals"
 fi
 

@@ -158,6 +158,69 @@ static void test_words(void **state)
 	}
 }
 
+/*
+ * ta_config_from_words reuses the last configuration it made only when
+ * the words and the file's text are byte for byte the same: a changed
+ * file, other words, a file that went missing or turned unsafe are each
+ * read afresh, and an error is never taken from the reuse.
+ */
+static void test_words_reuse(void **state)
+{
+	ta_config *c = NULL, *d = NULL;
+	char err[256], cfgword[160];
+	const char *path = write_file("r.conf", "tenant = one\nmax_failures = 3\n", 0600);
+	(void)state;
+	snprintf(cfgword, sizeof(cfgword), "config=%s", path);
+	{
+		const char *argv[] = {cfgword};
+		assert_int_equal(ta_config_from_words(1, argv, &c, err, sizeof(err)), TA_OK);
+		assert_int_equal(ta_config_from_words(1, argv, &d, err, sizeof(err)), TA_OK);
+	}
+	assert_ptr_not_equal(c, d); /* each caller owns its own copy */
+	assert_string_equal(ta_config_str(c, "tenant"), "one");
+	assert_string_equal(ta_config_str(d, "tenant"), "one");
+	ta_config_free(c);
+	assert_string_equal(ta_config_str(d, "tenant"), "one");
+	ta_config_free(d);
+	{ /* other words: not the reused one */
+		const char *argv[] = {cfgword, "tenant=two"};
+		assert_int_equal(ta_config_from_words(2, argv, &c, err, sizeof(err)), TA_OK);
+		assert_string_equal(ta_config_str(c, "tenant"), "two");
+		ta_config_free(c);
+	}
+	/* the same size, another text, written within the same second */
+	path = write_file("r.conf", "tenant = uno\nmax_failures = 4\n", 0600);
+	{
+		const char *argv[] = {cfgword};
+		assert_int_equal(ta_config_from_words(1, argv, &c, err, sizeof(err)), TA_OK);
+		assert_string_equal(ta_config_str(c, "tenant"), "uno");
+		assert_int_equal(ta_config_uint(c, "max_failures"), 4);
+		ta_config_free(c);
+		/* turned unsafe: refused, however often it was read before */
+		chmod(path, 0666);
+		assert_int_equal(ta_config_from_words(1, argv, &c, err, sizeof(err)),
+		                 TA_ERR_CONFIG);
+		assert_null(c);
+		assert_non_null(strstr(err, "writable by group or others"));
+		/* gone: refused */
+		unlink(path);
+		assert_int_equal(ta_config_from_words(1, argv, &c, err, sizeof(err)),
+		                 TA_ERR_CONFIG);
+		assert_null(c);
+	}
+	/* a bad word after a good parse of the same file is still an error */
+	path = write_file("r.conf", "tenant = one\n", 0600);
+	{
+		const char *ok[] = {cfgword}, *bad[] = {cfgword, "bogus=1"};
+		assert_int_equal(ta_config_from_words(1, ok, &c, err, sizeof(err)), TA_OK);
+		ta_config_free(c);
+		assert_int_equal(ta_config_from_words(2, bad, &c, err, sizeof(err)),
+		                 TA_ERR_CONFIG);
+		assert_null(c);
+		assert_non_null(strstr(err, "bogus"));
+	}
+}
+
 static void test_file_errors_name_line(void **state)
 {
 	ta_config *c = ta_config_new();
@@ -252,7 +315,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),  cmocka_unit_test(test_values_and_errors),
-	    cmocka_unit_test(test_words),     cmocka_unit_test(test_file_errors_name_line),
+	    cmocka_unit_test(test_words),     cmocka_unit_test(test_words_reuse),     cmocka_unit_test(test_file_errors_name_line),
 	    cmocka_unit_test(test_durations), cmocka_unit_test(test_backends),
 	};
 	return cmocka_run_group_tests_name("config", tests, setup, teardown);
