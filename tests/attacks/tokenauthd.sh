@@ -15,6 +15,7 @@
 #     \u0000 and trailing bytes;
 #  5. a slow client holding partial headers open while others are served;
 #  6. log forging: a userAccount full of log fields is quoted in the log;
+#     a request method made of log fields or raw high bytes is shown as '?';
 #  7. a locked address still gets answers for the right API/admin key or a
 #     valid signature (a co-located process cannot lock a verifying host
 #     out), wrong or missing ones still get 429 11007, failures still count,
@@ -284,6 +285,16 @@ sleep 0.2
 c "a userAccount with log fields is quoted in the request log" \
     grep -qF "user=\"$FORGE\"" "$FIX/att.log"
 c "... and never appears unquoted" sh -c "! grep -F 'user=mallory' '$FIX/att.log'"
+# The request method is the client's bytes too: a method "user=..." or
+# "outcome=forged" came out unquoted ahead of our fields (before 2026-12).
+printf 'user=eve /healthz HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | raw
+printf 'outcome=forged\233 /generate HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | raw
+sleep 0.2
+c "a method with log fields never appears in the request log" \
+    sh -c "! grep -aF -e 'user=eve' -e 'outcome=forged' '$FIX/att.log'"
+c "... nor a raw byte above 0x7e it carried" sh -c "! LC_ALL=C grep -a \"\$(printf '\\233')\" '$FIX/att.log'"
+c "... the line is still written, with the method as '?'" \
+    grep -qE 'tcp:127\.0\.0\.1:[0-9]+ \? /generate status=405' "$FIX/att.log"
 
 # ---- 7. a co-located process cannot lock a verifying host out ----------------------------
 echo "== lockout: the right key still works for a locked address"
