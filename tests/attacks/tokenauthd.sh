@@ -10,6 +10,8 @@
 #  2. defect 5: a captured registration replayed as is, with another body,
 #     unsigned, and with its spent authToken; no signing key -> 11010;
 #  3. defect 8: /generate with reserved parameter names, duplicate keys;
+#     the CLI's --param under the same rule; a planted row's parameters
+#     never shadow /verify's own members;
 #  4. request smuggling (CL+TE, two Content-Length, bad coding, bare CR,
 #     space before colon), oversized bodies and headers, JSON with NUL,
 #     \u0000 and trailing bytes;
@@ -218,6 +220,22 @@ c "/generate with an ordinary parameter still works ($s)" [ "$s" = 200 ]
 GT=$(sed -n 's/.*"token":"\([^"]*\)".*/\1/p' "$W/body")
 s=$(st -H "x-api-token: $GT" "$U/verify")
 c "/verify answer has expiration_time once ($s)" sh -c "[ \$(grep -o '\"expiration_time\"' '$W/body' | wc -l) = 1 ]"
+# The CLI stores parameters through the same core: on 7957fc2 'issue --param
+# expiration_time=1' (or UserAccount=root) was stored and /verify then carried
+# two expiration_time members, the stored one first.
+for n in expiration_time UserAccount TENANTSPACEID exp token; do
+	cli issue --user g --ttl 1d --param "$n=1" >/dev/null
+	c "tokenauth issue --param $n=1 is refused (rc $?)" [ $? -eq 2 ]
+done
+# A row that reached the store another way (a hostile source of 'store copy',
+# a row from before the rule) must not shadow our members either.
+sqlite3 "$FIX/db/tokenauth.db" "UPDATE tokens SET params='{\"Expiration_Time\":\"9\",\"userAccount\":\"root\",\"n\":\"1\",\"N\":\"2\",\"file\":\"a\"}' WHERE user='g'" 2>>"$W/sqlite.err"
+s=$(st -H "x-api-token: $GT" "$U/verify")
+c "/verify of a planted row: our members once each, no case twin ($s)" sh -c "[ $s = 200 ] &&
+    [ \$(grep -oi '\"expiration_time\"' '$W/body' | wc -l) = 1 ] &&
+    [ \$(grep -oi '\"useraccount\"' '$W/body' | wc -l) = 1 ] &&
+    [ \$(grep -oi '\"n\"' '$W/body' | wc -l) -le 1 ] &&
+    grep -q '\"userAccount\":\"g\"' '$W/body' && grep -q '\"file\":\"a\"' '$W/body'"
 
 # ---- 4. framing, sizes, JSON ---------------------------------------------------------------
 echo "== smuggling, oversized input, hostile JSON"
