@@ -83,6 +83,38 @@ static int key_ok(const char *k, size_t n)
 	return !ta_token_param_reserved(k, n);
 }
 
+/*
+ * Is text what ta_token_params would have written: one JSON object of
+ * string members, each name passing key_ok (no reserved one, in any case),
+ * no name twice in any case, no raw control character (cJSON writes them
+ * escaped, and 'tokenauth list' prints the text), at most TA_MAX_PARAMS
+ * bytes?  For rows that did not come through it (store copy).
+ */
+int ta_token_params_ok(const char *text)
+{
+	const char *end = NULL;
+	cJSON *o;
+	int ok = 1;
+
+	if (text == NULL)
+		return 1;
+	if (strlen(text) > TA_MAX_PARAMS || strstr(text, "\\u0000") != NULL)
+		return 0;
+	if ((o = cJSON_ParseWithOpts(text, &end, 1)) == NULL || !cJSON_IsObject(o))
+		ok = 0;
+	for (const cJSON *c = o ? o->child : NULL; ok && c != NULL; c = c->next) {
+		ok = c->string != NULL && cJSON_IsString(c) && c->valuestring != NULL &&
+		     key_ok(c->string, strlen(c->string));
+		for (const cJSON *d = c->next; ok && d != NULL; d = d->next)
+			ok = strcasecmp(c->string, d->string) != 0;
+	}
+	for (const unsigned char *t = (const unsigned char *)text; ok && *t; t++)
+		if (*t < 0x20 || *t == 0x7f)
+			ok = 0; /* raw: cJSON writes them escaped */
+	cJSON_Delete(o);
+	return ok;
+}
+
 int ta_token_params(const char *const *pairs, size_t n, char **json, char *err, size_t errlen)
 {
 	cJSON *obj = NULL;

@@ -24,6 +24,10 @@ int ta_admin_init(ta_ctx *ctx, unsigned *created);
 /* Is name[0..n) a member name tokenauthd's answers carry (any case)? */
 int ta_token_param_reserved(const char *name, size_t n);
 
+/* Does text (a row's stored parameters, NULL for none) keep the rules of
+ * ta_token_params?  Rows that came another way (store copy) are checked. */
+int ta_token_params_ok(const char *text);
+
 /*
  * Build a JSON object from "key=value" strings.  Keys are 1..64 of
  * [A-Za-z0-9_.-] and none that ta_token_param_reserved refuses; the result
