@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -51,6 +52,27 @@ out:
 	return r;
 }
 
+/*
+ * Member names a stored parameter may not have, in any case: every member
+ * tokenauthd's answers (/verify, /introspect, /generate, errors) already
+ * carry, so that no parameter can shadow or duplicate one of them for a
+ * reader that takes the first of two members or folds case.  The one list:
+ * the CLI (issue, add) and tokenauthd's /generate both come through here.
+ */
+static const char *const reserved_params[] = {
+    "userAccount", "tenantSpaceId", "expiration_time", "token", "token_id", "ttl",
+    "active",      "sub",           "username",        "token_type", "jti", "iat",
+    "exp",         "error",         "code",            "message",    "retCode",
+};
+
+int ta_token_param_reserved(const char *name, size_t n)
+{
+	for (size_t i = 0; i < sizeof(reserved_params) / sizeof(reserved_params[0]); i++)
+		if (strlen(reserved_params[i]) == n && strncasecmp(name, reserved_params[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 static int key_ok(const char *k, size_t n)
 {
 	if (n == 0 || n > 64)
@@ -58,8 +80,39 @@ static int key_ok(const char *k, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)k[i]) && k[i] != '_' && k[i] != '.' && k[i] != '-')
 			return 0;
-	return !(n == 11 && memcmp(k, "userAccount", 11) == 0) &&
-	       !(n == 13 && memcmp(k, "tenantSpaceId", 13) == 0);
+	return !ta_token_param_reserved(k, n);
+}
+
+/*
+ * Is text what ta_token_params would have written: one JSON object of
+ * string members, each name passing key_ok (no reserved one, in any case),
+ * no name twice in any case, no raw control character (cJSON writes them
+ * escaped, and 'tokenauth list' prints the text), at most TA_MAX_PARAMS
+ * bytes?  For rows that did not come through it (store copy).
+ */
+int ta_token_params_ok(const char *text)
+{
+	const char *end = NULL;
+	cJSON *o;
+	int ok = 1;
+
+	if (text == NULL)
+		return 1;
+	if (strlen(text) > TA_MAX_PARAMS || strstr(text, "\\u0000") != NULL)
+		return 0;
+	if ((o = cJSON_ParseWithOpts(text, &end, 1)) == NULL || !cJSON_IsObject(o))
+		ok = 0;
+	for (const cJSON *c = o ? o->child : NULL; ok && c != NULL; c = c->next) {
+		ok = c->string != NULL && cJSON_IsString(c) && c->valuestring != NULL &&
+		     key_ok(c->string, strlen(c->string));
+		for (const cJSON *d = c->next; ok && d != NULL; d = d->next)
+			ok = strcasecmp(c->string, d->string) != 0;
+	}
+	for (const unsigned char *t = (const unsigned char *)text; ok && *t; t++)
+		if (*t < 0x20 || *t == 0x7f)
+			ok = 0; /* raw: cJSON writes them escaped */
+	cJSON_Delete(o);
+	return ok;
 }
 
 int ta_token_params(const char *const *pairs, size_t n, char **json, char *err, size_t errlen)
@@ -80,7 +133,8 @@ int ta_token_params(const char *const *pairs, size_t n, char **json, char *err, 
 			snprintf(
 			    err, errlen,
 			    "--param '%.64s': expected key=value with a key of letters, digits, "
-			    "_ . - (not userAccount or tenantSpaceId)",
+			    "_ . - that is not a member the service's answers carry (userAccount, "
+			    "tenantSpaceId, expiration_time, token, ... in any case)",
 			    pairs[i]);
 			r = TA_ERR_INPUT;
 			goto out;

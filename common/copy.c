@@ -60,6 +60,10 @@ static int copy_token(void *arg, const uint8_t hash[TA_SHA256_LEN], const struct
 	if (!ta_name_ok(row->id, TA_TOKEN_ID_LEN) ||
 	    (row->kind != TA_TOKEN_KIND_ISSUED && row->kind != TA_TOKEN_KIND_IMPORTED))
 		return bad_row(c, c->n.tokens, "malformed id or kind");
+	if (!ta_token_params_ok(row->params))
+		return bad_row(c, c->n.tokens,
+		               "parameters that tokenauth would not store (not a JSON object of "
+		               "strings, a reserved or repeated name, a control character, or too long)");
 	return put_done(c, ta_store_token_put(c->dst, hash, row, c->force), &c->n.tokens);
 }
 

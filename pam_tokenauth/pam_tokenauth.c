@@ -22,6 +22,8 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -361,10 +363,58 @@ out:
  * core's error (TA_ERR_NO_CREDENTIAL, a store error) to stop before any
  * prompt.
  */
+/*
+ * The account's own name when the system's user database gives user
+ * another one (a case-insensitive directory: "ALICE" is alice; SSSD or
+ * winbind: "alice@DOMAIN" or "DOMAIN\\alice" is alice), copied into buf;
+ * NULL when the names agree or there is no such account.
+ */
+static const char *account_alias_of(const char *user, char *buf, size_t cap)
+{
+	struct passwd pw, *res = NULL;
+	size_t len = 16384;
+	char *mem = NULL;
+	const char *out = NULL;
+	int e;
+
+	for (;;) {
+		char *grown = realloc(mem, len);
+		if (grown == NULL)
+			break;
+		mem = grown;
+		e = getpwnam_r(user, &pw, mem, len, &res);
+		if (e != ERANGE || len >= (1u << 20))
+			break;
+		len *= 2;
+	}
+	if (res != NULL && res->pw_name != NULL && strcmp(res->pw_name, user) != 0 &&
+	    strlen(res->pw_name) < cap) {
+		memcpy(buf, res->pw_name, strlen(res->pw_name) + 1);
+		out = buf;
+	}
+	free(mem);
+	return out;
+}
+
 static int nullok_precheck(pam_handle_t *pamh, struct state *st, const char *user)
 {
-	int r = ta_user_known(st->ctx, user, NULL);
+	char alias[TA_MAX_USER + TA_MAX_TENANT + 2];
+	const char *acct;
+	int r = ta_user_known(st->ctx, user, NULL), ar;
 
+	/* The name as typed has no credential, but it may be another name of
+	 * an account that has one: ignoring it would let "ALICE" skip alice's
+	 * second factor wherever the user database folds case or accepts a
+	 * qualified name, and the next module would log in as alice. */
+	if (r == TA_ERR_NO_CREDENTIAL &&
+	    (acct = account_alias_of(user, alias, sizeof(alias))) != NULL &&
+	    (ar = ta_user_known(st->ctx, acct, NULL)) != TA_ERR_NO_CREDENTIAL &&
+	    ar != TA_ERR_INPUT) {
+		pam_syslog(pamh, LOG_NOTICE,
+		           "nullok: the user database gives this name to an account whose own "
+		           "name has a credential: refused, not ignored");
+		return ar == TA_OK ? TA_ERR_REJECTED : ar;
+	}
 	if (r == TA_ERR_NO_CREDENTIAL)
 		debug(pamh, st, "nullok: user has no credential: PAM_IGNORE");
 	else if (r == TA_ERR_INPUT)

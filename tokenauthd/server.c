@@ -329,10 +329,30 @@ static void wipe_free_cb(void *p)
 	ta_wipe_free(p);
 }
 
+/*
+ * The request method as the log line shows it.  It is the client's own
+ * bytes (libmicrohttpd accepts any token, and bytes above 0x7e): a method
+ * of "user=root", "outcome=success" or a C1 CSI would forge a field or a
+ * terminal sequence in front of ours.  Only an upper-case word of at most
+ * 16 letters is shown as sent; anything else is "?".
+ */
+static const char *log_method(const char *method)
+{
+	size_t n = 0;
+
+	if (method == NULL)
+		return "?";
+	while (method[n] >= 'A' && method[n] <= 'Z' && n <= 16)
+		n++;
+	return n > 0 && n <= 16 && method[n] == '\0' ? method : "?";
+}
+
 static void log_request(const struct td_req *rq, const char *method, const struct td_answer *a,
                         double secs)
 {
 	const char *tenant = a->tenant[0] ? a->tenant : "-";
+
+	method = log_method(method);
 
 	if (a->user[0] != '\0')
 		td_log(TA_LOG_INFO,

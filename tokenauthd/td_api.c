@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -251,6 +252,28 @@ enum td_code td_api_generate(ta_ctx *ctx, const char *body, size_t len, struct t
 
 /* ---- verify and introspect ---------------------------------------------------- */
 
+/*
+ * Drop every stored member that could be read as one of ours or as another
+ * stored one: a reserved name in any case (a row written before the core
+ * refused them, or planted in a store that was copied in), or a name that
+ * occurs twice.  A reader that takes the first of two "expiration_time"
+ * or "userAccount" members must see ours.
+ */
+static void drop_shadowing_params(cJSON *o)
+{
+	cJSON *c = o->child;
+
+	while (c != NULL) {
+		cJSON *next = c->next;
+		int drop = c->string == NULL || ta_token_param_reserved(c->string, strlen(c->string));
+		for (cJSON *d = o->child; !drop && d != NULL; d = d->next)
+			drop = d != c && d->string != NULL && strcasecmp(d->string, c->string) == 0;
+		if (drop)
+			cJSON_Delete(cJSON_DetachItemViaPointer(o, c));
+		c = next;
+	}
+}
+
 /* The stored parameters plus userAccount, tenantSpaceId, expiration_time. */
 static cJSON *verify_object(const struct ta_token_row *row)
 {
@@ -258,6 +281,7 @@ static cJSON *verify_object(const struct ta_token_row *row)
 
 	if (o == NULL || !cJSON_IsObject(o))
 		goto fail;
+	drop_shadowing_params(o);
 	if (cJSON_AddStringToObject(o, "userAccount", row->user) == NULL ||
 	    cJSON_AddStringToObject(o, "tenantSpaceId", row->tenant) == NULL ||
 	    cJSON_AddNumberToObject(o, "expiration_time", (double)row->expires) == NULL)

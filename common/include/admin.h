@@ -21,10 +21,17 @@
  */
 int ta_admin_init(ta_ctx *ctx, unsigned *created);
 
+/* Is name[0..n) a member name tokenauthd's answers carry (any case)? */
+int ta_token_param_reserved(const char *name, size_t n);
+
+/* Does text (a row's stored parameters, NULL for none) keep the rules of
+ * ta_token_params?  Rows that came another way (store copy) are checked. */
+int ta_token_params_ok(const char *text);
+
 /*
  * Build a JSON object from "key=value" strings.  Keys are 1..64 of
- * [A-Za-z0-9_.-] and may not be userAccount or tenantSpaceId; the result is
- * capped at TA_MAX_PARAMS.  *json is malloc'd (NULL when n is 0).
+ * [A-Za-z0-9_.-] and none that ta_token_param_reserved refuses; the result
+ * is capped at TA_MAX_PARAMS.  *json is malloc'd (NULL when n is 0).
  */
 int ta_token_params(const char *const *pairs, size_t n, char **json, char *err, size_t errlen);
 

@@ -26,6 +26,8 @@
 #  3. try_first_pass with the local store: lockout counts each attempt
 #     once, and still locks; guesses put into the earlier module's prompt,
 #     hanging up at ours, are not free.
+#  4. nullok: a second name the user database gives an enrolled account
+#     ("LOU" for lou) is refused, not ignored (tests/attacks/nss_alias.c).
 # Ends with "attacks-pam: N passed, N failed".
 set -u
 B=$(cd "$1" && pwd)
@@ -313,5 +315,37 @@ if grep -q "^attempt 1: PAM_SUCCESS" "$W/out"; then
 	bad "try_first_pass: 4 stacked guesses with a hang-up at the prompt went uncounted; the 5th logged in"
 else ok; fi
 STACKED=""
+
+# ---- 4. nullok and a user database that gives an account a second name ---------------------
+# A case-insensitive directory (SSSD/LDAP case_sensitive = false) or one that
+# accepts qualified names (winbind DOMAIN\\user, SSSD user@domain) hands the
+# typed name to PAM as is.  "LOU" had no credential, so nullok ignored it and
+# the next module (here pam_permit, standing in for pam_unix) logged in as
+# lou without lou's token.  nss_alias.so plays that database.
+echo "== PAM: nullok and a second name for an enrolled account"
+PERMIT=$(dirname "$SETITEMS")/../security/pam_permit.so
+[ -e "$PERMIT" ] || PERMIT=/usr/lib/$MULTIARCH/security/pam_permit.so
+ALIAS=$W/nss_alias.so
+if ${CC:-cc} -shared -fPIC -o "$ALIAS" "$HERE/nss_alias.c" -ldl 2>"$W/cc.err" && [ -e "$PERMIT" ]; then
+	ok
+	printf 'auth [success=done ignore=ignore default=die] %s config=%s nullok\nauth required %s\n' \
+		"$MOD" "$W/locallock.conf" "$PERMIT" >"$SVC/local-nullok"
+	adrv() { # drv, with the stand-in user database preloaded into the driver only
+		env -u PAM_AUTHTOK NSS_ALIAS='LOU=lou,Zed=zed' LD_PRELOAD="$ALIAS" "$DRV" "$SVC" "$@" \
+			>"$W/out" 2>"$W/err"
+		drc=$?
+		if [ "$drc" -eq 0 ]; then ok; else bad "pam_retry $1 exited $drc: $(cat "$W/err")"; fi
+	}
+	adrv local-nullok LOU "tka_not-asked"
+	attempt 1 PAM_AUTH_ERR 0 "nullok: 'LOU', another name of enrolled lou, skipped lou's token"
+	adrv local-nullok Zed "tka_not-asked"
+	attempt 1 PAM_SUCCESS 0 "nullok: another name of an account without a credential is still ignored"
+	adrv local-nullok nobody-here "tka_not-asked"
+	attempt 1 PAM_SUCCESS 0 "nullok: an unknown name without a credential is still ignored"
+	adrv local-nullok lou "$TOK_LOU"
+	attempt 1 PAM_SUCCESS 1 "nullok: lou under its own name still logs in with its token"
+else
+	bad "cannot build nss_alias.so or find pam_permit.so: $(cat "$W/cc.err")"
+fi
 
 summary "attacks-pam"

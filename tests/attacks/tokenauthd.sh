@@ -10,11 +10,14 @@
 #  2. defect 5: a captured registration replayed as is, with another body,
 #     unsigned, and with its spent authToken; no signing key -> 11010;
 #  3. defect 8: /generate with reserved parameter names, duplicate keys;
+#     the CLI's --param under the same rule; a planted row's parameters
+#     never shadow /verify's own members;
 #  4. request smuggling (CL+TE, two Content-Length, bad coding, bare CR,
 #     space before colon), oversized bodies and headers, JSON with NUL,
 #     \u0000 and trailing bytes;
 #  5. a slow client holding partial headers open while others are served;
 #  6. log forging: a userAccount full of log fields is quoted in the log;
+#     a request method made of log fields or raw high bytes is shown as '?';
 #  7. a locked address still gets answers for the right API/admin key or a
 #     valid signature (a co-located process cannot lock a verifying host
 #     out), wrong or missing ones still get 429 11007, failures still count,
@@ -217,6 +220,22 @@ c "/generate with an ordinary parameter still works ($s)" [ "$s" = 200 ]
 GT=$(sed -n 's/.*"token":"\([^"]*\)".*/\1/p' "$W/body")
 s=$(st -H "x-api-token: $GT" "$U/verify")
 c "/verify answer has expiration_time once ($s)" sh -c "[ \$(grep -o '\"expiration_time\"' '$W/body' | wc -l) = 1 ]"
+# The CLI stores parameters through the same core: on 7957fc2 'issue --param
+# expiration_time=1' (or UserAccount=root) was stored and /verify then carried
+# two expiration_time members, the stored one first.
+for n in expiration_time UserAccount TENANTSPACEID exp token; do
+	cli issue --user g --ttl 1d --param "$n=1" >/dev/null
+	c "tokenauth issue --param $n=1 is refused (rc $?)" [ $? -eq 2 ]
+done
+# A row that reached the store another way (a hostile source of 'store copy',
+# a row from before the rule) must not shadow our members either.
+sqlite3 "$FIX/db/tokenauth.db" "UPDATE tokens SET params='{\"Expiration_Time\":\"9\",\"userAccount\":\"root\",\"n\":\"1\",\"N\":\"2\",\"file\":\"a\"}' WHERE user='g'" 2>>"$W/sqlite.err"
+s=$(st -H "x-api-token: $GT" "$U/verify")
+c "/verify of a planted row: our members once each, no case twin ($s)" sh -c "[ $s = 200 ] &&
+    [ \$(grep -oi '\"expiration_time\"' '$W/body' | wc -l) = 1 ] &&
+    [ \$(grep -oi '\"useraccount\"' '$W/body' | wc -l) = 1 ] &&
+    [ \$(grep -oi '\"n\"' '$W/body' | wc -l) -le 1 ] &&
+    grep -q '\"userAccount\":\"g\"' '$W/body' && grep -q '\"file\":\"a\"' '$W/body'"
 
 # ---- 4. framing, sizes, JSON ---------------------------------------------------------------
 echo "== smuggling, oversized input, hostile JSON"
@@ -284,6 +303,16 @@ sleep 0.2
 c "a userAccount with log fields is quoted in the request log" \
     grep -qF "user=\"$FORGE\"" "$FIX/att.log"
 c "... and never appears unquoted" sh -c "! grep -F 'user=mallory' '$FIX/att.log'"
+# The request method is the client's bytes too: a method "user=..." or
+# "outcome=forged" came out unquoted ahead of our fields (before 2026-12).
+printf 'user=eve /healthz HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | raw
+printf 'outcome=forged\233 /generate HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' | raw
+sleep 0.2
+c "a method with log fields never appears in the request log" \
+    sh -c "! grep -aF -e 'user=eve' -e 'outcome=forged' '$FIX/att.log'"
+c "... nor a raw byte above 0x7e it carried" sh -c "! LC_ALL=C grep -a \"\$(printf '\\233')\" '$FIX/att.log'"
+c "... the line is still written, with the method as '?'" \
+    grep -qE 'tcp:127\.0\.0\.1:[0-9]+ \? /generate status=405' "$FIX/att.log"
 
 # ---- 7. a co-located process cannot lock a verifying host out ----------------------------
 echo "== lockout: the right key still works for a locked address"

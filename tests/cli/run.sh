@@ -371,6 +371,16 @@ sqlite3 "$W/cp/evil.db" "UPDATE throttle SET user='kim'||char(10)||'root' WHERE 
 expect 3 "store copy of a hostile row" -- tc store copy "$W/cp/evil.db" "$W/cp/e2.db"
 err_has "outside the grammar" "hostile row named"
 [ "$(sqlite3 "$W/cp/e2.db" "SELECT count(*) FROM tokens")" = 0 ] && ok || bad "partial copy left behind"
+# hostile parameters: a name /verify emits itself, a case twin, raw control
+# bytes (printed by 'tokenauth list'), not an object; on 7957fc2 all were copied
+for p in '{"userAccount":"root"}' '{"a":"1","A":"2"}' "{\"m\":\"$(printf '\033[2J')\"}" '[1]' '{"a":1}'; do
+	rm -f "$W/cp/e3.db" "$W/cp/e3.db-wal" "$W/cp/e3.db-shm" "$W/cp/evil2.db"*
+	expect 0 "copy: a source to spoil ($p)" -- tc store copy "$S" "$W/cp/evil2.db"
+	sqlite3 "$W/cp/evil2.db" "UPDATE tokens SET params='$p' WHERE id=(SELECT min(id) FROM tokens)" ||
+		bad "sqlite3 update"
+	expect 3 "store copy of hostile parameters $p" -- tc store copy "$W/cp/evil2.db" "$W/cp/e3.db"
+	err_has "parameters that tokenauth would not store" "hostile parameters named"
+done
 # usage
 expect 0 "store copy --help" -- tc store copy --help
 out_has "Usage: tokenauth store copy" "store copy help"

@@ -11,6 +11,9 @@ static void test_params(void **state)
 	char *json = NULL, err[256];
 	const char *ok[] = {"file=/a/b", "server=s1", "empty="};
 	const char *reserved[] = {"userAccount=x"};
+	/* every member tokenauthd's answers carry, in any case (defect 8 via the CLI) */
+	const char *shadows[] = {"expiration_time=1", "Expiration_Time=1", "USERACCOUNT=x",
+	                         "tenantspaceid=x",   "token=x",           "exp=1", "Sub=x"};
 	const char *dup[] = {"a=1", "a=2"};
 	const char *bad[] = {"no-equals"};
 	const char *badkey[] = {"sp ace=1"};
@@ -21,6 +24,8 @@ static void test_params(void **state)
 	assert_int_equal(ta_token_params(ok, 0, &json, err, sizeof(err)), TA_OK);
 	assert_null(json);
 	assert_int_equal(ta_token_params(reserved, 1, &json, err, sizeof(err)), TA_ERR_INPUT);
+	for (size_t i = 0; i < sizeof(shadows) / sizeof(shadows[0]); i++)
+		assert_int_equal(ta_token_params(&shadows[i], 1, &json, err, sizeof(err)), TA_ERR_INPUT);
 	assert_int_equal(ta_token_params(dup, 2, &json, err, sizeof(err)), TA_ERR_INPUT);
 	assert_non_null(strstr(err, "twice"));
 	assert_int_equal(ta_token_params(bad, 1, &json, err, sizeof(err)), TA_ERR_INPUT);
