@@ -128,6 +128,13 @@ static int judge_cec(const cJSON *o, const char **why)
 	return rc == 0 ? TA_OK : TA_ERR_REJECTED;
 }
 
+/*
+ * RFC 7662 answers.  `sub` and `username` are optional there, but an
+ * active answer that names nobody says the token is good, not whose it is:
+ * taken as a yes it let any user's valid token log in as anyone.  Like a
+ * kudo 200 without userAccount, it is no verdict about this user
+ * (unavailable, not yes); the names it does give must all be ours.
+ */
 static int judge_introspection(const cJSON *o, const char *user, const char *tenant,
                                const char **why)
 {
@@ -140,6 +147,11 @@ static int judge_introspection(const cJSON *o, const char *user, const char *ten
 	if (!cJSON_IsTrue(active)) {
 		*why = "token inactive";
 		return TA_ERR_REJECTED;
+	}
+	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "sub")) &&
+	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "username"))) {
+		*why = "active answer names no sub or username";
+		return TA_ERR_UNAVAILABLE;
 	}
 	if (!same_or_absent(o, "sub", user) || !same_or_absent(o, "username", user) ||
 	    !same_or_absent(o, "tenantSpaceId", tenant)) {

@@ -63,6 +63,13 @@ echo "$TOKEN" | verify 0 "kudo: the real token still works" "$cf" alice
 # a 200 that does not name the user is no verdict
 echo "$TOKEN" | verify 3 "kudo: 200 without userAccount is not a yes" \
 	"$(conf kudo2 "url = $U/ok-no-user" "profile = kudo")" alice
+# introspection: "active" without a name says the token is good, not whose
+# (second attack round: bob's valid token logged in as alice)
+anon=$(conf anon "url = $U/introspect-anon" "profile = introspection")
+echo "$TOKEN" | verify 3 "introspection: an active answer naming nobody is not a yes" "$anon" alice
+err_has "names no sub or username" "the refusal says why"
+echo "$TOKEN" | verify 0 "introspection: an answer naming alice still is" \
+	"$(conf named "url = $U/introspect-active" "profile = introspection")" alice
 
 # --- defect 6: a user only the remote knows is locked out ------------------------
 cf=$(conf lock "url = $U/retcode1" "max_failures = 3" "lockout = 300")

@@ -137,6 +137,8 @@ class H(BaseHTTPRequestHandler):
                 out["exp"] = int(time.time()) + 3600
             if p.endswith("other"):
                 out = {"active": True, "sub": "mallory"}
+            if p.endswith("anon"):  # active for any token, naming nobody
+                out = {"active": True, "exp": int(time.time()) + 3600}
             return self.send(200, out)
         return self.send(404, {"error": "no such path"})
 

@@ -60,7 +60,18 @@ static void test_introspection(void **state)
 {
 	int64_t e;
 	(void)state;
-	assert_int_equal(judge(TA_PROFILE_INTROSPECTION, 200, "{\"active\":true}", &e), TA_OK);
+	/* active, but whose?  No verdict (it let bob's token in as alice) */
+	assert_int_equal(judge(TA_PROFILE_INTROSPECTION, 200, "{\"active\":true}", &e),
+	                 TA_ERR_UNAVAILABLE);
+	assert_int_equal(judge(TA_PROFILE_INTROSPECTION, 200,
+	                       "{\"active\":true,\"sub\":5,\"client_id\":\"x\"}", &e),
+	                 TA_ERR_UNAVAILABLE);
+	assert_int_equal(
+	    judge(TA_PROFILE_INTROSPECTION, 200, "{\"active\":true,\"username\":\"alice\"}", &e),
+	    TA_OK);
+	assert_int_equal(judge(TA_PROFILE_INTROSPECTION, 200,
+	                       "{\"active\":true,\"sub\":\"alice\",\"username\":\"bob\"}", &e),
+	                 TA_ERR_TENANT);
 	assert_int_equal(judge(TA_PROFILE_INTROSPECTION, 200,
 	                       "{\"active\":true,\"sub\":\"alice\",\"exp\":5}", &e),
 	                 TA_OK);
