@@ -554,8 +554,8 @@ static void totp_page(struct pctx *p, const char *b32, const char *error)
 	                        sizeof(uri)) == TA_OK) {
 		td_buf_put(&b, "<p>Scan the code with your app, or type the key.</p><div class=\"qr\">");
 		qr_svg(&b, uri);
-		td_buf_put(&b, "</div><p><label for=\"totp-secret\">Key</label>"
-		               "<code class=\"secret\" id=\"totp-secret\">");
+		td_buf_put(&b, "</div><p><span class=\"keylabel\" id=\"key-label\">Key</span>"
+		               "<code class=\"secret\" id=\"totp-secret\" aria-labelledby=\"key-label\">");
 		td_buf_text(&b, b32);
 		td_buf_put(&b, "</code></p><p><a id=\"totp-uri\" href=\"");
 		td_buf_text(&b, uri);

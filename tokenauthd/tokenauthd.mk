@@ -96,3 +96,34 @@ check-attacks-tokenauthd: $(B)/tests/td_limits $(B)/fuzz/td_http
 	@$(B)/tests/td_limits >$(B)/tests/td_limits.log 2>&1 && echo "td_limits: passed" || \
 	    { cat $(B)/tests/td_limits.log; echo "td_limits: FAILED"; exit 1; }
 	@sh tests/tokenauthd/fuzz_http.sh $(B)/fuzz/td_http $(TD_FUZZ_TIME)
+
+# ---- the self-service portal (/my/, issue 14) -------------------------------
+# check-portal: the pure parts (cmocka), then tests/portal/run.sh: chromium
+# driven by playwright-core (tests/portal/node_modules, from 'make deps')
+# against a real tokenauthd with TLS and a PAM service under pam_wrapper.
+# PORTAL_SHOTS=1 also writes the screenshots in docs/portal/.
+CHECK_TARGETS  += check-portal
+ATTACK_TARGETS += check-attacks-portal
+.PHONY: check-portal check-attacks-portal
+
+TD_PORTAL_TEST_SRC = tokenauthd/portal_parse.c
+$(B)/tests/td_portal: tests/tokenauthd/test_portal.c $(TD_PORTAL_TEST_SRC) tokenauthd/*.h $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TD_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -Wno-conversion -o $@ tests/tokenauthd/test_portal.c \
+	    $(TD_PORTAL_TEST_SRC) $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) -lcmocka
+
+check-portal: $(B)/tokenauthd $(B)/tokenauth $(B)/pam_tokenauth.so $(B)/tests/td_portal
+	@$(B)/tests/td_portal >$(B)/tests/td_portal.log 2>&1 && echo "td_portal: passed" || \
+	    { cat $(B)/tests/td_portal.log; echo "td_portal: FAILED"; exit 1; }
+	@bash tests/portal/run.sh $(B)
+
+# One check per attack of SECURITY.md's portal section (tests/portal/attacks.sh).
+check-attacks-portal: $(B)/tokenauthd $(B)/tokenauth $(B)/pam_tokenauth.so
+	@bash tests/portal/attacks.sh $(B)
+
+# libFuzzer over the portal's form and cookie parsing, CSRF check and encoder.
+FUZZ_BIN += $(B)/fuzz/fuzz_portal
+$(B)/fuzz/fuzz_portal: tests/fuzz/fuzz_portal.c $(TD_PORTAL_TEST_SRC) tokenauthd/*.h $(CORE_SRC) \
+                       $(CORE_HDR)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -Itokenauthd -o $@ $< $(TD_PORTAL_TEST_SRC) $(CORE_SRC) $(CORE_LIBS)

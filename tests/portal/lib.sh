@@ -3,8 +3,26 @@
 # pam_tokenauth mode=otp for a code when one is enrolled), a tokenauthd on
 # 127.0.0.1 with TLS and portal = yes, and curl helpers.
 
+# portal_init BUILD_DIR: B, TOP and the shared helpers; finish and die
+# (stop every daemon we started, print "$SUITE: N passed, M failed").
+portal_init() {
+	B=$(cd "$1" && pwd)
+	TOP=$(cd "$HERE/../.." && pwd)
+	. "$TOP/tests/tokenauthd/lib.sh"
+	MOD=$B/pam_tokenauth.so
+}
+
+finish() {
+	for p in "$FIX"/*.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
+	[ -n "${EVILPID:-}" ] && kill "$EVILPID" 2>/dev/null
+	echo "$SUITE: $pass passed, $fail failed"
+	[ -n "${TA_KEEP:-}" ] || rm -rf "$FIX"
+	[ "$fail" -eq 0 ]
+	exit $?
+}
+die() { bad "$*"; finish; }
+
 PWMOD=$(ls /usr/lib/*/pam_wrapper/pam_matrix.so 2>/dev/null | head -1)
-MOD=$B/pam_tokenauth.so
 
 # A port in 20000-30099 (below the ephemeral range) with nothing on it.
 portal_port() {
