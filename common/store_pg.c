@@ -68,7 +68,7 @@
 #define OID_INT8  20
 #define OID_TEXT  25
 
-#define NPARAM    9  /* parameters of a statement, at most */
+#define NPARAM    11 /* parameters of a statement, at most */
 #define NPREPARED 64 /* statements prepared per connection, at most */
 
 /* A statement prepared on a connection: one of this file's constant
