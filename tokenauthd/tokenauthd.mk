@@ -101,7 +101,8 @@ check-attacks-tokenauthd: $(B)/tests/td_limits $(B)/fuzz/td_http
 # check-portal: the pure parts (cmocka), then tests/portal/run.sh: chromium
 # driven by playwright-core (tests/portal/node_modules, from 'make deps')
 # against a real tokenauthd with TLS and a PAM service under pam_wrapper.
-# PORTAL_SHOTS=1 also writes the screenshots in docs/portal/.
+# PORTAL_SHOTS=1 also writes the screenshots in docs/portal/.  nodes.sh: a
+# session across two nodes on one PostgreSQL store (a private cluster).
 CHECK_TARGETS  += check-portal
 ATTACK_TARGETS += check-attacks-portal
 .PHONY: check-portal check-attacks-portal
@@ -116,6 +117,7 @@ check-portal: $(B)/tokenauthd $(B)/tokenauth $(B)/pam_tokenauth.so $(B)/tests/td
 	@$(B)/tests/td_portal >$(B)/tests/td_portal.log 2>&1 && echo "td_portal: passed" || \
 	    { cat $(B)/tests/td_portal.log; echo "td_portal: FAILED"; exit 1; }
 	@bash tests/portal/run.sh $(B)
+	@bash tests/portal/nodes.sh $(B)
 
 # One check per attack of SECURITY.md's portal section (tests/portal/attacks.sh).
 check-attacks-portal: $(B)/tokenauthd $(B)/tokenauth $(B)/pam_tokenauth.so
