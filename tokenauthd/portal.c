@@ -703,10 +703,41 @@ static int is_form(const char *ctype)
 	       (ctype[33] == '\0' || ctype[33] == ';');
 }
 
+/*
+ * A browser says where a form came from: Sec-Fetch-Site (Chromium,
+ * Firefox) and Origin.  A form from another site or origin is refused
+ * before anything, the login included (login CSRF: a cross-site page
+ * logging the victim in as the attacker).  Our own pages send Origin
+ * "null" (Referrer-Policy: no-referrer), which an attacker's page can
+ * send too, so "null" proves nothing either way and Sec-Fetch-Site
+ * decides; clients that send neither (curl) are judged by the CSRF token
+ * alone.
+ */
+static int same_origin(const struct td_portal_req *rq)
+{
+	char want[300];
+
+	if (rq->fetch_site != NULL && strcmp(rq->fetch_site, "same-origin") != 0 &&
+	    strcmp(rq->fetch_site, "none") != 0)
+		return 0;
+	if (rq->origin == NULL || strcmp(rq->origin, "null") == 0)
+		return 1;
+	if (rq->host == NULL || strlen(rq->host) > 255)
+		return 0;
+	snprintf(want, sizeof(want), "https://%s", rq->host);
+	return strcmp(rq->origin, want) == 0;
+}
+
 static void handle_post(struct pctx *p, const char *path)
 {
 	char csrf[TD_CSRF_LEN + 2] = "";
 
+	if (!same_origin(p->rq)) {
+		td_log(TA_LOG_WARNING, "%s portal %s refused: Origin %s is not this site", p->rq->peer,
+		       path, TA_Q(p->rq->origin));
+		message_page(p, 403, "Refused", "This form came from another site.", "forbidden");
+		return;
+	}
 	if (!is_form(p->rq->ctype)) {
 		message_page(p, 415, "Unsupported form", "Forms must be sent as "
 		             "application/x-www-form-urlencoded.", "bad_request");

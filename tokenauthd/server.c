@@ -795,6 +795,9 @@ static enum MHD_Result run_portal(td_server *s, struct MHD_Connection *c, struct
 	pr.url = url;
 	pr.cookie = header(c, "Cookie");
 	pr.ctype = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+	pr.origin = header(c, "Origin");
+	pr.host = header(c, MHD_HTTP_HEADER_HOST);
+	pr.fetch_site = header(c, "Sec-Fetch-Site");
 	pr.body = rq->body ? rq->body : "";
 	pr.len = rq->len;
 	pr.peer = rq->conn->peer;

@@ -20,6 +20,8 @@ struct td_portal_req {
 	const char *remote_user;   /* the trusted header's value, only from a listed peer */
 	int header_untrusted;      /* the trusted header came from an unlisted peer */
 	const char *ctype;         /* Content-Type */
+	const char *origin, *host; /* Origin and Host headers, or NULL */
+	const char *fetch_site;    /* Sec-Fetch-Site, or NULL */
 	const char *body;
 	size_t len;
 	const char *peer;          /* for the log */

@@ -46,6 +46,14 @@ async function main() {
     const framedUrl = frame ? frame.url() : "";
     check("framing: the frame was there and was refused (" + (framedUrl || "no document") + ")",
       frame !== undefined && !framedUrl.startsWith(BASE + "/my"));
+    // --- login CSRF: the attacker's page posts its own credentials to the portal
+    const ctx3 = await browser.newContext({ ignoreHTTPSErrors: true });
+    const p3 = await ctx3.newPage();
+    await p3.goto(process.env.OTHER + "login.html");
+    const [resp] = await Promise.all([p3.waitForNavigation({ waitUntil: "load" }), p3.click("#go")]);
+    check("login csrf: a form on another origin posting to /my/login is refused (403)", resp && resp.status() === 403);
+    check("login csrf: no session cookie set", !(await ctx3.cookies()).some((c) => c.name === "__Host-tokenauth"));
+    await ctx3.close();
   } finally {
     await browser.close();
   }

@@ -48,7 +48,16 @@ check "csrf: POST with another session's token -> 403" [ "$s" = 403 ]
 check "csrf: nothing was created" [ "$(rows "$A")" = 0 ]
 s=$(hc "$U/my/logout" -H "Cookie: __Host-tokenauth=$A" -d "csrf=")
 check "csrf: logout without the token -> 403 (a cross-site page cannot log you out)" [ "$s" = 403 ]
-s=$(hc "$U/my/tokens" -H "Cookie: __Host-tokenauth=$A" -d "label=good&csrf=$T")
+s=$(hc "$U/my/tokens" -H "Cookie: __Host-tokenauth=$A" -H "Origin: https://evil.example" -d "label=xorigin&csrf=$T")
+check "csrf: a form from another Origin -> 403, even with the token" [ "$s" = 403 ]
+s=$(hc "$U/my/login" -H "Origin: https://evil.example" -d "user=alice&password=Alice-pw-1")
+check "login csrf: a login form posted from another Origin -> 403, no session" sh -c \
+    "[ $s = 403 ] && ! grep -qi '^set-cookie' '$FIX/h'"
+s=$(hc "$U/my/login" -H "Origin: null" -H "Sec-Fetch-Site: cross-site" -d "user=alice&password=Alice-pw-1")
+check "login csrf: Origin null from another site (Sec-Fetch-Site) -> 403, no session" sh -c \
+    "[ $s = 403 ] && ! grep -qi '^set-cookie' '$FIX/h'"
+check "csrf: nothing was created from another Origin" [ "$(rows "$A")" = 0 ]
+s=$(hc "$U/my/tokens" -H "Cookie: __Host-tokenauth=$A" -H "Origin: https://127.0.0.1:$P" -d "label=good&csrf=$T")
 check "control: with the session's token -> 200" [ "$s" = 200 ]
 
 # --- another user's token id in the revoke form
@@ -76,6 +85,8 @@ E=$(portal_port)
 mkdir "$FIX/evil"
 printf '<!doctype html><title>evil</title><iframe src="%s/my/" width=600 height=400></iframe>\n' "$U" \
     >"$FIX/evil/index.html"
+printf '<!doctype html><title>evil</title><form method=post action="%s/my/login"><input name=user value=mallory><input name=password value=Mallory-pw-3><button id=go>go</button></form>\n' "$U" \
+    >"$FIX/evil/login.html"
 python3 -m http.server "$E" --bind 127.0.0.1 --directory "$FIX/evil" >/dev/null 2>&1 &
 EVILPID=$!
 i=0; while [ $i -lt 100 ] && ! (exec 3<>"/dev/tcp/127.0.0.1/$E") 2>/dev/null; do sleep 0.05; i=$((i + 1)); done

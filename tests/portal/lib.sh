@@ -34,7 +34,7 @@ portal_port() {
 # portal_fixture: FIX with users alice and bob, PAM services, base config lines.
 portal_fixture() {
 	make_fixture || return 1
-	printf 'alice:Alice-pw-1:tokenauth-portal\nbob:Bob-pw-2:tokenauth-portal\n' >"$FIX/passdb"
+	printf 'alice:Alice-pw-1:tokenauth-portal\nbob:Bob-pw-2:tokenauth-portal\nmallory:Mallory-pw-3:tokenauth-portal\n' >"$FIX/passdb"
 	conf otp "mode = otp" "nullok = yes"
 	conf tok "mode = token"
 	mkdir -m 0700 "$FIX/pam.d"
