@@ -614,12 +614,16 @@ static void test_copy_tokens(void **state)
 	row.expires = 9999;
 	row.kind = TA_TOKEN_KIND_IMPORTED;
 	row.params = "{\"k\":\"v\"}";
+	snprintf(row.label, sizeof(row.label), "%s", "phone <mail>");
+	row.last_used = 5555;
 	assert_int_equal(ta_store_token_put(f->st, h1, &row, 0), TA_OK);
 	assert_int_equal(ta_store_token_find(f->st, h1, 1, &got), TA_OK);
 	assert_int_equal(got.revoked, 4242);
 	assert_int_equal(got.expires, 9999);
 	assert_int_equal(got.kind, TA_TOKEN_KIND_IMPORTED);
 	assert_string_equal(got.params, "{\"k\":\"v\"}");
+	assert_string_equal(got.label, "phone <mail>"); /* schema 4 columns travel too */
+	assert_int_equal(got.last_used, 5555);
 	free(got.params);
 	/* the same hash, or the same id: refused without replace, replaced with it */
 	assert_int_equal(ta_store_token_put(f->st, h1, &row, 0), TA_ERR_EXISTS);
@@ -638,6 +642,8 @@ static void test_copy_tokens(void **state)
 	assert_int_equal(d.n, 1);
 	assert_memory_equal(d.hash, h2, TA_SHA256_LEN);
 	assert_string_equal(d.row.id, "ddddddddddd1");
+	assert_string_equal(d.row.label, "phone <mail>");
+	assert_int_equal(d.row.last_used, 5555);
 	assert_int_equal(ta_store_count_rows(f->st, &n), TA_OK);
 	assert_int_equal(n.tokens, 1);
 	/* bad inputs, as token_insert */
