@@ -384,30 +384,31 @@ static void main_page(struct pctx *p, const char *notice)
 
 /* ---- actions --------------------------------------------------------------------- */
 
-/* "a=b\nc=d" into pairs for ta_token_params. */
+/* "a=b\nc=d" into pairs for ta_token_params (blank lines skipped). */
 static int scope_params(const char *scope, char **json, char *err, size_t errlen)
 {
-	char buf[SCOPE_MAX], *pairs[32], *save = NULL, *line;
+	char buf[SCOPE_MAX], *pairs[32], *p;
 	size_t n = 0;
-	int r;
 
 	*json = NULL;
 	snprintf(buf, sizeof(buf), "%s", scope);
-	for (line = strtok_r(buf, "\r\n", &save); line != NULL; line = strtok_r(NULL, "\r\n", &save)) {
-		while (*line == ' ')
-			line++;
-		if (*line == '\0')
-			continue;
-		if (n == sizeof(pairs) / sizeof(pairs[0])) {
-			snprintf(err, errlen, "scope: at most 32 lines");
-			return TA_ERR_INPUT;
+	for (p = buf; *p != '\0';) {
+		size_t len = strcspn(p, "\r\n");
+		char *next = p + len + (p[len] != '\0');
+		p[len] = '\0';
+		p += strspn(p, " ");
+		if (*p != '\0') {
+			if (n == sizeof(pairs) / sizeof(pairs[0])) {
+				snprintf(err, errlen, "scope: at most 32 lines");
+				return TA_ERR_INPUT;
+			}
+			pairs[n++] = p;
 		}
-		pairs[n++] = line;
+		p = next;
 	}
 	if (n == 0)
 		return TA_OK;
-	r = ta_token_params((const char *const *)pairs, n, json, err, errlen);
-	return r;
+	return ta_token_params((const char *const *)pairs, n, json, err, errlen);
 }
 
 static void created_page(struct pctx *p, const char *token, const char *label, int64_t expires)

@@ -50,8 +50,19 @@ i=0; while [ $i -lt 100 ] && ! grep -q "reload" "$FIX/p1.log"; do sleep 0.05; i=
 sleep 0.3
 s=$(hc "https://127.0.0.1:$P/my/" -H "Cookie: __Host-tokenauth=$c")
 check "bob's session works after SIGHUP" [ "$s" = 200 ] && grep -q 'Signed in as <b>bob</b>' "$FIX/b"
+# --- a scope of two lines reaches seed 004's GET /verify as the token's parameters
+bt=$(csrf_of "$P" "$c")
+hc "https://127.0.0.1:$P/my/tokens" -H "Cookie: __Host-tokenauth=$c" --data-urlencode "csrf=$bt" \
+    --data-urlencode "label=scoped" --data-urlencode "scope=$(printf 'app=dav\r\n\r\n  share=photos')" >/dev/null
+stok=$(sed -n 's/.*id="new-token">\([^<]*\)<.*/\1/p' "$FIX/b")
+curl -sk -H "x-api-token: $stok" "https://127.0.0.1:$P/verify" >"$FIX/verify"
+check "scope lines become the token's parameters (GET /verify)" sh -c \
+    "grep -q '\"app\":\"dav\"' '$FIX/verify' && grep -q '\"share\":\"photos\"' '$FIX/verify'"
+s=$(hc "https://127.0.0.1:$P/my/tokens" -H "Cookie: __Host-tokenauth=$c" --data-urlencode "csrf=$bt" \
+    --data-urlencode "label=toolong" --data-urlencode "days=9999")
+check "a lifetime past portal_max_ttl -> 400 naming days" sh -c "[ $s = 400 ] && grep -q 'days: a whole number from 1 to 365' '$FIX/b'"
 curl -sk "https://127.0.0.1:$P/metrics" >"$FIX/metrics"
-check "/metrics counts portal actions" grep -q 'tokenauthd_portal_actions_total{action="create",outcome="success"} 1' "$FIX/metrics"
+check "/metrics counts portal actions (2 created, 1 refused)" sh -c "grep -q 'tokenauthd_portal_actions_total{action=\"create\",outcome=\"success\"} 2' '$FIX/metrics' && grep -q 'tokenauthd_portal_actions_total{action=\"create\",outcome=\"bad_request\"} 1' '$FIX/metrics'"
 # --- no secret in the log
 tok=$(sed -n 's/.*tka_\([A-Za-z0-9]*\).*/tka_\1/p' "$FIX/browser.out" | head -1)
 check "no password or session id in the log" sh -c "! grep -q -e Alice-pw-1 -e Bob-pw-2 -e '$c' '$FIX/p1.log'"
