@@ -50,7 +50,7 @@ UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 # The core's libFuzzer harnesses; the front-ends' harnesses in tests/fuzz
 # are built by their own .mk files, which add them to FUZZ_BIN.
-FUZZ_FRONT = tests/fuzz/fuzz_sasl.c tests/fuzz/fuzz_tokenauthd.c
+FUZZ_FRONT = tests/fuzz/fuzz_sasl.c tests/fuzz/fuzz_tokenauthd.c tests/fuzz/fuzz_portal.c
 FUZZ_SRC   = $(filter-out $(FUZZ_FRONT),$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN   = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 

@@ -172,7 +172,7 @@ static int store_of(ta_ctx *ctx, ta_store **st)
 
 static int insert_token(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl,
                         const char *cred, size_t len, int kind, const char *params,
-                        char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
+                        const char *label, char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
 {
 	struct ta_token_row row;
 	uint8_t hash[TA_SHA256_LEN];
@@ -190,6 +190,14 @@ static int insert_token(ta_ctx *ctx, const char *user, const char *tenant, uint6
 	row.created = ta_now(ctx);
 	row.expires = ttl ? row.created + (int64_t)ttl : 0;
 	row.params = (char *)params;
+	if (label != NULL && label[0] != '\0') {
+		if (!ta_name_ok(label, TA_MAX_LABEL)) {
+			ta_logf(ctx, TA_LOG_ERR, "label: 1 to %d bytes of UTF-8 without controls",
+			        TA_MAX_LABEL);
+			return TA_ERR_INPUT;
+		}
+		memcpy(row.label, label, strlen(label) + 1);
+	}
 	r = ta_store_token_insert(st, hash, &row);
 	ta_wipe(hash, sizeof(hash));
 	if (r == TA_ERR_EXISTS) {
@@ -215,7 +223,22 @@ int ta_token_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t t
 	if ((r = ta_token_generate(token)) != TA_OK)
 		return fail(ctx, r, "random source");
 	r = insert_token(ctx, user, tenant, ttl, token, TA_TOKEN_LEN, TA_TOKEN_KIND_ISSUED, params,
-	                 id, expires);
+	                 NULL, id, expires);
+	if (r != TA_OK)
+		ta_wipe(token, TA_TOKEN_LEN + 1);
+	return r;
+}
+
+int ta_token_issue_label(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl,
+                         const char *params, const char *label, char token[TA_TOKEN_LEN + 1],
+                         char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
+{
+	int r;
+
+	if ((r = ta_token_generate(token)) != TA_OK)
+		return fail(ctx, r, "random source");
+	r = insert_token(ctx, user, tenant, ttl, token, TA_TOKEN_LEN, TA_TOKEN_KIND_ISSUED, params,
+	                 label, id, expires);
 	if (r != TA_OK)
 		ta_wipe(token, TA_TOKEN_LEN + 1);
 	return r;
@@ -241,7 +264,7 @@ int ta_token_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t 
 		        TA_TOKEN_PREFIX);
 		return TA_ERR_INPUT;
 	}
-	return insert_token(ctx, user, tenant, ttl, cred, len, TA_TOKEN_KIND_IMPORTED, params, id,
+	return insert_token(ctx, user, tenant, ttl, cred, len, TA_TOKEN_KIND_IMPORTED, params, NULL, id,
 	                    expires);
 }
 

@@ -88,6 +88,15 @@ static const struct option options[] = {
     {"rate_limit", T_UINT, O(rate_limit), 0, 1000000, "1000"},
     {"allow_plain_tcp", T_FLAG, O(allow_plain_tcp), 0, 0, "no"},
     {"register_allow_unsigned", T_FLAG, O(register_allow_unsigned), 0, 0, "no"},
+    /* the self-service portal (tokenauthd, /my/; SPEC §3) */
+    {"portal", T_FLAG, O(portal), 0, 0, "no"},
+    {"portal_pam_service", T_STR, O(portal_pam_service), 0, 0, "tokenauth-portal"},
+    {"portal_trusted_header", T_STR, O(portal_trusted_header), 0, 0, NULL},
+    {"portal_trusted_proxies", T_STR, O(portal_trusted_proxies), 0, 0, NULL},
+    {"portal_session_idle", T_DURATION, O(portal_session_idle), 1, DAY, "900"},
+    {"portal_session_max", T_DURATION, O(portal_session_max), 1, 30 * DAY, "28800"},
+    {"portal_max_tokens", T_UINT, O(portal_max_tokens), 1, 1000, "20"},
+    {"portal_max_ttl", T_DURATION, O(portal_max_ttl), 1, 10 * 366 * DAY, "31536000"},
 };
 
 #define NOPTS     (sizeof(options) / sizeof(options[0]))

@@ -19,6 +19,10 @@ struct ta_config {
 	unsigned long rate_limit;
 	int tenant_from_user, nullok, try_first_pass, use_first_pass, debug, require_signature;
 	int allow_plain_tcp, register_allow_unsigned;
+	/* the self-service portal (tokenauthd, /my/) */
+	char *portal_pam_service, *portal_trusted_header, *portal_trusted_proxies;
+	unsigned long portal_session_idle, portal_session_max, portal_max_tokens, portal_max_ttl;
+	int portal;
 	/* verify=, parsed once: the backends in order, and their flags ORed. */
 	const struct ta_backend *backends[TA_BACKENDS_MAX];
 	unsigned nbackends, backend_flags;

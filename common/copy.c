@@ -2,6 +2,11 @@
  * copy.c - copying a whole store into another, across engines
  * (tokenauth store copy): one read snapshot of the source, one write
  * transaction on the destination, rows exactly as stored.
+ *
+ * Token rows carry their label and coarse last use (schema 4) through
+ * ta_store_token_dump/_put.  Portal sessions are skipped on purpose: a
+ * session is a login on the old store, and a copy is a move to another
+ * one; its users log in again (README, "Self-service portal").
  */
 #include "admin.h"
 #include "ctx_int.h"

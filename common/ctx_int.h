@@ -35,6 +35,14 @@ int ta_ctx_key(ta_ctx *ctx, const uint8_t **key);
 int ta_throttle_check(ta_ctx *ctx, ta_store *st, const char *user, const char *tenant,
                       struct ta_throttle *t);
 
+/*
+ * Count one failure of user/tenant the way a refused check does, for
+ * every user (capped rows for users not enrolled here): for front-ends
+ * whose own check failed (the portal's PAM login).  TA_ERR_LOCKED when a
+ * lockout is running, else TA_OK or the store's error.
+ */
+int ta_throttle_fail(ta_ctx *ctx, const char *user, const char *tenant);
+
 /* AAD that binds an OTP secret to its user and tenant. */
 size_t ta_otp_aad(const char *user, const char *tenant, uint8_t *buf, size_t cap);
 

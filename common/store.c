@@ -565,7 +565,8 @@ int ta_store_token_put(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
 {
 	if (st == NULL || hash == NULL || row == NULL || !name_ok(row->id, TA_TOKEN_ID_LEN) ||
 	    !names_ok(row->user, row->tenant, 0) ||
-	    (row->params != NULL && !name_ok(row->params, TA_MAX_PARAMS)))
+	    (row->params != NULL && !name_ok(row->params, TA_MAX_PARAMS)) ||
+	    (row->label[0] != '\0' && !name_ok(row->label, TA_MAX_LABEL)) || row->last_used < 0)
 		return TA_ERR_INPUT;
 	return st->ops->token_put(st, hash, row, replace);
 }
@@ -630,5 +631,60 @@ int ta_store_same(const char *a, const char *b, int *same, char *err, size_t err
 	if ((r = same_file(file_of(a), file_of(b), 0, same)) != TA_OK ||
 	    (r = same_file(file_of(a), file_of(b), 1, same)) != TA_OK)
 		snprintf(err, errlen, "cannot tell whether %s and %s are one store", a, b);
+	return r;
+}
+
+/* ---- schema 4: last use and portal sessions ----------------------------------- */
+
+int ta_store_token_touch(ta_store *st, const char *id, int64_t now)
+{
+	if (st == NULL || !name_ok(id, TA_TOKEN_ID_LEN))
+		return TA_ERR_INPUT;
+	return st->ops->token_touch(st, id, now);
+}
+
+int ta_store_session_put(ta_store *st, const uint8_t hash[TA_SHA256_LEN], const char *user,
+                         const char *tenant, int64_t now)
+{
+	if (st == NULL || hash == NULL || !names_ok(user, tenant, 0))
+		return TA_ERR_INPUT;
+	return st->ops->session_put(st, hash, user, tenant, now);
+}
+
+int ta_store_session_get(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
+                         struct ta_session_row *row)
+{
+	if (row != NULL)
+		memset(row, 0, sizeof(*row));
+	if (st == NULL || hash == NULL || row == NULL)
+		return TA_ERR_INPUT;
+	return st->ops->session_get(st, hash, row);
+}
+
+int ta_store_session_touch(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int64_t now)
+{
+	if (st == NULL || hash == NULL)
+		return TA_ERR_INPUT;
+	return st->ops->session_touch(st, hash, now);
+}
+
+int ta_store_session_delete(ta_store *st, const uint8_t hash[TA_SHA256_LEN])
+{
+	if (st == NULL || hash == NULL)
+		return TA_ERR_INPUT;
+	return st->ops->session_delete(st, hash);
+}
+
+int ta_store_session_purge(ta_store *st, int64_t seen_before, int64_t created_before,
+                           unsigned *count)
+{
+	unsigned n = 0;
+	int r;
+
+	if (st == NULL)
+		return TA_ERR_INPUT;
+	r = st->ops->session_purge(st, seen_before, created_before, &n);
+	if (count != NULL)
+		*count = n;
 	return r;
 }

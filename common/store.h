@@ -22,7 +22,7 @@
 
 typedef struct ta_store ta_store;
 
-#define TA_STORE_SCHEMA   3     /* schema this program writes */
+#define TA_STORE_SCHEMA   4     /* schema this program writes */
 #define TA_THROTTLE_MAX   100000 /* most throttle rows a store keeps */
 #define TA_THROTTLE_IDLE  86400  /* seconds after its last failure a streak is forgotten */
 #define TA_STORE_BUSY_MS  10000 /* longest wait for another writer */
@@ -40,7 +40,7 @@ struct ta_throttle_row {
 
 /* Rows per table. */
 struct ta_store_count {
-	unsigned long tokens, otp, throttle;
+	unsigned long tokens, otp, throttle, sessions;
 };
 
 /*
@@ -151,6 +151,31 @@ int ta_store_throttle_put(ta_store *st, const char *user, const char *tenant,
 void ta_store_set_throttle_cap(ta_store *st, unsigned long cap);
 /* tenant NULL: every tenant of user.  *count: rows cleared. */
 int ta_store_throttle_clear(ta_store *st, const char *user, const char *tenant, unsigned *count);
+
+/*
+ * Record a use of token id at now, coarsely: writes only when the stored
+ * last_used is older than now - TA_LAST_USED_STEP (one conditional UPDATE),
+ * so callers that already read the row call it only when row.last_used is
+ * that old, and a check stays write-free within the hour.  TA_OK also when
+ * nothing needed writing.
+ */
+int ta_store_token_touch(ta_store *st, const char *id, int64_t now);
+
+/* ---- portal sessions (schema 4) ----------------------------------------------
+ *
+ * Keyed by the SHA-256 of the session id; the id itself is never stored.
+ * put: TA_ERR_EXISTS for a hash already there.  get: TA_ERR_NOT_FOUND when
+ * absent.  touch: seen = now.  purge: removes sessions seen before
+ * seen_before or created before created_before; *count may be NULL.
+ */
+int ta_store_session_put(ta_store *st, const uint8_t hash[TA_SHA256_LEN], const char *user,
+                         const char *tenant, int64_t now);
+int ta_store_session_get(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
+                         struct ta_session_row *row);
+int ta_store_session_touch(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int64_t now);
+int ta_store_session_delete(ta_store *st, const uint8_t hash[TA_SHA256_LEN]);
+int ta_store_session_purge(ta_store *st, int64_t seen_before, int64_t created_before,
+                           unsigned *count);
 
 /* ---- copying a whole store (tokenauth store copy; never the verify path) ----
  *

@@ -128,6 +128,17 @@ struct ta_store_ops {
 	int (*throttle_row_put)(ta_store *st, const char *user, const char *tenant,
 	                        const struct ta_throttle_row *t, int replace);
 	int (*throttle_clear)(ta_store *st, const char *user, const char *tenant, unsigned *count);
+
+	/* schema 4: coarse last use, portal sessions (store.h) */
+	int (*token_touch)(ta_store *st, const char *id, int64_t now);
+	int (*session_put)(ta_store *st, const uint8_t hash[TA_SHA256_LEN], const char *user,
+	                   const char *tenant, int64_t now);
+	int (*session_get)(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
+	                   struct ta_session_row *row);
+	int (*session_touch)(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int64_t now);
+	int (*session_delete)(ta_store *st, const uint8_t hash[TA_SHA256_LEN]);
+	int (*session_purge)(ta_store *st, int64_t seen_before, int64_t created_before,
+	                     unsigned *count);
 };
 
 extern const struct ta_store_ops ta_store_sqlite;

@@ -68,7 +68,7 @@
 #define OID_INT8  20
 #define OID_TEXT  25
 
-#define NPARAM    9  /* parameters of a statement, at most */
+#define NPARAM    11 /* parameters of a statement, at most */
 #define NPREPARED 64 /* statements prepared per connection, at most */
 
 /* A statement prepared on a connection: one of this file's constant
@@ -130,7 +130,14 @@ static const char *const m3[] = {
     "ALTER TABLE throttle ADD COLUMN updated bigint NOT NULL DEFAULT 0",
     "CREATE INDEX throttle_updated ON throttle(updated)", NULL};
 /* migrations[i] brings a store from version i to i + 1 */
-static const char *const *const migrations[TA_STORE_SCHEMA] = {m1, m2, m3};
+/* token labels and coarse last use; portal sessions, by the id's hash */
+static const char *const m4[] = {
+    "ALTER TABLE tokens ADD COLUMN label text",
+    "ALTER TABLE tokens ADD COLUMN last_used bigint NOT NULL DEFAULT 0",
+    "CREATE TABLE sessions(hash bytea PRIMARY KEY, \"user\" text COLLATE \"C\" NOT NULL,"
+    " tenant text COLLATE \"C\" NOT NULL, created bigint NOT NULL, seen bigint NOT NULL)",
+    "CREATE INDEX sessions_seen ON sessions(seen)", NULL};
+static const char *const *const migrations[TA_STORE_SCHEMA] = {m1, m2, m3, m4};
 
 /* ---- queries ------------------------------------------------------------------ */
 
@@ -935,7 +942,7 @@ static int pg_idle(ta_store *st)
 
 /* ---- tokens ---------------------------------------------------------------------- */
 
-#define TOKEN_COLS "id,\"user\",tenant,kind,created,expires,revoked,params"
+#define TOKEN_COLS "id,\"user\",tenant,kind,created,expires,revoked,params,label,last_used"
 
 /* TA_ERR_NOMEM when the row has params and they could not be copied. */
 static int read_token_row(const PGresult *res, int i, struct ta_token_row *row, int with_params)
@@ -947,6 +954,8 @@ static int read_token_row(const PGresult *res, int i, struct ta_token_row *row, 
 	row->created = get_int(res, i, 4);
 	row->expires = get_int(res, i, 5);
 	row->revoked = get_int(res, i, 6);
+	copy_col(res, i, 8, row->label, sizeof(row->label));
+	row->last_used = get_int(res, i, 9);
 	row->params = NULL;
 	if (!with_params || PQgetisnull(res, i, 7))
 		return TA_OK;
@@ -1199,9 +1208,11 @@ static int read_token_all(const PGresult *res, int i, struct ta_store_item *it)
 	    !text_fits(res, i, 1, sizeof(it->token.user)) ||
 	    !text_fits(res, i, 2, sizeof(it->token.tenant)) || !ints_ok(res, i, 3, 6) ||
 	    (!PQgetisnull(res, i, 7) && !text_fits(res, i, 7, TA_MAX_PARAMS + 1)) ||
-	    PQgetisnull(res, i, 8) || PQgetlength(res, i, 8) != TA_SHA256_LEN)
+	    (!PQgetisnull(res, i, 8) && !text_fits(res, i, 8, TA_MAX_LABEL + 1)) ||
+	    !ints_ok(res, i, 9, 9) || PQgetisnull(res, i, 10) ||
+	    PQgetlength(res, i, 10) != TA_SHA256_LEN)
 		return TA_ERR_CORRUPT;
-	memcpy(it->hash, PQgetvalue(res, i, 8), TA_SHA256_LEN);
+	memcpy(it->hash, PQgetvalue(res, i, 10), TA_SHA256_LEN);
 	return read_token_row(res, i, &it->token, 1);
 }
 
@@ -1403,13 +1414,14 @@ static int pg_count(ta_store *st, struct ta_store_count *n)
 	if ((r = ready(PG(st))) != TA_OK ||
 	    (r = run(PG(st),
 	             "SELECT (SELECT count(*) FROM tokens),(SELECT count(*) FROM otp),"
-	             "(SELECT count(*) FROM throttle)",
+	             "(SELECT count(*) FROM throttle),(SELECT count(*) FROM sessions)",
 	             NULL, 0, &res)) != TA_OK)
 		return r;
-	if (PQntuples(res) == 1 && ints_ok(res, 0, 0, 2)) {
+	if (PQntuples(res) == 1 && ints_ok(res, 0, 0, 3)) {
 		n->tokens = (unsigned long)get_int(res, 0, 0);
 		n->otp = (unsigned long)get_int(res, 0, 1);
 		n->throttle = (unsigned long)get_int(res, 0, 2);
+		n->sessions = (unsigned long)get_int(res, 0, 3);
 	} else {
 		r = TA_ERR_UNAVAILABLE;
 	}
@@ -1421,10 +1433,11 @@ static int pg_count(ta_store *st, struct ta_store_count *n)
 static int pg_token_put(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
                         const struct ta_token_row *row, int replace)
 {
-	const struct param p[9] = {
+	const struct param p[11] = {
 	    P_BLOB(hash, TA_SHA256_LEN), P_TEXT(row->id),      P_TEXT(row->user),
 	    P_TEXT(row->tenant),         P_INT(row->kind),     P_INT(row->created),
-	    P_INT(row->expires),         P_INT(row->revoked),  P_TEXT(row->params)};
+	    P_INT(row->expires),         P_INT(row->revoked),  P_TEXT(row->params),
+	    P_TEXT(row->label[0] ? row->label : NULL), P_INT(row->last_used)};
 	unsigned n = 0;
 	int r;
 
@@ -1434,8 +1447,9 @@ static int pg_token_put(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
 	         TA_OK) ||
 	    (r = run_cmd(PG(st),
 	                 "INSERT INTO tokens(hash,id,\"user\",tenant,kind,created,expires,revoked,"
-	                 "params) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING",
-	                 p, 9, &n)) != TA_OK)
+	                 "params,label,last_used) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) "
+	                 "ON CONFLICT DO NOTHING",
+	                 p, 11, &n)) != TA_OK)
 		return r;
 	return n == 1 ? TA_OK : TA_ERR_EXISTS;
 }
@@ -1457,6 +1471,93 @@ static int pg_throttle_row_put(ta_store *st, const char *user, const char *tenan
 	                      "updated) VALUES($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING",
 	            p, 6, &n);
 	return r == TA_OK && n != 1 ? TA_ERR_EXISTS : r;
+}
+
+/* ---- schema 4: last use, sessions ------------------------------------------------ */
+
+static int pg_token_touch(ta_store *st, const char *id, int64_t now)
+{
+	const struct param p[3] = {P_INT(now), P_TEXT(id), P_INT(TA_LAST_USED_STEP)};
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK)
+		return r;
+	return run_cmd(PG(st), "UPDATE tokens SET last_used=$1 WHERE id=$2 AND last_used<=$1-$3",
+	               p, 3, NULL);
+}
+
+static int pg_session_put(ta_store *st, const uint8_t hash[TA_SHA256_LEN], const char *user,
+                          const char *tenant, int64_t now)
+{
+	const struct param p[4] = {P_BLOB(hash, TA_SHA256_LEN), P_TEXT(user), P_TEXT(tenant),
+	                           P_INT(now)};
+	unsigned n = 0;
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK ||
+	    (r = run_cmd(PG(st),
+	                 "INSERT INTO sessions(hash,\"user\",tenant,created,seen) "
+	                 "VALUES($1,$2,$3,$4,$4) ON CONFLICT DO NOTHING",
+	                 p, 4, &n)) != TA_OK)
+		return r;
+	return n == 1 ? TA_OK : TA_ERR_EXISTS;
+}
+
+static int pg_session_get(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
+                          struct ta_session_row *row)
+{
+	const struct param p[1] = {P_BLOB(hash, TA_SHA256_LEN)};
+	PGresult *res = NULL;
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK ||
+	    (r = run(PG(st), "SELECT \"user\",tenant,created,seen FROM sessions WHERE hash=$1", p,
+	             1, &res)) != TA_OK)
+		return r;
+	if (PQntuples(res) != 1)
+		r = TA_ERR_NOT_FOUND;
+	else if (!text_fits(res, 0, 0, sizeof(row->user)) ||
+	         !text_fits(res, 0, 1, sizeof(row->tenant)) || !ints_ok(res, 0, 2, 3))
+		r = TA_ERR_CORRUPT;
+	else {
+		copy_col(res, 0, 0, row->user, sizeof(row->user));
+		copy_col(res, 0, 1, row->tenant, sizeof(row->tenant));
+		row->created = get_int(res, 0, 2);
+		row->seen = get_int(res, 0, 3);
+	}
+	PQclear(res);
+	return r;
+}
+
+static int pg_session_touch(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int64_t now)
+{
+	const struct param p[2] = {P_BLOB(hash, TA_SHA256_LEN), P_INT(now)};
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK)
+		return r;
+	return run_cmd(PG(st), "UPDATE sessions SET seen=$2 WHERE hash=$1", p, 2, NULL);
+}
+
+static int pg_session_delete(ta_store *st, const uint8_t hash[TA_SHA256_LEN])
+{
+	const struct param p[1] = {P_BLOB(hash, TA_SHA256_LEN)};
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK)
+		return r;
+	return run_cmd(PG(st), "DELETE FROM sessions WHERE hash=$1", p, 1, NULL);
+}
+
+static int pg_session_purge(ta_store *st, int64_t seen_before, int64_t created_before,
+                            unsigned *count)
+{
+	const struct param p[2] = {P_INT(seen_before), P_INT(created_before)};
+	int r;
+
+	if ((r = ready(PG(st))) != TA_OK)
+		return r;
+	return run_cmd(PG(st), "DELETE FROM sessions WHERE seen<$1 OR created<$2", p, 2, count);
 }
 
 const struct ta_store_ops ta_store_postgresql = {
@@ -1489,4 +1590,10 @@ const struct ta_store_ops ta_store_postgresql = {
     .throttle_put = pg_throttle_put,
     .throttle_row_put = pg_throttle_row_put,
     .throttle_clear = pg_throttle_clear,
+    .token_touch = pg_token_touch,
+    .session_put = pg_session_put,
+    .session_get = pg_session_get,
+    .session_touch = pg_session_touch,
+    .session_delete = pg_session_delete,
+    .session_purge = pg_session_purge,
 };

@@ -52,13 +52,20 @@ enum {
 	Q_TOKEN_PUT,
 	Q_TOKEN_PUT_CLEAR,
 	Q_THROTTLE_ROW_INSERT,
+	Q_TOKEN_TOUCH,
+	Q_SESSION_PUT,
+	Q_SESSION_GET,
+	Q_SESSION_TOUCH,
+	Q_SESSION_DELETE,
+	Q_SESSION_PURGE,
 	Q_COUNT
 };
 
 static const char *const queries[Q_COUNT] = {
-    [Q_TOKEN_FIND] = "SELECT id,user,tenant,kind,created,expires,revoked FROM tokens WHERE hash=?",
-    [Q_TOKEN_FIND_P] = "SELECT id,user,tenant,kind,created,expires,revoked,params FROM tokens "
-                       "WHERE hash=?",
+    [Q_TOKEN_FIND] = "SELECT id,user,tenant,kind,created,expires,revoked,NULL,label,last_used "
+                     "FROM tokens WHERE hash=?",
+    [Q_TOKEN_FIND_P] = "SELECT id,user,tenant,kind,created,expires,revoked,params,label,"
+                       "last_used FROM tokens WHERE hash=?",
     [Q_TOKEN_REVOKE_ID] = "UPDATE tokens SET revoked=?1 WHERE id=?2 AND revoked=0",
     [Q_TOKEN_ID_EXISTS] = "SELECT 1 FROM tokens WHERE id=?",
     [Q_TOKEN_REVOKE_USER] = "UPDATE tokens SET revoked=?1 WHERE user=?2 AND revoked=0",
@@ -96,12 +103,19 @@ static const char *const queries[Q_COUNT] = {
     [Q_VERSION] = "PRAGMA user_version",
     /* the copy path (tokenauth store copy): whole rows, as given */
     [Q_ROWS] = "SELECT (SELECT count(*) FROM tokens),(SELECT count(*) FROM otp),"
-               "(SELECT count(*) FROM throttle)",
+               "(SELECT count(*) FROM throttle),(SELECT count(*) FROM sessions)",
     [Q_TOKEN_PUT] = "INSERT INTO tokens(hash,id,user,tenant,kind,created,expires,revoked,"
-                    "params) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                    "params,label,last_used) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
     [Q_TOKEN_PUT_CLEAR] = "DELETE FROM tokens WHERE hash=?1 OR id=?2",
     [Q_THROTTLE_ROW_INSERT] = "INSERT INTO throttle(user,tenant,failures,lockouts,locked_until,"
                               "updated) VALUES(?1,?2,?3,?4,?5,?6)",
+    /* the conditional write: within the hour a use writes nothing */
+    [Q_TOKEN_TOUCH] = "UPDATE tokens SET last_used=?1 WHERE id=?2 AND last_used<=?1-?3",
+    [Q_SESSION_PUT] = "INSERT INTO sessions(hash,user,tenant,created,seen) VALUES(?1,?2,?3,?4,?4)",
+    [Q_SESSION_GET] = "SELECT user,tenant,created,seen FROM sessions WHERE hash=?",
+    [Q_SESSION_TOUCH] = "UPDATE sessions SET seen=?2 WHERE hash=?1",
+    [Q_SESSION_DELETE] = "DELETE FROM sessions WHERE hash=?",
+    [Q_SESSION_PURGE] = "DELETE FROM sessions WHERE seen<?1 OR created<?2",
 };
 
 struct sq_store {
@@ -132,6 +146,12 @@ static const char *const migrations[TA_STORE_SCHEMA] = {
     /* 2 -> 3: throttle rows for users only a remote backend knows, expired and capped */
     "ALTER TABLE throttle ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX throttle_updated ON throttle(updated);",
+    /* 3 -> 4: token labels and coarse last use; portal sessions (by id hash) */
+    "ALTER TABLE tokens ADD COLUMN label TEXT;"
+    "ALTER TABLE tokens ADD COLUMN last_used INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE sessions(hash BLOB PRIMARY KEY, user TEXT NOT NULL, tenant TEXT NOT NULL,"
+    " created INTEGER NOT NULL, seen INTEGER NOT NULL);"
+    "CREATE INDEX sessions_seen ON sessions(seen);",
 };
 
 static struct sq_store *SQ(ta_store *st)
@@ -601,6 +621,8 @@ static int read_token_row(sqlite3_stmt *q, struct ta_token_row *row, int with_pa
 	row->created = sqlite3_column_int64(q, 4);
 	row->expires = sqlite3_column_int64(q, 5);
 	row->revoked = sqlite3_column_int64(q, 6);
+	copy_col(q, 8, row->label, sizeof(row->label));
+	row->last_used = sqlite3_column_int64(q, 9);
 	row->params = NULL;
 	if (!with_params || sqlite3_column_type(q, 7) != SQLITE_TEXT)
 		return TA_OK;
@@ -789,16 +811,16 @@ struct sq_cursor {
 static const char *list_sql(enum ta_store_list what, int one_user)
 {
 	static const char *const sql[4][2] = {
-	    {"SELECT id,user,tenant,kind,created,expires,revoked,params FROM tokens ORDER BY "
-	     "user,tenant,created,id",
-	     "SELECT id,user,tenant,kind,created,expires,revoked,params FROM tokens WHERE user=? "
-	     "ORDER BY user,tenant,created,id"},
+	    {"SELECT id,user,tenant,kind,created,expires,revoked,params,label,last_used FROM "
+	     "tokens ORDER BY user,tenant,created,id",
+	     "SELECT id,user,tenant,kind,created,expires,revoked,params,label,last_used FROM "
+	     "tokens WHERE user=? ORDER BY user,tenant,created,id"},
 	    {"SELECT user,tenant,type,alg,digits,period,next,created,secret FROM otp ORDER BY "
 	     "user,tenant",
 	     "SELECT user,tenant,type,alg,digits,period,next,created,secret FROM otp WHERE user=? "
 	     "ORDER BY user,tenant"},
-	    {"SELECT id,user,tenant,kind,created,expires,revoked,params,hash FROM tokens ORDER BY "
-	     "hash",
+	    {"SELECT id,user,tenant,kind,created,expires,revoked,params,label,last_used,hash FROM "
+	     "tokens ORDER BY hash",
 	     NULL},
 	    {"SELECT user,tenant,failures,lockouts,locked_until,updated FROM throttle ORDER BY "
 	     "user,tenant",
@@ -855,13 +877,14 @@ static int ints_ok(sqlite3_stmt *q, int from, int to)
 /* A whole token row (the copy path): nothing cut, the hash exactly. */
 static int read_token_all(sqlite3_stmt *q, struct ta_store_item *it)
 {
-	const void *h = sqlite3_column_blob(q, 8);
+	const void *h = sqlite3_column_blob(q, 10);
 
 	if (!text_fits(q, 0, sizeof(it->token.id)) || !text_fits(q, 1, sizeof(it->token.user)) ||
 	    !text_fits(q, 2, sizeof(it->token.tenant)) || !ints_ok(q, 3, 6) ||
 	    (sqlite3_column_type(q, 7) != SQLITE_NULL && !text_fits(q, 7, TA_MAX_PARAMS + 1)) ||
-	    sqlite3_column_type(q, 8) != SQLITE_BLOB || h == NULL ||
-	    sqlite3_column_bytes(q, 8) != TA_SHA256_LEN)
+	    (sqlite3_column_type(q, 8) != SQLITE_NULL && !text_fits(q, 8, TA_MAX_LABEL + 1)) ||
+	    !ints_ok(q, 9, 9) || sqlite3_column_type(q, 10) != SQLITE_BLOB || h == NULL ||
+	    sqlite3_column_bytes(q, 10) != TA_SHA256_LEN)
 		return TA_ERR_CORRUPT;
 	memcpy(it->hash, h, TA_SHA256_LEN);
 	return read_token_row(q, &it->token, 1);
@@ -1031,6 +1054,7 @@ static int sq_count(ta_store *st, struct ta_store_count *n)
 		n->tokens = (unsigned long)sqlite3_column_int64(q, 0);
 		n->otp = (unsigned long)sqlite3_column_int64(q, 1);
 		n->throttle = (unsigned long)sqlite3_column_int64(q, 2);
+		n->sessions = (unsigned long)sqlite3_column_int64(q, 3);
 	}
 	done(q);
 	return rc == SQLITE_ROW ? TA_OK : map_rc(rc);
@@ -1057,10 +1081,12 @@ static int sq_token_put(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
 	sqlite3_bind_blob(q, 1, hash, TA_SHA256_LEN, SQLITE_STATIC);
 	if ((r = bind_text(q, 2, row->id)) != TA_OK || (r = bind_text(q, 3, row->user)) != TA_OK ||
 	    (r = bind_text(q, 4, row->tenant)) != TA_OK ||
-	    (row->params != NULL && (r = bind_text(q, 9, row->params)) != TA_OK)) {
+	    (row->params != NULL && (r = bind_text(q, 9, row->params)) != TA_OK) ||
+	    (row->label[0] != '\0' && (r = bind_text(q, 10, row->label)) != TA_OK)) {
 		done(q);
 		return r;
 	}
+	sqlite3_bind_int64(q, 11, row->last_used);
 	sqlite3_bind_int(q, 5, row->kind);
 	sqlite3_bind_int64(q, 6, row->created);
 	sqlite3_bind_int64(q, 7, row->expires);
@@ -1083,6 +1109,107 @@ static int sq_throttle_row_put(ta_store *st, const char *user, const char *tenan
 	sqlite3_bind_int64(q, 5, t->t.locked_until);
 	sqlite3_bind_int64(q, 6, t->updated);
 	return step_done(SQ(st), q, NULL);
+}
+
+/* ---- schema 4: last use, sessions ------------------------------------------ */
+
+static int sq_token_touch(ta_store *st, const char *id, int64_t now)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = stmt(SQ(st), Q_TOKEN_TOUCH, &q)) != TA_OK)
+		return r;
+	sqlite3_bind_int64(q, 1, now);
+	sqlite3_bind_int64(q, 3, TA_LAST_USED_STEP);
+	if ((r = bind_text(q, 2, id)) != TA_OK) {
+		done(q);
+		return r;
+	}
+	return step_done(SQ(st), q, NULL);
+}
+
+static int session_stmt(struct sq_store *s, int k, const uint8_t hash[TA_SHA256_LEN],
+                        sqlite3_stmt **q)
+{
+	int r = stmt(s, k, q);
+
+	if (r == TA_OK)
+		sqlite3_bind_blob(*q, 1, hash, TA_SHA256_LEN, SQLITE_STATIC);
+	return r;
+}
+
+static int sq_session_put(ta_store *st, const uint8_t hash[TA_SHA256_LEN], const char *user,
+                          const char *tenant, int64_t now)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = session_stmt(SQ(st), Q_SESSION_PUT, hash, &q)) != TA_OK)
+		return r;
+	if ((r = bind_text(q, 2, user)) != TA_OK || (r = bind_text(q, 3, tenant)) != TA_OK) {
+		done(q);
+		return r;
+	}
+	sqlite3_bind_int64(q, 4, now);
+	return step_done(SQ(st), q, NULL);
+}
+
+static int sq_session_get(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
+                          struct ta_session_row *row)
+{
+	sqlite3_stmt *q = NULL;
+	int rc, r;
+
+	if ((r = session_stmt(SQ(st), Q_SESSION_GET, hash, &q)) != TA_OK)
+		return r;
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && (!text_fits(q, 0, sizeof(row->user)) ||
+	                         !text_fits(q, 1, sizeof(row->tenant)) || !ints_ok(q, 2, 3)))
+		r = TA_ERR_CORRUPT;
+	else if (rc == SQLITE_ROW) {
+		copy_col(q, 0, row->user, sizeof(row->user));
+		copy_col(q, 1, row->tenant, sizeof(row->tenant));
+		row->created = sqlite3_column_int64(q, 2);
+		row->seen = sqlite3_column_int64(q, 3);
+	} else
+		r = rc == SQLITE_DONE ? TA_ERR_NOT_FOUND : map_rc(rc);
+	done(q);
+	return r;
+}
+
+static int sq_session_touch(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int64_t now)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = session_stmt(SQ(st), Q_SESSION_TOUCH, hash, &q)) != TA_OK)
+		return r;
+	sqlite3_bind_int64(q, 2, now);
+	return step_done(SQ(st), q, NULL);
+}
+
+static int sq_session_delete(ta_store *st, const uint8_t hash[TA_SHA256_LEN])
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = session_stmt(SQ(st), Q_SESSION_DELETE, hash, &q)) != TA_OK)
+		return r;
+	return step_done(SQ(st), q, NULL);
+}
+
+static int sq_session_purge(ta_store *st, int64_t seen_before, int64_t created_before,
+                            unsigned *count)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = stmt(SQ(st), Q_SESSION_PURGE, &q)) != TA_OK)
+		return r;
+	sqlite3_bind_int64(q, 1, seen_before);
+	sqlite3_bind_int64(q, 2, created_before);
+	return step_done(SQ(st), q, count);
 }
 
 const struct ta_store_ops ta_store_sqlite = {
@@ -1115,4 +1242,10 @@ const struct ta_store_ops ta_store_sqlite = {
     .throttle_put = sq_throttle_put,
     .throttle_row_put = sq_throttle_row_put,
     .throttle_clear = sq_throttle_clear,
+    .token_touch = sq_token_touch,
+    .session_put = sq_session_put,
+    .session_get = sq_session_get,
+    .session_touch = sq_session_touch,
+    .session_delete = sq_session_delete,
+    .session_purge = sq_session_purge,
 };

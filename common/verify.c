@@ -355,6 +355,16 @@ fail:
 	return r != TA_OK ? r : TA_ERR_UNAVAILABLE;
 }
 
+int ta_throttle_fail(ta_ctx *ctx, const char *user, const char *tenant)
+{
+	ta_store *st = NULL;
+	int wrote = 0, r;
+
+	if ((r = ta_ctx_store(ctx, &st)) != TA_OK)
+		return r;
+	return record_failure(ctx, st, user, tenant, 1, &wrote);
+}
+
 unsigned long ta_lockout_secs(unsigned long base, unsigned lockouts)
 {
 	unsigned shift = lockouts < 16 ? lockouts : 16;

@@ -77,6 +77,11 @@ GRANT SELECT ON public.tokenauth_schema, public.tokens, public.otp TO :"verify";
 GRANT UPDATE (next) ON public.otp TO :"verify";
 -- failure counters and lockouts, kept by the verify path itself
 GRANT SELECT, INSERT, UPDATE, DELETE ON public.throttle TO :"verify";
+-- schema 4: a check records a token's last use, at most once an hour
+-- (one conditional UPDATE of that column alone); portal sessions are
+-- written only by tokenauthd with the portal on, which runs as the admin
+-- role (it issues and revokes tokens), so the verify role gets none
+GRANT UPDATE (last_used) ON public.tokens TO :"verify";
 -- UPDATE (next) would also let the verify role move a counter back and
 -- make a spent HOTP/TOTP code good again: only the tables' owner (enroll
 -- --replace, store copy --force) may lower it

@@ -15,13 +15,39 @@ libsasl2-dev libsasl2-modules sasl2-bin postfix cyrus-imapd cyrus-clients curl
 libmicrohttpd-dev libsystemd-dev wrk postgresql-15 libpq-dev
 debhelper dpkg-dev lintian rpm bash-completion
 sudo apache2 libapache2-mod-authnz-pam slapd ldap-utils"
+# the portal's browser tests (check-portal): Debian's chromium, driven by
+# playwright-core from npm (tests/portal/package-lock.json, below); npm
+# comes with nodejs 20 (Debian's own npm package is needed only with
+# Debian's nodejs 18, whose npm is split out)
+PKGS="$PKGS chromium nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
+PORTAL_NPM=$(cd "$(dirname "$0")/.." && pwd)/tests/portal
+
+# playwright-core as locked in tests/portal (it never downloads a browser)
+npm_ok() {
+	[ -f "$PORTAL_NPM/node_modules/playwright-core/package.json" ] &&
+		[ "$(node -p "require('$PORTAL_NPM/node_modules/playwright-core/package.json').version" 2>/dev/null)" = \
+		  "$(node -p "require('$PORTAL_NPM/package-lock.json').packages['node_modules/playwright-core'].version" 2>/dev/null)" ]
+}
+npm_step() {
+	npm_ok && return 0
+	if [ "$only_check" -eq 1 ]; then
+		echo "install-deps: tests/portal/node_modules is missing or not as locked: run 'make deps' (npm ci)" >&2
+		return 1
+	fi
+	echo "install-deps: npm ci in tests/portal"
+	(cd "$PORTAL_NPM" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
+}
 
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	npm_step
+	exit $?
+fi
 
 if [ "$only_check" -eq 1 ] || [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: missing packages:$missing" >&2
@@ -86,3 +112,4 @@ case " $missing " in
 	fi
 	;;
 esac
+npm_step

@@ -32,7 +32,28 @@ static struct {
 } m;
 
 static const char *const ep_names[TD_EP_COUNT] = {"validate", "generate", "verify",  "introspect",
-                                                  "register", "healthz",  "metrics", "other"};
+                                                  "register", "healthz",  "metrics", "portal",
+                                                  "other"};
+
+/* The portal's actions, counted by outcome (td_metrics_portal). */
+static const char *const portal_actions[] = {"login",      "logout",     "create", "revoke",
+                                             "totp_enrol", "totp_remove", "page"};
+#define NACTION (sizeof(portal_actions) / sizeof(portal_actions[0]))
+static atomic_ullong portal_counts[NACTION][NOUTCOME];
+
+void td_metrics_portal(const char *action, const char *outcome)
+{
+	size_t ai = NACTION, oi = NOUTCOME - 1;
+
+	for (size_t i = 0; action != NULL && i < NACTION; i++)
+		if (strcmp(portal_actions[i], action) == 0)
+			ai = i;
+	for (size_t i = 0; outcome != NULL && i < NOUTCOME; i++)
+		if (strcmp(outcomes[i], outcome) == 0)
+			oi = i;
+	if (ai < NACTION)
+		atomic_fetch_add_explicit(&portal_counts[ai][oi], 1, memory_order_relaxed);
+}
 
 const char *td_endpoint_name(enum td_endpoint ep)
 {
@@ -125,6 +146,19 @@ static void render_results(struct out *o)
 		}
 }
 
+static void render_portal(struct out *o)
+{
+	put(o, "# HELP tokenauthd_portal_actions_total Portal actions by outcome.\n"
+	       "# TYPE tokenauthd_portal_actions_total counter\n");
+	for (size_t a = 0; a < NACTION; a++)
+		for (size_t i = 0; i < NOUTCOME; i++) {
+			unsigned long long v = atomic_load(&portal_counts[a][i]);
+			if (v != 0)
+				put(o, "tokenauthd_portal_actions_total{action=\"%s\",outcome=\"%s\"} %llu\n",
+				    portal_actions[a], outcomes[i], v);
+		}
+}
+
 static void render_histogram(struct out *o)
 {
 	unsigned long long cum = 0;
@@ -152,6 +186,7 @@ char *td_metrics_render(void)
 	o.buf[0] = '\0';
 	render_requests(&o);
 	render_results(&o);
+	render_portal(&o);
 	render_histogram(&o);
 	if (o.failed) {
 		free(o.buf);

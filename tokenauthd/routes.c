@@ -24,6 +24,8 @@ static const struct td_route routes[] = {
     {TD_EP_REGISTER, "PUT", TD_REGISTER_PREFIX, 1, "/token/", TD_REGISTER_PREFIX "{admin}"},
     {TD_EP_HEALTHZ, "GET", "/healthz", 0, NULL, "/healthz"},
     {TD_EP_METRICS, "GET", "/metrics", 0, NULL, "/metrics"},
+    /* GET and POST (server.c); only with portal = yes, on TLS listeners */
+    {TD_EP_PORTAL, "GET", "/my/", 1, NULL, "/my/"},
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -9,7 +9,9 @@
 
 #include "crypto.h"
 #include "file.h"
+#include "portal_parse.h"
 #include "td_api.h"
+#include "td_portal.h"
 #include "verify.h"
 
 #include <microhttpd.h>
@@ -63,6 +65,8 @@ struct td_server {
 	char *tls_cert;
 	const char *validate_path;
 	int require_sig;
+	int portal;            /* portal = yes: /my/ on the TLS listeners */
+	const char *trusted_header, *trusted_proxies;
 	int register_unsigned; /* register_allow_unsigned: the seed's cenToken alone */
 	unsigned threads;
 	pthread_t sweeper;
@@ -75,6 +79,8 @@ struct td_server {
 struct td_conn {
 	char client[64]; /* limits key: "uid:N", the IPv4 address or the IPv6 /64 */
 	char peer[128];  /* for the log line */
+	char addr[64];   /* numeric peer address ("" on a Unix socket) */
+	int tls;         /* came in on a TLS listener */
 	int local;       /* Unix socket or loopback: may read /metrics */
 	td_conns *tab;   /* the listener's connection table; NULL for unknown_conn */
 	struct td_track tr;
@@ -93,7 +99,7 @@ struct td_req {
 	struct timespec t0;
 };
 
-static const struct td_conn unknown_conn = {"unknown", "unknown", 0, NULL, {0}};
+static const struct td_conn unknown_conn = {"unknown", "unknown", "", 0, 0, NULL, {0}};
 
 /* ---- keys and files --------------------------------------------------------- */
 
@@ -262,6 +268,8 @@ static void describe_tcp(struct td_conn *k, const struct sockaddr *sa, int tls)
 	getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
 	            NI_NUMERICHOST | NI_NUMERICSERV);
 	client_key(k->client, sizeof(k->client), sa, host);
+	snprintf(k->addr, sizeof(k->addr), "%s", host);
+	k->tls = tls;
 	snprintf(k->peer, sizeof(k->peer), "%s:%.63s:%.7s", tls ? "tls" : "tcp", host, port);
 	k->local = (sa->sa_family == AF_INET &&
 	            (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127) ||
@@ -515,8 +523,12 @@ static enum MHD_Result begin(td_server *s, struct MHD_Connection *c, const char 
 	}
 	if (rt == NULL)
 		return send_error(c, rq, method, TD_NOT_FOUND, NULL, 0, NULL);
-	if (strcmp(method, rt->method) != 0)
-		return send_error(c, rq, method, TD_METHOD, NULL, 0, rt->method);
+	if (rt->ep == TD_EP_PORTAL && (!s->portal || !rq->conn->tls))
+		return send_error(c, rq, method, TD_NOT_FOUND, NULL, 0, NULL);
+	if (strcmp(method, rt->method) != 0 &&
+	    !(rt->ep == TD_EP_PORTAL && strcmp(method, "POST") == 0))
+		return send_error(c, rq, method, TD_METHOD, NULL, 0,
+		                  rt->ep == TD_EP_PORTAL ? "GET, POST" : rt->method);
 	lim = rt->ep == TD_EP_HEALTHZ || rt->ep == TD_EP_METRICS
 	          ? TD_LIMIT_OK
 	          : td_limits_take(s->limits, rq->conn->client, &retry);
@@ -636,8 +648,8 @@ static enum td_code authenticate(td_server *s, struct MHD_Connection *c, struct 
 {
 	enum td_code code = TD_OK;
 
-	if (rq->ep == TD_EP_HEALTHZ)
-		return TD_OK;
+	if (rq->ep == TD_EP_HEALTHZ || rq->ep == TD_EP_PORTAL)
+		return TD_OK; /* the portal checks its own sessions and logins */
 	if (rq->ep == TD_EP_METRICS)
 		return rq->conn->local ? TD_OK : TD_FORBIDDEN;
 	if ((code = check_signature(s, c, rq, method, url)) != TD_OK)
@@ -733,6 +745,98 @@ static enum MHD_Result send_plain(struct MHD_Connection *c, struct td_req *rq, c
 	return ret;
 }
 
+/* ---- the portal ---------------------------------------------------------------- */
+
+static const struct {
+	const char *name, *value;
+} portal_headers[] = {
+    {"Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"},
+    {"X-Frame-Options", "DENY"},
+    {"Referrer-Policy", "no-referrer"},
+    {"X-Content-Type-Options", "nosniff"},
+    {"Cache-Control", "no-store"},
+};
+
+static enum MHD_Result send_portal(struct MHD_Connection *c, struct td_req *rq, const char *method,
+                                   struct td_portal_ans *a)
+{
+	static const char empty[] = "";
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	double secs;
+
+	if (a->body != NULL)
+		resp = MHD_create_response_from_buffer_with_free_callback(strlen(a->body), a->body,
+		                                                          wipe_free_cb);
+	else
+		resp = MHD_create_response_from_buffer(0, (void *)empty, MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	a->body = NULL;
+	for (size_t i = 0; i < sizeof(portal_headers) / sizeof(portal_headers[0]); i++)
+		MHD_add_response_header(resp, portal_headers[i].name, portal_headers[i].value);
+	if (a->ctype != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, a->ctype);
+	if (a->set_cookie[0] != '\0')
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, a->set_cookie);
+	if (a->location[0] != '\0')
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, a->location);
+	ret = MHD_queue_response(c, a->status ? a->status : 500, resp);
+	MHD_destroy_response(resp);
+	rq->answered = 1;
+	secs = elapsed(&rq->t0);
+	if (a->user[0] != '\0')
+		td_log(TA_LOG_INFO, "%s %s %s status=%u action=%s outcome=%s user=%s %.3fms",
+		       rq->conn->peer, method, rq->route, a->status, a->action ? a->action : "-",
+		       a->outcome ? a->outcome : "-", TA_Q(a->user), secs * 1e3);
+	else
+		td_log(TA_LOG_INFO, "%s %s %s status=%u action=%s outcome=%s %.3fms", rq->conn->peer,
+		       method, rq->route, a->status, a->action ? a->action : "-",
+		       a->outcome ? a->outcome : "-", secs * 1e3);
+	td_metrics_record(rq->ep, a->status, a->outcome, secs);
+	td_metrics_portal(a->action, a->outcome);
+	return ret;
+}
+
+static enum MHD_Result run_portal(td_server *s, struct MHD_Connection *c, struct td_req *rq,
+                                  const char *url, const char *method)
+{
+	struct td_portal_req pr;
+	struct td_portal_ans a;
+	const char *hv = s->trusted_header ? header(c, s->trusted_header) : NULL;
+	char err[128];
+	enum MHD_Result ret;
+	ta_ctx *ctx = thread_ctx(s);
+
+	if (ctx == NULL)
+		return send_error(c, rq, method, TD_INTERNAL, NULL, 0, NULL);
+	memset(&pr, 0, sizeof(pr));
+	pr.method = method;
+	pr.url = url;
+	pr.cookie = header(c, "Cookie");
+	pr.ctype = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+	pr.origin = header(c, "Origin");
+	pr.host = header(c, MHD_HTTP_HEADER_HOST);
+	pr.fetch_site = header(c, "Sec-Fetch-Site");
+	pr.body = rq->body ? rq->body : "";
+	pr.len = rq->len;
+	pr.peer = rq->conn->peer;
+	pr.locked = rq->locked;
+	if (hv != NULL && s->trusted_proxies != NULL &&
+	    td_addr_listed(s->trusted_proxies, rq->conn->addr, err, sizeof(err)) == 1)
+		pr.remote_user = hv;
+	else if (hv != NULL)
+		pr.header_untrusted = 1;
+	td_portal_handle(ctx, s->cfg, &pr, &a);
+	if (a.guess)
+		td_limits_fail(s->limits, rq->conn->client);
+	else if (a.proved)
+		td_limits_ok(s->limits, rq->conn->client);
+	ret = send_portal(c, rq, method, &a);
+	td_portal_ans_clear(&a);
+	return ret;
+}
+
 static enum MHD_Result finish(td_server *s, struct MHD_Connection *c, struct td_req *rq,
                               const char *url, const char *method)
 {
@@ -745,6 +849,8 @@ static enum MHD_Result finish(td_server *s, struct MHD_Connection *c, struct td_
 		return send_error(c, rq, method, rq->locked ? TD_CLIENT_LOCKED : TD_TOO_LARGE,
 		                  NULL, rq->locked, NULL);
 	code = authenticate(s, c, rq, method, url);
+	if (rq->ep == TD_EP_PORTAL)
+		return run_portal(s, c, rq, url, method); /* a locked client may not log in there */
 	if (is_locked_out(rq, code)) {
 		if (is_guess(code))
 			td_limits_fail(s->limits, rq->conn->client);
@@ -959,6 +1065,40 @@ static int start_all(td_server *s)
 	return TA_OK;
 }
 
+/* portal = yes needs a TLS listener and a parseable proxy list (named on error). */
+static int portal_check(const ta_config *cfg, const struct td_listeners *ls)
+{
+	const char *hdr = ta_config_str(cfg, "portal_trusted_header"),
+	           *prox = ta_config_str(cfg, "portal_trusted_proxies");
+	char err[160];
+	int tls = 0;
+
+	if (!ta_config_flag(cfg, "portal"))
+		return TA_OK;
+	for (size_t i = 0; ls != NULL && i < ls->n; i++)
+		tls |= ls->v[i].tls;
+	if (ls != NULL && !tls) {
+		td_log(TA_LOG_ERR, "portal = yes needs a TCP listener with tls_cert and tls_key: "
+		                   "the portal is served over TLS only");
+		return TA_ERR_CONFIG;
+	}
+	if (prox != NULL && td_addr_listed(prox, "", err, sizeof(err)) < 0) {
+		td_log(TA_LOG_ERR, "%s", err);
+		return TA_ERR_CONFIG;
+	}
+	if ((hdr == NULL) != (prox == NULL)) {
+		td_log(TA_LOG_ERR, "portal_trusted_header and portal_trusted_proxies go together: "
+		                   "set both or neither");
+		return TA_ERR_CONFIG;
+	}
+	for (const char *h = hdr; h != NULL && *h != '\0'; h++)
+		if (!is_tchar((unsigned char)*h)) {
+			td_log(TA_LOG_ERR, "portal_trusted_header = %.100s: not an HTTP header name", hdr);
+			return TA_ERR_CONFIG;
+		}
+	return TA_OK;
+}
+
 int td_server_check(const ta_config *cfg)
 {
 	td_server *s = calloc(1, sizeof(*s));
@@ -969,6 +1109,10 @@ int td_server_check(const ta_config *cfg)
 	s->cfg = cfg;
 	s->require_sig = ta_config_flag(cfg, "require_signature");
 	s->register_unsigned = ta_config_flag(cfg, "register_allow_unsigned");
+	if ((r = portal_check(cfg, NULL)) != TA_OK) {
+		free(s);
+		return r;
+	}
 	r = load_keys(s);
 	td_server_stop(s); /* nothing started: only wipes and frees the keys */
 	return r;
@@ -999,6 +1143,13 @@ int td_server_start(const ta_config *cfg, struct td_listeners *ls, ta_nonce_cach
 	s->validate_path = ta_config_str(cfg, "validate_path");
 	s->require_sig = ta_config_flag(cfg, "require_signature");
 	s->register_unsigned = ta_config_flag(cfg, "register_allow_unsigned");
+	s->portal = ta_config_flag(cfg, "portal");
+	s->trusted_header = ta_config_str(cfg, "portal_trusted_header");
+	s->trusted_proxies = ta_config_str(cfg, "portal_trusted_proxies");
+	if ((r = portal_check(cfg, ls)) != TA_OK) {
+		free(s);
+		return r;
+	}
 	s->threads = pool_size(cfg);
 	if (rate_override >= 0)
 		rate = rate_override;

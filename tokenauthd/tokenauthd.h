@@ -148,12 +148,15 @@ enum td_endpoint {
 	TD_EP_REGISTER,
 	TD_EP_HEALTHZ,
 	TD_EP_METRICS,
+	TD_EP_PORTAL, /* the self-service pages under /my/ (GET and POST) */
 	TD_EP_OTHER,
 	TD_EP_COUNT
 };
 
 const char *td_endpoint_name(enum td_endpoint ep);
 void td_metrics_record(enum td_endpoint ep, unsigned status, const char *outcome, double seconds);
+/* One portal action (login, create, ...) and its outcome. */
+void td_metrics_portal(const char *action, const char *outcome);
 /* Prometheus text exposition; malloc'd, caller frees. */
 char *td_metrics_render(void);
 

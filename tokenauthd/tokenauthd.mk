@@ -11,16 +11,25 @@ TOKENAUTHD_SRC  = $(wildcard tokenauthd/*.c)
 # sd_notify (Type=notify) from libsystemd; main.c alone calls it.
 SYSTEMD_CFLAGS := $(shell pkg-config --cflags libsystemd 2>/dev/null)
 SYSTEMD_LIBS   := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
-TOKENAUTHD_LIBS = -lmicrohttpd -lpthread
-TD_CPPFLAGS     = $(or $(FRONT_CPPFLAGS),-Icommon/include) -Itokenauthd
+# the portal: PAM logins (libpam), QR codes (libqrencode), static files
+# embedded from tokenauthd/static by scripts/embed.sh
+TOKENAUTHD_LIBS = -lmicrohttpd -lpthread -lpam -lqrencode
+TD_CPPFLAGS     = $(or $(FRONT_CPPFLAGS),-Icommon/include) -Itokenauthd -I$(B)/gen
+TD_ASSETS       = $(B)/gen/portal_assets.h
 
-$(B)/tokenauthd: $(TOKENAUTHD_SRC) tokenauthd/*.h $(CORE_LIB)
+$(TD_ASSETS): tokenauthd/static/portal.css tokenauthd/static/portal.js scripts/embed.sh
+	@mkdir -p $(@D)
+	{ sh scripts/embed.sh portal_css tokenauthd/static/portal.css && \
+	  sh scripts/embed.sh portal_js tokenauthd/static/portal.js; } >$@.tmp && mv $@.tmp $@
+
+$(B)/tokenauthd: $(TOKENAUTHD_SRC) tokenauthd/*.h $(CORE_LIB) $(TD_ASSETS)
 	@mkdir -p $(@D)
 	$(CC) $(TD_CPPFLAGS) $(SYSTEMD_CFLAGS) $(CPPFLAGS) $(CFLAGS) -o $@ $(TOKENAUTHD_SRC) \
 	    $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) $(TOKENAUTHD_LIBS) $(SYSTEMD_LIBS)
 
 # The service again under AddressSanitizer + UBSan, for the load test in check.
-$(B)/asan/tokenauthd: $(TOKENAUTHD_SRC) tokenauthd/*.h common/*.c $(CORE_HDR)
+$(B)/asan/tokenauthd: $(TOKENAUTHD_SRC) tokenauthd/*.h common/*.c $(CORE_HDR) \
+                      tokenauthd/static/*
 	@$(MAKE) --no-print-directory B=$(B)/asan CFLAGS="$(SAN_CFLAGS)" \
 	    LDFLAGS="$(SAN_LDFLAGS)" $(B)/asan/tokenauthd-inner
 
@@ -73,9 +82,10 @@ $(B)/fuzz/fuzz_tokenauthd: tests/fuzz/fuzz_tokenauthd.c $(TD_PARSE_FUZZ_SRC) tok
 # with every tokenauthd source but main.c: routes, parsers and endpoints too.
 TD_FUZZ_SRC  = $(filter-out tokenauthd/main.c,$(TOKENAUTHD_SRC))
 TD_FUZZ_TIME ?= 12
-$(B)/fuzz/td_http: tests/tokenauthd/fuzz_http.c $(TD_FUZZ_SRC) tokenauthd/*.h $(CORE_SRC) $(CORE_HDR)
+$(B)/fuzz/td_http: tests/tokenauthd/fuzz_http.c $(TD_FUZZ_SRC) tokenauthd/*.h $(CORE_SRC) $(CORE_HDR) \
+                   $(TD_ASSETS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -Itokenauthd -o $@ $< $(TD_FUZZ_SRC) $(CORE_SRC) $(CORE_LIBS) $(TOKENAUTHD_LIBS)
+	$(FUZZ_CC) -Itokenauthd -I$(B)/gen -o $@ $< $(TD_FUZZ_SRC) $(CORE_SRC) $(CORE_LIBS) $(TOKENAUTHD_LIBS)
 
 ATTACK_TARGETS += check-attacks-tokenauthd
 .PHONY: check-attacks-tokenauthd
@@ -86,3 +96,36 @@ check-attacks-tokenauthd: $(B)/tests/td_limits $(B)/fuzz/td_http
 	@$(B)/tests/td_limits >$(B)/tests/td_limits.log 2>&1 && echo "td_limits: passed" || \
 	    { cat $(B)/tests/td_limits.log; echo "td_limits: FAILED"; exit 1; }
 	@sh tests/tokenauthd/fuzz_http.sh $(B)/fuzz/td_http $(TD_FUZZ_TIME)
+
+# ---- the self-service portal (/my/, issue 14) -------------------------------
+# check-portal: the pure parts (cmocka), then tests/portal/run.sh: chromium
+# driven by playwright-core (tests/portal/node_modules, from 'make deps')
+# against a real tokenauthd with TLS and a PAM service under pam_wrapper.
+# PORTAL_SHOTS=1 also writes the screenshots in docs/portal/.  nodes.sh: a
+# session across two nodes on one PostgreSQL store (a private cluster).
+CHECK_TARGETS  += check-portal
+ATTACK_TARGETS += check-attacks-portal
+.PHONY: check-portal check-attacks-portal
+
+TD_PORTAL_TEST_SRC = tokenauthd/portal_parse.c
+$(B)/tests/td_portal: tests/tokenauthd/test_portal.c $(TD_PORTAL_TEST_SRC) tokenauthd/*.h $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TD_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -Wno-conversion -o $@ tests/tokenauthd/test_portal.c \
+	    $(TD_PORTAL_TEST_SRC) $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS) -lcmocka
+
+check-portal: $(B)/tokenauthd $(B)/tokenauth $(B)/pam_tokenauth.so $(B)/tests/td_portal
+	@$(B)/tests/td_portal >$(B)/tests/td_portal.log 2>&1 && echo "td_portal: passed" || \
+	    { cat $(B)/tests/td_portal.log; echo "td_portal: FAILED"; exit 1; }
+	@bash tests/portal/run.sh $(B)
+	@bash tests/portal/nodes.sh $(B)
+
+# One check per attack of SECURITY.md's portal section (tests/portal/attacks.sh).
+check-attacks-portal: $(B)/tokenauthd $(B)/tokenauth $(B)/pam_tokenauth.so
+	@bash tests/portal/attacks.sh $(B)
+
+# libFuzzer over the portal's form and cookie parsing, CSRF check and encoder.
+FUZZ_BIN += $(B)/fuzz/fuzz_portal
+$(B)/fuzz/fuzz_portal: tests/fuzz/fuzz_portal.c $(TD_PORTAL_TEST_SRC) tokenauthd/*.h $(CORE_SRC) \
+                       $(CORE_HDR)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -Itokenauthd -o $@ $< $(TD_PORTAL_TEST_SRC) $(CORE_SRC) $(CORE_LIBS)

@@ -46,6 +46,12 @@ int ta_token_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t t
  * Import an externally generated token (TA_IMPORT_MIN_LEN..TA_MAX_CREDENTIAL
  * printable bytes, not in our own format).
  */
+/* As ta_token_issue, with a label (NULL or "": none; else 1..TA_MAX_LABEL
+ * bytes passing ta_name_ok, TA_ERR_INPUT otherwise). */
+int ta_token_issue_label(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl,
+                         const char *params, const char *label, char token[TA_TOKEN_LEN + 1],
+                         char id[TA_TOKEN_ID_LEN + 1], int64_t *expires);
+
 int ta_token_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *cred,
               size_t len, const char *params, char id[TA_TOKEN_ID_LEN + 1], int64_t *expires);
 

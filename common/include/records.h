@@ -17,6 +17,9 @@
 
 enum { TA_TOKEN_KIND_ISSUED = 1, TA_TOKEN_KIND_IMPORTED = 2 };
 
+#define TA_MAX_LABEL    64   /* bytes of a token's label (UTF-8, no controls) */
+#define TA_LAST_USED_STEP 3600 /* last_used is written at most once per token per this many s */
+
 struct ta_token_row {
 	char id[TA_TOKEN_ID_LEN + 1];
 	char user[TA_MAX_USER + 1];
@@ -25,6 +28,15 @@ struct ta_token_row {
 	int64_t created, expires; /* expires 0: never */
 	int64_t revoked;          /* 0: active, else when */
 	char *params;             /* JSON object text or NULL; owned by the row */
+	char label[TA_MAX_LABEL + 1]; /* "" when none (schema 4) */
+	int64_t last_used;        /* coarse: within TA_LAST_USED_STEP; 0 never */
+};
+
+/* A portal session as the store keeps it: the id itself is never stored. */
+struct ta_session_row {
+	char user[TA_MAX_USER + 1];
+	char tenant[TA_MAX_TENANT + 1];
+	int64_t created, seen;
 };
 
 struct ta_otp_row {

@@ -87,7 +87,7 @@ static void pg_drop(const char *dir)
 {
 	(void)dir;
 	pg_exec("SET client_min_messages=warning; "
-	        "DROP TABLE IF EXISTS tokens, otp, throttle, tokenauth_schema");
+	        "DROP TABLE IF EXISTS tokens, otp, throttle, sessions, tokenauth_schema");
 }
 
 static void pg_make(char *dir, size_t dirlen, char *path, size_t pathlen)
@@ -614,12 +614,16 @@ static void test_copy_tokens(void **state)
 	row.expires = 9999;
 	row.kind = TA_TOKEN_KIND_IMPORTED;
 	row.params = "{\"k\":\"v\"}";
+	snprintf(row.label, sizeof(row.label), "%s", "phone <mail>");
+	row.last_used = 5555;
 	assert_int_equal(ta_store_token_put(f->st, h1, &row, 0), TA_OK);
 	assert_int_equal(ta_store_token_find(f->st, h1, 1, &got), TA_OK);
 	assert_int_equal(got.revoked, 4242);
 	assert_int_equal(got.expires, 9999);
 	assert_int_equal(got.kind, TA_TOKEN_KIND_IMPORTED);
 	assert_string_equal(got.params, "{\"k\":\"v\"}");
+	assert_string_equal(got.label, "phone <mail>"); /* schema 4 columns travel too */
+	assert_int_equal(got.last_used, 5555);
 	free(got.params);
 	/* the same hash, or the same id: refused without replace, replaced with it */
 	assert_int_equal(ta_store_token_put(f->st, h1, &row, 0), TA_ERR_EXISTS);
@@ -638,6 +642,8 @@ static void test_copy_tokens(void **state)
 	assert_int_equal(d.n, 1);
 	assert_memory_equal(d.hash, h2, TA_SHA256_LEN);
 	assert_string_equal(d.row.id, "ddddddddddd1");
+	assert_string_equal(d.row.label, "phone <mail>");
+	assert_int_equal(d.row.last_used, 5555);
 	assert_int_equal(ta_store_count_rows(f->st, &n), TA_OK);
 	assert_int_equal(n.tokens, 1);
 	/* bad inputs, as token_insert */
@@ -1070,6 +1076,84 @@ static void test_user_locks(void **state)
 	ta_store_close(b);
 }
 
+/* ---- schema 4: labels, coarse last use, portal sessions ------------------- */
+
+static int label_of(void *arg, const struct ta_token_row *row)
+{
+	snprintf(arg, 128, "%s|%lld", row->label, (long long)row->last_used);
+	return 0;
+}
+
+static void test_label_last_used(void **state)
+{
+	struct fx *f = *state;
+	struct ta_token_row row = token_row("aaaaaaaaaaa1", "alice", ""), got;
+	uint8_t h[TA_SHA256_LEN];
+	char seen[128] = "";
+
+	hash_of("token-one", h);
+	snprintf(row.label, sizeof(row.label), "%s", "<b>laptop</b> \"mail\"");
+	assert_int_equal(ta_store_token_insert(f->st, h, &row), TA_OK);
+	assert_int_equal(ta_store_token_find(f->st, h, 0, &got), TA_OK);
+	assert_string_equal(got.label, "<b>laptop</b> \"mail\"");
+	assert_int_equal(got.last_used, 0);
+	/* the first use writes; another within the hour writes nothing */
+	assert_int_equal(ta_store_token_touch(f->st, "aaaaaaaaaaa1", 10000), TA_OK);
+	assert_int_equal(ta_store_token_touch(f->st, "aaaaaaaaaaa1", 10000 + TA_LAST_USED_STEP - 1),
+	                 TA_OK);
+	assert_int_equal(ta_store_token_find(f->st, h, 0, &got), TA_OK);
+	assert_int_equal(got.last_used, 10000);
+	assert_int_equal(ta_store_token_touch(f->st, "aaaaaaaaaaa1", 10000 + TA_LAST_USED_STEP), TA_OK);
+	assert_int_equal(ta_store_token_list(f->st, "alice", label_of, seen), TA_OK);
+	assert_string_equal(seen, "<b>laptop</b> \"mail\"|13600");
+	/* a label longer than TA_MAX_LABEL (the grammar is the admin layer's) */
+	row = token_row("aaaaaaaaaaa2", "alice", "");
+	memset(row.label, 'x', sizeof(row.label)); /* no NUL within TA_MAX_LABEL + 1 */
+	hash_of("token-two", h);
+	assert_int_equal(ta_store_token_insert(f->st, h, &row), TA_ERR_INPUT);
+}
+
+static void test_sessions(void **state)
+{
+	struct fx *f = *state;
+	struct ta_session_row row;
+	struct ta_store_count n;
+	uint8_t a[TA_SHA256_LEN], b[TA_SHA256_LEN];
+	unsigned gone = 0;
+
+	hash_of("session-a", a);
+	hash_of("session-b", b);
+	assert_int_equal(ta_store_session_get(f->st, a, &row), TA_ERR_NOT_FOUND);
+	assert_int_equal(ta_store_session_put(f->st, a, "alice", "", 1000), TA_OK);
+	assert_int_equal(ta_store_session_put(f->st, a, "bob", "", 1000), TA_ERR_EXISTS);
+	assert_int_equal(ta_store_session_put(f->st, b, "bob", "t1", 2000), TA_OK);
+	assert_int_equal(ta_store_session_get(f->st, a, &row), TA_OK);
+	assert_string_equal(row.user, "alice");
+	assert_string_equal(row.tenant, "");
+	assert_int_equal(row.created, 1000);
+	assert_int_equal(row.seen, 1000);
+	assert_int_equal(ta_store_session_touch(f->st, a, 1500), TA_OK);
+	assert_int_equal(ta_store_session_get(f->st, a, &row), TA_OK);
+	assert_int_equal(row.seen, 1500);
+	assert_int_equal(ta_store_count_rows(f->st, &n), TA_OK);
+	assert_int_equal(n.sessions, 2);
+	/* purge by idle (seen before) or by age (created before) */
+	assert_int_equal(ta_store_session_purge(f->st, 1600, 0, &gone), TA_OK);
+	assert_int_equal(gone, 1);
+	assert_int_equal(ta_store_session_get(f->st, a, &row), TA_ERR_NOT_FOUND);
+	assert_int_equal(ta_store_session_purge(f->st, 0, 2001, &gone), TA_OK);
+	assert_int_equal(gone, 1);
+	assert_int_equal(ta_store_session_put(f->st, a, "alice", "", 3000), TA_OK);
+	assert_int_equal(ta_store_session_delete(f->st, a), TA_OK);
+	assert_int_equal(ta_store_session_get(f->st, a, &row), TA_ERR_NOT_FOUND);
+	{
+		char longname[TA_MAX_USER + 2];
+		memset(longname, 'u', sizeof(longname) - 1);
+		longname[sizeof(longname) - 1] = '\0';
+		assert_int_equal(ta_store_session_put(f->st, a, longname, "", 3000), TA_ERR_INPUT);
+	}
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -1095,6 +1179,8 @@ int main(void)
 	    T(test_pool_mode_checks),
 	    T(test_pool_newer_schema),
 	    T(test_pool_fork),
+	    T(test_label_last_used),
+	    T(test_sessions),
 	};
 	int failed = 0;
 
