@@ -181,7 +181,7 @@ static int parse_auth(const char *v, size_t n, struct ta_sasl_msg *m)
 		return TA_ERR_INPUT;
 	while (i < n && v[i] == '=')
 		i++;
-	if (i != n || n - start > TA_MAX_CREDENTIAL)
+	if (i != n || n - start > TA_MAX_JWT)
 		return TA_ERR_INPUT;
 	memcpy(m->token, v + start, n - start);
 	m->token[n - start] = '\0';
@@ -360,7 +360,7 @@ static int token_ok(const struct ta_sasl_msg *m)
 {
 	size_t i = 0;
 
-	if (m->token_len == 0 || m->token_len > TA_MAX_CREDENTIAL)
+	if (m->token_len == 0 || m->token_len > TA_MAX_JWT)
 		return 0;
 	while (i < m->token_len && is_b64token_char((unsigned char)m->token[i]))
 		i++;
