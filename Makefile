@@ -79,6 +79,7 @@ ATTACK_TARGETS =
 -include pam_tokenauth/pam.mk
 -include sasl_tokenauth/sasl.mk
 -include tokenauthd/tokenauthd.mk
+include jwt.mk
 include pg.mk
 include packaging.mk
 

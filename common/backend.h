@@ -40,6 +40,9 @@ struct ta_check {
 	 * an earlier streak); out: the backend did, atomically with spending
 	 * the credential, so the caller need not write again */
 	int clear_throttle, cleared;
+	/* no backend is asked after this one: "unknown here" would end the
+	 * check as "no credential" rather than as a refusal */
+	int last;
 };
 
 struct ta_backend {

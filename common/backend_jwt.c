@@ -64,7 +64,8 @@ static int config_ok(ta_ctx *ctx)
 {
 	const ta_config *cfg = ctx->cfg;
 
-	if (cfg->jwt_issuer == NULL || cfg->jwt_audience == NULL) {
+	if (cfg->jwt_issuer == NULL || cfg->jwt_audience == NULL || cfg->jwt_issuer[0] == '\0' ||
+	    cfg->jwt_audience[0] == '\0') {
 		ta_logf(ctx, TA_LOG_ERR, "verify=jwt needs jwt_issuer= and jwt_audience=");
 		return 0;
 	}
@@ -415,8 +416,13 @@ static int jwt_check(ta_ctx *ctx, void **state, struct ta_check *c)
 	int64_t exp = 0;
 	int r;
 
-	if (!ta_jws_shape(c->credential, c->credential_len))
-		return TA_ERR_NO_CREDENTIAL; /* not a JWT: the next backend's */
+	if (!ta_jws_shape(c->credential, c->credential_len)) {
+		/* not a JWT: the next backend's, or a wrong credential */
+		if (c->last)
+			ta_logf(ctx, TA_LOG_NOTICE, "jwt: credential for user=%s is not a JWT",
+			        TA_Q(c->user));
+		return c->last ? TA_ERR_REJECTED : TA_ERR_NO_CREDENTIAL;
+	}
 	c->out->method = "jwt";
 	r = validate(ctx, state, c->credential, c->credential_len, c->user, c->tenant, &t, &exp);
 	if (r == TA_OK)

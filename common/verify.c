@@ -419,6 +419,7 @@ static int run_backends(ta_ctx *ctx, struct ta_check *c, const struct ta_backend
 		    !(ctx->backends[i]->flags & TA_BACKEND_LONG_CREDENTIALS))
 			continue; /* a long JWT is no credential of this backend's */
 		*by = ctx->backends[i];
+		c->last = i + 1 == ctx->nbackends;
 		r = (*by)->check(ctx, &ctx->backend_state[i], c);
 		/* Only "unknown here" and "cannot tell" fall through to the next. */
 		if (r != TA_ERR_NO_CREDENTIAL && r != TA_ERR_UNAVAILABLE)
