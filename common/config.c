@@ -199,7 +199,7 @@ static int each_item(const char *v, int (*ok)(const char *item, size_t n, unsign
 	}
 }
 
-/* "expected local and/or remote, comma-separated, each once" */
+/* "expected local, remote and/or jwt, comma-separated, each once" */
 static const char *verify_why(void)
 {
 	static __thread char why[192]; /* per thread: read by the caller at once */
