@@ -308,21 +308,43 @@ static int import_okp(struct key *k, const cJSON *o)
 	return k->ed != NULL ? 0 : -1;
 }
 
+/*
+ * cjose gets a copy of the key holding only the public members it needs,
+ * each checked as canonical base64url first: cjose 0.6.2's decoder
+ * asserts (aborts the process) on a length of 4k+1, which a lying JWKS
+ * endpoint could otherwise send to every host (found by fuzz_jwt).
+ */
 static int import_cjose(struct key *k, const cJSON *o)
 {
-	char *text = cJSON_PrintUnformatted(o);
+	static const char *const rsa_members[] = {"n", "e"}, *const ec_members[] = {"x", "y"};
+	const char *const *names = k->kty == KTY_RSA ? rsa_members : ec_members;
+	cJSON *pub = cJSON_CreateObject();
+	char *text = NULL;
 	cjose_err err;
+	int r = -1;
 
-	if (text == NULL)
-		return -1;
-	k->jwk = cjose_jwk_import(text, strlen(text), &err);
+	if (pub == NULL || !cJSON_AddStringToObject(pub, "kty", k->kty == KTY_RSA ? "RSA" : "EC") ||
+	    (k->kty == KTY_EC && !cJSON_AddStringToObject(pub, "crv", k->crv)))
+		goto out;
+	for (size_t i = 0; i < 2; i++) {
+		int bad = 0;
+		const char *v = opt_string(o, names[i], &bad);
+		size_t len = 0;
+		uint8_t *raw = v ? b64u_decode(v, strlen(v), &len) : NULL;
+		free(raw);
+		if (raw == NULL || len == 0 || !cJSON_AddStringToObject(pub, names[i], v))
+			goto out;
+	}
+	if ((text = cJSON_PrintUnformatted(pub)) == NULL ||
+	    (k->jwk = cjose_jwk_import(text, strlen(text), &err)) == NULL)
+		goto out;
+	if (cjose_jwk_get_kty(k->jwk, &err) ==
+	    (k->kty == KTY_RSA ? CJOSE_JWK_KTY_RSA : CJOSE_JWK_KTY_EC))
+		r = 0;
+out:
 	free(text);
-	if (k->jwk == NULL)
-		return -1;
-	if (cjose_jwk_get_kty(k->jwk, &err) != (k->kty == KTY_RSA ? CJOSE_JWK_KTY_RSA
-	                                                           : CJOSE_JWK_KTY_EC))
-		return -1;
-	return 0;
+	cJSON_Delete(pub);
+	return r;
 }
 
 /* One key of a set; -1 to skip it (not for signatures, or not usable). */

@@ -148,6 +148,13 @@ start_fixture g "$W/served.json"
 G=$(conf garbage "jwks_url = https://127.0.0.1:$PORT/garbage")
 case_ 3 "garbage key set and nothing cached: unavailable" "$G" "$good"
 err_has "bad key set" "garbage named"
+# a lying endpoint: a key whose n is 4k+1 base64url characters (cjose 0.6.2
+# aborts on those): skipped, never handed to cjose, no crash
+printf '{"keys":[{"kty":"RSA","kid":"r1","n":"AQABA","e":"AQAB"}]}' >"$W/lying.json"
+start_fixture l "$W/lying.json"
+Y=$(conf lying "jwks_url = https://127.0.0.1:$PORT/jwks")
+case_ 3 "JWKS key with a 4k+1 base64url member: refused, no crash" "$Y" "$good"
+err_has "no usable signing key" "bad key named"
 # a slow endpoint is bounded by timeout_ms
 start_fixture s "$W/served.json" --delay 10
 S=$(conf slow "jwks_url = https://127.0.0.1:$PORT/slow" "timeout_ms = 1000")

@@ -336,6 +336,10 @@ static void test_jwks(void **state)
 	    {"{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"a\","
 	     "\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"},{\"kty\":\"oct\"}]}",
 	     TA_OK, 1},
+	    /* 4k+1 base64url characters: cjose 0.6.2 would abort on them */
+	    {"{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQABA\",\"e\":\"AQAB\"}]}", TA_ERR_CORRUPT, 0},
+	    {"{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AQABA\",\"y\":\"A\"}]}",
+	     TA_ERR_CORRUPT, 0},
 	    {"{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\",\"kid\":\"x\","
 	     "\"alg\":\"RS256\"}]}",
 	     TA_OK, 1},
