@@ -15,3 +15,14 @@ check-jwt: all $(SASL_LOOP)
 
 check-attacks-jwt: all
 	@sh tests/attacks/jwt.sh $(B)
+
+# make bench: JWT validations/s (RS256, ES256, warm key cache) beside the
+# local token check, in the same run.
+BENCH_TARGETS += bench-jwt
+.PHONY: bench-jwt
+
+$(B)/bench_jwt: bench/bench_jwt.c $(CORE_LIB)
+	$(CC) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< $(CORE_LIB) $(LDFLAGS) $(CORE_LIBS)
+
+bench-jwt: $(B)/bench_jwt
+	@sh bench/jwt.sh $(B)
