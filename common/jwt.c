@@ -562,7 +562,7 @@ int ta_jwt_verify_sig(const ta_jwt *t, const ta_jwks *const *sets, size_t nsets,
 		return *why = t->kid ? "unknown kid" : "no key for this alg", TA_ERR_NOT_FOUND;
 	if (k == NULL)
 		return *why = fitting == 0 ? "the kid's key does not fit the alg"
-		                           : "no kid and more than one key fits",
+		                           : "more than one key fits the kid and alg",
 		       TA_ERR_REJECTED;
 	ok = k->kty == KTY_OKP ? verify_ed25519(t, k->ed) : verify_cjose(t, k->jwk);
 	if (!ok)
