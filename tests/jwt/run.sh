@@ -90,6 +90,15 @@ if pt jwt alice "$(mint "$R" RS256 --kid r1)"; then ok; else bad "PAM: RS256 JWT
 if pt jwt alice "$(mint "$W/ed.pem" EdDSA --kid d1 --pad 2000)"; then ok; else bad "PAM: a 3 KiB EdDSA JWT refused: $(cat "$W/pt")"; fi
 if pt jwt bob "$(mint "$R" RS256 --kid r1)"; then bad "PAM: alice's JWT logged bob in"; else ok; fi
 grep -q "Authentication failure" "$W/pt" && ok || bad "PAM: wrong user: $(cat "$W/pt")"
+# PAM_AUTHTOK from an earlier module (pam_wrapper's pam_set_items), use_first_pass
+printf 'auth required %s\nauth required %s config=%s use_first_pass\n' \
+	"/usr/lib/$MULTIARCH/pam_wrapper/pam_set_items.so" "$B/pam_tokenauth.so" "$F" >"$W/svc/jwtuse"
+ptstack() { # ptstack USER TOKEN: the token as PAM_AUTHTOK, nothing typed
+	PAM_AUTHTOK=$2 LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$W/svc" \
+		pamtester jwtuse "$1" authenticate </dev/null >"$W/pt" 2>&1
+}
+if ptstack alice "$(mint "$W/ec.pem" ES256 --kid e1)"; then ok; else bad "PAM: JWT as PAM_AUTHTOK (use_first_pass) refused: $(cat "$W/pt")"; fi
+if ptstack bob "$(mint "$W/ec.pem" ES256 --kid e1)"; then bad "PAM: PAM_AUTHTOK JWT of alice logged bob in"; else ok; fi
 # max age passed, endpoint gone: PAM_AUTHINFO_UNAVAIL
 cp "$W/jwks.json" "$W/served.json"
 start_fixture p "$W/served.json"
