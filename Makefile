@@ -39,7 +39,7 @@ SAN_LDFLAGS = -fsanitize=address,undefined
 FUZZ_FLAGS = -std=gnu11 -g -O1 $(CORE_CPPFLAGS) -fsanitize=fuzzer,address,undefined
 FUZZ_CC    = $(CLANG) $(FUZZ_FLAGS)
 
-CORE_LIBS = -lsqlite3 -lpq -lcjson -lssl -lcrypto -lcurl -lpthread
+CORE_LIBS = -lsqlite3 -lpq -lcjson -lcjose -lssl -lcrypto -lcurl -lpthread
 CORE_SRC  = $(wildcard common/*.c)
 CORE_HDR  = $(wildcard common/*.h common/include/*.h)
 CORE_OBJ  = $(CORE_SRC:common/%.c=$(B)/common/%.o)
@@ -79,6 +79,7 @@ ATTACK_TARGETS =
 -include pam_tokenauth/pam.mk
 -include sasl_tokenauth/sasl.mk
 -include tokenauthd/tokenauthd.mk
+include jwt.mk
 include pg.mk
 include packaging.mk
 

@@ -772,7 +772,7 @@ static int cmd_verify(struct cli *c, int argc, char **argv)
 {
 	struct opts o;
 	struct ta_request req = {NULL, NULL, NULL, 0, "tokenauth-cli", NULL, 0};
-	char cred[TA_MAX_CREDENTIAL + 2];
+	char cred[TA_MAX_JWT + 2]; /* a JWT may be longer than other credentials */
 	size_t len = 0;
 	int r;
 

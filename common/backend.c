@@ -11,6 +11,7 @@
 static const struct ta_backend *const table[] = {
     &ta_backend_local,
     &ta_backend_remote,
+    &ta_backend_jwt,
 };
 
 #define NBACKENDS (sizeof(table) / sizeof(table[0]))

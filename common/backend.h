@@ -24,7 +24,11 @@ enum {
 	 * counted (under the store's cap) and ta_user_known assumes them known. */
 	TA_BACKEND_FOREIGN_USERS = 0x2u,
 	/* Needs the process-wide initialisation of ta_global_init (libcurl). */
-	TA_BACKEND_NETWORK = 0x4u
+	TA_BACKEND_NETWORK = 0x4u,
+	/* Takes credentials of the compact-JWS shape up to TA_MAX_JWT bytes;
+	 * a backend without this flag never sees one longer than
+	 * TA_MAX_CREDENTIAL (ta_verify skips it as "unknown here"). */
+	TA_BACKEND_LONG_CREDENTIALS = 0x8u
 };
 
 /* Internal per-check state handed to a backend. */
@@ -36,6 +40,9 @@ struct ta_check {
 	 * an earlier streak); out: the backend did, atomically with spending
 	 * the credential, so the caller need not write again */
 	int clear_throttle, cleared;
+	/* no backend is asked after this one: "unknown here" would end the
+	 * check as "no credential" rather than as a refusal */
+	int last;
 };
 
 struct ta_backend {
@@ -53,6 +60,7 @@ struct ta_backend {
 
 extern const struct ta_backend ta_backend_local;
 extern const struct ta_backend ta_backend_remote;
+extern const struct ta_backend ta_backend_jwt;
 
 /* The backend called name[0..n), or NULL. */
 const struct ta_backend *ta_backend_find(const char *name, size_t n);

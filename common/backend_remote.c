@@ -10,6 +10,7 @@
 #include "cache.h"
 #include "ctx_int.h"
 #include "file.h"
+#include "http.h"
 #include "remote_parse.h"
 #include "sign.h"
 
@@ -38,11 +39,6 @@ struct ta_remote {
 	int keys_loaded, cache_tried;
 };
 
-struct buf {
-	char *data;
-	size_t len;
-	int overflow;
-};
 
 static void remote_free(void *state)
 {
@@ -138,7 +134,7 @@ static int get_remote(ta_ctx *ctx, void **state, struct ta_remote **out)
 
 static size_t collect(char *ptr, size_t size, size_t nmemb, void *arg)
 {
-	struct buf *b = arg;
+	struct ta_http_buf *b = arg;
 	size_t n = size * nmemb;
 	char *grown;
 
@@ -381,7 +377,7 @@ static CURLcode no_keylog(CURL *h, void *sslctx, void *arg)
 	return CURLE_OK;
 }
 
-static void set_options(CURL *h, const ta_config *cfg, const char *url, struct buf *b)
+void ta_http_options(CURL *h, const ta_config *cfg, const char *url, struct ta_http_buf *b)
 {
 	curl_easy_reset(h); /* keeps the connection cache */
 	curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, no_keylog);
@@ -397,8 +393,6 @@ static void set_options(CURL *h, const ta_config *cfg, const char *url, struct b
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "tokenauth/1");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
-	if (cfg->unix_socket)
-		curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, cfg->unix_socket);
 	set_tls(h, cfg);
 }
 
@@ -408,7 +402,7 @@ static int attempt(ta_ctx *ctx, struct ta_remote *rm, const char *url, const cha
 {
 	const ta_config *cfg = ctx->cfg;
 	const char *method = cfg->profile == TA_PROFILE_KUDO ? "GET" : "POST", *why = "";
-	struct buf b = {NULL, 0, 0};
+	struct ta_http_buf b = {NULL, 0, 0};
 	struct curl_slist *hdrs = NULL;
 	char *body =
 	    ta_remote_body(cfg->profile, c->user, c->tenant, c->credential, c->credential_len);
@@ -428,7 +422,9 @@ static int attempt(ta_ctx *ctx, struct ta_remote *rm, const char *url, const cha
 	}
 	if ((r = renew_if_desynced(ctx, rm)) != TA_OK)
 		goto out;
-	set_options(rm->h, cfg, url, &b);
+	ta_http_options(rm->h, cfg, url, &b);
+	if (cfg->unix_socket)
+		curl_easy_setopt(rm->h, CURLOPT_UNIX_SOCKET_PATH, cfg->unix_socket);
 	curl_easy_setopt(rm->h, CURLOPT_HTTPHEADER, hdrs);
 	if (cfg->profile == TA_PROFILE_KUDO) {
 		curl_easy_setopt(rm->h, CURLOPT_HTTPGET, 1L);
@@ -476,18 +472,12 @@ static int cacheable(const ta_ctx *ctx, const struct ta_check *c)
 
 static ta_cache *cache_of(ta_ctx *ctx, struct ta_remote *rm)
 {
-	char dir[PATH_MAX], err[512], buf[TA_STORE_NAME_MAX];
-	/* beside the SQLite store, or beside a PostgreSQL store's DSN file */
-	const char *store = ta_config_store_name(ctx->cfg, buf, sizeof(buf));
-	const char *slash;
+	char dir[PATH_MAX], err[512];
 
 	if (rm->cache != NULL || rm->cache_tried)
 		return rm->cache;
 	rm->cache_tried = 1;
-	if (strncmp(store, TA_STORE_PG, sizeof(TA_STORE_PG) - 1) == 0)
-		store += sizeof(TA_STORE_PG) - 1;
-	slash = strrchr(store, '/');
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - store) : 1, slash ? store : ".");
+	ta_config_state_dir(ctx->cfg, dir, sizeof(dir));
 	if (ta_cache_open(dir, &rm->cache, err, sizeof(err)) != TA_OK)
 		ta_logf(ctx, TA_LOG_WARNING, "remote: cache disabled: %s", err);
 	return rm->cache;

@@ -27,7 +27,9 @@ typedef enum {
 	T_VERIFY,
 	T_URLS,
 	T_LISTEN,
-	T_OCTAL
+	T_OCTAL,
+	T_HTTPS,
+	T_ALGS
 } opt_type;
 
 struct option {
@@ -97,6 +99,21 @@ static const struct option options[] = {
     {"portal_session_max", T_DURATION, O(portal_session_max), 1, 30 * DAY, "28800"},
     {"portal_max_tokens", T_UINT, O(portal_max_tokens), 1, 1000, "20"},
     {"portal_max_ttl", T_DURATION, O(portal_max_ttl), 1, 10 * 366 * DAY, "31536000"},
+    /* the jwt backend (SPEC §3) */
+    {"jwt_issuer", T_STR, O(jwt_issuer), 0, 0, NULL},
+    {"jwt_audience", T_STR, O(jwt_audience), 0, 0, NULL},
+    {"jwks_file", T_PATH, O(jwks_file), 0, 0, NULL},
+    {"jwks_url", T_HTTPS, O(jwks_url), 0, 0, NULL},
+    {"jwt_algorithms", T_ALGS, O(jwt_algorithms), 0, 0, "RS256,PS256,ES256,EdDSA"},
+    {"jwt_hs256_key_file", T_PATH, O(jwt_hs256_key_file), 0, 0, NULL},
+    {"jwt_user_claim", T_STR, O(jwt_user_claim), 0, 0, "sub"},
+    {"jwt_tenant_claim", T_STR, O(jwt_tenant_claim), 0, 0, NULL},
+    {"jwt_required_scope", T_STR, O(jwt_required_scope), 0, 0, NULL},
+    {"jwt_leeway", T_DURATION, O(jwt_leeway), 0, 3600, "60"},
+    {"jwt_typ", T_STR, O(jwt_typ), 0, 0, NULL},
+    {"jwks_refresh", T_DURATION, O(jwks_refresh), 1, 30 * DAY, "3600"},
+    {"jwks_min_refresh", T_DURATION, O(jwks_min_refresh), 0, DAY, "60"},
+    {"jwks_max_age", T_DURATION, O(jwks_max_age), 1, 365 * DAY, "86400"},
 };
 
 #define NOPTS     (sizeof(options) / sizeof(options[0]))
@@ -191,7 +208,7 @@ static int each_item(const char *v, int (*ok)(const char *item, size_t n, unsign
 	}
 }
 
-/* "expected local and/or remote, comma-separated, each once" */
+/* "expected local, remote and/or jwt, comma-separated, each once" */
 static const char *verify_why(void)
 {
 	static __thread char why[192]; /* per thread: read by the caller at once */
@@ -271,6 +288,23 @@ static int has_control(const char *v)
 static int url_path_ok(const char *v)
 {
 	return v[0] == '/' && strpbrk(v, " \t?#") == NULL;
+}
+
+/* jwt_algorithms: each a signature algorithm we check, each once; never
+ * none, and of the HMAC ones only HS256 (which needs jwt_hs256_key_file). */
+static int ok_alg(const char *s, size_t n, unsigned *seen)
+{
+	static const char *const known[] = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+	                                    "ES256", "ES384", "ES512", "EdDSA", "HS256"};
+
+	for (unsigned i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strlen(known[i]) == n && memcmp(known[i], s, n) == 0) {
+			if (*seen & (1u << i))
+				return 0;
+			*seen |= 1u << i;
+			return 1;
+		}
+	return 0;
 }
 
 static const char *const modes[] = {"token", "otp", "any"};
@@ -362,6 +396,16 @@ static int check_text(const struct option *o, const char *v, const char **why)
 			return *why = "expected unix:/path or host:port items, comma-separated",
 			       TA_ERR_INPUT;
 		return TA_OK;
+	case T_HTTPS:
+		if (strncmp(v, "https://", 8) != 0 || v[8] == '\0' || strchr(v, ',') != NULL)
+			return *why = "expected one https:// URL", TA_ERR_INPUT;
+		return TA_OK;
+	case T_ALGS:
+		if (each_item(v, ok_alg) != TA_OK)
+			return *why = "expected RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, "
+			              "ES512, EdDSA or HS256, comma-separated, each once (never none)",
+			       TA_ERR_INPUT;
+		return TA_OK;
 	case T_PATH:
 		if (v[0] != '/')
 			return *why = "expected an absolute path", TA_ERR_INPUT;
@@ -400,7 +444,7 @@ static int set_verify(ta_config *cfg, char **slot, const char *v)
 static int is_text(opt_type t)
 {
 	return t == T_STR || t == T_PATH || t == T_STORE || t == T_URLPATH || t == T_VERIFY ||
-	       t == T_URLS || t == T_LISTEN;
+	       t == T_URLS || t == T_LISTEN || t == T_HTTPS || t == T_ALGS;
 }
 
 static int set_typed(ta_config *cfg, const struct option *o, const char *v, const char **why)
@@ -842,6 +886,8 @@ const char *ta_config_str(const ta_config *cfg, const char *key)
 	case T_URLPATH:
 	case T_VERIFY:
 	case T_URLS:
+	case T_HTTPS:
+	case T_ALGS:
 	case T_LISTEN: return *(char *const *)s;
 	default: return NULL;
 	}
@@ -879,4 +925,17 @@ const char *ta_config_store_name(const ta_config *cfg, char *buf, size_t len)
 		return cfg->store;
 	snprintf(buf, len, "%s%s", TA_STORE_PG, cfg->store_dsn_file ? cfg->store_dsn_file : "");
 	return buf;
+}
+
+const char *ta_config_state_dir(const ta_config *cfg, char *dir, size_t cap)
+{
+	char buf[TA_STORE_NAME_MAX];
+	/* beside the SQLite store, or beside a PostgreSQL store's DSN file */
+	const char *store = ta_config_store_name(cfg, buf, sizeof(buf)), *slash;
+
+	if (strncmp(store, TA_STORE_PG, sizeof(TA_STORE_PG) - 1) == 0)
+		store += sizeof(TA_STORE_PG) - 1;
+	slash = strrchr(store, '/');
+	snprintf(dir, cap, "%.*s", slash ? (int)(slash - store) : 1, slash ? store : ".");
+	return dir;
 }

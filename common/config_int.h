@@ -17,6 +17,10 @@ struct ta_config {
 	unsigned long connect_timeout_ms, timeout_ms, cache_ttl, offline_grace;
 	unsigned long otp_window, otp_lookahead, max_failures, lockout, socket_mode, threads;
 	unsigned long rate_limit;
+	/* the jwt backend */
+	char *jwt_issuer, *jwt_audience, *jwks_file, *jwks_url, *jwt_algorithms;
+	char *jwt_hs256_key_file, *jwt_user_claim, *jwt_tenant_claim, *jwt_required_scope, *jwt_typ;
+	unsigned long jwt_leeway, jwks_refresh, jwks_min_refresh, jwks_max_age;
 	int tenant_from_user, nullok, try_first_pass, use_first_pass, debug, require_signature;
 	int allow_plain_tcp, register_allow_unsigned;
 	/* the self-service portal (tokenauthd, /my/) */
@@ -38,5 +42,11 @@ struct ta_config {
  * ("postgresql:" alone when no DSN file is set: opening it says so).
  */
 const char *ta_config_store_name(const ta_config *cfg, char *buf, size_t len);
+
+/*
+ * The folder of the host's own state files (remote result cache, JWKS
+ * cache): the store's folder, or a PostgreSQL store's DSN file's, into dir.
+ */
+const char *ta_config_state_dir(const ta_config *cfg, char *dir, size_t cap);
 
 #endif

@@ -4,6 +4,7 @@
  * Pure functions over (pointer, length): no allocation, no SASL types, no
  * strlen on client data.  The grammar is in sasl_msg.h.
  */
+#include "jwt.h"
 #include "sasl_msg.h"
 
 #include "crypto.h"
@@ -165,6 +166,12 @@ static int parse_gs2_header(struct cur *c, struct ta_sasl_msg *m)
 	return take(c, ',') ? TA_OK : TA_ERR_INPUT;
 }
 
+/* The input gate's length rule: 512 bytes, or 8 KiB for a JWT. */
+static size_t cap_of(const char *tok, size_t n)
+{
+	return ta_jws_shape(tok, n) ? TA_MAX_JWT : TA_MAX_CREDENTIAL;
+}
+
 /* auth-value = "Bearer" 1*SP b64token, the scheme case-insensitive. */
 static int parse_auth(const char *v, size_t n, struct ta_sasl_msg *m)
 {
@@ -181,7 +188,7 @@ static int parse_auth(const char *v, size_t n, struct ta_sasl_msg *m)
 		return TA_ERR_INPUT;
 	while (i < n && v[i] == '=')
 		i++;
-	if (i != n || n - start > TA_MAX_CREDENTIAL)
+	if (i != n || n - start > cap_of(v + start, n - start))
 		return TA_ERR_INPUT;
 	memcpy(m->token, v + start, n - start);
 	m->token[n - start] = '\0';
@@ -360,7 +367,7 @@ static int token_ok(const struct ta_sasl_msg *m)
 {
 	size_t i = 0;
 
-	if (m->token_len == 0 || m->token_len > TA_MAX_CREDENTIAL)
+	if (m->token_len == 0 || m->token_len > cap_of(m->token, m->token_len))
 		return 0;
 	while (i < m->token_len && is_b64token_char((unsigned char)m->token[i]))
 		i++;

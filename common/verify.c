@@ -4,6 +4,7 @@
  */
 #include "ctx_int.h"
 #include "file.h"
+#include "jwt.h"
 #include "token.h"
 
 #include <stdarg.h>
@@ -249,14 +250,28 @@ int ta_name_ok(const char *s, size_t max)
 	return s != NULL && name_len(s, max) > 0;
 }
 
-int ta_credential_ok(const char *cred, size_t len)
+static int visible_ascii(const char *cred, size_t len, size_t max)
 {
-	if (cred == NULL || len == 0 || len > TA_MAX_CREDENTIAL)
+	if (cred == NULL || len == 0 || len > max)
 		return 0;
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)cred[i] < 0x21 || (unsigned char)cred[i] > 0x7e)
 			return 0;
 	return 1;
+}
+
+int ta_credential_ok(const char *cred, size_t len)
+{
+	return visible_ascii(cred, len, TA_MAX_CREDENTIAL);
+}
+
+int ta_credential_ok_for(const ta_ctx *ctx, const char *cred, size_t len)
+{
+	if (len <= TA_MAX_CREDENTIAL)
+		return ta_credential_ok(cred, len);
+	/* only a JWT may be longer, and only when a backend takes JWTs */
+	return (ctx->backend_flags & TA_BACKEND_LONG_CREDENTIALS) && len <= TA_MAX_JWT &&
+	       ta_jws_shape(cred, len);
 }
 
 static int clean_name(const char *s, size_t max)
@@ -410,7 +425,11 @@ static int run_backends(ta_ctx *ctx, struct ta_check *c, const struct ta_backend
 
 	*by = NULL;
 	for (unsigned i = 0; i < ctx->nbackends; i++) {
+		if (c->credential_len > TA_MAX_CREDENTIAL &&
+		    !(ctx->backends[i]->flags & TA_BACKEND_LONG_CREDENTIALS))
+			continue; /* a long JWT is no credential of this backend's */
 		*by = ctx->backends[i];
+		c->last = i + 1 == ctx->nbackends;
 		r = (*by)->check(ctx, &ctx->backend_state[i], c);
 		/* Only "unknown here" and "cannot tell" fall through to the next. */
 		if (r != TA_ERR_NO_CREDENTIAL && r != TA_ERR_UNAVAILABLE)
@@ -549,10 +568,11 @@ int ta_verify(ta_ctx *ctx, const struct ta_request *req, struct ta_outcome *out)
 	}
 	/* The input gate: nothing outside the credential grammar goes further,
 	 * into a store query, a log line or another protocol's header. */
-	if (!ta_credential_ok(req->credential, req->credential_len)) {
+	if (!ta_credential_ok_for(ctx, req->credential, req->credential_len)) {
 		ta_logf(ctx, TA_LOG_NOTICE,
-		        "credential refused: empty, longer than %d bytes, or not printable ASCII",
-		        TA_MAX_CREDENTIAL);
+		        "credential refused: empty, longer than %d bytes (%d for a JWT with "
+		        "verify=jwt), or not printable ASCII",
+		        TA_MAX_CREDENTIAL, TA_MAX_JWT);
 		r = TA_ERR_REJECTED;
 		goto done;
 	}

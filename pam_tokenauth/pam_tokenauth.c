@@ -265,8 +265,9 @@ static int check(pam_handle_t *pamh, struct state *st, const char *user, const c
 	req.user = user;
 	req.tenant = NULL; /* PAM carries none: tenant_from_user or tenant= */
 	req.credential = cred;
-	/* The core rejects anything longer than TA_MAX_CREDENTIAL. */
-	req.credential_len = strnlen(cred, TA_MAX_CREDENTIAL + 1);
+	/* The core rejects anything longer than TA_MAX_CREDENTIAL, or
+	 * TA_MAX_JWT for a JWT with verify=jwt. */
+	req.credential_len = strnlen(cred, TA_MAX_JWT + 1);
 	req.service = svc;
 	req.rhost = rhost;
 	req.flags = flags;
@@ -286,7 +287,7 @@ static int stacked_checked_in_full(const char *cred)
 /* Are a and b the same credential?  Constant time in their content. */
 static int same_credential(const char *a, const char *b)
 {
-	size_t la = strnlen(a, TA_MAX_CREDENTIAL + 1), lb = strnlen(b, TA_MAX_CREDENTIAL + 1);
+	size_t la = strnlen(a, TA_MAX_JWT + 1), lb = strnlen(b, TA_MAX_JWT + 1);
 
 	return la == lb && ta_ct_eq(a, b, la);
 }

@@ -762,7 +762,7 @@ static int get_pass(sasl_client_params_t *cp, sasl_interact_t **need, struct cli
 		return r == SASL_OK ? SASL_FAIL : r;
 	if ((r = fn(cp->utils->conn, ctx, SASL_CB_PASS, &secret)) != SASL_OK)
 		return r;
-	if (secret == NULL || secret->len > TA_MAX_CREDENTIAL)
+	if (secret == NULL || secret->len > TA_MAX_JWT)
 		return SASL_BADPARAM;
 	cr->pass = (const char *)secret->data;
 	cr->plen = (unsigned)secret->len;

@@ -7,8 +7,8 @@ only_check=0
 [ "${1:-}" = "--check" ] && only_check=1
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
-libssl-dev libsqlite3-dev sqlite3 libcjson-dev libqrencode-dev
-libcurl4-openssl-dev curl python3 openssl
+libssl-dev libsqlite3-dev sqlite3 libcjson-dev libcjose-dev libqrencode-dev
+libcurl4-openssl-dev curl python3 python3-jwt python3-cryptography openssl
 libpam0g-dev libcmocka-dev libpam-wrapper libpamtest0-dev pamtester
 libpam-oath oathtool valgrind openssh-server openssh-client sshpass
 libsasl2-dev libsasl2-modules sasl2-bin postfix cyrus-imapd cyrus-clients curl

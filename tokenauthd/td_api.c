@@ -343,6 +343,37 @@ static cJSON *inactive_object(void)
 	return o;
 }
 
+/*
+ * A JWT, when verify= names the jwt backend: its claims as RFC 7662 says,
+ * or {"active": false}.  TA_ERR_NO_CREDENTIAL: not a JWT, or no jwt
+ * backend; the caller looks the token up in the store.
+ */
+static int introspect_jwt(ta_ctx *ctx, const char *tok, size_t len, struct td_answer *a,
+                          enum td_code *code)
+{
+	char *json = NULL;
+	int r = ta_jwt_introspect(ctx, tok, len, &json);
+
+	if (r == TA_ERR_NO_CREDENTIAL)
+		return r;
+	if (r != TA_OK && !ta_err_is_rejection(r)) {
+		*code = td_answer_error(a, td_code_of(r), TD_STYLE_PLAIN, NULL);
+		return r;
+	}
+	set_code(a, td_code_of(r));
+	a->status = 200;
+	if (r == TA_OK) {
+		cJSON *o = cJSON_Parse(json), *u = cJSON_GetObjectItemCaseSensitive(o, "username");
+		if (cJSON_IsString(u))
+			set_names(a, u->valuestring, "");
+		free(json);
+		*code = set_body(a, o);
+	} else {
+		*code = set_body(a, inactive_object());
+	}
+	return r;
+}
+
 enum td_code td_api_introspect(ta_ctx *ctx, const char *body, size_t len, struct td_answer *a)
 {
 	struct ta_token_row row;
@@ -355,7 +386,12 @@ enum td_code td_api_introspect(ta_ctx *ctx, const char *body, size_t len, struct
 
 	if (code != TD_OK)
 		return td_answer_error(a, code, TD_STYLE_PLAIN, why);
-	r = ta_token_lookup(ctx, tok, tlen, &row);
+	if (introspect_jwt(ctx, tok, tlen, a, &code) != TA_ERR_NO_CREDENTIAL) {
+		ta_wipe(tok, tlen);
+		free(tok);
+		return code;
+	}
+	r = tlen <= TA_MAX_CREDENTIAL ? ta_token_lookup(ctx, tok, tlen, &row) : TA_ERR_REJECTED;
 	ta_wipe(tok, tlen);
 	free(tok);
 	if (r != TA_OK && !ta_err_is_rejection(r))

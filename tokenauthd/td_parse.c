@@ -171,7 +171,7 @@ enum td_code td_parse_validate(const char *body, size_t len, struct td_triple *t
 	if (copy_member(o, "tenantSpaceId", t->tenant, TA_MAX_TENANT, 1, NULL) != TD_OK)
 		goto out;
 	*why = "access_token: required string";
-	if (get_str(o, "access_token", TA_MAX_CREDENTIAL, 0, &tok) != TD_OK || tok == NULL ||
+	if (get_str(o, "access_token", TA_MAX_JWT, 0, &tok) != TD_OK || tok == NULL ||
 	    tok[0] == '\0')
 		goto out;
 	t->token_len = strlen(tok);
@@ -381,12 +381,12 @@ static enum td_code form_pair(const char *p, size_t n, char **token, size_t *tle
 	vl = n - (size_t)(eq + 1 - p);
 	if (strcmp(key, "token_type_hint") == 0 && !*hint && vl <= 64)
 		return *hint = 1, TD_OK;
-	if (strcmp(key, "token") != 0 || *token != NULL || vl == 0 || vl > 3 * TA_MAX_CREDENTIAL)
+	if (strcmp(key, "token") != 0 || *token != NULL || vl == 0 || vl > 3 * TA_MAX_JWT)
 		return TD_BAD_INPUT;
 	if ((val = malloc(vl + 1)) == NULL)
 		return TD_INTERNAL;
 	if (form_decode(eq + 1, vl, val, tlen) != TD_OK || *tlen == 0 ||
-	    *tlen > TA_MAX_CREDENTIAL) {
+	    *tlen > TA_MAX_JWT) {
 		ta_wipe(val, vl + 1);
 		free(val);
 		return TD_BAD_INPUT;

@@ -20,7 +20,7 @@
 
 #include "ta.h"
 
-#define TA_SASL_MAX_MSG   8192 /* longest client message accepted */
+#define TA_SASL_MAX_MSG   (TA_MAX_JWT + 1024) /* longest client message: a JWT and its fields */
 #define TA_SASL_MAX_HOST  255
 #define TA_SASL_MAX_SCOPE 255
 #define TA_SASL_MAX_JSON  (TA_SASL_MAX_SCOPE + 128)
@@ -39,7 +39,7 @@ struct ta_sasl_msg {
 	int has_tenant; /* a tenant= key was sent (it may be empty) */
 	char host[TA_SASL_MAX_HOST + 1];
 	unsigned port; /* 0 = absent */
-	char token[TA_MAX_CREDENTIAL + 1];
+	char token[TA_MAX_JWT + 1]; /* ta_verify applies the credential grammar */
 	size_t token_len;
 };
 

@@ -55,6 +55,7 @@ typedef void (*ta_log_fn)(void *arg, int level, const char *msg);
 #define TA_MAX_USER       256  /* bytes in a userAccount */
 #define TA_MAX_TENANT     256  /* bytes in a tenantSpaceId */
 #define TA_MAX_CREDENTIAL 512  /* bytes in a token or code */
+#define TA_MAX_JWT        8192 /* bytes in a credential of the compact-JWS shape (jwt backend) */
 #define TA_MAX_PARAMS     4096 /* bytes of bound parameters (JSON) */
 
 #endif

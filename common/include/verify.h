@@ -111,6 +111,23 @@ int ta_user_known(ta_ctx *ctx, const char *user, const char *tenant);
  */
 int ta_name_ok(const char *s, size_t max);
 int ta_credential_ok(const char *cred, size_t len);
+/*
+ * The credential grammar of a context: as ta_credential_ok, except that
+ * when a configured backend takes JWTs (verify= names jwt), a credential
+ * of the compact-JWS shape (three base64url segments, two dots) may be up
+ * to TA_MAX_JWT bytes.  1 when acceptable.
+ */
+int ta_credential_ok_for(const ta_ctx *ctx, const char *cred, size_t len);
+
+/*
+ * RFC 7662 introspection of a JWT by the configured jwt backend (all its
+ * checks except the user and tenant claims, which name nobody here).
+ * TA_OK and *json (malloc'd, the caller frees): {"active": true, "sub",
+ * "username", "iss", "aud", "exp", "iat", "scope", "client_id"} as the
+ * claims carry them; TA_ERR_NO_CREDENTIAL when no jwt backend is
+ * configured or tok is not a JWT; a rejection or TA_ERR_UNAVAILABLE.
+ */
+int ta_jwt_introspect(ta_ctx *ctx, const char *tok, size_t len, char **json);
 
 /*
  * The log-field encoder: a name or host as one key=value field.  Values

@@ -191,7 +191,7 @@ big() { # big MECH BYTES: a well-formed message padded with an unknown key
 	srv_in "$1"
 }
 for mech in OAUTHBEARER XOAUTH2; do
-	for n in 8200 65536 1000000; do
+	for n in 9300 65536 1000000; do
 		big $mech $n
 		verdict "$mech: a $n-byte padded message is refused at once" badprot
 	done

@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(msg, data + 1, size - 1);
 	if (ta_sasl_parse(mech, msg, size - 1, &m) == TA_OK) {
-		if (m.token_len == 0 || m.token_len > TA_MAX_CREDENTIAL)
+		if (m.token_len == 0 || m.token_len > TA_MAX_JWT)
 			abort();
 		round_trip(mech, &m);
 		ta_sasl_msg_wipe(&m);

@@ -386,7 +386,7 @@ static int run_pair(struct opts *o, const char *tok_alice, const char *tok_bob,
 
 struct worker {
 	pthread_t tid;
-	char user[64], token[128];
+	char user[64], token[8200]; /* a JWT may be 8 KiB */
 	int iter, ok, wrong;
 };
 
@@ -424,7 +424,7 @@ static void *work(void *arg)
 static int read_tokens(const char *path, struct worker *w, int n)
 {
 	FILE *f = fopen(path, "r");
-	char line[256], *sp;
+	char line[8300], *sp;
 	int i = 0;
 
 	if (f == NULL)

@@ -290,6 +290,17 @@ static void test_caps(void **state)
 	memcpy(big + n - 1, "\x01\x01", 2);
 	assert_int_equal(ta_sasl_parse(XO, big, n + 1, &m), TA_OK);
 	assert_int_equal(m.token_len, TA_MAX_CREDENTIAL);
+	/* A JWT (three base64url segments) may be up to TA_MAX_JWT, not one byte more. */
+	n = (size_t)snprintf(big, sizeof(big), "user=alice\x01" "auth=Bearer ");
+	memset(big + n, 'a', TA_MAX_JWT + 1);
+	big[n + 10] = '.';
+	big[n + 20] = '.';
+	n += TA_MAX_JWT + 1;
+	memcpy(big + n, "\x01\x01", 2);
+	assert_int_equal(ta_sasl_parse(XO, big, n + 2, &m), TA_ERR_INPUT);
+	memcpy(big + n - 1, "\x01\x01", 2);
+	assert_int_equal(ta_sasl_parse(XO, big, n + 1, &m), TA_OK);
+	assert_int_equal(m.token_len, TA_MAX_JWT);
 	/* A message over TA_SASL_MAX_MSG, however it ends. */
 	memset(big, 'a', sizeof(big));
 	assert_int_equal(ta_sasl_parse(OB, big, TA_SASL_MAX_MSG + 1, &m), TA_ERR_INPUT);

@@ -179,11 +179,11 @@ static void test_validate_lengths(void **state)
 	assert_int_equal(validate(b, strlen(b), &why), TD_BAD_INPUT);
 	free(b);
 	b = body_with("{\"userAccount\":\"a\",\"tenantSpaceId\":\"t\",\"access_token\":\"",
-	              TA_MAX_CREDENTIAL, 'x', "\"}");
+	              TA_MAX_JWT, 'x', "\"}");
 	assert_int_equal(validate(b, strlen(b), &why), TD_OK);
 	free(b);
 	b = body_with("{\"userAccount\":\"a\",\"tenantSpaceId\":\"t\",\"access_token\":\"",
-	              TA_MAX_CREDENTIAL + 1, 'x', "\"}");
+	              TA_MAX_JWT + 1, 'x', "\"}");
 	assert_int_equal(validate(b, strlen(b), &why), TD_BAD_INPUT);
 	free(b);
 }
@@ -435,7 +435,7 @@ static enum td_code form(const char *body, size_t len, char *out, size_t cap)
 
 static void test_form_good(void **state)
 {
-	char out[TA_MAX_CREDENTIAL + 1];
+	char out[TA_MAX_JWT + 1];
 	(void)state;
 	assert_int_equal(form(S("token=tka_abc"), out, sizeof(out)), TD_OK);
 	assert_string_equal(out, "tka_abc");
@@ -450,7 +450,7 @@ static void test_form_good(void **state)
 
 static void test_form_bad(void **state)
 {
-	char out[TA_MAX_CREDENTIAL + 1], *b;
+	char out[TA_MAX_JWT + 1], *b;
 	(void)state;
 	assert_int_equal(form(S("token=x&token=y"), out, sizeof(out)), TD_BAD_INPUT);
 	assert_int_equal(form(S("token_type_hint=a&token_type_hint=b&token=x"), out, sizeof(out)),
@@ -471,10 +471,10 @@ static void test_form_bad(void **state)
 	                 TD_BAD_INPUT);
 	assert_int_equal(form(S(""), out, sizeof(out)), TD_BAD_INPUT);
 	assert_int_equal(form(NULL, 0, out, sizeof(out)), TD_BAD_INPUT);
-	b = body_with("token=", TA_MAX_CREDENTIAL, 'x', "");
+	b = body_with("token=", TA_MAX_JWT, 'x', "");
 	assert_int_equal(form(b, strlen(b), out, sizeof(out)), TD_OK);
 	free(b);
-	b = body_with("token=", TA_MAX_CREDENTIAL + 1, 'x', "");
+	b = body_with("token=", TA_MAX_JWT + 1, 'x', "");
 	assert_int_equal(form(b, strlen(b), out, sizeof(out)), TD_BAD_INPUT);
 	free(b);
 }

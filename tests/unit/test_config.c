@@ -294,7 +294,7 @@ static void test_backends(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(ta_config_set(c, "verify", bad[i], err, sizeof(err)),
 		                 TA_ERR_CONFIG);
-		assert_non_null(strstr(err, "local and/or remote"));
+		assert_non_null(strstr(err, "local, remote and/or jwt"));
 		assert_int_equal(c->nbackends, 2);
 		assert_ptr_equal(c->backends[0], &ta_backend_remote);
 		assert_string_equal(ta_config_str(c, "verify"), "remote,local");
