@@ -70,6 +70,27 @@ static struct {
 } algs;
 static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
 
+/*
+ * Given back when the core is unloaded (a host that dlcloses a build
+ * without -z nodelete) or the process exits.  Registered with atexit()
+ * right after the first fetch, which is after libcrypto registered its own
+ * cleanup: handlers run in reverse order, so this runs first, while
+ * OpenSSL is still whole.  From a shared object, atexit() is bound to that
+ * object, so glibc also runs it at dlclose.  Afterwards the legacy
+ * descriptors serve.
+ */
+static void free_algs(void)
+{
+	for (size_t a = 0; a < sizeof(algs.hmac_tmpl) / sizeof(algs.hmac_tmpl[0]); a++)
+		EVP_MAC_CTX_free(algs.hmac_tmpl[a]);
+	EVP_MAC_free(algs.hmac);
+	EVP_MD_free(algs.sha1);
+	EVP_MD_free(algs.sha256);
+	EVP_MD_free(algs.sha512);
+	EVP_CIPHER_free(algs.gcm);
+	memset(&algs, 0, sizeof(algs));
+}
+
 static void fetch_algs(void)
 {
 	algs.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
@@ -89,6 +110,7 @@ static void fetch_algs(void)
 		}
 		algs.hmac_tmpl[a] = t;
 	}
+	(void)atexit(free_algs);
 }
 
 static const EVP_MD *md_of(ta_hash_alg alg)
