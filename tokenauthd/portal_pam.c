@@ -74,6 +74,21 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 	return PAM_SUCCESS;
 }
 
+/*
+ * A module's pam_fail_delay (pam_unix, pam_tokenauth: 2 s) would sleep in
+ * this worker thread after every failure, and the same threads answer
+ * /validate: a few concurrent failing logins (or first steps of one's own
+ * two-step login, which nothing counts) would stall the whole listener.
+ * libpam calls this instead of sleeping; the portal's guesses are bounded
+ * by the store's lockout and the per-client limits, checked before PAM.
+ */
+static void no_delay(int retval, unsigned usec_delay, void *appdata)
+{
+	(void)retval;
+	(void)usec_delay;
+	(void)appdata;
+}
+
 enum td_pam_result td_pam_login(const char *service, const char *user, const char *password,
                                 const char *code, char *user_out, size_t cap)
 {
@@ -87,6 +102,10 @@ enum td_pam_result td_pam_login(const char *service, const char *user, const cha
 	user_out[0] = '\0';
 	if (pam_start(service, user, &pc, &pamh) != PAM_SUCCESS)
 		return TD_PAM_ERROR;
+	if (pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay) != PAM_SUCCESS) {
+		pam_end(pamh, PAM_SYSTEM_ERR);
+		return TD_PAM_ERROR;
+	}
 	rc = pam_authenticate(pamh, PAM_DISALLOW_NULL_AUTHTOK);
 	if (rc == PAM_SUCCESS)
 		rc = pam_acct_mgmt(pamh, PAM_DISALLOW_NULL_AUTHTOK);

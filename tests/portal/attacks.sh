@@ -137,6 +137,35 @@ conf plain "listen = unix:$FIX/plain.sock" "portal = yes"
 check "portal = yes without a TLS listener: refused at start, saying why" sh -c \
     "! timeout 5 '$B/tokenauthd' -c '$FIX/plain.conf' -f 2>'$FIX/plain.err' && grep -q 'portal = yes needs a TCP listener with tls_cert' '$FIX/plain.err'"
 
+# --- first steps of a two-step login: nothing counts them, so they must cost nothing
+enrol() { # enrol COOKIE: an authenticator for the session's user
+	hc "$U/my/totp" -H "Cookie: __Host-tokenauth=$1" >/dev/null
+	_t=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$FIX/b" | head -1)
+	_s=$(sed -n 's/.*name="secret" value="\([A-Z2-7=]*\)".*/\1/p' "$FIX/b" | head -1)
+	hc "$U/my/totp" -H "Cookie: __Host-tokenauth=$1" \
+	    -d "csrf=$_t&secret=$_s&code=$(oathtool --totp -b "$_s")" >/dev/null
+}
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+enrol "$(login_cookie "$P" mallory Mallory-pw-3)"
+_a=$(ms); s=$(hc "$U/my/login" -d "user=mallory&password=Mallory-pw-3"); _b=$(ms)
+check "two-step: the first step asks for the code" sh -c "[ $s = 200 ] && grep -q 'name=\"pending\"' '$FIX/b'"
+check "two-step: the refused code prompt does not sleep in a worker (PAM fail delay; $((_b - _a)) ms)" \
+    [ $((_b - _a)) -lt 700 ]
+stall=""
+for w in 1 2 3 4; do
+	( for i in 1 2 3 4 5 6; do curl -sk -o /dev/null "$U/my/login" -d "user=mallory&password=Mallory-pw-3"; done ) &
+	stall="$stall $!"
+done
+sleep 0.3
+worst=0
+for i in 1 2 3; do
+	_a=$(ms); curl -sk -m 30 -o /dev/null "$U/healthz"; _b=$(ms)
+	[ $((_b - _a)) -gt $worst ] && worst=$((_b - _a))
+done
+wait $stall
+check "two-step: a user's endless first steps do not stall the listener (worst healthz $worst ms)" \
+    [ $worst -lt 1200 ]
+
 # --- login brute force: max_failures = 3, then even the right password is refused
 for i in 1 2 3; do
 	s=$(hc "$U/my/login" -d "user=bob&password=guess$i")
