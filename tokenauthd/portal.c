@@ -223,7 +223,7 @@ static void do_login(struct pctx *p)
 	}
 	pr = td_pam_login(service, user, pass, two ? code : NULL, settled, sizeof(settled));
 	if (pr == TD_PAM_NEED_CODE && !two) {
-		if (td_pending_put(user, pass, id) != 0) {
+		if (td_pending_put(user, p->rq->client, pass, id) != 0) {
 			login_page(p, 503, "Too many sign-ins in progress: try again in a minute.", NULL,
 			           user);
 			p->a->outcome = "unavailable";

@@ -25,6 +25,7 @@
 
 #define PENDING_SLOTS 64
 #define PENDING_SECS  120
+#define PENDING_PER_CLIENT 8 /* the table needs 8 clients to fill */
 #define PASS_MAX      512
 
 struct conv_state {
@@ -128,6 +129,7 @@ enum td_pam_result td_pam_login(const char *service, const char *user, const cha
 struct pending {
 	char id[TD_PENDING_ID_LEN + 1];
 	char user[TA_MAX_USER + 1];
+	char client[64]; /* the limits key of the client that started it */
 	char password[PASS_MAX];
 	time_t at; /* CLOCK_MONOTONIC seconds; 0: free */
 };
@@ -148,31 +150,52 @@ static void clear_slot(struct pending *p)
 	ta_wipe(p, sizeof(*p));
 }
 
-int td_pending_put(const char *user, const char *password, char id[TD_PENDING_ID_LEN + 1])
+/*
+ * Nothing counts a first step (the code prompt is no failure), so the
+ * table must not be a prize: a user holds one pending login (a new first
+ * step replaces the older one) and a client at most PENDING_PER_CLIENT (a
+ * new one replaces that client's oldest), so one account or one address
+ * cannot fill the table and lock every two-step user out.
+ */
+int td_pending_put(const char *user, const char *client, const char *password,
+                   char id[TD_PENDING_ID_LEN + 1])
 {
 	uint8_t raw[TD_PENDING_ID_LEN / 2];
 	time_t now = mono();
-	struct pending *free_slot = NULL;
+	struct pending *slot = NULL, *oldest = NULL;
+	unsigned mine = 0;
 
-	if (strlen(user) > TA_MAX_USER || strlen(password) >= PASS_MAX ||
-	    ta_random(raw, sizeof(raw)) != TA_OK)
+	if (client == NULL)
+		client = "";
+	if (strlen(user) > TA_MAX_USER || strlen(client) >= sizeof(slots[0].client) ||
+	    strlen(password) >= PASS_MAX || ta_random(raw, sizeof(raw)) != TA_OK)
 		return -1;
 	ta_hex(raw, sizeof(raw), id);
 	pthread_mutex_lock(&slots_lock);
 	for (size_t i = 0; i < PENDING_SLOTS; i++) {
-		if (slots[i].at != 0 && now - slots[i].at > PENDING_SECS)
-			clear_slot(&slots[i]);
-		if (slots[i].at == 0 && free_slot == NULL)
-			free_slot = &slots[i];
+		struct pending *p = &slots[i];
+		if (p->at != 0 && (now - p->at > PENDING_SECS || strcmp(p->user, user) == 0))
+			clear_slot(p); /* expired, or this user's earlier first step */
+		if (p->at != 0 && strcmp(p->client, client) == 0) {
+			mine++;
+			if (oldest == NULL || p->at < oldest->at)
+				oldest = p;
+		}
 	}
-	if (free_slot != NULL) {
-		memcpy(free_slot->id, id, TD_PENDING_ID_LEN + 1);
-		memcpy(free_slot->user, user, strlen(user) + 1);
-		memcpy(free_slot->password, password, strlen(password) + 1);
-		free_slot->at = now;
+	if (mine >= PENDING_PER_CLIENT && oldest != NULL)
+		clear_slot(oldest);
+	for (size_t i = 0; i < PENDING_SLOTS && slot == NULL; i++)
+		if (slots[i].at == 0)
+			slot = &slots[i];
+	if (slot != NULL) {
+		memcpy(slot->id, id, TD_PENDING_ID_LEN + 1);
+		memcpy(slot->user, user, strlen(user) + 1);
+		memcpy(slot->client, client, strlen(client) + 1);
+		memcpy(slot->password, password, strlen(password) + 1);
+		slot->at = now;
 	}
 	pthread_mutex_unlock(&slots_lock);
-	return free_slot != NULL ? 0 : -1;
+	return slot != NULL ? 0 : -1;
 }
 
 int td_pending_take(const char *id, char *user, size_t ucap, char *password, size_t pcap)

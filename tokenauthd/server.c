@@ -821,6 +821,7 @@ static enum MHD_Result run_portal(td_server *s, struct MHD_Connection *c, struct
 	pr.body = rq->body ? rq->body : "";
 	pr.len = rq->len;
 	pr.peer = rq->conn->peer;
+	pr.client = rq->conn->client;
 	pr.locked = rq->locked;
 	if (hv != NULL && s->trusted_proxies != NULL &&
 	    td_addr_listed(s->trusted_proxies, rq->conn->addr, err, sizeof(err)) == 1)

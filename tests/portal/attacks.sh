@@ -166,6 +166,18 @@ wait $stall
 check "two-step: a user's endless first steps do not stall the listener (worst healthz $worst ms)" \
     [ $worst -lt 1200 ]
 
+# --- the pending table: one account's first steps cannot fill it for everyone
+enrol "$(login_cookie "$P" alice Alice-pw-1)"
+hc "$U/my/login" -d "user=mallory&password=Mallory-pw-3" >/dev/null
+first=$(sed -n 's/.*name="pending" value="\([0-9a-f]*\)".*/\1/p' "$FIX/b")
+for i in $(seq 1 66); do curl -sk -o /dev/null "$U/my/login" -d "user=mallory&password=Mallory-pw-3"; done
+s=$(hc "$U/my/login" -d "user=alice&password=Alice-pw-1")
+check "pending: after 67 of mallory's first steps alice still gets her code step ($s)" sh -c \
+    "[ $s = 200 ] && grep -q 'name=\"pending\"' '$FIX/b'"
+s=$(hc "$U/my/login" -d "pending=$first&code=123456")
+check "pending: a user's newer first step replaced the older one ($s)" sh -c \
+    "[ $s = 401 ] && grep -q 'has expired' '$FIX/b'"
+
 # --- login brute force: max_failures = 3, then even the right password is refused
 for i in 1 2 3; do
 	s=$(hc "$U/my/login" -d "user=bob&password=guess$i")
