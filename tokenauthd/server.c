@@ -373,6 +373,20 @@ static void log_request(const struct td_req *rq, const char *method, const struc
 		       secs * 1e3);
 }
 
+/*
+ * Every answer under /my/ carries these, the errors answered before the
+ * portal runs (405, 413, 429, 404 with the portal off) included.
+ */
+static const struct {
+	const char *name, *value;
+} portal_headers[] = {
+    {"Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"},
+    {"X-Frame-Options", "DENY"},
+    {"Referrer-Policy", "no-referrer"},
+    {"X-Content-Type-Options", "nosniff"},
+    {"Cache-Control", "no-store"},
+};
+
 static const char nomem_body[] = "{\"code\":10010,\"message\":\"internal error\"}";
 
 /* Queue a (ownership of a->body moves to libmicrohttpd), log, count. */
@@ -396,7 +410,11 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct td_req *rq, 
 	a->body = NULL;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	                        ctype ? ctype : "application/json");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (rq->ep == TD_EP_PORTAL)
+		for (size_t i = 0; i < sizeof(portal_headers) / sizeof(portal_headers[0]); i++)
+			MHD_add_response_header(resp, portal_headers[i].name, portal_headers[i].value);
+	else
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (retry > 0) {
 		snprintf(num, sizeof(num), "%u", retry);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, num);
@@ -746,16 +764,6 @@ static enum MHD_Result send_plain(struct MHD_Connection *c, struct td_req *rq, c
 }
 
 /* ---- the portal ---------------------------------------------------------------- */
-
-static const struct {
-	const char *name, *value;
-} portal_headers[] = {
-    {"Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"},
-    {"X-Frame-Options", "DENY"},
-    {"Referrer-Policy", "no-referrer"},
-    {"X-Content-Type-Options", "nosniff"},
-    {"Cache-Control", "no-store"},
-};
 
 static enum MHD_Result send_portal(struct MHD_Connection *c, struct td_req *rq, const char *method,
                                    struct td_portal_ans *a)

@@ -79,6 +79,13 @@ for path in /my/ /my/static/portal.css /my/nope; do
 	    "grep -qi '^x-frame-options: DENY' '$FIX/h' && grep -qi '^referrer-policy: no-referrer' '$FIX/h' && grep -qi '^x-content-type-options: nosniff' '$FIX/h' && grep -qi '^cache-control: no-store' '$FIX/h'"
 done
 check "no inline script in the page" sh -c "! grep -q '<script>' '$FIX/b'"
+# the errors answered before the portal runs carry the same headers
+head -c 20000 /dev/zero | tr '\0' a >"$FIX/big"
+for how in "-X PUT" "-X DELETE" "--data-binary @$FIX/big"; do
+	s=$(hc "$U/my/login" $how)
+	check "headers on $how /my/login ($s): CSP, X-Frame-Options DENY, nosniff, no-store" sh -c \
+	    "grep -qi \"^content-security-policy: default-src 'self'; frame-ancestors 'none'\" '$FIX/h' && grep -qi '^x-frame-options: DENY' '$FIX/h' && grep -qi '^x-content-type-options: nosniff' '$FIX/h' && grep -qi '^cache-control: no-store' '$FIX/h'"
+done
 
 # the attacker's origin: another port, plain HTTP, a page framing the portal
 E=$(portal_port)
