@@ -806,12 +806,50 @@ static enum MHD_Result send_portal(struct MHD_Connection *c, struct td_req *rq, 
 	return ret;
 }
 
+struct name_count {
+	const char *name;
+	unsigned n;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+	struct name_count *nc = cls;
+
+	(void)kind;
+	(void)value;
+	if (key != NULL && strcasecmp(key, nc->name) == 0)
+		nc->n++;
+	return MHD_YES;
+}
+
+/*
+ * The trusted header's value, or NULL.  Sent twice, it names nobody: a
+ * proxy that appends its header instead of replacing the client's would
+ * otherwise let the client's copy, the first, choose the user.
+ */
+static const char *trusted_value(td_server *s, struct MHD_Connection *c, int *twice)
+{
+	struct name_count nc = {s->trusted_header, 0};
+
+	*twice = 0;
+	if (s->trusted_header == NULL)
+		return NULL;
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &nc);
+	if (nc.n > 1) {
+		*twice = 1;
+		return NULL;
+	}
+	return header(c, s->trusted_header);
+}
+
 static enum MHD_Result run_portal(td_server *s, struct MHD_Connection *c, struct td_req *rq,
                                   const char *url, const char *method)
 {
 	struct td_portal_req pr;
 	struct td_portal_ans a;
-	const char *hv = s->trusted_header ? header(c, s->trusted_header) : NULL;
+	int twice = 0;
+	const char *hv = trusted_value(s, c, &twice);
 	char err[128];
 	enum MHD_Result ret;
 	ta_ctx *ctx = thread_ctx(s);
@@ -836,6 +874,9 @@ static enum MHD_Result run_portal(td_server *s, struct MHD_Connection *c, struct
 		pr.remote_user = hv;
 	else if (hv != NULL)
 		pr.header_untrusted = 1;
+	if (twice)
+		td_log(TA_LOG_WARNING, "%s portal: trusted header %s sent more than once: ignored",
+		       rq->conn->peer, s->trusted_header);
 	td_portal_handle(ctx, s->cfg, &pr, &a);
 	if (a.guess)
 		td_limits_fail(s->limits, rq->conn->client);

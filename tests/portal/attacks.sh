@@ -131,6 +131,10 @@ check "trusted header from an unlisted peer: logged" grep -q "trusted header fro
 s=$(hc "https://127.0.0.1:$Q/my/" -H "X-Remote-User: alice")
 check "control: from a listed proxy it logs in (303 + cookie)" sh -c \
     "[ $s = 303 ] && grep -qi '^set-cookie: __Host-tokenauth=[0-9a-f]\{64\}' '$FIX/h'"
+s=$(hc "https://127.0.0.1:$Q/my/" -H "X-Remote-User: root" -H "x-remote-user: alice")
+check "trusted header twice from a listed proxy (an appending proxy): no session ($s)" sh -c \
+    "[ $s = 200 ] && grep -q 'name=\"password\"' '$FIX/b' && ! grep -qi '^set-cookie' '$FIX/h'"
+check "trusted header twice: logged" grep -q "trusted header X-Remote-User sent more than once" "$FIX/b.log"
 R=$(portal_port)
 conf off "listen = 127.0.0.1:$R" "tls_cert = $FIX/tls.crt" "tls_key = $FIX/tls.key"
 if portal_start off "$FIX/off.conf"; then
