@@ -124,6 +124,24 @@ enum td_pam_result td_pam_login(const char *service, const char *user, const cha
 	return res;
 }
 
+enum td_pam_result td_pam_account(const char *service, const char *user)
+{
+	struct conv_state cs = {NULL, NULL, 0, 0};
+	struct pam_conv pc = {conv, &cs};
+	pam_handle_t *pamh = NULL;
+	int rc;
+
+	if (pam_start(service, user, &pc, &pamh) != PAM_SUCCESS)
+		return TD_PAM_ERROR;
+	rc = pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	if (rc == PAM_SUCCESS)
+		rc = pam_acct_mgmt(pamh, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+	pam_end(pamh, rc);
+	return rc == PAM_SUCCESS ? TD_PAM_OK
+	       : rc == PAM_ABORT || rc == PAM_BUF_ERR || rc == PAM_SYSTEM_ERR ? TD_PAM_ERROR
+	                                                                      : TD_PAM_FAIL;
+}
+
 /* ---- pending second steps -------------------------------------------------------- */
 
 struct pending {

@@ -63,6 +63,13 @@ enum td_pam_result { TD_PAM_OK, TD_PAM_FAIL, TD_PAM_NEED_CODE, TD_PAM_ERROR };
 enum td_pam_result td_pam_login(const char *service, const char *user, const char *password,
                                 const char *code, char *user_out, size_t cap);
 
+/*
+ * pam_acct_mgmt alone in service for user (no password asked): is the
+ * account still valid?  TD_PAM_OK, TD_PAM_FAIL (expired, locked, gone) or
+ * TD_PAM_ERROR.
+ */
+enum td_pam_result td_pam_account(const char *service, const char *user);
+
 #define TD_PENDING_ID_LEN 32
 /*
  * The pending second step of a login: user and password kept (in a

@@ -198,6 +198,19 @@ s=$(hc "$U/my/login" -d "user=bob&password=Bob-pw-2")
 check "brute force: locked, the right password -> 429" [ "$s" = 429 ]
 check "brute force: no session given" sh -c "! grep -qi '^set-cookie' '$FIX/h'"
 check "brute force: the lockout is logged" grep -q "portal login user=bob outcome=locked" "$FIX/a.log"
+# --- offboarding: the account goes, the open session mints nothing (on b: a is
+# locking this client out after the brute force)
+echo 'carol:Carol-pw-4:tokenauth-portal' >>"$FIX/passdb"
+C=$(login_cookie "$Q" carol Carol-pw-4)
+CT=$(csrf_of "$Q" "$C")
+"$TA_CLI" -c "$FIX/base.conf" revoke --user carol >/dev/null 2>&1
+grep -v '^carol:' "$FIX/passdb" >"$FIX/passdb.new" && cat "$FIX/passdb.new" >"$FIX/passdb"
+s=$(hc "https://127.0.0.1:$Q/my/tokens" -H "Cookie: __Host-tokenauth=$C" -d "label=after&csrf=$CT")
+check "offboarding: a session of a removed account creates no app password ($s)" sh -c \
+    "[ $s = 403 ] && ! grep -q 'id=\"new-token\"' '$FIX/b' && grep -qi '^set-cookie: __Host-tokenauth=;.*Max-Age=0' '$FIX/h'"
+check "offboarding: and the session is over" sh -c \
+    "[ \$(curl -sk -o /dev/null -w '%{http_code}' 'https://127.0.0.1:$Q/my/tokens' -H 'Cookie: __Host-tokenauth=$C' -d 'label=again&csrf=$CT') = 401 ]"
+check "offboarding: logged" grep -q "portal create user=carol refused: the account is no longer valid" "$FIX/b.log"
 td_stop a || true
 td_stop b || true
 finish
