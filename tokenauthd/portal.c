@@ -223,7 +223,7 @@ static void do_login(struct pctx *p)
 	}
 	pr = td_pam_login(service, user, pass, two ? code : NULL, settled, sizeof(settled));
 	if (pr == TD_PAM_NEED_CODE && !two) {
-		if (td_pending_put(user, pass, id) != 0) {
+		if (td_pending_put(user, p->rq->client, pass, id) != 0) {
 			login_page(p, 503, "Too many sign-ins in progress: try again in a minute.", NULL,
 			           user);
 			p->a->outcome = "unavailable";
@@ -729,6 +729,37 @@ static int same_origin(const struct td_portal_req *rq)
 	return strcmp(rq->origin, want) == 0;
 }
 
+/*
+ * A session outlives the login that made it (portal_session_max): before
+ * it mints a credential, PAM's account stack must still accept the user,
+ * so an account disabled, expired or removed since (offboarding) gets no
+ * new app password or authenticator from a session left open.
+ */
+static int account_ok(struct pctx *p)
+{
+	const char *service = ta_config_str(p->cfg, "portal_pam_service");
+	enum td_pam_result pr = td_pam_account(service, p->s.row.user);
+
+	if (pr == TD_PAM_OK)
+		return 1;
+	if (pr == TD_PAM_ERROR) {
+		td_log(TA_LOG_ERR, "%s portal %s user=%s: PAM service %s failed", p->rq->peer,
+		       p->a->action, TA_Q(p->s.row.user), service);
+		message_page(p, 503, "Unavailable", "The login service is not available.",
+		             "unavailable");
+		return 0;
+	}
+	td_log(TA_LOG_NOTICE, "%s portal %s user=%s refused: the account is no longer valid; "
+	                      "session ended", p->rq->peer, p->a->action, TA_Q(p->s.row.user));
+	ta_session_end(p->ctx, p->s.sid);
+	p->s.live = 0;
+	snprintf(p->a->set_cookie, sizeof(p->a->set_cookie),
+	         TD_PORTAL_COOKIE "=; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+	message_page(p, 403, "Account not active", "Your account cannot use this service any more.",
+	             "forbidden");
+	return 0;
+}
+
 static void handle_post(struct pctx *p, const char *path)
 {
 	char csrf[TD_CSRF_LEN + 2] = "";
@@ -763,12 +794,18 @@ static void handle_post(struct pctx *p, const char *path)
 	}
 	if (strcmp(path, "/my/logout") == 0)
 		do_logout(p);
-	else if (strcmp(path, "/my/tokens") == 0)
-		do_create(p);
+	else if (strcmp(path, "/my/tokens") == 0) {
+		p->a->action = "create";
+		if (account_ok(p))
+			do_create(p);
+	}
 	else if (strcmp(path, "/my/revoke") == 0)
 		do_revoke(p);
-	else if (strcmp(path, "/my/totp") == 0)
-		do_totp_enrol(p);
+	else if (strcmp(path, "/my/totp") == 0) {
+		p->a->action = "totp_enrol";
+		if (account_ok(p))
+			do_totp_enrol(p);
+	}
 	else if (strcmp(path, "/my/totp/remove") == 0)
 		do_totp_remove(p);
 	else

@@ -25,6 +25,7 @@
 
 #define PENDING_SLOTS 64
 #define PENDING_SECS  120
+#define PENDING_PER_CLIENT 8 /* the table needs 8 clients to fill */
 #define PASS_MAX      512
 
 struct conv_state {
@@ -74,6 +75,21 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
 	return PAM_SUCCESS;
 }
 
+/*
+ * A module's pam_fail_delay (pam_unix, pam_tokenauth: 2 s) would sleep in
+ * this worker thread after every failure, and the same threads answer
+ * /validate: a few concurrent failing logins (or first steps of one's own
+ * two-step login, which nothing counts) would stall the whole listener.
+ * libpam calls this instead of sleeping; the portal's guesses are bounded
+ * by the store's lockout and the per-client limits, checked before PAM.
+ */
+static void no_delay(int retval, unsigned usec_delay, void *appdata)
+{
+	(void)retval;
+	(void)usec_delay;
+	(void)appdata;
+}
+
 enum td_pam_result td_pam_login(const char *service, const char *user, const char *password,
                                 const char *code, char *user_out, size_t cap)
 {
@@ -87,6 +103,10 @@ enum td_pam_result td_pam_login(const char *service, const char *user, const cha
 	user_out[0] = '\0';
 	if (pam_start(service, user, &pc, &pamh) != PAM_SUCCESS)
 		return TD_PAM_ERROR;
+	if (pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay) != PAM_SUCCESS) {
+		pam_end(pamh, PAM_SYSTEM_ERR);
+		return TD_PAM_ERROR;
+	}
 	rc = pam_authenticate(pamh, PAM_DISALLOW_NULL_AUTHTOK);
 	if (rc == PAM_SUCCESS)
 		rc = pam_acct_mgmt(pamh, PAM_DISALLOW_NULL_AUTHTOK);
@@ -104,11 +124,30 @@ enum td_pam_result td_pam_login(const char *service, const char *user, const cha
 	return res;
 }
 
+enum td_pam_result td_pam_account(const char *service, const char *user)
+{
+	struct conv_state cs = {NULL, NULL, 0, 0};
+	struct pam_conv pc = {conv, &cs};
+	pam_handle_t *pamh = NULL;
+	int rc;
+
+	if (pam_start(service, user, &pc, &pamh) != PAM_SUCCESS)
+		return TD_PAM_ERROR;
+	rc = pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)no_delay);
+	if (rc == PAM_SUCCESS)
+		rc = pam_acct_mgmt(pamh, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+	pam_end(pamh, rc);
+	return rc == PAM_SUCCESS ? TD_PAM_OK
+	       : rc == PAM_ABORT || rc == PAM_BUF_ERR || rc == PAM_SYSTEM_ERR ? TD_PAM_ERROR
+	                                                                      : TD_PAM_FAIL;
+}
+
 /* ---- pending second steps -------------------------------------------------------- */
 
 struct pending {
 	char id[TD_PENDING_ID_LEN + 1];
 	char user[TA_MAX_USER + 1];
+	char client[64]; /* the limits key of the client that started it */
 	char password[PASS_MAX];
 	time_t at; /* CLOCK_MONOTONIC seconds; 0: free */
 };
@@ -129,31 +168,52 @@ static void clear_slot(struct pending *p)
 	ta_wipe(p, sizeof(*p));
 }
 
-int td_pending_put(const char *user, const char *password, char id[TD_PENDING_ID_LEN + 1])
+/*
+ * Nothing counts a first step (the code prompt is no failure), so the
+ * table must not be a prize: a user holds one pending login (a new first
+ * step replaces the older one) and a client at most PENDING_PER_CLIENT (a
+ * new one replaces that client's oldest), so one account or one address
+ * cannot fill the table and lock every two-step user out.
+ */
+int td_pending_put(const char *user, const char *client, const char *password,
+                   char id[TD_PENDING_ID_LEN + 1])
 {
 	uint8_t raw[TD_PENDING_ID_LEN / 2];
 	time_t now = mono();
-	struct pending *free_slot = NULL;
+	struct pending *slot = NULL, *oldest = NULL;
+	unsigned mine = 0;
 
-	if (strlen(user) > TA_MAX_USER || strlen(password) >= PASS_MAX ||
-	    ta_random(raw, sizeof(raw)) != TA_OK)
+	if (client == NULL)
+		client = "";
+	if (strlen(user) > TA_MAX_USER || strlen(client) >= sizeof(slots[0].client) ||
+	    strlen(password) >= PASS_MAX || ta_random(raw, sizeof(raw)) != TA_OK)
 		return -1;
 	ta_hex(raw, sizeof(raw), id);
 	pthread_mutex_lock(&slots_lock);
 	for (size_t i = 0; i < PENDING_SLOTS; i++) {
-		if (slots[i].at != 0 && now - slots[i].at > PENDING_SECS)
-			clear_slot(&slots[i]);
-		if (slots[i].at == 0 && free_slot == NULL)
-			free_slot = &slots[i];
+		struct pending *p = &slots[i];
+		if (p->at != 0 && (now - p->at > PENDING_SECS || strcmp(p->user, user) == 0))
+			clear_slot(p); /* expired, or this user's earlier first step */
+		if (p->at != 0 && strcmp(p->client, client) == 0) {
+			mine++;
+			if (oldest == NULL || p->at < oldest->at)
+				oldest = p;
+		}
 	}
-	if (free_slot != NULL) {
-		memcpy(free_slot->id, id, TD_PENDING_ID_LEN + 1);
-		memcpy(free_slot->user, user, strlen(user) + 1);
-		memcpy(free_slot->password, password, strlen(password) + 1);
-		free_slot->at = now;
+	if (mine >= PENDING_PER_CLIENT && oldest != NULL)
+		clear_slot(oldest);
+	for (size_t i = 0; i < PENDING_SLOTS && slot == NULL; i++)
+		if (slots[i].at == 0)
+			slot = &slots[i];
+	if (slot != NULL) {
+		memcpy(slot->id, id, TD_PENDING_ID_LEN + 1);
+		memcpy(slot->user, user, strlen(user) + 1);
+		memcpy(slot->client, client, strlen(client) + 1);
+		memcpy(slot->password, password, strlen(password) + 1);
+		slot->at = now;
 	}
 	pthread_mutex_unlock(&slots_lock);
-	return free_slot != NULL ? 0 : -1;
+	return slot != NULL ? 0 : -1;
 }
 
 int td_pending_take(const char *id, char *user, size_t ucap, char *password, size_t pcap)

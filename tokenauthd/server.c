@@ -373,6 +373,20 @@ static void log_request(const struct td_req *rq, const char *method, const struc
 		       secs * 1e3);
 }
 
+/*
+ * Every answer under /my/ carries these, the errors answered before the
+ * portal runs (405, 413, 429, 404 with the portal off) included.
+ */
+static const struct {
+	const char *name, *value;
+} portal_headers[] = {
+    {"Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"},
+    {"X-Frame-Options", "DENY"},
+    {"Referrer-Policy", "no-referrer"},
+    {"X-Content-Type-Options", "nosniff"},
+    {"Cache-Control", "no-store"},
+};
+
 static const char nomem_body[] = "{\"code\":10010,\"message\":\"internal error\"}";
 
 /* Queue a (ownership of a->body moves to libmicrohttpd), log, count. */
@@ -396,7 +410,11 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, struct td_req *rq, 
 	a->body = NULL;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	                        ctype ? ctype : "application/json");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (rq->ep == TD_EP_PORTAL)
+		for (size_t i = 0; i < sizeof(portal_headers) / sizeof(portal_headers[0]); i++)
+			MHD_add_response_header(resp, portal_headers[i].name, portal_headers[i].value);
+	else
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (retry > 0) {
 		snprintf(num, sizeof(num), "%u", retry);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, num);
@@ -747,16 +765,6 @@ static enum MHD_Result send_plain(struct MHD_Connection *c, struct td_req *rq, c
 
 /* ---- the portal ---------------------------------------------------------------- */
 
-static const struct {
-	const char *name, *value;
-} portal_headers[] = {
-    {"Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"},
-    {"X-Frame-Options", "DENY"},
-    {"Referrer-Policy", "no-referrer"},
-    {"X-Content-Type-Options", "nosniff"},
-    {"Cache-Control", "no-store"},
-};
-
 static enum MHD_Result send_portal(struct MHD_Connection *c, struct td_req *rq, const char *method,
                                    struct td_portal_ans *a)
 {
@@ -798,12 +806,50 @@ static enum MHD_Result send_portal(struct MHD_Connection *c, struct td_req *rq, 
 	return ret;
 }
 
+struct name_count {
+	const char *name;
+	unsigned n;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+	struct name_count *nc = cls;
+
+	(void)kind;
+	(void)value;
+	if (key != NULL && strcasecmp(key, nc->name) == 0)
+		nc->n++;
+	return MHD_YES;
+}
+
+/*
+ * The trusted header's value, or NULL.  Sent twice, it names nobody: a
+ * proxy that appends its header instead of replacing the client's would
+ * otherwise let the client's copy, the first, choose the user.
+ */
+static const char *trusted_value(td_server *s, struct MHD_Connection *c, int *twice)
+{
+	struct name_count nc = {s->trusted_header, 0};
+
+	*twice = 0;
+	if (s->trusted_header == NULL)
+		return NULL;
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &nc);
+	if (nc.n > 1) {
+		*twice = 1;
+		return NULL;
+	}
+	return header(c, s->trusted_header);
+}
+
 static enum MHD_Result run_portal(td_server *s, struct MHD_Connection *c, struct td_req *rq,
                                   const char *url, const char *method)
 {
 	struct td_portal_req pr;
 	struct td_portal_ans a;
-	const char *hv = s->trusted_header ? header(c, s->trusted_header) : NULL;
+	int twice = 0;
+	const char *hv = trusted_value(s, c, &twice);
 	char err[128];
 	enum MHD_Result ret;
 	ta_ctx *ctx = thread_ctx(s);
@@ -821,12 +867,16 @@ static enum MHD_Result run_portal(td_server *s, struct MHD_Connection *c, struct
 	pr.body = rq->body ? rq->body : "";
 	pr.len = rq->len;
 	pr.peer = rq->conn->peer;
+	pr.client = rq->conn->client;
 	pr.locked = rq->locked;
 	if (hv != NULL && s->trusted_proxies != NULL &&
 	    td_addr_listed(s->trusted_proxies, rq->conn->addr, err, sizeof(err)) == 1)
 		pr.remote_user = hv;
 	else if (hv != NULL)
 		pr.header_untrusted = 1;
+	if (twice)
+		td_log(TA_LOG_WARNING, "%s portal: trusted header %s sent more than once: ignored",
+		       rq->conn->peer, s->trusted_header);
 	td_portal_handle(ctx, s->cfg, &pr, &a);
 	if (a.guess)
 		td_limits_fail(s->limits, rq->conn->client);

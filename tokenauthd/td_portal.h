@@ -25,6 +25,7 @@ struct td_portal_req {
 	const char *body;
 	size_t len;
 	const char *peer;          /* for the log */
+	const char *client;        /* the limits key (IPv4 address, IPv6 /64, uid) */
 	unsigned locked;           /* the client is locked out: seconds left */
 };
 
@@ -62,15 +63,24 @@ enum td_pam_result { TD_PAM_OK, TD_PAM_FAIL, TD_PAM_NEED_CODE, TD_PAM_ERROR };
 enum td_pam_result td_pam_login(const char *service, const char *user, const char *password,
                                 const char *code, char *user_out, size_t cap);
 
+/*
+ * pam_acct_mgmt alone in service for user (no password asked): is the
+ * account still valid?  TD_PAM_OK, TD_PAM_FAIL (expired, locked, gone) or
+ * TD_PAM_ERROR.
+ */
+enum td_pam_result td_pam_account(const char *service, const char *user);
+
 #define TD_PENDING_ID_LEN 32
 /*
  * The pending second step of a login: user and password kept (in a
  * bounded table, 64 slots, each for at most 120 s) under a random id, so
  * the code form needs no password field.  put: 0 with id set, -1 when the
- * table is full of live entries.  take: removes the entry; 0 with user and
+ * table is full of live entries; it first drops the user's earlier entry
+ * and, past 8 entries of one client (the limits key), that client's oldest.  take: removes the entry; 0 with user and
  * password copied (wipe password), -1 when unknown or expired.
  */
-int td_pending_put(const char *user, const char *password, char id[TD_PENDING_ID_LEN + 1]);
+int td_pending_put(const char *user, const char *client, const char *password,
+                   char id[TD_PENDING_ID_LEN + 1]);
 int td_pending_take(const char *id, char *user, size_t ucap, char *password, size_t pcap);
 
 #endif

@@ -79,6 +79,13 @@ for path in /my/ /my/static/portal.css /my/nope; do
 	    "grep -qi '^x-frame-options: DENY' '$FIX/h' && grep -qi '^referrer-policy: no-referrer' '$FIX/h' && grep -qi '^x-content-type-options: nosniff' '$FIX/h' && grep -qi '^cache-control: no-store' '$FIX/h'"
 done
 check "no inline script in the page" sh -c "! grep -q '<script>' '$FIX/b'"
+# the errors answered before the portal runs carry the same headers
+head -c 20000 /dev/zero | tr '\0' a >"$FIX/big"
+for how in "-X PUT" "-X DELETE" "--data-binary @$FIX/big"; do
+	s=$(hc "$U/my/login" $how)
+	check "headers on $how /my/login ($s): CSP, X-Frame-Options DENY, nosniff, no-store" sh -c \
+	    "grep -qi \"^content-security-policy: default-src 'self'; frame-ancestors 'none'\" '$FIX/h' && grep -qi '^x-frame-options: DENY' '$FIX/h' && grep -qi '^x-content-type-options: nosniff' '$FIX/h' && grep -qi '^cache-control: no-store' '$FIX/h'"
+done
 
 # the attacker's origin: another port, plain HTTP, a page framing the portal
 E=$(portal_port)
@@ -124,6 +131,10 @@ check "trusted header from an unlisted peer: logged" grep -q "trusted header fro
 s=$(hc "https://127.0.0.1:$Q/my/" -H "X-Remote-User: alice")
 check "control: from a listed proxy it logs in (303 + cookie)" sh -c \
     "[ $s = 303 ] && grep -qi '^set-cookie: __Host-tokenauth=[0-9a-f]\{64\}' '$FIX/h'"
+s=$(hc "https://127.0.0.1:$Q/my/" -H "X-Remote-User: root" -H "x-remote-user: alice")
+check "trusted header twice from a listed proxy (an appending proxy): no session ($s)" sh -c \
+    "[ $s = 200 ] && grep -q 'name=\"password\"' '$FIX/b' && ! grep -qi '^set-cookie' '$FIX/h'"
+check "trusted header twice: logged" grep -q "trusted header X-Remote-User sent more than once" "$FIX/b.log"
 R=$(portal_port)
 conf off "listen = 127.0.0.1:$R" "tls_cert = $FIX/tls.crt" "tls_key = $FIX/tls.key"
 if portal_start off "$FIX/off.conf"; then
@@ -137,6 +148,47 @@ conf plain "listen = unix:$FIX/plain.sock" "portal = yes"
 check "portal = yes without a TLS listener: refused at start, saying why" sh -c \
     "! timeout 5 '$B/tokenauthd' -c '$FIX/plain.conf' -f 2>'$FIX/plain.err' && grep -q 'portal = yes needs a TCP listener with tls_cert' '$FIX/plain.err'"
 
+# --- first steps of a two-step login: nothing counts them, so they must cost nothing
+enrol() { # enrol COOKIE: an authenticator for the session's user
+	hc "$U/my/totp" -H "Cookie: __Host-tokenauth=$1" >/dev/null
+	_t=$(sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$FIX/b" | head -1)
+	_s=$(sed -n 's/.*name="secret" value="\([A-Z2-7=]*\)".*/\1/p' "$FIX/b" | head -1)
+	hc "$U/my/totp" -H "Cookie: __Host-tokenauth=$1" \
+	    -d "csrf=$_t&secret=$_s&code=$(oathtool --totp -b "$_s")" >/dev/null
+}
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+enrol "$(login_cookie "$P" mallory Mallory-pw-3)"
+_a=$(ms); s=$(hc "$U/my/login" -d "user=mallory&password=Mallory-pw-3"); _b=$(ms)
+check "two-step: the first step asks for the code" sh -c "[ $s = 200 ] && grep -q 'name=\"pending\"' '$FIX/b'"
+check "two-step: the refused code prompt does not sleep in a worker (PAM fail delay; $((_b - _a)) ms)" \
+    [ $((_b - _a)) -lt 700 ]
+stall=""
+for w in 1 2 3 4; do
+	( for i in 1 2 3 4 5 6; do curl -sk -o /dev/null "$U/my/login" -d "user=mallory&password=Mallory-pw-3"; done ) &
+	stall="$stall $!"
+done
+sleep 0.3
+worst=0
+for i in 1 2 3; do
+	_a=$(ms); curl -sk -m 30 -o /dev/null "$U/healthz"; _b=$(ms)
+	[ $((_b - _a)) -gt $worst ] && worst=$((_b - _a))
+done
+wait $stall
+check "two-step: a user's endless first steps do not stall the listener (worst healthz $worst ms)" \
+    [ $worst -lt 1200 ]
+
+# --- the pending table: one account's first steps cannot fill it for everyone
+enrol "$(login_cookie "$P" alice Alice-pw-1)"
+hc "$U/my/login" -d "user=mallory&password=Mallory-pw-3" >/dev/null
+first=$(sed -n 's/.*name="pending" value="\([0-9a-f]*\)".*/\1/p' "$FIX/b")
+for i in $(seq 1 66); do curl -sk -o /dev/null "$U/my/login" -d "user=mallory&password=Mallory-pw-3"; done
+s=$(hc "$U/my/login" -d "user=alice&password=Alice-pw-1")
+check "pending: after 67 of mallory's first steps alice still gets her code step ($s)" sh -c \
+    "[ $s = 200 ] && grep -q 'name=\"pending\"' '$FIX/b'"
+s=$(hc "$U/my/login" -d "pending=$first&code=123456")
+check "pending: a user's newer first step replaced the older one ($s)" sh -c \
+    "[ $s = 401 ] && grep -q 'has expired' '$FIX/b'"
+
 # --- login brute force: max_failures = 3, then even the right password is refused
 for i in 1 2 3; do
 	s=$(hc "$U/my/login" -d "user=bob&password=guess$i")
@@ -146,6 +198,19 @@ s=$(hc "$U/my/login" -d "user=bob&password=Bob-pw-2")
 check "brute force: locked, the right password -> 429" [ "$s" = 429 ]
 check "brute force: no session given" sh -c "! grep -qi '^set-cookie' '$FIX/h'"
 check "brute force: the lockout is logged" grep -q "portal login user=bob outcome=locked" "$FIX/a.log"
+# --- offboarding: the account goes, the open session mints nothing (on b: a is
+# locking this client out after the brute force)
+echo 'carol:Carol-pw-4:tokenauth-portal' >>"$FIX/passdb"
+C=$(login_cookie "$Q" carol Carol-pw-4)
+CT=$(csrf_of "$Q" "$C")
+"$TA_CLI" -c "$FIX/base.conf" revoke --user carol >/dev/null 2>&1
+grep -v '^carol:' "$FIX/passdb" >"$FIX/passdb.new" && cat "$FIX/passdb.new" >"$FIX/passdb"
+s=$(hc "https://127.0.0.1:$Q/my/tokens" -H "Cookie: __Host-tokenauth=$C" -d "label=after&csrf=$CT")
+check "offboarding: a session of a removed account creates no app password ($s)" sh -c \
+    "[ $s = 403 ] && ! grep -q 'id=\"new-token\"' '$FIX/b' && grep -qi '^set-cookie: __Host-tokenauth=;.*Max-Age=0' '$FIX/h'"
+check "offboarding: and the session is over" sh -c \
+    "[ \$(curl -sk -o /dev/null -w '%{http_code}' 'https://127.0.0.1:$Q/my/tokens' -H 'Cookie: __Host-tokenauth=$C' -d 'label=again&csrf=$CT') = 401 ]"
+check "offboarding: logged" grep -q "portal create user=carol refused: the account is no longer valid" "$FIX/b.log"
 td_stop a || true
 td_stop b || true
 finish
