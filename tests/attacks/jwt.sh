@@ -90,6 +90,29 @@ case_ 1 "escaped NUL in the user claim" "$F" \
 case_ 1 "truncated signature" "$F" "$(mint "$R" RS256 --kid r1 --tamper truncate)"
 case_ 1 "bit-flipped signature (RS256)" "$F" "$(mint "$R" RS256 --kid r1 --tamper flip)"
 case_ 1 "bit-flipped signature (ES256)" "$F" "$(mint "$W/ec.pem" ES256 --kid e1 --tamper flip)"
+# ECDSA signature malleability: R || S must be exactly 64 bytes (RFC 7518
+# 3.4); cjose halves whatever it gets, so zero-padded R and S, or one
+# trailing byte, were accepted as the same signature
+for form in trail1 pad0 pad10; do
+	case_ 1 "ES256 signature re-spelled ($form)" "$F" "$("$PY" - "$W/ec.pem" "$form" "$ISS" <<'PYEOF'
+import base64, json, sys, time
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+b = lambda x: base64.urlsafe_b64encode(x).rstrip(b"=").decode()
+key = serialization.load_pem_private_key(open(sys.argv[1], "rb").read(), None)
+claims = {"iss": sys.argv[3], "aud": "tokenauth", "sub": "alice", "tid": "acme",
+          "exp": int(time.time()) + 300}
+si = b(b'{"alg":"ES256","kid":"e1"}') + "." + b(json.dumps(claims).encode())
+r, s = decode_dss_signature(key.sign(si.encode(), ec.ECDSA(hashes.SHA256())))
+R, S = r.to_bytes(32, "big"), s.to_bytes(32, "big")
+sig = {"trail1": R + S + b"\x99", "pad0": b"\0" + R + b"\0" + S,
+       "pad10": b"\0" * 10 + R + b"\0" * 10 + S}[sys.argv[2]]
+print(si + "." + b(sig))
+PYEOF
+)"
+	err_has "signature length wrong for the alg" "ES256 length refusal named ($form)"
+done
 case_ 1 "bit-flipped signature (EdDSA)" "$F" "$(mint "$W/ed.pem" EdDSA --kid d1 --tamper flip)"
 case_ 1 "signature segment empty" "$F" "$(echo "$good" | sed 's/\.[^.]*$/./')"
 case_ 1 "padding in a segment" "$F" "$(echo "$good" | sed 's/\./=./')"
