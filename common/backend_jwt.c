@@ -38,6 +38,7 @@ struct ta_jwt_state {
 	CURL *h;
 	ta_jwks *file_keys; /* jwks_file, read once per context */
 	ta_jwks *url_keys;  /* jwks_url, with its times */
+	char *url_text;     /* url_keys as fetched, to rewrite the cache with */
 	int64_t fetched, attempted;
 	uint8_t *hs_key;
 	size_t hs_len;
@@ -55,6 +56,7 @@ static void jwt_free(void *state)
 		curl_easy_cleanup(s->h);
 	ta_jwks_free(s->file_keys);
 	ta_jwks_free(s->url_keys);
+	free(s->url_text);
 	ta_wipe(s->hs_key, s->hs_len);
 	free(s->hs_key);
 	free(s);
@@ -161,7 +163,11 @@ static int json_time(const cJSON *o, const char *key, int64_t *out)
 	return 0;
 }
 
-/* {"url": U, "fetched": T, "attempted": T, "jwks": "<the set's text>"} */
+/*
+ * {"url": U, "fetched": T, "attempted": T, "jwks": "<the set's text>"};
+ * "jwks" is "" when no fetch has succeeded yet: the file then carries
+ * only the time of the last (failed) attempt.
+ */
 static void read_cache(ta_ctx *ctx, struct ta_jwt_state *s)
 {
 	char err[512];
@@ -190,6 +196,11 @@ static void read_cache(ta_ctx *ctx, struct ta_jwt_state *s)
 	}
 	if (strcmp(url->valuestring, ctx->cfg->jwks_url) != 0)
 		goto out; /* another jwks_url's keys */
+	/* the attempt counts even when its fetch failed (jwks_min_refresh) */
+	if (attempted > s->attempted)
+		s->attempted = attempted;
+	if (jwks->valuestring[0] == '\0')
+		goto out; /* no good set yet */
 	if (ta_jwks_parse(jwks->valuestring, strlen(jwks->valuestring), &keys, &why) != TA_OK) {
 		ta_logf(ctx, TA_LOG_WARNING, "jwt: key cache %s: %s: not used", s->cache_path, why);
 		goto out;
@@ -197,8 +208,8 @@ static void read_cache(ta_ctx *ctx, struct ta_jwt_state *s)
 	ta_jwks_free(s->url_keys);
 	s->url_keys = keys;
 	s->fetched = fetched;
-	if (attempted > s->attempted)
-		s->attempted = attempted;
+	free(s->url_text);
+	s->url_text = strdup(jwks->valuestring); /* NULL: the next failure writes "" */
 out:
 	cJSON_Delete(o);
 	free(text);
@@ -208,16 +219,21 @@ out:
 static void read_attempted(ta_ctx *ctx, struct ta_jwt_state *s)
 {
 	ta_jwks *keys = s->url_keys;
+	char *text = s->url_text;
 	int64_t fetched = s->fetched;
 
 	s->url_keys = NULL;
+	s->url_text = NULL;
 	read_cache(ctx, s);
 	if (s->url_keys == NULL || s->fetched < fetched) {
 		ta_jwks_free(s->url_keys);
+		free(s->url_text);
 		s->url_keys = keys;
+		s->url_text = text;
 		s->fetched = fetched;
 	} else {
 		ta_jwks_free(keys);
+		free(text);
 	}
 }
 
@@ -311,10 +327,20 @@ static void fetch(ta_ctx *ctx, struct ta_jwt_state *s, int64_t now)
 		s->url_keys = keys;
 		s->fetched = now;
 		write_cache(ctx, s, text);
+		free(s->url_text);
+		s->url_text = text;
+		text = NULL;
 		ta_logf(ctx, TA_LOG_DEBUG, "jwt: fetched %zu keys from jwks_url", ta_jwks_count(keys));
-	} else if (s->url_keys != NULL) {
-		ta_logf(ctx, TA_LOG_WARNING, "jwt: keeping the key set fetched %lld s ago",
-		        (long long)(now - s->fetched));
+	} else {
+		/* A failed attempt is recorded too, so that every process (an sshd
+		 * child per login) waits jwks_min_refresh before the next one:
+		 * otherwise each login with an unknown kid, while the endpoint
+		 * fails or hangs, costs a fetch and up to timeout_ms. */
+		if (s->url_keys == NULL || s->url_text != NULL) /* never drop a good set */
+			write_cache(ctx, s, s->url_text != NULL ? s->url_text : "");
+		if (s->url_keys != NULL)
+			ta_logf(ctx, TA_LOG_WARNING, "jwt: keeping the key set fetched %lld s ago",
+			        (long long)(now - s->fetched));
 	}
 	free(text);
 }

@@ -188,4 +188,25 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 # wrong CA: TLS verification is on
 N=$(conf noca "jwks_url = https://127.0.0.1:$PORT/jwks" "ca_file = /etc/ssl/certs/ca-certificates.crt")
 case_ 3 "JWKS server certificate not trusted" "$N" "$good"
+# failed fetches share the bound too: with the endpoint answering a bad
+# set, every new process (a login) with an unknown kid used to refetch,
+# since only a good fetch wrote the attempt time to jwks-cache.json
+cp "$W/jwks.json" "$W/failing.json"
+start_fixture ff "$W/failing.json"
+FF=$(conf failing "jwks_url = https://127.0.0.1:$PORT/jwks" "jwks_min_refresh = 30")
+case_ 0 "failing endpoint: first fetch good" "$FF" "$good"
+echo '{"keys":[]}' >"$W/failing.json"
+"$PY" - "$W/state-failing/jwks-cache.json" <<'PYEOF'
+import json, sys, time
+p = sys.argv[1]
+c = json.load(open(p))
+c["fetched"] = c["attempted"] = int(time.time()) - 40
+json.dump(c, open(p, "w"))
+PYEOF
+for i in 1 2 3 4; do
+	case_ 1 "failing endpoint: unknown kid $i" "$FF" "$(mint "$W/evil.pem" RS256 --kid "f$i")"
+done
+[ "$(fetches ff)" = 2 ] && ok || bad "failing endpoint: $(fetches ff) fetches for 4 logins, wanted 2"
+case_ 0 "failing endpoint: the last good set still serves" "$FF" "$good"
+[ "$(fetches ff)" = 2 ] && ok || bad "failing endpoint: $(fetches ff) fetches, wanted 2"
 summary "attacks-jwt"
