@@ -450,6 +450,17 @@ static int jwt_check(ta_ctx *ctx, void **state, struct ta_check *c)
 		return c->last ? TA_ERR_REJECTED : TA_ERR_NO_CREDENTIAL;
 	}
 	c->out->method = "jwt";
+	/* Without jwt_tenant_claim a token names no tenant: it is good for the
+	 * configured tenant only.  Else, with tenant_from_user, acme's alice
+	 * would log in as alice@globex, alice@anything with one token. */
+	if (ctx->cfg->jwt_tenant_claim == NULL &&
+	    strcmp(c->tenant, ctx->cfg->tenant ? ctx->cfg->tenant : "") != 0) {
+		ta_logf(ctx, TA_LOG_NOTICE,
+		        "jwt: token refused for user=%s tenant=%s: no jwt_tenant_claim, and the "
+		        "tenant is not the configured one",
+		        TA_Q(c->user), TA_Q(c->tenant));
+		return TA_ERR_TENANT;
+	}
 	r = validate(ctx, state, c->credential, c->credential_len, c->user, c->tenant, &t, &exp);
 	if (r == TA_OK)
 		c->out->expires = exp;

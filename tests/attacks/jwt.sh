@@ -77,6 +77,13 @@ case_ 1 "token of another user" "$F" "$(mint "$R" RS256 --kid r1 --claims '{"sub
 case_ 1 "user claim missing" "$F" "$(mint "$R" RS256 --kid r1 --drop sub)"
 case_ 1 "token of another tenant" "$F" "$(mint "$R" RS256 --kid r1 --claims '{"tid": "globex"}')"
 err_has "tenant claim names another tenant" "tenant named"
+# no jwt_tenant_claim: a token names no tenant, so it is good for the
+# configured tenant only; with tenant_from_user it used to open
+# alice@globex, alice@anything
+T=$(conf tfu "jwks_file = $W/jwks.json" "tenant_from_user = yes")
+case_ 0 "no tenant claim: the configured tenant" "$T" "$good" alice
+case_ 1 "no tenant claim: alice@globex with acme's token" "$T" "$good" alice@globex
+err_has "no jwt_tenant_claim" "tenant refusal named"
 case_ 1 "duplicate claims (sub twice)" "$F" \
 	"$(mint "$R" RS256 --kid r1 --payload "{\"iss\":\"$ISS\",\"aud\":\"tokenauth\",\"exp\":$((now + 300)),\"sub\":\"mallory\",\"sub\":\"alice\",\"tid\":\"acme\"}")"
 err_has "duplicate claims" "duplicates named"
