@@ -3,7 +3,7 @@
  * jwks_file and/or jwks_url, or an HS256 key from jwt_hs256_key_file.
  *
  * The keys of jwks_url are kept in this context's state and in
- * "jwks-cache.json" (0600) beside the store, with the time of the last
+ * "jwks-cache-<hash of jwks_url>.json" (0600) beside the store, with the time of the last
  * good fetch and of the last attempt, so that short-lived processes (an
  * sshd child per login) share both the keys and the refetch bound:
  * refresh after jwks_refresh, or on an unknown kid, at most once per
@@ -13,6 +13,7 @@
 #define _GNU_SOURCE /* mkostemp */
 #include "ctx_int.h"
 #include "file.h"
+#include "crypto.h"
 #include "http.h"
 #include "jwt.h"
 #include "remote_parse.h"
@@ -29,7 +30,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
-#define CACHE_NAME    "jwks-cache.json"
+#define CACHE_NAME    "jwks-cache-0123456789abcdef.json" /* the longest name */
 #define CACHE_MAX     (TA_JWKS_MAX_TEXT * 2 + 8192)
 #define HS_KEY_MIN    32
 #define HS_KEY_MAX    4096
@@ -132,10 +133,18 @@ static int get_state(ta_ctx *ctx, void **state, struct ta_jwt_state **out)
 	if (s == NULL) {
 		if ((s = calloc(1, sizeof(*s))) == NULL)
 			return TA_ERR_NOMEM;
+		/* One file per jwks_url: two configurations sharing a store
+		 * folder with different issuers would otherwise overwrite each
+		 * other's file at every login, each refetching every time and
+		 * neither keeping the jwks_min_refresh bound. */
+		uint8_t h[TA_SHA256_LEN] = {0};
+		const char *url = ctx->cfg->jwks_url ? ctx->cfg->jwks_url : "";
 		ta_config_state_dir(ctx->cfg, dir, sizeof(dir));
-		if ((size_t)snprintf(s->cache_path, sizeof(s->cache_path), "%.*s/%s",
-		                     (int)(sizeof(dir) - sizeof(CACHE_NAME) - 1), dir,
-		                     CACHE_NAME) >= sizeof(s->cache_path))
+		if (ta_sha256(url, strlen(url), h) != TA_OK ||
+		    (size_t)snprintf(s->cache_path, sizeof(s->cache_path),
+		                     "%.*s/jwks-cache-%02x%02x%02x%02x%02x%02x%02x%02x.json",
+		                     (int)(sizeof(dir) - sizeof(CACHE_NAME) - 1), dir, h[0], h[1],
+		                     h[2], h[3], h[4], h[5], h[6], h[7]) >= sizeof(s->cache_path))
 			s->cache_path[0] = '\0';
 		*state = s;
 	}

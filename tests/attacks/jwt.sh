@@ -146,7 +146,7 @@ case_ 0 "jwks_url: fetched over HTTPS" "$C" "$good"
 [ "$(fetches u)" = 1 ] && ok || bad "first check: $(fetches u) fetches, wanted 1"
 case_ 0 "jwks_url: second process uses the on-disk cache" "$C" "$good"
 [ "$(fetches u)" = 1 ] && ok || bad "cached: $(fetches u) fetches, wanted 1"
-m=$(stat -c %a "$W/state-url/jwks-cache.json")
+m=$(stat -c %a "$(echo "$W"/state-url/jwks-cache-*.json)")
 [ "$m" = 600 ] && ok || bad "jwks-cache.json mode $m"
 sleep 2.2
 case_ 1 "unknown kid: refused after one refetch" "$C" "$(mint "$W/rsa2.pem" RS256 --kid r2)"
@@ -163,7 +163,7 @@ kill "$UPID" 2>/dev/null
 wait "$UPID" 2>/dev/null
 case_ 0 "fixture stopped: the cached set still serves" "$C" "$(mint "$W/rsa2.pem" RS256 --kid r2)"
 # max age: the cache file's fetch time moved into the past, endpoint down
-"$PY" - "$W/state-url/jwks-cache.json" <<'PYEOF'
+"$PY" - "$(echo "$W"/state-url/jwks-cache-*.json)" <<'PYEOF'
 import json, sys, time
 p = sys.argv[1]
 c = json.load(open(p))
@@ -197,13 +197,13 @@ N=$(conf noca "jwks_url = https://127.0.0.1:$PORT/jwks" "ca_file = /etc/ssl/cert
 case_ 3 "JWKS server certificate not trusted" "$N" "$good"
 # failed fetches share the bound too: with the endpoint answering a bad
 # set, every new process (a login) with an unknown kid used to refetch,
-# since only a good fetch wrote the attempt time to jwks-cache.json
+# since only a good fetch wrote the attempt time to the cache file
 cp "$W/jwks.json" "$W/failing.json"
 start_fixture ff "$W/failing.json"
 FF=$(conf failing "jwks_url = https://127.0.0.1:$PORT/jwks" "jwks_min_refresh = 30")
 case_ 0 "failing endpoint: first fetch good" "$FF" "$good"
 echo '{"keys":[]}' >"$W/failing.json"
-"$PY" - "$W/state-failing/jwks-cache.json" <<'PYEOF'
+"$PY" - "$(echo "$W"/state-failing/jwks-cache-*.json)" <<'PYEOF'
 import json, sys, time
 p = sys.argv[1]
 c = json.load(open(p))
@@ -216,4 +216,16 @@ done
 [ "$(fetches ff)" = 2 ] && ok || bad "failing endpoint: $(fetches ff) fetches for 4 logins, wanted 2"
 case_ 0 "failing endpoint: the last good set still serves" "$FF" "$good"
 [ "$(fetches ff)" = 2 ] && ok || bad "failing endpoint: $(fetches ff) fetches, wanted 2"
+# two configurations sharing a store folder, each with its own jwks_url:
+# one jwks-cache.json for both meant each login overwrote the other's
+# set and fetched again (6 fetches for 6 logins); one file per URL now
+start_fixture pp "$W/jwks.json"
+PA=$(conf pp "jwks_url = https://127.0.0.1:$PORT/a/jwks")
+mv "$PA" "$W/ppa.conf"
+PB=$(conf pp "jwks_url = https://127.0.0.1:$PORT/b/jwks")
+for i in 1 2 3; do
+	case_ 0 "shared store folder, issuer A, login $i" "$W/ppa.conf" "$good"
+	case_ 0 "shared store folder, issuer B, login $i" "$PB" "$good"
+done
+[ "$(fetches pp)" = 2 ] && ok || bad "shared store folder: $(fetches pp) fetches for 6 logins, wanted 2"
 summary "attacks-jwt"
