@@ -3,7 +3,7 @@
  * jwks_file and/or jwks_url, or an HS256 key from jwt_hs256_key_file.
  *
  * The keys of jwks_url are kept in this context's state and in
- * "jwks-cache.json" (0600) beside the store, with the time of the last
+ * "jwks-cache-<hash of jwks_url>.json" (0600) beside the store, with the time of the last
  * good fetch and of the last attempt, so that short-lived processes (an
  * sshd child per login) share both the keys and the refetch bound:
  * refresh after jwks_refresh, or on an unknown kid, at most once per
@@ -13,6 +13,7 @@
 #define _GNU_SOURCE /* mkostemp */
 #include "ctx_int.h"
 #include "file.h"
+#include "crypto.h"
 #include "http.h"
 #include "jwt.h"
 #include "remote_parse.h"
@@ -29,7 +30,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
-#define CACHE_NAME    "jwks-cache.json"
+#define CACHE_NAME    "jwks-cache-0123456789abcdef.json" /* the longest name */
 #define CACHE_MAX     (TA_JWKS_MAX_TEXT * 2 + 8192)
 #define HS_KEY_MIN    32
 #define HS_KEY_MAX    4096
@@ -38,6 +39,7 @@ struct ta_jwt_state {
 	CURL *h;
 	ta_jwks *file_keys; /* jwks_file, read once per context */
 	ta_jwks *url_keys;  /* jwks_url, with its times */
+	char *url_text;     /* url_keys as fetched, to rewrite the cache with */
 	int64_t fetched, attempted;
 	uint8_t *hs_key;
 	size_t hs_len;
@@ -55,6 +57,7 @@ static void jwt_free(void *state)
 		curl_easy_cleanup(s->h);
 	ta_jwks_free(s->file_keys);
 	ta_jwks_free(s->url_keys);
+	free(s->url_text);
 	ta_wipe(s->hs_key, s->hs_len);
 	free(s->hs_key);
 	free(s);
@@ -130,10 +133,18 @@ static int get_state(ta_ctx *ctx, void **state, struct ta_jwt_state **out)
 	if (s == NULL) {
 		if ((s = calloc(1, sizeof(*s))) == NULL)
 			return TA_ERR_NOMEM;
+		/* One file per jwks_url: two configurations sharing a store
+		 * folder with different issuers would otherwise overwrite each
+		 * other's file at every login, each refetching every time and
+		 * neither keeping the jwks_min_refresh bound. */
+		uint8_t h[TA_SHA256_LEN] = {0};
+		const char *url = ctx->cfg->jwks_url ? ctx->cfg->jwks_url : "";
 		ta_config_state_dir(ctx->cfg, dir, sizeof(dir));
-		if ((size_t)snprintf(s->cache_path, sizeof(s->cache_path), "%.*s/%s",
-		                     (int)(sizeof(dir) - sizeof(CACHE_NAME) - 1), dir,
-		                     CACHE_NAME) >= sizeof(s->cache_path))
+		if (ta_sha256(url, strlen(url), h) != TA_OK ||
+		    (size_t)snprintf(s->cache_path, sizeof(s->cache_path),
+		                     "%.*s/jwks-cache-%02x%02x%02x%02x%02x%02x%02x%02x.json",
+		                     (int)(sizeof(dir) - sizeof(CACHE_NAME) - 1), dir, h[0], h[1],
+		                     h[2], h[3], h[4], h[5], h[6], h[7]) >= sizeof(s->cache_path))
 			s->cache_path[0] = '\0';
 		*state = s;
 	}
@@ -161,7 +172,11 @@ static int json_time(const cJSON *o, const char *key, int64_t *out)
 	return 0;
 }
 
-/* {"url": U, "fetched": T, "attempted": T, "jwks": "<the set's text>"} */
+/*
+ * {"url": U, "fetched": T, "attempted": T, "jwks": "<the set's text>"};
+ * "jwks" is "" when no fetch has succeeded yet: the file then carries
+ * only the time of the last (failed) attempt.
+ */
 static void read_cache(ta_ctx *ctx, struct ta_jwt_state *s)
 {
 	char err[512];
@@ -190,6 +205,11 @@ static void read_cache(ta_ctx *ctx, struct ta_jwt_state *s)
 	}
 	if (strcmp(url->valuestring, ctx->cfg->jwks_url) != 0)
 		goto out; /* another jwks_url's keys */
+	/* the attempt counts even when its fetch failed (jwks_min_refresh) */
+	if (attempted > s->attempted)
+		s->attempted = attempted;
+	if (jwks->valuestring[0] == '\0')
+		goto out; /* no good set yet */
 	if (ta_jwks_parse(jwks->valuestring, strlen(jwks->valuestring), &keys, &why) != TA_OK) {
 		ta_logf(ctx, TA_LOG_WARNING, "jwt: key cache %s: %s: not used", s->cache_path, why);
 		goto out;
@@ -197,8 +217,8 @@ static void read_cache(ta_ctx *ctx, struct ta_jwt_state *s)
 	ta_jwks_free(s->url_keys);
 	s->url_keys = keys;
 	s->fetched = fetched;
-	if (attempted > s->attempted)
-		s->attempted = attempted;
+	free(s->url_text);
+	s->url_text = strdup(jwks->valuestring); /* NULL: the next failure writes "" */
 out:
 	cJSON_Delete(o);
 	free(text);
@@ -208,16 +228,21 @@ out:
 static void read_attempted(ta_ctx *ctx, struct ta_jwt_state *s)
 {
 	ta_jwks *keys = s->url_keys;
+	char *text = s->url_text;
 	int64_t fetched = s->fetched;
 
 	s->url_keys = NULL;
+	s->url_text = NULL;
 	read_cache(ctx, s);
 	if (s->url_keys == NULL || s->fetched < fetched) {
 		ta_jwks_free(s->url_keys);
+		free(s->url_text);
 		s->url_keys = keys;
+		s->url_text = text;
 		s->fetched = fetched;
 	} else {
 		ta_jwks_free(keys);
+		free(text);
 	}
 }
 
@@ -311,10 +336,20 @@ static void fetch(ta_ctx *ctx, struct ta_jwt_state *s, int64_t now)
 		s->url_keys = keys;
 		s->fetched = now;
 		write_cache(ctx, s, text);
+		free(s->url_text);
+		s->url_text = text;
+		text = NULL;
 		ta_logf(ctx, TA_LOG_DEBUG, "jwt: fetched %zu keys from jwks_url", ta_jwks_count(keys));
-	} else if (s->url_keys != NULL) {
-		ta_logf(ctx, TA_LOG_WARNING, "jwt: keeping the key set fetched %lld s ago",
-		        (long long)(now - s->fetched));
+	} else {
+		/* A failed attempt is recorded too, so that every process (an sshd
+		 * child per login) waits jwks_min_refresh before the next one:
+		 * otherwise each login with an unknown kid, while the endpoint
+		 * fails or hangs, costs a fetch and up to timeout_ms. */
+		if (s->url_keys == NULL || s->url_text != NULL) /* never drop a good set */
+			write_cache(ctx, s, s->url_text != NULL ? s->url_text : "");
+		if (s->url_keys != NULL)
+			ta_logf(ctx, TA_LOG_WARNING, "jwt: keeping the key set fetched %lld s ago",
+			        (long long)(now - s->fetched));
 	}
 	free(text);
 }
@@ -424,6 +459,17 @@ static int jwt_check(ta_ctx *ctx, void **state, struct ta_check *c)
 		return c->last ? TA_ERR_REJECTED : TA_ERR_NO_CREDENTIAL;
 	}
 	c->out->method = "jwt";
+	/* Without jwt_tenant_claim a token names no tenant: it is good for the
+	 * configured tenant only.  Else, with tenant_from_user, acme's alice
+	 * would log in as alice@globex, alice@anything with one token. */
+	if (ctx->cfg->jwt_tenant_claim == NULL &&
+	    strcmp(c->tenant, ctx->cfg->tenant ? ctx->cfg->tenant : "") != 0) {
+		ta_logf(ctx, TA_LOG_NOTICE,
+		        "jwt: token refused for user=%s tenant=%s: no jwt_tenant_claim, and the "
+		        "tenant is not the configured one",
+		        TA_Q(c->user), TA_Q(c->tenant));
+		return TA_ERR_TENANT;
+	}
 	r = validate(ctx, state, c->credential, c->credential_len, c->user, c->tenant, &t, &exp);
 	if (r == TA_OK)
 		c->out->expires = exp;

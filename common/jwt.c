@@ -449,11 +449,12 @@ static const struct {
 	const char *alg;
 	enum kty kty;
 	const char *crv; /* NULL: any (RSA) */
+	size_t sig_len;  /* 0: the key's (RSA, checked by OpenSSL) */
 } algs[] = {
-    {"RS256", KTY_RSA, NULL},  {"RS384", KTY_RSA, NULL},  {"RS512", KTY_RSA, NULL},
-    {"PS256", KTY_RSA, NULL},  {"PS384", KTY_RSA, NULL},  {"PS512", KTY_RSA, NULL},
-    {"ES256", KTY_EC, "P-256"}, {"ES384", KTY_EC, "P-384"}, {"ES512", KTY_EC, "P-521"},
-    {"EdDSA", KTY_OKP, "Ed25519"},
+    {"RS256", KTY_RSA, NULL, 0},  {"RS384", KTY_RSA, NULL, 0},  {"RS512", KTY_RSA, NULL, 0},
+    {"PS256", KTY_RSA, NULL, 0},  {"PS384", KTY_RSA, NULL, 0},  {"PS512", KTY_RSA, NULL, 0},
+    {"ES256", KTY_EC, "P-256", 64}, {"ES384", KTY_EC, "P-384", 96}, {"ES512", KTY_EC, "P-521", 132},
+    {"EdDSA", KTY_OKP, "Ed25519", 64},
 };
 #define NALGS (sizeof(algs) / sizeof(algs[0]))
 
@@ -557,6 +558,12 @@ int ta_jwt_verify_sig(const ta_jwt *t, const ta_jwks *const *sets, size_t nsets,
 	}
 	if ((ai = alg_index(t->alg)) < 0)
 		return *why = "alg not supported", TA_ERR_REJECTED;
+	/* RFC 7518 3.4: an ECDSA signature is R || S, each exactly the curve's
+	 * size.  cjose 0.6.2 splits whatever it gets in two halves, so leading
+	 * zeros on R and S, or one odd trailing byte, would otherwise give
+	 * every ES* token unboundedly many accepted spellings. */
+	if (algs[ai].sig_len != 0 && t->sig_len != algs[ai].sig_len)
+		return *why = "signature length wrong for the alg", TA_ERR_REJECTED;
 	k = pick(t, ai, sets, nsets, &kid_seen, &fitting);
 	if (!kid_seen)
 		return *why = t->kid ? "unknown kid" : "no key for this alg", TA_ERR_NOT_FOUND;

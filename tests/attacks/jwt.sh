@@ -77,6 +77,13 @@ case_ 1 "token of another user" "$F" "$(mint "$R" RS256 --kid r1 --claims '{"sub
 case_ 1 "user claim missing" "$F" "$(mint "$R" RS256 --kid r1 --drop sub)"
 case_ 1 "token of another tenant" "$F" "$(mint "$R" RS256 --kid r1 --claims '{"tid": "globex"}')"
 err_has "tenant claim names another tenant" "tenant named"
+# no jwt_tenant_claim: a token names no tenant, so it is good for the
+# configured tenant only; with tenant_from_user it used to open
+# alice@globex, alice@anything
+T=$(conf tfu "jwks_file = $W/jwks.json" "tenant_from_user = yes")
+case_ 0 "no tenant claim: the configured tenant" "$T" "$good" alice
+case_ 1 "no tenant claim: alice@globex with acme's token" "$T" "$good" alice@globex
+err_has "no jwt_tenant_claim" "tenant refusal named"
 case_ 1 "duplicate claims (sub twice)" "$F" \
 	"$(mint "$R" RS256 --kid r1 --payload "{\"iss\":\"$ISS\",\"aud\":\"tokenauth\",\"exp\":$((now + 300)),\"sub\":\"mallory\",\"sub\":\"alice\",\"tid\":\"acme\"}")"
 err_has "duplicate claims" "duplicates named"
@@ -90,6 +97,29 @@ case_ 1 "escaped NUL in the user claim" "$F" \
 case_ 1 "truncated signature" "$F" "$(mint "$R" RS256 --kid r1 --tamper truncate)"
 case_ 1 "bit-flipped signature (RS256)" "$F" "$(mint "$R" RS256 --kid r1 --tamper flip)"
 case_ 1 "bit-flipped signature (ES256)" "$F" "$(mint "$W/ec.pem" ES256 --kid e1 --tamper flip)"
+# ECDSA signature malleability: R || S must be exactly 64 bytes (RFC 7518
+# 3.4); cjose halves whatever it gets, so zero-padded R and S, or one
+# trailing byte, were accepted as the same signature
+for form in trail1 pad0 pad10; do
+	case_ 1 "ES256 signature re-spelled ($form)" "$F" "$("$PY" - "$W/ec.pem" "$form" "$ISS" <<'PYEOF'
+import base64, json, sys, time
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+b = lambda x: base64.urlsafe_b64encode(x).rstrip(b"=").decode()
+key = serialization.load_pem_private_key(open(sys.argv[1], "rb").read(), None)
+claims = {"iss": sys.argv[3], "aud": "tokenauth", "sub": "alice", "tid": "acme",
+          "exp": int(time.time()) + 300}
+si = b(b'{"alg":"ES256","kid":"e1"}') + "." + b(json.dumps(claims).encode())
+r, s = decode_dss_signature(key.sign(si.encode(), ec.ECDSA(hashes.SHA256())))
+R, S = r.to_bytes(32, "big"), s.to_bytes(32, "big")
+sig = {"trail1": R + S + b"\x99", "pad0": b"\0" + R + b"\0" + S,
+       "pad10": b"\0" * 10 + R + b"\0" * 10 + S}[sys.argv[2]]
+print(si + "." + b(sig))
+PYEOF
+)"
+	err_has "signature length wrong for the alg" "ES256 length refusal named ($form)"
+done
 case_ 1 "bit-flipped signature (EdDSA)" "$F" "$(mint "$W/ed.pem" EdDSA --kid d1 --tamper flip)"
 case_ 1 "signature segment empty" "$F" "$(echo "$good" | sed 's/\.[^.]*$/./')"
 case_ 1 "padding in a segment" "$F" "$(echo "$good" | sed 's/\./=./')"
@@ -116,7 +146,7 @@ case_ 0 "jwks_url: fetched over HTTPS" "$C" "$good"
 [ "$(fetches u)" = 1 ] && ok || bad "first check: $(fetches u) fetches, wanted 1"
 case_ 0 "jwks_url: second process uses the on-disk cache" "$C" "$good"
 [ "$(fetches u)" = 1 ] && ok || bad "cached: $(fetches u) fetches, wanted 1"
-m=$(stat -c %a "$W/state-url/jwks-cache.json")
+m=$(stat -c %a "$(echo "$W"/state-url/jwks-cache-*.json)")
 [ "$m" = 600 ] && ok || bad "jwks-cache.json mode $m"
 sleep 2.2
 case_ 1 "unknown kid: refused after one refetch" "$C" "$(mint "$W/rsa2.pem" RS256 --kid r2)"
@@ -133,7 +163,7 @@ kill "$UPID" 2>/dev/null
 wait "$UPID" 2>/dev/null
 case_ 0 "fixture stopped: the cached set still serves" "$C" "$(mint "$W/rsa2.pem" RS256 --kid r2)"
 # max age: the cache file's fetch time moved into the past, endpoint down
-"$PY" - "$W/state-url/jwks-cache.json" <<'PYEOF'
+"$PY" - "$(echo "$W"/state-url/jwks-cache-*.json)" <<'PYEOF'
 import json, sys, time
 p = sys.argv[1]
 c = json.load(open(p))
@@ -165,4 +195,37 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 # wrong CA: TLS verification is on
 N=$(conf noca "jwks_url = https://127.0.0.1:$PORT/jwks" "ca_file = /etc/ssl/certs/ca-certificates.crt")
 case_ 3 "JWKS server certificate not trusted" "$N" "$good"
+# failed fetches share the bound too: with the endpoint answering a bad
+# set, every new process (a login) with an unknown kid used to refetch,
+# since only a good fetch wrote the attempt time to the cache file
+cp "$W/jwks.json" "$W/failing.json"
+start_fixture ff "$W/failing.json"
+FF=$(conf failing "jwks_url = https://127.0.0.1:$PORT/jwks" "jwks_min_refresh = 30")
+case_ 0 "failing endpoint: first fetch good" "$FF" "$good"
+echo '{"keys":[]}' >"$W/failing.json"
+"$PY" - "$(echo "$W"/state-failing/jwks-cache-*.json)" <<'PYEOF'
+import json, sys, time
+p = sys.argv[1]
+c = json.load(open(p))
+c["fetched"] = c["attempted"] = int(time.time()) - 40
+json.dump(c, open(p, "w"))
+PYEOF
+for i in 1 2 3 4; do
+	case_ 1 "failing endpoint: unknown kid $i" "$FF" "$(mint "$W/evil.pem" RS256 --kid "f$i")"
+done
+[ "$(fetches ff)" = 2 ] && ok || bad "failing endpoint: $(fetches ff) fetches for 4 logins, wanted 2"
+case_ 0 "failing endpoint: the last good set still serves" "$FF" "$good"
+[ "$(fetches ff)" = 2 ] && ok || bad "failing endpoint: $(fetches ff) fetches, wanted 2"
+# two configurations sharing a store folder, each with its own jwks_url:
+# one jwks-cache.json for both meant each login overwrote the other's
+# set and fetched again (6 fetches for 6 logins); one file per URL now
+start_fixture pp "$W/jwks.json"
+PA=$(conf pp "jwks_url = https://127.0.0.1:$PORT/a/jwks")
+mv "$PA" "$W/ppa.conf"
+PB=$(conf pp "jwks_url = https://127.0.0.1:$PORT/b/jwks")
+for i in 1 2 3; do
+	case_ 0 "shared store folder, issuer A, login $i" "$W/ppa.conf" "$good"
+	case_ 0 "shared store folder, issuer B, login $i" "$PB" "$good"
+done
+[ "$(fetches pp)" = 2 ] && ok || bad "shared store folder: $(fetches pp) fetches for 6 logins, wanted 2"
 summary "attacks-jwt"

@@ -108,7 +108,7 @@ if pt jwturl alice "$(mint "$R" RS256 --kid r1)"; then ok; else bad "PAM: jwks_u
 kill "$FIXPID"
 wait "$FIXPID" 2>/dev/null
 "$PY" -c 'import json,sys,time; p=sys.argv[1]; c=json.load(open(p)); c["fetched"]=c["attempted"]=int(time.time())-90000; json.dump(c,open(p,"w"))' \
-	"$W/state-pamurl/jwks-cache.json"
+	"$(echo "$W"/state-pamurl/jwks-cache-*.json)"
 if pt jwturl alice "$(mint "$R" RS256 --kid r1)"; then bad "PAM: stale keys accepted"; else ok; fi
 grep -q "Authentication service cannot retrieve authentication info" "$W/pt" && ok ||
 	bad "PAM: stale keys, endpoint down: not PAM_AUTHINFO_UNAVAIL: $(cat "$W/pt")"

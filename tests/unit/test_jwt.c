@@ -410,6 +410,39 @@ static void test_introspection(void **state)
 }
 
 /* The gate: a long credential only with a jwt backend, and only of JWS shape. */
+/* ES256: R || S, exactly 64 bytes; cjose alone would take 65, 66, 84... */
+static void test_ecdsa_signature_length(void **state)
+{
+	static const char ec_set[] =
+	    "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"e1\","
+	    "\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\","
+	    "\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}]}";
+	static const size_t lens[] = {63, 65, 66, 84, 85};
+	const char *hdr = "{\"alg\":\"ES256\",\"kid\":\"e1\"}";
+	char tok[2048];
+	uint8_t sig[128];
+	ta_jwks *set = NULL;
+	const ta_jwks *sets[1];
+	const char *why = "";
+	(void)state;
+	assert_int_equal(ta_jwks_parse(ec_set, strlen(ec_set), &set, &why), TA_OK);
+	sets[0] = set;
+	memset(sig, 1, sizeof(sig));
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		ta_jwt *t = NULL;
+		b64u((const uint8_t *)hdr, strlen(hdr), tok);
+		strcat(tok, ".");
+		b64u((const uint8_t *)claims_ok, strlen(claims_ok), tok + strlen(tok));
+		strcat(tok, ".");
+		b64u(sig, lens[i], tok + strlen(tok));
+		assert_int_equal(ta_jwt_parse(tok, strlen(tok), &t, &why), TA_OK);
+		assert_int_equal(ta_jwt_verify_sig(t, sets, 1, NULL, 0, &why), TA_ERR_REJECTED);
+		assert_string_equal(why, "signature length wrong for the alg");
+		ta_jwt_free(t);
+	}
+	ta_jwks_free(set);
+}
+
 static void test_gate(void **state)
 {
 	struct env *e = *state ? *state : NULL;
@@ -448,6 +481,7 @@ int main(void)
 	    cmocka_unit_test(test_jwks),
 	    cmocka_unit_test(test_algorithm_list),
 	    cmocka_unit_test(test_introspection),
+	    cmocka_unit_test(test_ecdsa_signature_length),
 	    cmocka_unit_test(test_gate),
 	};
 	return cmocka_run_group_tests_name("jwt", tests, setup, teardown);
