@@ -205,6 +205,13 @@ static void read_cache(ta_ctx *ctx, struct ta_jwt_state *s)
 	}
 	if (strcmp(url->valuestring, ctx->cfg->jwks_url) != 0)
 		goto out; /* another jwks_url's keys */
+	/* Times in the future (a clock that was ahead, an edited file) would
+	 * keep a set from ever being refreshed or expiring by jwks_max_age,
+	 * and an attempt from ever being retried: take them as long ago. */
+	if (fetched > ta_now(ctx))
+		fetched = 0;
+	if (attempted > ta_now(ctx))
+		attempted = 0;
 	/* the attempt counts even when its fetch failed (jwks_min_refresh) */
 	if (attempted > s->attempted)
 		s->attempted = attempted;

@@ -173,6 +173,17 @@ json.dump(c, open(p, "w"))
 PYEOF
 case_ 3 "max age passed, endpoint down: unavailable (fail closed)" "$C" "$(mint "$W/rsa2.pem" RS256 --kid r2)"
 err_has "younger than jwks_max_age" "stale set named"
+# a fetch time in the future (clock ahead, edited file) must not keep the set forever
+"$PY" - "$(echo "$W"/state-url/jwks-cache-*.json)" <<'PYEOF'
+import json, sys, time
+p = sys.argv[1]
+c = json.load(open(p))
+c["fetched"] = int(time.time()) + 10 * 365 * 86400
+c["attempted"] = int(time.time()) + 10 * 365 * 86400
+json.dump(c, open(p, "w"))
+PYEOF
+case_ 3 "a cache stamped in the future, endpoint down: unavailable (taken as old)" "$C" \
+	"$(mint "$W/rsa2.pem" RS256 --kid r2)"
 # a lying endpoint: garbage keeps the last good set
 start_fixture g "$W/served.json"
 G=$(conf garbage "jwks_url = https://127.0.0.1:$PORT/garbage")

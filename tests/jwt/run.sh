@@ -114,13 +114,15 @@ grep -q "Authentication service cannot retrieve authentication info" "$W/pt" && 
 	bad "PAM: stale keys, endpoint down: not PAM_AUTHINFO_UNAVAIL: $(cat "$W/pt")"
 case_ 3 "CLI: stale keys, endpoint down: exit 3" "$C" "$(mint "$R" RS256 --kid r1)"
 
-# jwks_refresh: a set older than it is fetched again at the next check
+# jwks_refresh: a set older than it is fetched again at the next check.
+# Ages are whole seconds, so jwks_refresh = 1 failed when the two checks
+# fell either side of a second boundary: 5 s leaves a slow machine room.
 start_fixture rf "$W/jwks.json"
-RF=$(conf refresh "jwks_url = https://127.0.0.1:$PORT/jwks" "jwks_refresh = 1" "jwks_min_refresh = 0")
+RF=$(conf refresh "jwks_url = https://127.0.0.1:$PORT/jwks" "jwks_refresh = 5" "jwks_min_refresh = 0")
 case_ 0 "jwks_refresh: first check fetches" "$RF" "$(mint "$R" RS256 --kid r1)"
 case_ 0 "jwks_refresh: within it, no fetch" "$RF" "$(mint "$R" RS256 --kid r1)"
 [ "$(fetches rf)" = 1 ] && ok || bad "within jwks_refresh: $(fetches rf) fetches, wanted 1"
-sleep 1.2
+sleep 5.2
 case_ 0 "jwks_refresh: after it, fetched again" "$RF" "$(mint "$R" RS256 --kid r1)"
 [ "$(fetches rf)" = 2 ] && ok || bad "after jwks_refresh: $(fetches rf) fetches, wanted 2"
 
