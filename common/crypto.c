@@ -244,7 +244,7 @@ void ta_hex(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int hexval(char c)
+int ta_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -260,7 +260,7 @@ long ta_unhex(const char *in, size_t inlen, uint8_t *out, size_t outcap)
 	if (inlen % 2 != 0 || inlen / 2 > outcap)
 		return -1;
 	for (size_t i = 0; i < inlen / 2; i++) {
-		int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
+		int hi = ta_hexval(in[2 * i]), lo = ta_hexval(in[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i] = (uint8_t)(hi << 4 | lo);

@@ -2,6 +2,7 @@
  * portal_parse.c - the portal's pure parsers and its one HTML encoder.
  */
 #include "portal_parse.h"
+#include "td_parse.h"
 
 #include "crypto.h"
 
@@ -104,40 +105,20 @@ void td_buf_free(struct td_buf *b)
 	b->len = b->cap = 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode one form value of n bytes into out (cap bytes). */
+/* Decode one form value of n bytes into out (cap bytes): the service's
+ * form decoding, then no control character but tab, CR and LF. */
 static long form_decode(const char *s, size_t n, char *out, size_t cap)
 {
-	size_t o = 0;
+	long r = td_form_decode(s, n, out, cap);
 
-	for (size_t i = 0; i < n; i++) {
-		int c = (unsigned char)s[i], hi, lo;
-		if (c == '+')
-			c = ' ';
-		else if (c == '%') {
-			if (i + 2 >= n || (hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0)
-				return -2;
-			c = hi * 16 + lo;
-			i += 2;
-		}
+	if (r < 0)
+		return -2;
+	for (long i = 0; i < r; i++) {
+		unsigned char c = (unsigned char)out[i];
 		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
 			return -2;
-		if (o + 1 >= cap)
-			return -2;
-		out[o++] = (char)c;
 	}
-	out[o] = '\0';
-	return (long)o;
+	return r;
 }
 
 long td_form_get(const char *body, size_t len, const char *name, char *out, size_t cap)

@@ -331,16 +331,7 @@ out:
 
 /* ---- RFC 7662 form ------------------------------------------------------------ */
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Decode one form component of n bytes into out (capacity n + 1); no %00. */
-static enum td_code form_decode(const char *s, size_t n, char *out, size_t *olen)
+long td_form_decode(const char *s, size_t n, char *out, size_t cap)
 {
 	size_t o = 0;
 
@@ -349,21 +340,30 @@ static enum td_code form_decode(const char *s, size_t n, char *out, size_t *olen
 		if (c == '+') {
 			c = ' ';
 		} else if (c == '%') {
-			if (n - i < 3)
-				return TD_BAD_INPUT;
-			h = hexval((unsigned char)s[i + 1]);
-			l = hexval((unsigned char)s[i + 2]);
-			if (h < 0 || l < 0)
-				return TD_BAD_INPUT;
+			if (n - i < 3 || (h = ta_hexval((unsigned char)s[i + 1])) < 0 ||
+			    (l = ta_hexval((unsigned char)s[i + 2])) < 0)
+				return -1;
 			c = h * 16 + l;
 			i += 2;
 		}
-		if (c == 0)
-			return TD_BAD_INPUT;
+		if (c == 0 || o + 1 >= cap)
+			return -1;
 		out[o++] = (char)c;
 	}
+	if (cap == 0)
+		return -1;
 	out[o] = '\0';
-	*olen = o;
+	return (long)o;
+}
+
+/* td_form_decode as a td_code, with the length in *olen. */
+static enum td_code form_decode(const char *s, size_t n, char *out, size_t cap, size_t *olen)
+{
+	long r = td_form_decode(s, n, out, cap);
+
+	if (r < 0)
+		return TD_BAD_INPUT;
+	*olen = (size_t)r;
 	return TD_OK;
 }
 
@@ -376,7 +376,7 @@ static enum td_code form_pair(const char *p, size_t n, char **token, size_t *tle
 
 	if (eq == NULL || (size_t)(eq - p) >= sizeof(key))
 		return TD_BAD_INPUT;
-	if (form_decode(p, (size_t)(eq - p), key, &kl) != TD_OK)
+	if (form_decode(p, (size_t)(eq - p), key, sizeof(key), &kl) != TD_OK)
 		return TD_BAD_INPUT;
 	vl = n - (size_t)(eq + 1 - p);
 	if (strcmp(key, "token_type_hint") == 0 && !*hint && vl <= 64)
@@ -385,7 +385,7 @@ static enum td_code form_pair(const char *p, size_t n, char **token, size_t *tle
 		return TD_BAD_INPUT;
 	if ((val = malloc(vl + 1)) == NULL)
 		return TD_INTERNAL;
-	if (form_decode(eq + 1, vl, val, tlen) != TD_OK || *tlen == 0 ||
+	if (form_decode(eq + 1, vl, val, vl + 1, tlen) != TD_OK || *tlen == 0 ||
 	    *tlen > TA_MAX_JWT) {
 		ta_wipe(val, vl + 1);
 		free(val);
@@ -443,7 +443,7 @@ enum td_code td_parse_path_admin(const char *path, char out[TA_MAX_USER + 1])
 	/* '+' is a literal plus in a path, unlike in a form */
 	if (n > 3 * TA_MAX_USER || strchr(path, '+') != NULL)
 		return TD_BAD_INPUT;
-	if (form_decode(path, n, buf, &olen) != TD_OK || olen == 0 || olen > TA_MAX_USER ||
+	if (form_decode(path, n, buf, sizeof(buf), &olen) != TD_OK || olen == 0 || olen > TA_MAX_USER ||
 	    has_control(buf) || strchr(buf, ' ') != NULL)
 		return TD_BAD_INPUT;
 	memcpy(out, buf, olen + 1);

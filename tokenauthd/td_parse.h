@@ -119,6 +119,15 @@ enum td_code td_parse_register(const char *body, size_t len, struct td_register 
                                const char **why);
 
 /*
+ * Decode one application/x-www-form-urlencoded component of n bytes into
+ * out (cap bytes, NUL-ended): '+' is a space, %XX the byte XX.  Returns
+ * the length, or -1 on a bad escape, a NUL byte (raw or %00) or no room.
+ * The one form decoder of the service (introspection, registration paths,
+ * the portal's forms).
+ */
+long td_form_decode(const char *s, size_t n, char *out, size_t cap);
+
+/*
  * RFC 7662 form body ("token=...&token_type_hint=..."): the token,
  * percent-decoded, into a malloc'd buffer (*token, *tlen bytes; wipe and
  * free it).  Unknown keys are refused, as are duplicates, empty or

@@ -107,7 +107,7 @@ CHECK_TARGETS  += check-portal
 ATTACK_TARGETS += check-attacks-portal
 .PHONY: check-portal check-attacks-portal
 
-TD_PORTAL_TEST_SRC = tokenauthd/portal_parse.c
+TD_PORTAL_TEST_SRC = tokenauthd/portal_parse.c tokenauthd/td_parse.c
 $(B)/tests/td_portal: tests/tokenauthd/test_portal.c $(TD_PORTAL_TEST_SRC) tokenauthd/*.h $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(TD_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -Wno-conversion -o $@ tests/tokenauthd/test_portal.c \

@@ -54,6 +54,9 @@ int ta_open(const uint8_t key[TA_KEY_LEN], const void *aad, size_t aadlen, const
 /* Lower-case hex of n bytes into out (2n + 1 bytes). */
 void ta_hex(const uint8_t *in, size_t n, char *out);
 
+/* The value of one hex digit (either case), or -1. */
+int ta_hexval(int c);
+
 /* Decode hex (either case).  Returns bytes written or -1 on bad input/overflow. */
 long ta_unhex(const char *in, size_t inlen, uint8_t *out, size_t outcap);
 

@@ -38,6 +38,16 @@ static void b64u(const uint8_t *in, size_t n, char *out)
 	out[o] = '\0';
 }
 
+/* Append "." (unless out is empty) and the base64url of n bytes to out. */
+static void segment(char *out, const void *in, size_t n)
+{
+	size_t o = strlen(out);
+
+	if (o > 0)
+		out[o++] = '.';
+	b64u(in, n, out + o);
+}
+
 static void bn_b64u(EVP_PKEY *k, const char *name, char *out)
 {
 	BIGNUM *bn = NULL;
@@ -87,14 +97,15 @@ static int teardown(void **state)
 /* "b64(header).b64(payload).b64(signature)" signed by alg with key. */
 static char *make(const char *header, const char *payload, const char *alg)
 {
-	char *out = malloc(16384), sig64[1024];
+	char *out = malloc(16384);
 	uint8_t sig[512];
 	size_t slen = sizeof(sig);
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
 
-	b64u((const uint8_t *)header, strlen(header), out);
-	strcat(out, ".");
-	b64u((const uint8_t *)payload, strlen(payload), out + strlen(out));
+	assert_non_null(out);
+	out[0] = '\0';
+	segment(out, header, strlen(header));
+	segment(out, payload, strlen(payload));
 	if (strcmp(alg, "EdDSA") == 0) {
 		assert_int_equal(EVP_DigestSignInit(m, NULL, NULL, NULL, ed), 1);
 		assert_int_equal(EVP_DigestSign(m, sig, &slen, (uint8_t *)out, strlen(out)), 1);
@@ -109,9 +120,7 @@ static char *make(const char *header, const char *payload, const char *alg)
 		slen = 0;
 	}
 	EVP_MD_CTX_free(m);
-	b64u(sig, slen, sig64);
-	strcat(out, ".");
-	strcat(out, sig64);
+	segment(out, sig, slen);
 	return out;
 }
 
@@ -430,11 +439,10 @@ static void test_ecdsa_signature_length(void **state)
 	memset(sig, 1, sizeof(sig));
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		ta_jwt *t = NULL;
-		b64u((const uint8_t *)hdr, strlen(hdr), tok);
-		strcat(tok, ".");
-		b64u((const uint8_t *)claims_ok, strlen(claims_ok), tok + strlen(tok));
-		strcat(tok, ".");
-		b64u(sig, lens[i], tok + strlen(tok));
+		tok[0] = '\0';
+		segment(tok, hdr, strlen(hdr));
+		segment(tok, claims_ok, strlen(claims_ok));
+		segment(tok, sig, lens[i]);
 		assert_int_equal(ta_jwt_parse(tok, strlen(tok), &t, &why), TA_OK);
 		assert_int_equal(ta_jwt_verify_sig(t, sets, 1, NULL, 0, &why), TA_ERR_REJECTED);
 		assert_string_equal(why, "signature length wrong for the alg");
