@@ -364,7 +364,9 @@ static void fetch(ta_ctx *ctx, struct ta_jwt_state *s, int64_t now)
 /* Keys of jwks_url younger than jwks_max_age, or NULL. */
 static const ta_jwks *url_keys(ta_ctx *ctx, struct ta_jwt_state *s, int64_t now)
 {
-	if (s->url_keys == NULL || now - s->fetched > (int64_t)ctx->cfg->jwks_max_age)
+	/* a fetch time ahead of the clock (it stepped back) is no age at all */
+	if (s->url_keys == NULL || now < s->fetched ||
+	    now - s->fetched > (int64_t)ctx->cfg->jwks_max_age)
 		return NULL;
 	return s->url_keys;
 }
@@ -377,7 +379,8 @@ static void refresh_if_due(ta_ctx *ctx, struct ta_jwt_state *s, int64_t now)
 		s->disk_tried = 1;
 		read_cache(ctx, s);
 	}
-	if (s->url_keys == NULL || now - s->fetched >= (int64_t)ctx->cfg->jwks_refresh)
+	if (s->url_keys == NULL || now < s->fetched ||
+	    now - s->fetched >= (int64_t)ctx->cfg->jwks_refresh)
 		fetch(ctx, s, now);
 }
 

@@ -25,11 +25,14 @@ struct ta_cache {
 
 static const char schema[] = "PRAGMA temp_store=MEMORY; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                              "DROP TABLE IF EXISTS entries;" /* v1: no credential key */
-                             "CREATE TABLE IF NOT EXISTS entries2(key BLOB PRIMARY KEY,"
+                             /* v2: may hold yeses for introspection answers that named
+                              * nobody, which are no verdict since 7453a46 */
+                             "DROP TABLE IF EXISTS entries2;"
+                             "CREATE TABLE IF NOT EXISTS entries3(key BLOB PRIMARY KEY,"
                              " cred BLOB NOT NULL, stored INTEGER NOT NULL,"
                              " token_exp INTEGER NOT NULL) WITHOUT ROWID;"
-                             "CREATE INDEX IF NOT EXISTS entries2_stored ON entries2(stored);"
-                             "CREATE INDEX IF NOT EXISTS entries2_cred ON entries2(cred);";
+                             "CREATE INDEX IF NOT EXISTS entries3_stored ON entries3(stored);"
+                             "CREATE INDEX IF NOT EXISTS entries3_cred ON entries3(cred);";
 
 /* Read the host key, creating it (O_EXCL, 0600) on first use. */
 static int load_key(ta_cache *c, const char *path, char *err, size_t errlen)
@@ -72,9 +75,9 @@ static int open_db(ta_cache *c, const char *path, char *err, size_t errlen)
 	                    NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(c->db, 2000) != SQLITE_OK ||
 	    sqlite3_exec(c->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(c->db, "SELECT stored, token_exp FROM entries2 WHERE key=?", -1,
+	    sqlite3_prepare_v3(c->db, "SELECT stored, token_exp FROM entries3 WHERE key=?", -1,
 	                       SQLITE_PREPARE_PERSISTENT, &c->get, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v3(c->db, "INSERT OR REPLACE INTO entries2 VALUES(?,?,?,?)", -1,
+	    sqlite3_prepare_v3(c->db, "INSERT OR REPLACE INTO entries3 VALUES(?,?,?,?)", -1,
 	                       SQLITE_PREPARE_PERSISTENT, &c->put, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path,
 		         c->db ? sqlite3_errmsg(c->db) : "out of memory");
@@ -185,7 +188,7 @@ int ta_cache_put(ta_cache *c, const uint8_t key[TA_CACHE_KEY_LEN], int64_t now, 
 		return TA_ERR_UNAVAILABLE;
 	/* Keep it bounded: drop the oldest entries beyond the cap. */
 	snprintf(sql, sizeof(sql),
-	         "DELETE FROM entries2 WHERE key IN (SELECT key FROM entries2 ORDER BY stored DESC "
+	         "DELETE FROM entries3 WHERE key IN (SELECT key FROM entries3 ORDER BY stored DESC "
 	         "LIMIT -1 OFFSET %d)",
 	         TA_CACHE_MAX);
 	sqlite3_exec(c->db, sql, NULL, NULL, NULL);
@@ -197,7 +200,7 @@ int ta_cache_del(ta_cache *c, const uint8_t key[TA_CACHE_KEY_LEN])
 	sqlite3_stmt *s = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(c->db, "DELETE FROM entries2 WHERE cred=?", -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(c->db, "DELETE FROM entries3 WHERE cred=?", -1, &s, NULL) != SQLITE_OK)
 		return TA_ERR_UNAVAILABLE;
 	sqlite3_bind_blob(s, 1, key + TA_SHA256_LEN, TA_SHA256_LEN, SQLITE_STATIC);
 	rc = sqlite3_step(s);

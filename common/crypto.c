@@ -56,8 +56,7 @@ int ta_ct_eq(const void *a, const void *b, size_t n)
  * OpenSSL 3 looks an algorithm up by name (under a lock, through the
  * provider's tables) whenever it is given one of the EVP_sha256()-style
  * descriptors; that lookup cost more than the hashing of a token.  A
- * fetched one is used as it is.  They are never freed: they belong to the
- * process like libcrypto's own tables.  Where a fetch fails the legacy
+ * fetched one is used as it is.  Where a fetch fails the legacy
  * descriptor is used, which works, only slower.
  */
 static struct {
@@ -71,14 +70,24 @@ static struct {
 static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
 
 /*
- * Given back when the core is unloaded (a host that dlcloses a build
- * without -z nodelete) or the process exits.  Registered with atexit()
- * right after the first fetch, which is after libcrypto registered its own
- * cleanup: handlers run in reverse order, so this runs first, while
- * OpenSSL is still whole.  From a shared object, atexit() is bound to that
- * object, so glibc also runs it at dlclose.  Afterwards the legacy
- * descriptors serve.
+ * In the shipped module and plugin (-z nodelete, never unmapped) the
+ * algorithms live as long as the process: freeing them at exit would race
+ * host threads still hashing, and run after OpenSSL's own cleanup in a host
+ * that calls OPENSSL_cleanup() first.  Sanitizer builds, which the SASL
+ * suite loads without -z nodelete and unloads, give them back so that
+ * LeakSanitizer sees no leak: registered with atexit() right after the
+ * first fetch (after libcrypto's own handler, so it runs first), which from
+ * a shared object glibc also runs at dlclose.
  */
+#if defined(__SANITIZE_ADDRESS__)
+#define TA_FREE_ALGS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TA_FREE_ALGS 1
+#endif
+#endif
+
+#ifdef TA_FREE_ALGS
 static void free_algs(void)
 {
 	for (size_t a = 0; a < sizeof(algs.hmac_tmpl) / sizeof(algs.hmac_tmpl[0]); a++)
@@ -90,6 +99,7 @@ static void free_algs(void)
 	EVP_CIPHER_free(algs.gcm);
 	memset(&algs, 0, sizeof(algs));
 }
+#endif
 
 static void fetch_algs(void)
 {
@@ -103,14 +113,20 @@ static void fetch_algs(void)
 		OSSL_PARAM p[2] = {
 		    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)names[a - TA_HASH_SHA1], 0),
 		    OSSL_PARAM_construct_end()};
-		EVP_MAC_CTX *t = EVP_MAC_CTX_new(algs.hmac);
-		if (t != NULL && EVP_MAC_CTX_set_params(t, p) != 1) {
+		EVP_MAC_CTX *t = EVP_MAC_CTX_new(algs.hmac), *probe = NULL;
+		/* OpenSSL 3.0.0 cannot copy a context that has no key yet:
+		 * there, and whenever the copy fails, HMAC() serves */
+		if (t != NULL &&
+		    (EVP_MAC_CTX_set_params(t, p) != 1 || (probe = EVP_MAC_CTX_dup(t)) == NULL)) {
 			EVP_MAC_CTX_free(t);
 			t = NULL;
 		}
+		EVP_MAC_CTX_free(probe);
 		algs.hmac_tmpl[a] = t;
 	}
+#ifdef TA_FREE_ALGS
 	(void)atexit(free_algs);
+#endif
 }
 
 static const EVP_MD *md_of(ta_hash_alg alg)
@@ -158,15 +174,14 @@ int ta_hmac(ta_hash_alg alg, const void *key, size_t keylen, const void *data, s
 
 	if (md == NULL || keylen > INT32_MAX)
 		return TA_ERR_INPUT;
-	/* HMAC() would fetch the MAC and the digest by name on every call. */
-	if (algs.hmac_tmpl[alg] == NULL) {
+	/* HMAC() would fetch the MAC and the digest by name on every call:
+	 * it serves only where no template could be made or copied. */
+	if (algs.hmac_tmpl[alg] == NULL || (c = EVP_MAC_CTX_dup(algs.hmac_tmpl[alg])) == NULL) {
 		if (HMAC(md, key, (int)keylen, data, len, out, &olen) == NULL)
 			return TA_ERR_INTERNAL;
 		*outlen = olen;
 		return TA_OK;
 	}
-	if ((c = EVP_MAC_CTX_dup(algs.hmac_tmpl[alg])) == NULL)
-		return TA_ERR_NOMEM;
 	ok = EVP_MAC_init(c, key != NULL ? key : none, keylen, NULL) == 1 &&
 	     EVP_MAC_update(c, data, len) == 1 && EVP_MAC_final(c, out, &n, 64) == 1;
 	EVP_MAC_CTX_free(c); /* wipes the keyed state */
