@@ -360,27 +360,22 @@ int ta_file_open_in(const char *path, ta_file_kind kind, int *fd, int *dirfd, ch
 	return ret;
 }
 
-int ta_file_recheck(const char *path, int fd, int dirfd, ta_file_kind kind, struct stat *held_out,
-                    char *err, size_t errlen)
+int ta_file_recheck(const char *path, const struct stat *now, dev_t dev, ino_t ino, int dirfd,
+                    ta_file_kind kind, char *err, size_t errlen)
 {
-	struct stat now, held, dir;
+	struct stat dir;
 	int r;
 
-	if (lstat(path, &now) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? TA_ERR_NOT_FOUND : TA_ERR_UNAVAILABLE;
-	}
-	if (fstat(fd, &held) != 0 || fstat(dirfd, &dir) != 0) {
-		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
-		return TA_ERR_UNAVAILABLE;
-	}
-	if ((r = check_file_st(&held, path, kind, err, errlen)) != TA_OK)
-		return r;
-	if (held_out != NULL)
-		*held_out = held;
-	if (now.st_dev != held.st_dev || now.st_ino != held.st_ino) {
+	if (now->st_dev != dev || now->st_ino != ino) {
 		snprintf(err, errlen, "%s: now names another file", path);
 		return TA_ERR_INSECURE;
+	}
+	/* the same inode: its lstat is the held file's own metadata */
+	if ((r = check_file_st(now, path, kind, err, errlen)) != TA_OK)
+		return r;
+	if (fstat(dirfd, &dir) != 0) {
+		snprintf(err, errlen, "%s: cannot stat its folder: %s", path, strerror(errno));
+		return TA_ERR_UNAVAILABLE;
 	}
 	return check_dir_st(&dir, path, 1, err, errlen);
 }

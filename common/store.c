@@ -191,20 +191,23 @@ int ta_store_file_id(const char *file, struct ta_store_id *id, char *err, size_t
 	}
 	id->dev = sb.st_dev;
 	id->ino = sb.st_ino;
+	id->seen = sb;
 	return TA_OK;
 }
 
 int ta_store_open_shared(const char *path, ta_store **out, char *err, size_t errlen)
 {
-	struct ta_store_id id = {0, 0};
+	struct ta_store_id id;
 	ta_store *st = NULL;
 
 	if (out == NULL || path == NULL || *path == '\0')
 		return ta_store_open(path, 0, out, err, errlen);
 	*out = NULL;
+	memset(&id, 0, sizeof(id));
 	if (engine_for(path)->identify(path, &id, err, errlen) == TA_OK &&
 	    (st = pool_take(path, &id)) != NULL) {
-		if (st->ops->recheck(st, path, err, errlen) == TA_OK) {
+		st->reuses++;
+		if (st->ops->recheck(st, path, &id, err, errlen) == TA_OK) {
 			*out = st;
 			return TA_OK;
 		}

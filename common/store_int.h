@@ -10,15 +10,19 @@
 #ifndef TA_STORE_INT_H
 #define TA_STORE_INT_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "store.h"
 
 /* Identity of what a handle has open; a pooled handle is reused only for
- * the same path naming the same identity.  Engines without files use 0/0. */
+ * the same path naming the same identity.  Engines without files use 0/0.
+ * seen is the whole lstat() that identify took (ta_store_file_id), for
+ * the engine's recheck; only dev and ino are the identity. */
 struct ta_store_id {
 	dev_t dev;
 	ino_t ino;
+	struct stat seen;
 };
 
 /*
@@ -33,6 +37,7 @@ struct ta_store {
 	pid_t pid;                  /* process that opened it; set by store.c */
 	int schema;                 /* set by the engine's open */
 	int in_txn;                 /* between begin and commit/rollback; store.c */
+	unsigned long reuses;       /* times taken from the pool; store.c */
 	unsigned long throttle_cap; /* most capped throttle rows; store.c */
 	struct ta_store *next;      /* pool list; store.c */
 };
@@ -78,10 +83,13 @@ struct ta_store_ops {
 	 */
 	int (*identify)(const char *path, struct ta_store_id *id, char *err, size_t errlen);
 	/* The rest of a fresh open's checks, on a pooled handle about to be
-	 * reused: TA_OK to reuse it, anything else to close it. */
-	int (*recheck)(ta_store *st, const char *path, char *err, size_t errlen);
+	 * reused (now: what identify saw): TA_OK to reuse it, anything else to
+	 * close it. */
+	int (*recheck)(ta_store *st, const char *path, const struct ta_store_id *now, char *err,
+	               size_t errlen);
 	/* Bring a handle to rest before it is pooled (no transaction, no busy
-	 * statement, a large log trimmed): TA_OK if it may be pooled. */
+	 * statement; a large log trimmed while the handle was never reused,
+	 * see store_sqlite.c): TA_OK if it may be pooled. */
 	int (*idle)(ta_store *st);
 	const char *(*errmsg)(ta_store *st);
 

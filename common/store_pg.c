@@ -909,7 +909,8 @@ static int pg_identify(const char *path, struct ta_store_id *id, char *err, size
 }
 
 /* A live connection (reopened once if it went away) and the current schema. */
-static int pg_recheck(ta_store *st, const char *path, char *err, size_t errlen)
+static int pg_recheck(ta_store *st, const char *path, const struct ta_store_id *now, char *err,
+                      size_t errlen)
 {
 	struct pg_store *s = PG(st);
 	int64_t app = 0, version = 0;
@@ -918,6 +919,7 @@ static int pg_recheck(ta_store *st, const char *path, char *err, size_t errlen)
 	int fd = -1;
 
 	(void)path;
+	(void)now; /* the DSN file is opened and checked whole again */
 	/* the DSN file as a fresh open would check it (a secret: owner, mode) */
 	if ((r = ta_file_open(s->dsn_file, O_PATH, TA_FILE_SECRET, &fd, err, errlen)) != TA_OK)
 		return r;

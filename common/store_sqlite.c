@@ -518,9 +518,18 @@ out:
 
 /*
  * Closing skips SQLite's checkpoint (see configure), so a WAL grown by bulk
- * writes would be re-read by every process that opens the store next.
+ * writes would be re-read by every process that opens the store next: the
+ * first connection to open a WAL store rebuilds its index from the WAL.
  * Past TA_WAL_TRIM, fold it back and truncate it, waiting only briefly
  * for readers: one close in many pays for the sync, every open stays cheap.
+ *
+ * A close always trims.  Pooling a handle (sq_idle) trims only while the
+ * handle was never reused: a host that runs one login per process (sshd,
+ * sudo, su) may exit after it without closing, but a host that reuses its
+ * handles keeps the WAL index alive by holding the connection open, and
+ * SQLite's own checkpoint at 1000 pages (a writer's, at commit) bounds the
+ * WAL meanwhile.  Trimming there would cost that host a checkpoint, two
+ * fdatasync calls, every few OTP logins.
  */
 static void trim_wal(struct sq_store *s)
 {
@@ -564,17 +573,16 @@ static int sq_identify(const char *path, struct ta_store_id *id, char *err, size
 /* The rest: path still names the file, whose type, owner and mode and
  * whose folder still pass (ta_file_recheck), and a schema this program may
  * use (another process may have upgraded the store). */
-static int sq_recheck(ta_store *st, const char *path, char *err, size_t errlen)
+static int sq_recheck(ta_store *st, const char *path, const struct ta_store_id *now, char *err,
+                      size_t errlen)
 {
 	struct sq_store *s = SQ(st);
-	struct stat sb;
 	sqlite3_stmt *q = NULL;
 	int r, rc;
 
-	if ((r = ta_file_recheck(path, s->fd, s->dirfd, TA_FILE_PLAIN, &sb, err, errlen)) != TA_OK)
+	if ((r = ta_file_recheck(path, &now->seen, st->id.dev, st->id.ino, s->dirfd, TA_FILE_PLAIN,
+	                         err, errlen)) != TA_OK)
 		return r;
-	if (sb.st_dev != st->id.dev || sb.st_ino != st->id.ino)
-		return TA_ERR_INSECURE;
 	if ((r = stmt(s, Q_VERSION, &q)) != TA_OK)
 		return r;
 	rc = sqlite3_step(q);
@@ -594,7 +602,8 @@ static int sq_idle(ta_store *st)
 	for (sqlite3_stmt *q = sqlite3_next_stmt(s->db, NULL); q; q = sqlite3_next_stmt(s->db, q))
 		if (sqlite3_stmt_busy(q))
 			return TA_ERR_UNAVAILABLE;
-	trim_wal(s);
+	if (st->reuses == 0) /* see trim_wal */
+		trim_wal(s);
 	return TA_OK;
 }
 

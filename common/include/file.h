@@ -54,14 +54,15 @@ int ta_file_open(const char *path, int flags, ta_file_kind kind, int *fd, char *
 int ta_file_open_in(const char *path, ta_file_kind kind, int *fd, int *dirfd, char *err,
                     size_t errlen);
 /*
- * The cheap re-check of what ta_file_open_in opened: path still names the
- * same file (lstat), the file's type, owner and mode still pass, and its
- * folder is still not writable by group or others.  Folders above it are
- * not walked again (SECURITY.md, "Reused handles").  When held_out is not
- * NULL it receives the file's fstat, for an identity check of the caller's.
+ * The cheap re-check of what ta_file_open_in opened.  now is what lstat()
+ * of path returned a moment ago (the caller needed it anyway, to find the
+ * handle): it must still be the held file (dev, ino), whose type, owner and
+ * mode must still pass, and the held folder must still not be writable by
+ * group or others.  Folders above it are not walked again (SECURITY.md,
+ * "Reused handles").  One fstat, of the folder.
  */
-int ta_file_recheck(const char *path, int fd, int dirfd, ta_file_kind kind, struct stat *held_out,
-                    char *err, size_t errlen);
+int ta_file_recheck(const char *path, const struct stat *now, dev_t dev, ino_t ino, int dirfd,
+                    ta_file_kind kind, char *err, size_t errlen);
 
 /* Check an open descriptor the same way. */
 int ta_file_check_fd(int fd, const char *path, ta_file_kind kind, char *err, size_t errlen);

@@ -294,6 +294,62 @@ static void test_close_trims_large_wal(void **state)
 	env_free(e);
 }
 
+/* Bulk rows that leave a WAL past the 256 KiB a close or first release trims. */
+static void bulk_tokens(ta_store *st, int base)
+{
+	struct ta_token_row row;
+	uint8_t hash[32];
+
+	memset(&row, 0, sizeof(row));
+	row.kind = TA_TOKEN_KIND_ISSUED;
+	assert_int_equal(ta_store_begin(st), TA_OK);
+	for (int i = base; i < base + 5000; i++) {
+		snprintf(row.user, sizeof(row.user), "user%d", i);
+		snprintf(row.id, sizeof(row.id), "%012d", i);
+		assert_int_equal(ta_random(hash, sizeof(hash)), TA_OK);
+		assert_int_equal(ta_store_token_insert(st, hash, &row), TA_OK);
+	}
+	assert_int_equal(ta_store_commit(st), TA_OK);
+}
+
+static off_t wal_size(const struct env *e)
+{
+	char wal[160];
+	struct stat sb;
+
+	snprintf(wal, sizeof(wal), "%s-wal", e->store);
+	assert_int_equal(stat(wal, &sb), 0);
+	return sb.st_size;
+}
+
+/*
+ * Pooling a handle trims a large WAL only while the handle was never
+ * reused (a one-login process may exit without closing); a reused handle
+ * leaves it to SQLite's checkpoints, and closing it still trims.
+ */
+static void test_release_trims_only_unreused(void **state)
+{
+	struct env *e = env_init();
+	ta_store *st = NULL, *again = NULL;
+	char err[512];
+	(void)state;
+	assert_int_equal(ta_store_open_shared(e->store, &st, err, sizeof(err)), TA_OK);
+	bulk_tokens(st, 0);
+	assert_true(wal_size(e) > 256 * 1024);
+	ta_store_release(st); /* first release: trimmed */
+	assert_int_equal(wal_size(e), 0);
+	assert_int_equal(ta_store_open_shared(e->store, &again, err, sizeof(err)), TA_OK);
+	assert_ptr_equal(again, st); /* the pooled handle, reused */
+	bulk_tokens(again, 5000);
+	ta_store_release(again); /* reused: no checkpoint, no fdatasync */
+	assert_true(wal_size(e) > 256 * 1024);
+	assert_int_equal(ta_store_open_shared(e->store, &st, err, sizeof(err)), TA_OK);
+	assert_ptr_equal(again, st);
+	ta_store_close(st); /* a close always trims */
+	assert_int_equal(wal_size(e), 0);
+	env_free(e);
+}
+
 /* Does another process see a lock of ours on SQLite's shared-lock bytes? */
 static int shared_lock_seen(const char *path)
 {
@@ -377,6 +433,7 @@ int main(void)
 	    cmocka_unit_test(test_otp_advance_only_forward),
 	    cmocka_unit_test(test_otp_counter_bounds),
 	    cmocka_unit_test(test_close_trims_large_wal),
+	    cmocka_unit_test(test_release_trims_only_unreused),
 	    cmocka_unit_test(test_key_files),
 	    cmocka_unit_test(test_second_open_keeps_locks),
 	};
