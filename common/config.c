@@ -688,7 +688,7 @@ int ta_config_parse_text(ta_config *cfg, const char *text, size_t len, const cha
 static int read_text(const char *path, int missing_ok, uint8_t **buf, size_t *len, char *err,
                      size_t errlen)
 {
-	int r = ta_file_read_cached(path, TA_CONFIG_MAX_FILE, buf, len, err, errlen);
+	int r = ta_file_read_cached(path, TA_FILE_PLAIN, TA_CONFIG_MAX_FILE, buf, len, err, errlen);
 
 	if (r == TA_ERR_NOT_FOUND && missing_ok) {
 		err[0] = '\0';

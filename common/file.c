@@ -454,6 +454,7 @@ int ta_file_read(const char *path, ta_file_kind kind, size_t cap, uint8_t **buf,
 
 struct rslot {
 	char *path;
+	ta_file_kind kind; /* the checks it passed: a secret's are stricter */
 	size_t cap;
 	uid_t euid; /* the owner check depends on who reads */
 	dev_t dev;
@@ -470,9 +471,10 @@ static struct {
 	unsigned next;
 } rcache = {PTHREAD_MUTEX_INITIALIZER, {{0}}, 0};
 
-static int same_file(const struct rslot *e, const char *path, size_t cap, const struct stat *st)
+static int same_file(const struct rslot *e, const char *path, ta_file_kind kind, size_t cap,
+                     const struct stat *st)
 {
-	return e->path != NULL && strcmp(e->path, path) == 0 && e->cap == cap &&
+	return e->path != NULL && strcmp(e->path, path) == 0 && e->kind == kind && e->cap == cap &&
 	       e->euid == geteuid() &&
 	       e->dev == st->st_dev && e->ino == st->st_ino && e->size == st->st_size &&
 	       e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
@@ -482,19 +484,22 @@ static int same_file(const struct rslot *e, const char *path, size_t cap, const 
 static void slot_clear(struct rslot *e)
 {
 	free(e->path);
+	if (e->text != NULL)
+		ta_wipe(e->text, e->len); /* a secret's text, maybe */
 	free(e->text);
 	memset(e, 0, sizeof(*e));
 }
 
 /* A copy of the text cached for path as st shows it, or NULL. */
-static uint8_t *rcache_get(const char *path, size_t cap, const struct stat *st, size_t *len)
+static uint8_t *rcache_get(const char *path, ta_file_kind kind, size_t cap, const struct stat *st,
+                           size_t *len)
 {
 	uint8_t *copy = NULL;
 
 	pthread_mutex_lock(&rcache.lock);
 	for (unsigned i = 0; i < RCACHE_SLOTS; i++) {
 		const struct rslot *e = &rcache.slot[i];
-		if (!same_file(e, path, cap, st))
+		if (!same_file(e, path, kind, cap, st))
 			continue;
 		if ((copy = malloc(e->len + 1)) != NULL) {
 			memcpy(copy, e->text, e->len + 1);
@@ -512,8 +517,8 @@ static uint8_t *rcache_get(const char *path, size_t cap, const struct stat *st, 
  * file times tick coarsely, and a second write in the tick of the first
  * would leave them unchanged.
  */
-static void rcache_put(const char *path, size_t cap, const struct stat *st, const uint8_t *text,
-                       size_t len)
+static void rcache_put(const char *path, ta_file_kind kind, size_t cap, const struct stat *st,
+                       const uint8_t *text, size_t len)
 {
 	struct rslot e = {0};
 	time_t now = time(NULL);
@@ -526,6 +531,7 @@ static void rcache_put(const char *path, size_t cap, const struct stat *st, cons
 	}
 	memcpy(e.text, text, len + 1);
 	e.len = len;
+	e.kind = kind;
 	e.cap = cap;
 	e.euid = geteuid();
 	e.dev = st->st_dev;
@@ -548,8 +554,8 @@ __attribute__((destructor)) static void rcache_free(void)
 	pthread_mutex_unlock(&rcache.lock);
 }
 
-int ta_file_read_cached(const char *path, size_t cap, uint8_t **buf, size_t *len, char *err,
-                        size_t errlen)
+int ta_file_read_cached(const char *path, ta_file_kind kind, size_t cap, uint8_t **buf,
+                        size_t *len, char *err, size_t errlen)
 {
 	struct stat now, held;
 	int fd = -1, ret;
@@ -557,13 +563,13 @@ int ta_file_read_cached(const char *path, size_t cap, uint8_t **buf, size_t *len
 	*buf = NULL;
 	*len = 0;
 	if (lstat(path, &now) == 0 && S_ISREG(now.st_mode) &&
-	    (*buf = rcache_get(path, cap, &now, len)) != NULL)
+	    (*buf = rcache_get(path, kind, cap, &now, len)) != NULL)
 		return TA_OK;
-	if ((ret = ta_file_open(path, O_RDONLY, TA_FILE_PLAIN, &fd, err, errlen)) == TA_OK &&
+	if ((ret = ta_file_open(path, O_RDONLY, kind, &fd, err, errlen)) == TA_OK &&
 	    (ret = read_fd(fd, path, cap, buf, len, err, errlen)) == TA_OK &&
 	    fstat(fd, &held) == 0 && lstat(path, &now) == 0 && now.st_dev == held.st_dev &&
 	    now.st_ino == held.st_ino)
-		rcache_put(path, cap, &held, *buf, *len);
+		rcache_put(path, kind, cap, &held, *buf, *len);
 	if (fd >= 0)
 		close(fd);
 	return ret;
@@ -638,7 +644,8 @@ int ta_key_read(const char *path, uint8_t key[KEY_BYTES], char *err, size_t errl
 {
 	uint8_t *buf = NULL;
 	size_t len = 0, n;
-	int r = ta_file_read(path, TA_FILE_SECRET, KEY_FILE_MAX, &buf, &len, err, errlen);
+	/* cached: a host reads it for every OTP login (ta_file_read_cached) */
+	int r = ta_file_read_cached(path, TA_FILE_SECRET, KEY_FILE_MAX, &buf, &len, err, errlen);
 
 	if (r != TA_OK)
 		return r;

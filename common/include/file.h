@@ -84,18 +84,21 @@ int ta_file_read(const char *path, ta_file_kind kind, size_t cap, uint8_t **buf,
                  char *err, size_t errlen);
 
 /*
- * ta_file_read of a plain (not secret) file that a long-lived host reads
- * again and again (the configuration, once per PAM handle).  The first
- * read walks and checks as ta_file_read does and keeps the text with the
- * file's identity (device, inode, size, mtime, ctime); a later read whose
- * lstat of path shows the same identity gets a copy without walking again.
- * Any write, chmod, chown or rename over the path changes that identity.
- * Files changed in the last two seconds are not kept (file times tick
- * coarsely).  Folders above the file are not walked again while it is
- * unchanged (SECURITY.md, "Reused handles").
+ * ta_file_read of a file that a long-lived host reads again and again (the
+ * configuration, once per PAM handle; the master key, once per OTP login).
+ * The first read walks and checks as ta_file_read does for kind and keeps
+ * the text with the file's identity (device, inode, size, mtime, ctime)
+ * and kind; a later read of the same kind whose lstat of path shows the
+ * same identity gets a copy without walking again.  Any write, chmod,
+ * chown or rename over the path changes that identity.  Files changed in
+ * the last two seconds are not kept (file times tick coarsely).  Folders
+ * above the file are not walked again while it is unchanged (SECURITY.md,
+ * "Reused handles").  A secret's text stays in the process's memory until
+ * it is replaced or the process exits, and is wiped then; the caller
+ * wipes its copy.
  */
-int ta_file_read_cached(const char *path, size_t cap, uint8_t **buf, size_t *len, char *err,
-                        size_t errlen);
+int ta_file_read_cached(const char *path, ta_file_kind kind, size_t cap, uint8_t **buf,
+                        size_t *len, char *err, size_t errlen);
 
 /*
  * Create a new secret file with O_EXCL and mode 0600 (set with fchmod, so
@@ -108,8 +111,9 @@ int ta_file_create_secret(const char *path, const void *data, size_t len, char *
  * Key files hold 32 bytes as 64 hex characters and a newline.
  * ta_key_create writes a fresh random one (O_EXCL, 0600; TA_ERR_EXISTS if
  * present).  ta_key_read checks the file like any secret file and decodes
- * it into key; TA_ERR_CORRUPT if it is not 64 hex characters.  Every
- * buffer, and key itself on failure, is wiped.
+ * it into key; TA_ERR_CORRUPT if it is not 64 hex characters.  It reads
+ * through ta_file_read_cached.  Every buffer, and key itself on failure,
+ * is wiped.
  */
 int ta_key_create(const char *path, char *err, size_t errlen);
 int ta_key_read(const char *path, uint8_t key[32], char *err, size_t errlen);

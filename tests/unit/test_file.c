@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "file.h"
 #include "ta.h"
 
@@ -77,7 +78,7 @@ static int read_any(const char *rel, int cached, char *out, size_t cap, char *er
 
 	at(p, sizeof(p), rel);
 	err[0] = '\0';
-	r = cached ? ta_file_read_cached(p, 1024, &buf, &len, err, errlen)
+	r = cached ? ta_file_read_cached(p, TA_FILE_PLAIN, 1024, &buf, &len, err, errlen)
 	           : ta_file_read(p, TA_FILE_PLAIN, 1024, &buf, &len, err, errlen);
 	if (r == TA_OK) {
 		snprintf(out, cap, "%s", (const char *)buf);
@@ -131,6 +132,43 @@ static void test_read_cached(void **state)
 	assert_int_equal(read_cached_rel("c", out, sizeof(out), err, sizeof(err)),
 	                 TA_ERR_INSECURE);
 	assert_non_null(strstr(err, "symbolic link"));
+}
+
+static int read_cached_kind(const char *rel, ta_file_kind kind, char *err, size_t errlen)
+{
+	char p[256];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	at(p, sizeof(p), rel);
+	r = ta_file_read_cached(p, kind, 1024, &buf, &len, err, errlen);
+	if (buf != NULL)
+		ta_wipe(buf, len);
+	free(buf);
+	return r;
+}
+
+/*
+ * The master key goes through the same cache, kept with the checks it
+ * passed: text kept as a plain file's never answers a secret's read (a
+ * 0644 file is no secret), and a chmod that opens the kept key to others is seen.
+ */
+static void test_read_cached_secret(void **state)
+{
+	char err[512], p[256];
+	(void)state;
+	write_file("k", "0123", 0600);
+	write_file("pub", "0123", 0644);
+	sleep(3); /* past the settling time: reads are kept */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(read_cached_kind("k", TA_FILE_SECRET, err, sizeof(err)), TA_OK);
+		assert_int_equal(read_cached_kind("pub", TA_FILE_PLAIN, err, sizeof(err)), TA_OK);
+	}
+	assert_int_equal(read_cached_kind("pub", TA_FILE_SECRET, err, sizeof(err)),
+	                 TA_ERR_INSECURE);
+	assert_int_equal(chmod((at(p, sizeof(p), "k"), p), 0604), 0);
+	assert_int_equal(read_cached_kind("k", TA_FILE_SECRET, err, sizeof(err)), TA_ERR_INSECURE);
 }
 
 /*
@@ -435,6 +473,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_modes_whatever_the_umask, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_cached, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_cached_per_euid, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_cached_secret, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
