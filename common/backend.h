@@ -40,6 +40,10 @@ struct ta_check {
 	 * an earlier streak); out: the backend did, atomically with spending
 	 * the credential, so the caller need not write again */
 	int clear_throttle, cleared;
+	/* in (local backend only): this guess's charge is written in a store
+	 * transaction left open; check inside it, begin none and end none:
+	 * the caller commits the charge and the check together */
+	int charge_open;
 	/* no backend is asked after this one: "unknown here" would end the
 	 * check as "no credential" rather than as a refusal */
 	int last;

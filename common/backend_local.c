@@ -112,6 +112,8 @@ static int check_otp(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 {
 	int r;
 
+	if (c->charge_open) /* inside the charge's transaction: the caller commits */
+		return check_otp_locked(ctx, st, c);
 	if (ta_store_begin_user(st, c->user, c->tenant) != TA_OK) {
 		ta_logf(ctx, TA_LOG_ERR, "store busy or read-only: %s", ta_store_errmsg(st));
 		return TA_ERR_UNAVAILABLE;

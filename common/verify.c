@@ -318,8 +318,8 @@ int ta_resolve_identity(const ta_config *cfg, const char *user, const char *tena
  * live under the store's cap (ta_store_throttle_put).  *wrote says
  * whether a row was written.  TA_OK, or the reason nothing could be.
  */
-static int record_failure(ta_ctx *ctx, ta_store *st, const char *user, const char *tenant,
-                          int any_user, int *wrote)
+static int record_failure_as(ta_ctx *ctx, ta_store *st, const char *user, const char *tenant,
+                             int any_user, int keep_open, int *wrote)
 {
 	struct ta_throttle t;
 	int64_t now = ta_now(ctx);
@@ -359,6 +359,10 @@ static int record_failure(ta_ctx *ctx, ta_store *st, const char *user, const cha
 		        TA_Q(user), TA_THROTTLE_MAX);
 		return r;
 	}
+	if (r == TA_OK && keep_open) { /* the caller commits: see charged_check */
+		*wrote = 1;
+		return TA_OK;
+	}
 	if (r != TA_OK || (r = ta_store_commit(st)) != TA_OK)
 		goto fail;
 	*wrote = 1;
@@ -368,6 +372,12 @@ fail:
 	ta_logf(ctx, TA_LOG_ERR, "cannot record failure for user=%s: %s", TA_Q(user),
 	        ta_store_errmsg(st));
 	return r != TA_OK ? r : TA_ERR_UNAVAILABLE;
+}
+
+static int record_failure(ta_ctx *ctx, ta_store *st, const char *user, const char *tenant,
+                          int any_user, int *wrote)
+{
+	return record_failure_as(ctx, st, user, tenant, any_user, 0, wrote);
 }
 
 int ta_throttle_fail(ta_ctx *ctx, const char *user, const char *tenant)
@@ -419,12 +429,13 @@ static int guessable(const struct ta_check *c)
  * Run the backends in configured order until one knows the user; *by
  * receives the one that answered (NULL when none was asked).
  */
-static int run_backends(ta_ctx *ctx, struct ta_check *c, const struct ta_backend **by)
+static int run_backends_from(ta_ctx *ctx, struct ta_check *c, unsigned first,
+                             const struct ta_backend **by)
 {
 	int r = TA_ERR_NO_CREDENTIAL;
 
 	*by = NULL;
-	for (unsigned i = 0; i < ctx->nbackends; i++) {
+	for (unsigned i = first; i < ctx->nbackends; i++) {
 		if (c->credential_len > TA_MAX_CREDENTIAL &&
 		    !(ctx->backends[i]->flags & TA_BACKEND_LONG_CREDENTIALS))
 			continue; /* a long JWT is no credential of this backend's */
@@ -434,7 +445,44 @@ static int run_backends(ta_ctx *ctx, struct ta_check *c, const struct ta_backend
 		/* Only "unknown here" and "cannot tell" fall through to the next. */
 		if (r != TA_ERR_NO_CREDENTIAL && r != TA_ERR_UNAVAILABLE)
 			return r;
+		if (c->charge_open) /* committed before any other backend is asked */
+			return r;
 	}
+	return r;
+}
+
+static int run_backends(ta_ctx *ctx, struct ta_check *c, const struct ta_backend **by)
+{
+	return run_backends_from(ctx, c, 0, by);
+}
+
+/*
+ * A guess charged and checked in one write transaction: the local store
+ * is asked first, inside the transaction that wrote the charge (a right
+ * code spends its counter and lifts the charge in the same commit).  The
+ * verdict counts only once that commit is through: if it fails, a right
+ * and a wrong code get the same answer, "unavailable", as a charge that
+ * could not be written always did.  Only then are later backends asked,
+ * outside the transaction (no network call under a store lock).
+ */
+static int charged_check(ta_ctx *ctx, ta_store *st, struct ta_check *c,
+                         const struct ta_backend **by)
+{
+	int r;
+
+	c->charge_open = 1;
+	r = run_backends(ctx, c, by);
+	c->charge_open = 0;
+	if (ta_store_commit(st) != TA_OK) {
+		ta_logf(ctx, TA_LOG_ERR,
+		        "refusing a code for user=%s: the attempt cannot be counted: %s",
+		        TA_Q(c->user), ta_store_errmsg(st));
+		c->cleared = 0;
+		return TA_ERR_UNAVAILABLE;
+	}
+	/* the charge is written: the remaining backends, as usual */
+	if ((r == TA_ERR_NO_CREDENTIAL || r == TA_ERR_UNAVAILABLE) && ctx->nbackends > 1)
+		r = run_backends_from(ctx, c, 1, by);
 	return r;
 }
 
@@ -484,7 +532,7 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 	unsigned flags = ctx->backend_flags;
 	/* storeless: no configured backend checks against the store */
 	int storeless = !(flags & TA_BACKEND_STORE), any_user = !!(flags & TA_BACKEND_FOREIGN_USERS),
-	    charged = 0, wrote = 0;
+	    charged = 0, wrote = 0, inline_charge;
 	int r = open_store_as(ctx, &st, storeless ? TA_LOG_WARNING : TA_LOG_ERR, storeless);
 
 	/* Only a storeless host with no store at all (none, and none could be
@@ -501,9 +549,11 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 	}
 	if ((r = ta_throttle_check(ctx, st, c->user, c->tenant, &t)) != TA_OK)
 		return r;
+	/* the local store first: the charge stays open for its check */
+	inline_charge = guessable(c) && ctx->nbackends > 0 && ctx->backends[0] == &ta_backend_local;
 	if (guessable(c)) {
-		if ((r = record_failure(ctx, st, c->user, c->tenant, any_user, &charged)) ==
-		    TA_ERR_LOCKED)
+		if ((r = record_failure_as(ctx, st, c->user, c->tenant, any_user, inline_charge,
+		                           &charged)) == TA_ERR_LOCKED)
 			return r;
 		if (r != TA_OK) {
 			ta_logf(ctx, TA_LOG_ERR,
@@ -513,7 +563,7 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 		}
 	}
 	c->clear_throttle = charged || t.failures > 0 || t.lockouts > 0;
-	r = run_backends(ctx, c, &by);
+	r = inline_charge && charged ? charged_check(ctx, st, c, &by) : run_backends(ctx, c, &by);
 	if (ta_err_is_rejection(r) && !guessable(c))
 		(void)record_failure(ctx, st, c->user, c->tenant,
 		                     by != NULL && (by->flags & TA_BACKEND_FOREIGN_USERS), &wrote);
