@@ -44,6 +44,9 @@ struct ta_check {
 	 * transaction left open; check inside it, begin none and end none:
 	 * the caller commits the charge and the check together */
 	int charge_open;
+	/* out: with charge_open, a token's last use is due: the caller writes
+	 * it after the commit (a failed touch never fails a login) */
+	int touch_after;
 	/* no backend is asked after this one: "unknown here" would end the
 	 * check as "no credential" rather than as a refusal */
 	int last;

@@ -52,9 +52,13 @@ static int check_token(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 	if (row.expires != 0 && row.expires <= ta_now(ctx))
 		return TA_ERR_EXPIRED;
 	/* Coarse last use: a write only when the stored one is an hour old, so
-	 * repeated checks stay read-only; a failed write never fails a login. */
-	if (row.last_used <= ta_now(ctx) - TA_LAST_USED_STEP &&
-	    ta_store_token_touch(st, row.id, ta_now(ctx)) != TA_OK)
+	 * repeated checks stay read-only; a failed write never fails a login,
+	 * so none goes in a charge's transaction (see charged_check). */
+	if (row.last_used > ta_now(ctx) - TA_LAST_USED_STEP)
+		return TA_OK;
+	if (c->charge_open)
+		c->touch_after = 1;
+	else if (ta_store_token_touch(st, row.id, ta_now(ctx)) != TA_OK)
 		ta_logf(ctx, TA_LOG_DEBUG, "token %s: last use not recorded: %s", row.id,
 		        ta_store_errmsg(st));
 	return TA_OK;

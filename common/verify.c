@@ -470,16 +470,31 @@ static int charged_check(ta_ctx *ctx, ta_store *st, struct ta_check *c,
 {
 	int r;
 
+	int wrote = 0;
+
 	c->charge_open = 1;
 	r = run_backends(ctx, c, by);
 	c->charge_open = 0;
 	if (ta_store_commit(st) != TA_OK) {
-		ta_logf(ctx, TA_LOG_ERR,
-		        "refusing a code for user=%s: the attempt cannot be counted: %s",
-		        TA_Q(c->user), ta_store_errmsg(st));
+		/* Nothing was written, and a right code may have failed where a
+		 * wrong one would not (SQLite ends a transaction itself when a
+		 * statement runs out of memory or disk): count the attempt on its
+		 * own, as for a wrong code, and answer as for one. */
+		ta_logf(ctx, TA_LOG_ERR, "cannot commit the check of user=%s: %s", TA_Q(c->user),
+		        ta_store_errmsg(st));
 		c->cleared = 0;
-		return TA_ERR_UNAVAILABLE;
+		if (record_failure(ctx, st, c->user, c->tenant, 1, &wrote) != TA_OK || !wrote) {
+			ta_logf(ctx, TA_LOG_ERR,
+			        "refusing a code for user=%s: the attempt cannot be counted",
+			        TA_Q(c->user));
+			return TA_ERR_UNAVAILABLE;
+		}
+		return TA_ERR_REJECTED;
 	}
+	if (r == TA_OK && c->touch_after &&
+	    ta_store_token_touch(st, c->out->token_id, ta_now(ctx)) != TA_OK)
+		ta_logf(ctx, TA_LOG_DEBUG, "token %s: last use not recorded: %s", c->out->token_id,
+		        ta_store_errmsg(st));
 	/* the charge is written: the remaining backends, as usual */
 	if ((r == TA_ERR_NO_CREDENTIAL || r == TA_ERR_UNAVAILABLE) && ctx->nbackends > 1)
 		r = run_backends_from(ctx, c, 1, by);
