@@ -460,17 +460,16 @@ static int run_backends(ta_ctx *ctx, struct ta_check *c, const struct ta_backend
  * A guess charged and checked in one write transaction: the local store
  * is asked first, inside the transaction that wrote the charge (a right
  * code spends its counter and lifts the charge in the same commit).  The
- * verdict counts only once that commit is through: if it fails, a right
- * and a wrong code get the same answer, "unavailable", as a charge that
- * could not be written always did.  Only then are later backends asked,
- * outside the transaction (no network call under a store lock).
+ * verdict counts only once that commit is through: if it fails, the
+ * attempt is charged again on its own and every code, right or wrong,
+ * gets the answer of a wrong one ("unavailable" when even that charge
+ * cannot be written).  Only then are later backends asked, outside the
+ * transaction (no network call under a store lock).
  */
 static int charged_check(ta_ctx *ctx, ta_store *st, struct ta_check *c,
                          const struct ta_backend **by)
 {
-	int r;
-
-	int wrote = 0;
+	int r, wrote = 0;
 
 	c->charge_open = 1;
 	r = run_backends(ctx, c, by);
