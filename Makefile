@@ -102,10 +102,13 @@ $(B)/tokenauth: cli/tokenauth.c $(CORE_LIB)
 
 # ---- tests -----------------------------------------------------------------
 
+# A unit test may replace core functions to inject faults (ld --wrap).
+WRAP_test_verify_faults = -Wl,--wrap=ta_store_commit,--wrap=ta_store_begin_user
+
 $(B)/tests/%: tests/unit/%.c tests/unit/*.h $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -Wno-conversion -o $@ $< $(CORE_LIB) $(LDFLAGS) \
-	    $(CORE_LIBS) -lcmocka
+	    $(WRAP_$*) $(CORE_LIBS) -lcmocka
 
 check-unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
@@ -142,7 +145,7 @@ check-fuzz: $(FUZZ_BIN)
 
 # The standing adversarial suite (SECURITY.md): one script per boundary in
 # tests/attacks, then the front-ends' own attack targets.
-check-attacks: all
+check-attacks: all $(B)/tests/test_verify_faults
 	@sh tests/attacks/run.sh $(B)
 	@for t in $(ATTACK_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done
 

@@ -456,20 +456,50 @@ static int run_backends(ta_ctx *ctx, struct ta_check *c, const struct ta_backend
 	return run_backends_from(ctx, c, 0, by);
 }
 
+/* How often a charge lost with a failed commit is written again before
+ * the attempt is refused as uncountable (each try waits for the lock up
+ * to TA_STORE_BUSY_MS). */
+#define TA_RECHARGE_TRIES 3
+
+/*
+ * Charge again, on its own, an attempt whose commit failed, and answer as
+ * for a wrong code.  A lockout another login wrote since the rollback
+ * released the lock counts as the charge (a wrong code, committed, would
+ * have been refused, not found locked); a busy or failing store is tried
+ * again a few times before the attempt is refused as uncountable.
+ */
+static int recharge(ta_ctx *ctx, ta_store *st, struct ta_check *c)
+{
+	int r = TA_ERR_UNAVAILABLE, wrote = 0;
+
+	for (unsigned i = 0; i < TA_RECHARGE_TRIES; i++) {
+		r = record_failure(ctx, st, c->user, c->tenant, 1, &wrote);
+		if (r == TA_ERR_LOCKED || (r == TA_OK && wrote))
+			return TA_OK;
+		if (r != TA_ERR_UNAVAILABLE && r != TA_ERR_NOMEM)
+			break;
+	}
+	ta_logf(ctx, TA_LOG_ERR, "refusing a code for user=%s: the attempt cannot be counted",
+	        TA_Q(c->user));
+	return TA_ERR_UNAVAILABLE;
+}
+
 /*
  * A guess charged and checked in one write transaction: the local store
  * is asked first, inside the transaction that wrote the charge (a right
  * code spends its counter and lifts the charge in the same commit).  The
  * verdict counts only once that commit is through: if it fails, the
- * attempt is charged again on its own and every code, right or wrong,
- * gets the answer of a wrong one ("unavailable" when even that charge
- * cannot be written).  Only then are later backends asked, outside the
- * transaction (no network call under a store lock).
+ * attempt is charged again on its own (recharge) and a right code gets
+ * the answer of a wrong one ("unavailable" for either when even that
+ * charge cannot be written).  Only then are later backends asked, outside
+ * the transaction (no network call under a store lock); the local
+ * answers that send a check on ("no credential", "unavailable") do not
+ * depend on the code, so they still may after a failed commit.
  */
 static int charged_check(ta_ctx *ctx, ta_store *st, struct ta_check *c,
                          const struct ta_backend **by)
 {
-	int r, wrote = 0;
+	int r;
 
 	c->charge_open = 1;
 	r = run_backends(ctx, c, by);
@@ -477,23 +507,20 @@ static int charged_check(ta_ctx *ctx, ta_store *st, struct ta_check *c,
 	if (ta_store_commit(st) != TA_OK) {
 		/* Nothing was written, and a right code may have failed where a
 		 * wrong one would not (SQLite ends a transaction itself when a
-		 * statement runs out of memory or disk): count the attempt on its
-		 * own, as for a wrong code, and answer as for one. */
+		 * statement runs out of memory or disk). */
 		ta_logf(ctx, TA_LOG_ERR, "cannot commit the check of user=%s: %s", TA_Q(c->user),
 		        ta_store_errmsg(st));
 		c->cleared = 0;
-		if (record_failure(ctx, st, c->user, c->tenant, 1, &wrote) != TA_OK || !wrote) {
-			ta_logf(ctx, TA_LOG_ERR,
-			        "refusing a code for user=%s: the attempt cannot be counted",
-			        TA_Q(c->user));
+		c->touch_after = 0;
+		if (recharge(ctx, st, c) != TA_OK)
 			return TA_ERR_UNAVAILABLE;
-		}
-		return TA_ERR_REJECTED;
-	}
-	if (r == TA_OK && c->touch_after &&
-	    ta_store_token_touch(st, c->out->token_id, ta_now(ctx)) != TA_OK)
+		if (r == TA_OK)
+			r = TA_ERR_REJECTED;
+	} else if (r == TA_OK && c->touch_after &&
+	           ta_store_token_touch(st, c->out->token_id, ta_now(ctx)) != TA_OK) {
 		ta_logf(ctx, TA_LOG_DEBUG, "token %s: last use not recorded: %s", c->out->token_id,
 		        ta_store_errmsg(st));
+	}
 	/* the charge is written: the remaining backends, as usual */
 	if ((r == TA_ERR_NO_CREDENTIAL || r == TA_ERR_UNAVAILABLE) && ctx->nbackends > 1)
 		r = run_backends_from(ctx, c, 1, by);

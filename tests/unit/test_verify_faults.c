@@ -1,0 +1,180 @@
+/*
+ * test_verify_faults.c - a charged check whose commit fails.  Linked with
+ * -Wl,--wrap=ta_store_commit,--wrap=ta_store_begin_user (Makefile,
+ * WRAP_test_verify_faults) so that a commit or a begin fails on demand,
+ * where SQLite would fail them only at the edge of memory or disk.
+ *
+ * What must hold: whatever the code, right or wrong, the answer is the
+ * one a wrong code gets, the attempt is counted, and a right code stays
+ * unspent; also when another login locks the user between the rollback
+ * and the charge written again, and when the store is busy for a while.
+ */
+#include "helpers.h"
+
+#include "ctx_int.h"
+#include "otp.h"
+#include "store.h"
+
+int __real_ta_store_commit(ta_store *st);
+int __wrap_ta_store_commit(ta_store *st);
+int __real_ta_store_begin_user(ta_store *st, const char *user, const char *tenant);
+int __wrap_ta_store_begin_user(ta_store *st, const char *user, const char *tenant);
+
+static struct {
+	int fail_commits;   /* commits to fail (rolled back, as SQLite does) */
+	int lock_between;   /* after a failed commit, another login locks the user */
+	int busy_begins;    /* begins after a failed commit to answer "busy" */
+	int after_failure;  /* a commit has failed: busy_begins applies */
+	int64_t now;
+} fault;
+
+int __wrap_ta_store_commit(ta_store *st)
+{
+	if (fault.fail_commits == 0)
+		return __real_ta_store_commit(st);
+	fault.fail_commits--;
+	ta_store_rollback(st);
+	fault.after_failure = 1;
+	if (fault.lock_between) {
+		struct ta_throttle t = {0, 1, fault.now + 600};
+		fault.lock_between = 0;
+		assert_int_equal(__real_ta_store_begin_user(st, "alice", ""), TA_OK);
+		assert_int_equal(ta_store_throttle_put(st, "alice", "", &t, fault.now, 0), TA_OK);
+		assert_int_equal(__real_ta_store_commit(st), TA_OK);
+	}
+	return TA_ERR_UNAVAILABLE;
+}
+
+int __wrap_ta_store_begin_user(ta_store *st, const char *user, const char *tenant)
+{
+	if (fault.after_failure && fault.busy_begins > 0) {
+		fault.busy_begins--;
+		return TA_ERR_UNAVAILABLE; /* SQLITE_BUSY after the busy timeout */
+	}
+	return __real_ta_store_begin_user(st, user, tenant);
+}
+
+static const char *sec = "12345678901234567890";
+
+static struct env *setup(void)
+{
+	struct env *e = env_init();
+	struct ta_otp_params p = {TA_OTP_TOTP, TA_HASH_SHA1, 6, 30};
+	uint8_t out[TA_OTP_MAX_SECRET];
+	size_t n = 0;
+
+	memset(&fault, 0, sizeof(fault));
+	set(e, "max_failures", "5");
+	set(e, "lockout", "600");
+	env_reopen(e);
+	assert_int_equal(ta_otp_enroll(e->ctx, "alice", NULL, &p, (const uint8_t *)sec,
+	                               strlen(sec), 0, 0, out, &n),
+	                 TA_OK);
+	fault.now = 1234567890;
+	ta_ctx_set_time(e->ctx, fault.now);
+	return e;
+}
+
+static void right_code(char *buf)
+{
+	uint32_t v = 0;
+	assert_int_equal(ta_otp_code((const uint8_t *)sec, strlen(sec), TA_HASH_SHA1, 6,
+	                             (uint64_t)fault.now / 30, &v),
+	                 TA_OK);
+	snprintf(buf, 16, "%06u", (unsigned)v);
+}
+
+/* A wrong code of the same shape (the right one plus one, mod 10^6). */
+static void wrong_code(char *buf)
+{
+	right_code(buf);
+	snprintf(buf, 16, "%06lu", (strtoul(buf, NULL, 10) + 1) % 1000000);
+}
+
+static unsigned failures(struct env *e)
+{
+	struct ta_throttle t;
+	ta_store *st = NULL;
+	assert_int_equal(ta_ctx_store(e->ctx, &st), TA_OK);
+	assert_int_equal(ta_store_throttle_get(st, "alice", "", &t), TA_OK);
+	return t.failures;
+}
+
+static void test_failed_commit_answers_as_wrong(void **state)
+{
+	struct env *e = setup();
+	char right[16], wrong[16];
+	(void)state;
+	right_code(right);
+	wrong_code(wrong);
+	fault.fail_commits = 1;
+	assert_int_equal(check(e, "alice", NULL, right), TA_ERR_REJECTED);
+	assert_int_equal(failures(e), 1); /* counted, as a wrong code is */
+	fault.fail_commits = 1;
+	assert_int_equal(check(e, "alice", NULL, wrong), TA_ERR_REJECTED);
+	assert_int_equal(failures(e), 2);
+	/* nothing was spent: the right code still opens, once */
+	assert_int_equal(check(e, "alice", NULL, right), TA_OK);
+	assert_int_equal(failures(e), 0);
+	assert_int_equal(check(e, "alice", NULL, right), TA_ERR_REPLAY);
+	env_free(e);
+}
+
+/* The rollback let go of the lock and another login locked the user. */
+static void test_locked_between_is_counted(void **state)
+{
+	struct env *e = setup();
+	char right[16], wrong[16];
+	unsigned n = 0;
+	(void)state;
+	right_code(right);
+	wrong_code(wrong);
+	fault.fail_commits = 1;
+	fault.lock_between = 1;
+	assert_int_equal(check(e, "alice", NULL, right), TA_ERR_REJECTED);
+	assert_int_equal(check(e, "alice", NULL, wrong), TA_ERR_LOCKED);
+	assert_int_equal(check(e, "alice", NULL, right), TA_ERR_LOCKED);
+	assert_int_equal(ta_throttle_unlock(e->ctx, "alice", NULL, &n), TA_OK);
+	fault.fail_commits = 1;
+	fault.lock_between = 1;
+	assert_int_equal(check(e, "alice", NULL, wrong), TA_ERR_REJECTED);
+	assert_int_equal(ta_throttle_unlock(e->ctx, "alice", NULL, &n), TA_OK);
+	assert_int_equal(check(e, "alice", NULL, right), TA_OK);
+	env_free(e);
+}
+
+/* A busy store is tried again; one that stays busy refuses every code alike. */
+static void test_busy_recharge(void **state)
+{
+	struct env *e = setup();
+	char right[16], wrong[16];
+	(void)state;
+	right_code(right);
+	wrong_code(wrong);
+	fault.fail_commits = 1;
+	fault.busy_begins = 2;
+	assert_int_equal(check(e, "alice", NULL, right), TA_ERR_REJECTED);
+	assert_int_equal(fault.busy_begins, 0);
+	assert_int_equal(failures(e), 1);
+	for (int w = 0; w < 2; w++) {
+		fault.after_failure = 0;
+		fault.fail_commits = 1;
+		fault.busy_begins = 3;
+		assert_int_equal(check(e, "alice", NULL, w ? wrong : right), TA_ERR_UNAVAILABLE);
+		assert_int_equal(fault.busy_begins, 0);
+		assert_int_equal(failures(e), 1); /* nothing could be written */
+	}
+	fault.after_failure = 0;
+	assert_int_equal(check(e, "alice", NULL, right), TA_OK);
+	env_free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_failed_commit_answers_as_wrong),
+	    cmocka_unit_test(test_locked_between_is_counted),
+	    cmocka_unit_test(test_busy_recharge),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
