@@ -282,6 +282,7 @@ static int begin_with(ta_store *st, int read_only)
 
 	if (st == NULL)
 		return TA_ERR_INPUT;
+	ta_store_snapshot_end(st);
 	if ((r = read_only ? st->ops->begin_read(st) : st->ops->begin(st)) == TA_OK)
 		st->in_txn = 1;
 	return r;
@@ -298,6 +299,7 @@ int ta_store_begin_user(ta_store *st, const char *user, const char *tenant)
 
 	if (st == NULL || !names_ok(user, tenant, 0))
 		return TA_ERR_INPUT;
+	ta_store_snapshot_end(st);
 	if ((r = st->ops->begin_user(st, user, tenant)) == TA_OK)
 		st->in_txn = 1;
 	return r;
@@ -308,10 +310,32 @@ int ta_store_begin_read(ta_store *st)
 	return begin_with(st, 1);
 }
 
+int ta_store_snapshot(ta_store *st)
+{
+	int r;
+
+	if (st == NULL)
+		return TA_ERR_INPUT;
+	if (st->in_txn || st->in_snapshot || st->ops->snapshot == NULL)
+		return TA_OK;
+	if ((r = st->ops->snapshot(st)) == TA_OK)
+		st->in_snapshot = 1;
+	return r;
+}
+
+void ta_store_snapshot_end(ta_store *st)
+{
+	if (st != NULL && st->in_snapshot) {
+		st->ops->rollback(st);
+		st->in_snapshot = 0;
+	}
+}
+
 int ta_store_commit(ta_store *st)
 {
 	int r;
 
+	ta_store_snapshot_end(st);
 	if (st == NULL || !st->in_txn)
 		return TA_OK;
 	if ((r = st->ops->commit(st)) != TA_OK)
@@ -322,6 +346,7 @@ int ta_store_commit(ta_store *st)
 
 void ta_store_rollback(ta_store *st)
 {
+	ta_store_snapshot_end(st);
 	if (st != NULL && st->in_txn) {
 		st->ops->rollback(st);
 		st->in_txn = 0;
@@ -355,6 +380,7 @@ int ta_store_token_revoke_id(ta_store *st, const char *id, int64_t now)
 {
 	if (st == NULL || !name_ok(id, TA_TOKEN_ID_LEN))
 		return TA_ERR_INPUT;
+	ta_store_snapshot_end(st); /* never write from a snapshot */
 	return st->ops->token_revoke_id(st, id, now);
 }
 
@@ -366,6 +392,7 @@ int ta_store_token_revoke_user(ta_store *st, const char *user, const char *tenan
 
 	if (st == NULL || !names_ok(user, tenant, 1))
 		return TA_ERR_INPUT;
+	ta_store_snapshot_end(st); /* never write from a snapshot */
 	r = st->ops->token_revoke_user(st, user, tenant, now, &n);
 	if (count != NULL)
 		*count = n;
@@ -469,6 +496,7 @@ int ta_store_otp_put(ta_store *st, const char *user, const char *tenant,
 	    row->next > TA_OTP_COUNTER_MAX || row->sealed_len == 0 ||
 	    row->sealed_len > sizeof(row->sealed))
 		return TA_ERR_INPUT;
+	ta_store_snapshot_end(st); /* never write from a snapshot */
 	return st->ops->otp_put(st, user, tenant, row, replace);
 }
 
@@ -484,6 +512,7 @@ int ta_store_otp_advance(ta_store *st, const char *user, const char *tenant, uin
 		return TA_ERR_INPUT;
 	if (next == 0 || next > (uint64_t)INT64_MAX)
 		return TA_ERR_REPLAY;
+	ta_store_snapshot_end(st); /* never write from a snapshot */
 	return st->ops->otp_advance(st, user, tenant, next);
 }
 
@@ -491,6 +520,7 @@ int ta_store_otp_delete(ta_store *st, const char *user, const char *tenant)
 {
 	if (st == NULL || !names_ok(user, tenant, 0))
 		return TA_ERR_INPUT;
+	ta_store_snapshot_end(st); /* never write from a snapshot */
 	return st->ops->otp_delete(st, user, tenant);
 }
 
@@ -510,6 +540,7 @@ int ta_store_throttle_put(ta_store *st, const char *user, const char *tenant,
 {
 	if (st == NULL || t == NULL || !names_ok(user, tenant, 0))
 		return TA_ERR_INPUT;
+	ta_store_snapshot_end(st); /* never write from a snapshot */
 	return st->ops->throttle_put(st, user, tenant, t, now, capped);
 }
 
@@ -526,6 +557,7 @@ int ta_store_throttle_clear(ta_store *st, const char *user, const char *tenant, 
 
 	if (st == NULL || !names_ok(user, tenant, 1))
 		return TA_ERR_INPUT;
+	ta_store_snapshot_end(st); /* never write from a snapshot */
 	r = st->ops->throttle_clear(st, user, tenant, &n);
 	if (count != NULL)
 		*count = n;
@@ -571,6 +603,7 @@ int ta_store_token_put(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
 	    (row->params != NULL && !name_ok(row->params, TA_MAX_PARAMS)) ||
 	    (row->label[0] != '\0' && !name_ok(row->label, TA_MAX_LABEL)) || row->last_used < 0)
 		return TA_ERR_INPUT;
+	ta_store_snapshot_end(st); /* never write from a snapshot */
 	return st->ops->token_put(st, hash, row, replace);
 }
 
@@ -582,6 +615,7 @@ int ta_store_otp_copy(ta_store *st, const char *user, const char *tenant,
 	    row->next > (uint64_t)INT64_MAX || row->sealed_len == 0 ||
 	    row->sealed_len > sizeof(row->sealed))
 		return TA_ERR_INPUT;
+	ta_store_snapshot_end(st); /* never write from a snapshot */
 	return st->ops->otp_put(st, user, tenant, row, replace);
 }
 
@@ -590,6 +624,7 @@ int ta_store_throttle_row_put(ta_store *st, const char *user, const char *tenant
 {
 	if (st == NULL || t == NULL || !names_ok(user, tenant, 0))
 		return TA_ERR_INPUT;
+	ta_store_snapshot_end(st); /* never write from a snapshot */
 	return st->ops->throttle_row_put(st, user, tenant, t, replace);
 }
 
@@ -643,6 +678,7 @@ int ta_store_token_touch(ta_store *st, const char *id, int64_t now)
 {
 	if (st == NULL || !name_ok(id, TA_TOKEN_ID_LEN))
 		return TA_ERR_INPUT;
+	ta_store_snapshot_end(st); /* never write from a snapshot */
 	return st->ops->token_touch(st, id, now);
 }
 
@@ -651,6 +687,7 @@ int ta_store_session_put(ta_store *st, const uint8_t hash[TA_SHA256_LEN], const 
 {
 	if (st == NULL || hash == NULL || !names_ok(user, tenant, 0))
 		return TA_ERR_INPUT;
+	ta_store_snapshot_end(st); /* never write from a snapshot */
 	return st->ops->session_put(st, hash, user, tenant, now);
 }
 
@@ -668,6 +705,7 @@ int ta_store_session_touch(ta_store *st, const uint8_t hash[TA_SHA256_LEN], int6
 {
 	if (st == NULL || hash == NULL)
 		return TA_ERR_INPUT;
+	ta_store_snapshot_end(st); /* never write from a snapshot */
 	return st->ops->session_touch(st, hash, now);
 }
 
@@ -675,6 +713,7 @@ int ta_store_session_delete(ta_store *st, const uint8_t hash[TA_SHA256_LEN])
 {
 	if (st == NULL || hash == NULL)
 		return TA_ERR_INPUT;
+	ta_store_snapshot_end(st); /* never write from a snapshot */
 	return st->ops->session_delete(st, hash);
 }
 
@@ -686,6 +725,7 @@ int ta_store_session_purge(ta_store *st, int64_t seen_before, int64_t created_be
 
 	if (st == NULL)
 		return TA_ERR_INPUT;
+	ta_store_snapshot_end(st); /* never write from a snapshot */
 	r = st->ops->session_purge(st, seen_before, created_before, &n);
 	if (count != NULL)
 		*count = n;

@@ -94,6 +94,18 @@ void ta_store_rollback(ta_store *st);
  */
 int ta_store_begin_read(ta_store *st);
 
+/*
+ * The reads that follow, until the next write, transaction, commit,
+ * rollback, ta_store_snapshot_end or release, share one snapshot: one
+ * lock for several reads (SQLite; a no-op where the engine has none).  A
+ * write ends it first, so nothing is written from a snapshot.  Hold it
+ * for microseconds, never across a network call or a prompt: it keeps
+ * the log from being checkpointed, and it does not see newer writes.
+ * ta_store_open_shared may hand out a handle with one open.
+ */
+int ta_store_snapshot(ta_store *st);
+void ta_store_snapshot_end(ta_store *st);
+
 /* Message of the engine's last error, for logs. */
 const char *ta_store_errmsg(ta_store *st);
 

@@ -37,6 +37,8 @@ struct ta_store {
 	pid_t pid;                  /* process that opened it; set by store.c */
 	int schema;                 /* set by the engine's open */
 	int in_txn;                 /* between begin and commit/rollback; store.c */
+	int in_snapshot;            /* a read snapshot is open (store.h); set by
+	                             * store.c or by the engine's recheck */
 	unsigned long reuses;       /* times taken from the pool; store.c */
 	unsigned long throttle_cap; /* most capped throttle rows; store.c */
 	struct ta_store *next;      /* pool list; store.c */
@@ -84,7 +86,8 @@ struct ta_store_ops {
 	int (*identify)(const char *path, struct ta_store_id *id, char *err, size_t errlen);
 	/* The rest of a fresh open's checks, on a pooled handle about to be
 	 * reused (now: what identify saw): TA_OK to reuse it, anything else to
-	 * close it. */
+	 * close it.  It may leave the read snapshot its checks read in open
+	 * (and set st->in_snapshot), for the caller's first reads. */
 	int (*recheck)(ta_store *st, const char *path, const struct ta_store_id *now, char *err,
 	               size_t errlen);
 	/* Bring a handle to rest before it is pooled (no transaction, no busy
@@ -98,6 +101,9 @@ struct ta_store_ops {
 	int (*begin_user)(ta_store *st, const char *user, const char *tenant);
 	/* A read-only transaction on one snapshot (for a copy's source). */
 	int (*begin_read)(ta_store *st);
+	/* Optional: a read transaction for the next reads (ta_store_snapshot),
+	 * ended by rollback.  NULL: reads run on their own. */
+	int (*snapshot)(ta_store *st);
 	int (*commit)(ta_store *st);
 	void (*rollback)(ta_store *st);
 	/* How many rows each table holds. */

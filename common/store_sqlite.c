@@ -48,6 +48,10 @@ enum {
 	Q_THROTTLE_CLEAR,
 	Q_THROTTLE_CLEAR_T,
 	Q_VERSION,
+	Q_BEGIN_WRITE,
+	Q_BEGIN_SNAPSHOT,
+	Q_COMMIT,
+	Q_ROLLBACK,
 	Q_ROWS,
 	Q_TOKEN_PUT,
 	Q_TOKEN_PUT_CLEAR,
@@ -101,6 +105,11 @@ static const char *const queries[Q_COUNT] = {
     [Q_THROTTLE_CLEAR] = "DELETE FROM throttle WHERE user=?",
     [Q_THROTTLE_CLEAR_T] = "DELETE FROM throttle WHERE user=? AND tenant=?",
     [Q_VERSION] = "PRAGMA user_version",
+    /* transactions, as cached statements: no parse on every login */
+    [Q_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+    [Q_BEGIN_SNAPSHOT] = "BEGIN DEFERRED",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
     /* the copy path (tokenauth store copy): whole rows, as given */
     [Q_ROWS] = "SELECT (SELECT count(*) FROM tokens),(SELECT count(*) FROM otp),"
                "(SELECT count(*) FROM throttle),(SELECT count(*) FROM sessions)",
@@ -250,9 +259,22 @@ static const char *sq_errmsg(ta_store *st)
 	return SQ(st)->db ? sqlite3_errmsg(SQ(st)->db) : "no store";
 }
 
+/* Step cached statement k, which has no parameters and returns no rows. */
+static int run_cached(struct sq_store *s, int k)
+{
+	sqlite3_stmt *q = NULL;
+	int r = stmt(s, k, &q), rc;
+
+	if (r != TA_OK)
+		return r;
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? TA_OK : map_rc(rc == SQLITE_ROW ? SQLITE_ERROR : rc);
+}
+
 static int sq_begin(ta_store *st)
 {
-	return exec(SQ(st), "BEGIN IMMEDIATE");
+	return run_cached(SQ(st), Q_BEGIN_WRITE);
 }
 
 /* One file, one writer: a user's transaction is any writer's. */
@@ -276,14 +298,22 @@ static int sq_begin_read(ta_store *st)
 	return r;
 }
 
+/* BEGIN alone, for ta_store_snapshot: the first read takes the snapshot
+ * (and the one read lock the reads share). */
+static int sq_snapshot(ta_store *st)
+{
+	return run_cached(SQ(st), Q_BEGIN_SNAPSHOT);
+}
+
 static int sq_commit(ta_store *st)
 {
-	return exec(SQ(st), "COMMIT");
+	return run_cached(SQ(st), Q_COMMIT);
 }
 
 static void sq_rollback(ta_store *st)
 {
-	if (SQ(st)->db != NULL && !sqlite3_get_autocommit(SQ(st)->db))
+	if (SQ(st)->db != NULL && !sqlite3_get_autocommit(SQ(st)->db) &&
+	    run_cached(SQ(st), Q_ROLLBACK) != TA_OK && !sqlite3_get_autocommit(SQ(st)->db))
 		sqlite3_exec(SQ(st)->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
@@ -585,10 +615,18 @@ static int sq_recheck(ta_store *st, const char *path, const struct ta_store_id *
 		return r;
 	if ((r = stmt(s, Q_VERSION, &q)) != TA_OK)
 		return r;
+	/* Read in the snapshot the caller's first reads will share (store.h,
+	 * ta_store_snapshot): one read lock for the check and those reads. */
+	if (sq_snapshot(st) == TA_OK)
+		st->in_snapshot = 1;
 	rc = sqlite3_step(q);
 	r = rc == SQLITE_ROW && sqlite3_column_int(q, 0) == TA_STORE_SCHEMA ? TA_OK
 	                                                                    : TA_ERR_CORRUPT;
 	done(q);
+	if (r != TA_OK && st->in_snapshot) {
+		sq_rollback(st);
+		st->in_snapshot = 0;
+	}
 	return r;
 }
 
@@ -1232,6 +1270,7 @@ const struct ta_store_ops ta_store_sqlite = {
     .begin = sq_begin,
     .begin_user = sq_begin_user,
     .begin_read = sq_begin_read,
+    .snapshot = sq_snapshot,
     .commit = sq_commit,
     .rollback = sq_rollback,
     .count = sq_count,

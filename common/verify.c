@@ -131,13 +131,13 @@ void ta_ctx_set_time(ta_ctx *ctx, int64_t now)
  * create, a missing store is made (0600 in a 0700 folder): a host that
  * verifies only remotely still needs one to count failures in.
  */
-static int open_store_as(ta_ctx *ctx, ta_store **st, int level, int create)
+static int open_store_as(ta_ctx *ctx, ta_store **st, int level, int create, int snapshot)
 {
 	char err[512], buf[TA_STORE_NAME_MAX];
 	const char *name = ta_config_store_name(ctx->cfg, buf, sizeof(buf));
-	int r;
+	int r, taken = ctx->store == NULL;
 
-	if (ctx->store == NULL) {
+	if (taken) {
 		/* from the pool when this process has an idle handle (hosts that
 		 * make a context per login); ta_ctx_free gives it back */
 		r = ta_store_open_shared(name, &ctx->store, err, sizeof(err));
@@ -159,12 +159,19 @@ static int open_store_as(ta_ctx *ctx, ta_store **st, int level, int create)
 		}
 	}
 	*st = ctx->store;
+	/* A pooled handle may come with a read snapshot open (store.h): only
+	 * the check keeps one, for its first reads, and ends it itself
+	 * (throttled_check); the backends it runs share it. */
+	if (snapshot)
+		ta_store_snapshot(ctx->store);
+	else if (taken)
+		ta_store_snapshot_end(ctx->store);
 	return TA_OK;
 }
 
 static int open_store(ta_ctx *ctx, ta_store **st, int level)
 {
-	int r = open_store_as(ctx, st, level, 0);
+	int r = open_store_as(ctx, st, level, 0, 0);
 
 	return r == TA_ERR_NOT_FOUND ? TA_ERR_UNAVAILABLE : r;
 }
@@ -441,6 +448,8 @@ static int run_backends_from(ta_ctx *ctx, struct ta_check *c, unsigned first,
 			continue; /* a long JWT is no credential of this backend's */
 		*by = ctx->backends[i];
 		c->last = i + 1 == ctx->nbackends;
+		if (!((*by)->flags & TA_BACKEND_STORE)) /* no snapshot held across the network */
+			ta_store_snapshot_end(ctx->store);
 		r = (*by)->check(ctx, &ctx->backend_state[i], c);
 		/* Only "unknown here" and "cannot tell" fall through to the next. */
 		if (r != TA_ERR_NO_CREDENTIAL && r != TA_ERR_UNAVAILABLE)
@@ -565,7 +574,7 @@ int ta_credential_own_shape(const char *cred, size_t len)
  * guesses or tell a right code from a wrong one.  Tokens (2^256) are
  * counted after the check, keeping a token success write-free.
  */
-static int throttled_check(ta_ctx *ctx, struct ta_check *c)
+static int throttled_check_in(ta_ctx *ctx, struct ta_check *c)
 {
 	struct ta_throttle t = {0, 0, 0};
 	const struct ta_backend *by = NULL;
@@ -574,7 +583,7 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 	/* storeless: no configured backend checks against the store */
 	int storeless = !(flags & TA_BACKEND_STORE), any_user = !!(flags & TA_BACKEND_FOREIGN_USERS),
 	    charged = 0, wrote = 0, inline_charge;
-	int r = open_store_as(ctx, &st, storeless ? TA_LOG_WARNING : TA_LOG_ERR, storeless);
+	int r = open_store_as(ctx, &st, storeless ? TA_LOG_WARNING : TA_LOG_ERR, storeless, 1);
 
 	/* Only a storeless host with no store at all (none, and none could be
 	 * made) goes on uncounted; a store that exists but fails is an outage. */
@@ -610,6 +619,15 @@ static int throttled_check(ta_ctx *ctx, struct ta_check *c)
 		                     by != NULL && (by->flags & TA_BACKEND_FOREIGN_USERS), &wrote);
 	else if (r == TA_OK && c->clear_throttle && !c->cleared)
 		ta_store_throttle_clear(st, c->user, c->tenant, NULL);
+	return r;
+}
+
+/* The reads before the first write share one snapshot (one read lock). */
+static int throttled_check(ta_ctx *ctx, struct ta_check *c)
+{
+	int r = throttled_check_in(ctx, c);
+
+	ta_store_snapshot_end(ctx->store);
 	return r;
 }
 

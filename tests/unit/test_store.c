@@ -423,6 +423,63 @@ static void test_key_files(void **state)
 	env_free(e);
 }
 
+/* Rows another connection sees (user u): a write is committed, not kept
+ * in a read snapshot. */
+static int rows_seen(const char *path, const char *u)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	int n = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM throttle WHERE user=?", -1, &q, NULL) ==
+	        SQLITE_OK &&
+	    sqlite3_bind_text(q, 1, u, -1, SQLITE_STATIC) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * A pooled handle comes back with the snapshot of its re-check open
+ * (store.h, ta_store_snapshot).  Every write ends it first: a write
+ * outside a transaction is committed at once, and a transaction begun
+ * from a snapshot sees the newest rows, not the snapshot's.
+ */
+static void test_write_ends_snapshot(void **state)
+{
+	struct env *e = env_init();
+	struct ta_throttle t = {1, 0, 0}, got;
+	ta_store *st = NULL, *other = NULL;
+	char err[256];
+	(void)state;
+	assert_int_equal(ta_store_open_shared(e->store, &st, err, sizeof(err)), TA_OK);
+	ta_store_release(st);
+	assert_int_equal(ta_store_open_shared(e->store, &st, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_store_throttle_get(st, "a", "", &got), TA_OK); /* in the snapshot */
+	assert_int_equal(ta_store_throttle_put(st, "a", "", &t, 1, 0), TA_OK);
+	assert_int_equal(rows_seen(e->store, "a"), 1);
+	/* a snapshot, another connection writes, then a transaction of ours */
+	assert_int_equal(ta_store_snapshot(st), TA_OK);
+	assert_int_equal(ta_store_throttle_get(st, "b", "", &got), TA_OK);
+	assert_int_equal(ta_store_open(e->store, 0, &other, err, sizeof(err)), TA_OK);
+	t.failures = 7;
+	assert_int_equal(ta_store_throttle_put(other, "b", "", &t, 1, 0), TA_OK);
+	ta_store_close(other);
+	assert_int_equal(ta_store_throttle_get(st, "b", "", &got), TA_OK);
+	assert_int_equal(got.failures, 0); /* the snapshot's view */
+	assert_int_equal(ta_store_begin_user(st, "b", ""), TA_OK);
+	assert_int_equal(ta_store_throttle_get(st, "b", "", &got), TA_OK);
+	assert_int_equal(got.failures, 7); /* the newest */
+	t.failures = 8;
+	assert_int_equal(ta_store_throttle_put(st, "b", "", &t, 1, 0), TA_OK);
+	assert_int_equal(ta_store_commit(st), TA_OK);
+	assert_int_equal(rows_seen(e->store, "b"), 1);
+	ta_store_release(st);
+	env_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +493,7 @@ int main(void)
 	    cmocka_unit_test(test_release_trims_only_unreused),
 	    cmocka_unit_test(test_key_files),
 	    cmocka_unit_test(test_second_open_keeps_locks),
+	    cmocka_unit_test(test_write_ends_snapshot),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

@@ -80,6 +80,68 @@ static void test_expiry_and_revocation(void **state)
 	env_free(e);
 }
 
+/*
+ * A long-lived context (tokenauthd, a SASL host) checks on one handle for
+ * its whole life.  The reads of a check share one snapshot; none may
+ * outlive the check: a revocation written by another process (the CLI)
+ * between two checks is seen by the second, also when the handle came
+ * from the pool with its snapshot open, and the log can be checkpointed
+ * between checks (no read transaction left behind).
+ */
+static void test_no_snapshot_outlives_a_check(void **state)
+{
+	struct env *e = env_init();
+	char tok[TA_TOKEN_LEN + 1], id[TA_TOKEN_ID_LEN + 1];
+	int64_t exp = 0;
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		int st = 0;
+		pid_t kid;
+		assert_int_equal(ta_token_issue(e->ctx, "alice", NULL, 0, NULL, tok, id, &exp), TA_OK);
+		env_reopen(e); /* a context whose handle is the pooled one */
+		assert_int_equal(check(e, "alice", NULL, tok), TA_OK);
+		assert_int_equal(check(e, "alice", NULL, tok), TA_OK);
+		if ((kid = fork()) == 0) { /* another process: revoke, checkpoint */
+			ta_ctx *other = NULL;
+			char sql[256];
+			int ok = ta_ctx_new(e->cfg, NULL, NULL, &other) == TA_OK &&
+			         (round == 0 ? ta_token_revoke(other, id)
+			                     : ta_token_issue(other, "bob", NULL, 0, NULL, tok, id,
+			                                      &exp)) == TA_OK;
+			ta_ctx_free(other);
+			if (round == 1) { /* hand the new token over */
+				FILE *f;
+				snprintf(sql, sizeof(sql), "%s/tok", e->dir);
+				ok = ok && (f = fopen(sql, "w")) != NULL && fputs(tok, f) >= 0 &&
+				     fclose(f) == 0;
+			}
+			snprintf(sql, sizeof(sql),
+			         "sqlite3 '%s' 'PRAGMA busy_timeout=0; PRAGMA wal_checkpoint(TRUNCATE)' "
+			         "| grep -qx '0|0|0'",
+			         e->store);
+			if (!ok)
+				_exit(2);
+			_exit(system(sql) == 0 ? 0 : 3);
+		}
+		assert_true(kid > 0);
+		assert_int_equal(waitpid(kid, &st, 0), kid);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+		if (round == 0) {
+			assert_int_equal(check(e, "alice", NULL, tok), TA_ERR_REVOKED);
+		} else { /* issued meanwhile */
+			char path[160], bob[TA_TOKEN_LEN + 1] = "";
+			FILE *f;
+			snprintf(path, sizeof(path), "%s/tok", e->dir);
+			assert_non_null(f = fopen(path, "r"));
+			assert_non_null(fgets(bob, sizeof(bob), f));
+			fclose(f);
+			assert_int_equal(check(e, "bob", NULL, bob), TA_OK);
+		}
+	}
+	env_free(e);
+}
+
 static void test_tenants(void **state)
 {
 	struct env *e = env_init();
@@ -358,6 +420,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_token_valid_wrong_unknown),
 	    cmocka_unit_test(test_expiry_and_revocation),
+	    cmocka_unit_test(test_no_snapshot_outlives_a_check),
 	    cmocka_unit_test(test_tenants),
 	    cmocka_unit_test(test_lockout_and_unlock),
 	    cmocka_unit_test(test_otp_once_and_modes),
