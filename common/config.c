@@ -122,7 +122,7 @@ static const struct option options[] = {
 static const struct option *find(const char *name)
 {
 	for (size_t i = 0; i < NOPTS; i++)
-		if (strcmp(options[i].name, name) == 0)
+		if (options[i].name[0] == name[0] && strcmp(options[i].name, name) == 0)
 			return &options[i];
 	return NULL;
 }
