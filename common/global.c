@@ -32,6 +32,7 @@
 #include "verify.h"
 
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,4 +194,50 @@ int ta_global_init(void)
 {
 	pthread_once(&once, init);
 	return init_rc == CURLE_OK ? TA_OK : TA_ERR_UNAVAILABLE;
+}
+
+/* ---- the process id, one system call per process ------------------------- */
+
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+static pid_t *pid_page; /* reads 0 in a forked child: MADV_WIPEONFORK */
+static size_t pid_page_len;
+
+static void pid_page_init(void)
+{
+	long len = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	if (len <= 0)
+		return;
+	p = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	if (madvise(p, (size_t)len, MADV_WIPEONFORK) != 0) { /* older kernel: getpid() */
+		munmap(p, (size_t)len);
+		return;
+	}
+	pid_page_len = (size_t)len;
+	pid_page = p;
+}
+
+pid_t ta_getpid(void)
+{
+	pid_t pid;
+
+	pthread_once(&pid_once, pid_page_init);
+	if (pid_page == NULL)
+		return getpid();
+	if ((pid = __atomic_load_n(pid_page, __ATOMIC_RELAXED)) == 0) {
+		pid = getpid();
+		__atomic_store_n(pid_page, pid, __ATOMIC_RELAXED);
+	}
+	return pid;
+}
+
+/* A SASL host unloads the plugin: give the page back. */
+__attribute__((destructor)) static void pid_page_free(void)
+{
+	if (pid_page != NULL)
+		munmap(pid_page, pid_page_len);
+	pid_page = NULL;
 }

@@ -4,6 +4,7 @@
  * The engines (store_sqlite.c) hold the queries; see store_int.h.
  */
 #include "store_int.h"
+#include "verify.h" /* ta_getpid */
 
 #include <errno.h>
 #include <pthread.h>
@@ -66,7 +67,7 @@ int ta_store_open(const char *path, int create, ta_store **out, char *err, size_
 	if ((r = ops->open(path, create, &st, err, errlen)) != TA_OK)
 		return r;
 	st->ops = ops;
-	st->pid = getpid();
+	st->pid = ta_getpid();
 	st->throttle_cap = TA_THROTTLE_MAX;
 	if ((st->path = strdup(path)) == NULL) {
 		ops->close(st);
@@ -158,7 +159,7 @@ static ta_store *pool_take(const char *path, const struct ta_store_id *id)
 	ta_store *found = NULL, *stale = NULL, **pp = &pool.head;
 
 	pthread_mutex_lock(&pool.lock);
-	pool_claim(getpid());
+	pool_claim(ta_getpid());
 	while (*pp != NULL) {
 		ta_store *st = *pp;
 		if (strcmp(st->path, path) != 0 || (found != NULL && same_id(st, id))) {
@@ -220,7 +221,7 @@ int ta_store_open_shared(const char *path, ta_store **out, char *err, size_t err
 void ta_store_release(ta_store *st)
 {
 	ta_store *victim = NULL, **pp;
-	pid_t me = getpid();
+	pid_t me = ta_getpid();
 
 	if (st == NULL)
 		return;
@@ -264,7 +265,7 @@ __attribute__((destructor)) static void pool_drain(void)
 	ta_store *list = NULL;
 
 	pthread_mutex_lock(&pool.lock);
-	if (pool.pid == getpid()) {
+	if (pool.pid == ta_getpid()) {
 		list = pool.head;
 		pool.head = NULL;
 		pool.len = 0;

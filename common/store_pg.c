@@ -34,6 +34,7 @@
 #define _GNU_SOURCE /* O_PATH */
 #include "file.h"
 #include "store_int.h"
+#include "verify.h" /* ta_getpid */
 
 #include <endian.h>
 #include <errno.h>
@@ -411,7 +412,7 @@ static void drop_conn(struct pg_store *s)
 	if (s->conn == NULL)
 		return;
 	s->nprep = 0; /* prepared statements die with their connection */
-	if (s->conn_pid == getpid())
+	if (s->conn_pid == ta_getpid())
 		PQfinish(s->conn);
 	else
 		s->parents = s->conn;
@@ -519,7 +520,7 @@ static int pg_connect_dsn(struct pg_store *s, const char *dsn)
 		return r;
 	}
 	s->conn = PQconnectdbParams(keys, values, 1);
-	s->conn_pid = getpid();
+	s->conn_pid = ta_getpid();
 	if (s->conn != NULL) /* library code never prints: no NOTICEs on stderr */
 		PQsetNoticeProcessor(s->conn, quiet, NULL);
 	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
@@ -592,7 +593,7 @@ static int readable(int fd)
  */
 static int conn_up(struct pg_store *s)
 {
-	if (s->conn == NULL || s->conn_pid != getpid() || PQstatus(s->conn) != CONNECTION_OK)
+	if (s->conn == NULL || s->conn_pid != ta_getpid() || PQstatus(s->conn) != CONNECTION_OK)
 		return 0;
 	for (int i = 0; !s->txn && i < 4 && readable(PQsocket(s->conn)); i++)
 		if (!PQconsumeInput(s->conn) || PQstatus(s->conn) != CONNECTION_OK)
@@ -719,7 +720,7 @@ static void pg_rollback(ta_store *st)
 {
 	struct pg_store *s = PG(st);
 
-	if (s->txn && !s->lost && s->conn != NULL && s->conn_pid == getpid())
+	if (s->txn && !s->lost && s->conn != NULL && s->conn_pid == ta_getpid())
 		run_cmd(s, "ROLLBACK", NULL, 0, NULL);
 	s->txn = 0;
 	s->lost = 0;
@@ -733,7 +734,7 @@ static int pg_commit(ta_store *st)
 
 	if (!s->txn)
 		return TA_OK;
-	if (s->lost || s->conn_pid != getpid()) {
+	if (s->lost || s->conn_pid != ta_getpid()) {
 		pg_rollback(st);
 		return TA_ERR_UNAVAILABLE;
 	}
@@ -936,7 +937,7 @@ static int pg_idle(ta_store *st)
 	struct pg_store *s = PG(st);
 
 	pg_rollback(st);
-	if (s->conn == NULL || s->conn_pid != getpid() || PQstatus(s->conn) != CONNECTION_OK ||
+	if (s->conn == NULL || s->conn_pid != ta_getpid() || PQstatus(s->conn) != CONNECTION_OK ||
 	    PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		return TA_ERR_UNAVAILABLE;
 	return TA_OK;

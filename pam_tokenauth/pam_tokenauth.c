@@ -131,7 +131,7 @@ static struct state *state_new(int argc, const char **argv)
 		off += n;
 	}
 	st->words_len = len;
-	st->pid = getpid();
+	st->pid = ta_getpid();
 	return st;
 }
 
@@ -144,7 +144,7 @@ static int state_matches(const struct state *st, int argc, const char **argv)
 {
 	size_t off = 0;
 
-	if (st->pid != getpid() || words_size(argc, argv) != st->words_len)
+	if (st->pid != ta_getpid() || words_size(argc, argv) != st->words_len)
 		return 0;
 	if (argc > 0 && st->words_len == 0) /* too long to have been cached */
 		return 0;

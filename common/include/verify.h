@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
 #include "config.h"
 #include "ta.h"
 
@@ -73,6 +75,15 @@ void ta_global_scrub_pg(void);
  * initialise libcurl needlessly (a setuid program loading the SASL plugin).
  */
 int ta_global_init_for(const ta_config *cfg);
+
+/*
+ * The calling process's id, as getpid(), without a system call after the
+ * first: it is kept in a page the kernel zeroes in a forked child
+ * (MADV_WIPEONFORK, Linux 4.14), so a child always asks afresh.  Where
+ * that page cannot be had, every call is a getpid().  For the fork checks
+ * that keep a child off its parent's store handles.
+ */
+pid_t ta_getpid(void);
 
 /* Create a context.  cfg is borrowed; log may be NULL (silence). */
 int ta_ctx_new(const ta_config *cfg, ta_log_fn log, void *log_arg, ta_ctx **out);

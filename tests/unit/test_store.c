@@ -1,4 +1,5 @@
 /* test_store.c - safe opening, schema migration, damaged and foreign files. */
+#define _GNU_SOURCE /* _Fork */
 #include "helpers.h"
 #include "file.h"
 #include "store.h"
@@ -7,6 +8,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
+#include <sys/syscall.h>
 
 static void test_create_modes(void **state)
 {
@@ -480,6 +483,38 @@ static void test_write_ends_snapshot(void **state)
 	env_free(e);
 }
 
+/* A child made by fork(), by _Fork() (no atfork handlers run) or by a raw
+ * clone() knows it is not its parent: the fork checks rest on this. */
+static pid_t spawn(int how)
+{
+	switch (how) {
+	case 0: return fork();
+	case 1: return _Fork();
+	default: return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+	}
+}
+
+static void test_getpid_after_fork(void **state)
+{
+	pid_t me = ta_getpid();
+	(void)state;
+	assert_int_equal(me, getpid());
+	assert_int_equal(ta_getpid(), me); /* kept */
+	for (int how = 0; how < 3; how++) {
+		int status = 0;
+		pid_t c = spawn(how);
+		assert_true(c >= 0);
+		if (c == 0) {
+			pid_t mine = (pid_t)syscall(SYS_getpid);
+			_exit(ta_getpid() == mine && mine != me && ta_getpid() == mine ? 0 : 1);
+		}
+		assert_int_equal(waitpid(c, &status, 0), c);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+		assert_int_equal(ta_getpid(), me);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -493,6 +528,7 @@ int main(void)
 	    cmocka_unit_test(test_release_trims_only_unreused),
 	    cmocka_unit_test(test_key_files),
 	    cmocka_unit_test(test_second_open_keeps_locks),
+	    cmocka_unit_test(test_getpid_after_fork),
 	    cmocka_unit_test(test_write_ends_snapshot),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
