@@ -19,9 +19,12 @@
  *       services permit (pam_permit), token (user bench-token, the token
  *       in TOKEN_FILE) and totp (users of N, each login a user not used
  *       before in the run, with its current code); ROUNDS rounds of BUDGET
- *       seconds per service, the services' order rotated each round;
- *       prints the median round of each against pam_permit (see
- *       pam_handle.sh).  Exits 1 when any login was refused.
+ *       seconds per service, each round cut into SLICES slices in which
+ *       the services take turns (order rotated every slice), so that all
+ *       rows of a round see the same stretch of a shared machine; prints
+ *       the median round of each, and against pam_permit the median of
+ *       the rounds' own ratios (see pam_handle.sh).  Exits 1 when any
+ *       login was refused.
  *
  * Fairness.  A TOTP code is good once per user and time step (pam_oath
  * refuses a replay too), so every login is a different user with that
@@ -57,6 +60,7 @@
 #define PERIOD     30
 #define MAX_CONC   256
 #define MAX_ROUNDS 15
+#define SLICES     50 /* interleaved slices per round of the kept rows */
 #define WARMUP     50 /* untimed logins per service before the first round */
 
 struct login {
@@ -316,22 +320,75 @@ static double handle_round(struct hrow *r, const struct login *l, unsigned long 
 	return el > 0 ? (double)ok / el : 0.0;
 }
 
-/* Round k of the totp row: users [k*per, (k+1)*per) of the permutation. */
-static double totp_round(struct hrow *r, unsigned long n, unsigned long per, unsigned k,
-                         double budget)
+/*
+ * Where a row is within its logins of one round: l[0..count) each once,
+ * or l[0].user with answer every time; the time and successes so far.
+ */
+struct hcur {
+	const struct login *l;
+	unsigned long count, next, ok;
+	const char *answer;
+	double el;
+};
+
+/* One slice of a round: fresh-handle logins from c until budget seconds. */
+static void handle_slice(struct hrow *r, struct hcur *c, double budget)
 {
+	double t0 = now_s();
+
+	for (; (c->answer != NULL || c->next < c->count) && now_s() - t0 < budget; c->next++) {
+		const struct login *li = &c->l[c->answer != NULL ? 0 : c->next];
+		c->ok += login_fresh(r->service, li->user, c->answer != NULL ? c->answer : li->code) ==
+		         PAM_SUCCESS;
+		r->tried++;
+	}
+	c->el += now_s() - t0;
+	if (c->answer == NULL && c->next == c->count)
+		fprintf(stderr, "bench_pam: %s ran out of users\n", r->label);
+}
+
+/*
+ * Round k of the kept rows: SLICES slices, each row budget / SLICES seconds
+ * per slice, the order rotated every slice, so that every row is measured
+ * over the same stretch of the machine's time (a shared machine drifts
+ * over seconds; the rows see the same drift).  The totp row takes users
+ * [k*per, (k+1)*per) of the permutation, each once.
+ */
+static int kept_round(struct hrow *rows, unsigned nrows, unsigned k, unsigned long n,
+                      unsigned long per, const char *token, double budget)
+{
+	static const struct login tok = {"bench-token", ""};
+	struct hcur cur[3];
 	struct login *l = calloc(per, sizeof(*l));
 	time_t t = time(NULL);
-	double rate;
 
-	if (l == NULL)
-		return 0.0;
+	if (l == NULL || nrows > 3) {
+		free(l);
+		return -1;
+	}
 	for (unsigned long j = 0; j < per; j++)
 		make_login(nth_user(k * per + j, n), t, &l[j]);
-	rate = handle_round(r, l, per, NULL, budget);
+	for (unsigned i = 0; i < nrows; i++) {
+		struct hcur c = {&tok, 1, 0, 0, token, 0.0};
+		if (i == 2) { /* the totp row */
+			c.l = l;
+			c.count = per;
+			c.answer = NULL;
+		}
+		cur[i] = c;
+	}
+	for (unsigned sl = 0; sl < SLICES; sl++)
+		for (unsigned i = 0; i < nrows; i++) {
+			unsigned x = (i + sl + k) % nrows;
+			handle_slice(&rows[x], &cur[x], budget / SLICES);
+		}
+	for (unsigned i = 0; i < nrows; i++) {
+		rows[i].ok += cur[i].ok;
+		rows[i].rate[k] = cur[i].el > 0 ? (double)cur[i].ok / cur[i].el : 0.0;
+	}
 	ta_wipe(l, per * sizeof(*l));
 	free(l);
-	return rate;
+	return 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -369,12 +426,18 @@ static void handle_table(struct hrow *rows, unsigned nrows, unsigned rounds,
 	printf("%-28s %9s %10s %13s   %s\n", "new PAM handle per login", "logins/s", "us/login",
 	       "vs pam_permit", "rounds (logins/s)");
 	for (unsigned i = 0; i < nrows; i++) {
-		double m = median(rows[i].rate, rounds);
+		double over[MAX_ROUNDS];
+		unsigned paired = 0;
 		char vs[32];
+		/* each round's rows ran interleaved: the median of the rounds' own
+		 * ratios, not the ratio of the medians */
+		for (unsigned k = 0; k < rounds; k++)
+			if (rows[i].rate[k] > 0 && rows[0].rate[k] > 0)
+				over[paired++] = rows[0].rate[k] / rows[i].rate[k] - 1;
 		if (i == 0)
 			snprintf(vs, sizeof(vs), "1.00");
-		else if (m > 0 && base > 0)
-			snprintf(vs, sizeof(vs), "%+.0f %%", (base / m - 1) * 100);
+		else if (paired == rounds && base > 0)
+			snprintf(vs, sizeof(vs), "%+.0f %%", median(over, paired) * 100);
 		else
 			snprintf(vs, sizeof(vs), "-");
 		handle_row(&rows[i], rounds, vs);
@@ -436,15 +499,11 @@ static int handle(double budget, unsigned rounds, unsigned long n, const char *t
 	}
 	warm_up("permit", tok.user, token);
 	warm_up("token", tok.user, token);
-	for (unsigned k = 0; k < rounds; k++) {
-		for (unsigned i = 0; i < nrows; i++) {
-			unsigned x = (i + k) % nrows; /* rotate the order each round */
-			if (x == 2)
-				rows[x].rate[k] = totp_round(&rows[x], n, n / rounds, k, budget);
-			else
-				rows[x].rate[k] = handle_round(&rows[x], &tok, 1, token, budget);
+	for (unsigned k = 0; k < rounds; k++)
+		if (kept_round(rows, nrows, k, n, n / rounds, token, budget) != 0) {
+			fprintf(stderr, "bench_pam: out of memory\n");
+			return 1;
 		}
-	}
 	ta_wipe(token, sizeof(token));
 	handle_table(rows, nrows, rounds, &reloaded);
 	for (unsigned i = 0; i < nrows; i++) {

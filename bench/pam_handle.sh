@@ -8,8 +8,11 @@
 # One store holds BENCH_HANDLE_USERS TOTP users (bench_pam gen, imported
 # with tokenauth otp import-oath) and one token of user bench-token.  One
 # process (bench_pam handle) runs BENCH_ROUNDS (3) rounds of BENCH_SECONDS
-# (5) per row, rows in turn, and prints the median round of each row; the
-# overhead is that of the whole transaction against pam_permit's.  Every
+# (5) per row, the rows taking turns in 50 slices per round (a shared
+# machine's speed drifts over seconds; interleaved, every row sees the same
+# drift), and prints the median round of each row; the overhead is that of
+# the whole transaction against pam_permit's, the median of the rounds'
+# own ratios.  Every
 # TOTP login is a user not used before in the run, with its current code,
 # so no code is a replay; every login must succeed.
 set -u
