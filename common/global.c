@@ -198,9 +198,13 @@ int ta_global_init(void)
 
 /* ---- the process id, one system call per process ------------------------- */
 
-static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
-static pid_t *pid_page; /* reads 0 in a forked child: MADV_WIPEONFORK */
-static size_t pid_page_len;
+/* Written once (pthread_once) before any read; the page's word is the
+ * only thing written after, atomically, and always with the same value. */
+static struct {
+	pthread_once_t once;
+	pid_t *page; /* reads 0 in a forked child: MADV_WIPEONFORK */
+	size_t len;
+} pidk = {PTHREAD_ONCE_INIT, NULL, 0};
 
 static void pid_page_init(void)
 {
@@ -216,28 +220,28 @@ static void pid_page_init(void)
 		munmap(p, (size_t)len);
 		return;
 	}
-	pid_page_len = (size_t)len;
-	pid_page = p;
+	pidk.len = (size_t)len;
+	pidk.page = p;
 }
 
 pid_t ta_getpid(void)
 {
 	pid_t pid;
 
-	pthread_once(&pid_once, pid_page_init);
-	if (pid_page == NULL)
+	pthread_once(&pidk.once, pid_page_init);
+	if (pidk.page == NULL)
 		return getpid();
-	if ((pid = __atomic_load_n(pid_page, __ATOMIC_RELAXED)) == 0) {
+	if ((pid = __atomic_load_n(pidk.page, __ATOMIC_RELAXED)) == 0) {
 		pid = getpid();
-		__atomic_store_n(pid_page, pid, __ATOMIC_RELAXED);
+		__atomic_store_n(pidk.page, pid, __ATOMIC_RELAXED);
 	}
 	return pid;
 }
 
-/* A SASL host unloads the plugin: give the page back. */
+/* The library is unloaded or the process exits: give the page back. */
 __attribute__((destructor)) static void pid_page_free(void)
 {
-	if (pid_page != NULL)
-		munmap(pid_page, pid_page_len);
-	pid_page = NULL;
+	if (pidk.page != NULL)
+		munmap(pidk.page, pidk.len);
+	pidk.page = NULL;
 }
