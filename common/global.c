@@ -199,7 +199,9 @@ int ta_global_init(void)
 /* ---- the process id, one system call per process ------------------------- */
 
 /* Written once (pthread_once) before any read; the page's word is the
- * only thing written after, atomically, and always with the same value. */
+ * only thing written after, atomically, and always with the same value.
+ * The page is never unmapped: a thread still in ta_getpid at exit would
+ * read unmapped memory (both front-ends stay loaded, -z nodelete). */
 static struct {
 	pthread_once_t once;
 	pid_t *page; /* reads 0 in a forked child: MADV_WIPEONFORK */
@@ -236,12 +238,4 @@ pid_t ta_getpid(void)
 		__atomic_store_n(pidk.page, pid, __ATOMIC_RELAXED);
 	}
 	return pid;
-}
-
-/* The library is unloaded or the process exits: give the page back. */
-__attribute__((destructor)) static void pid_page_free(void)
-{
-	if (pidk.page != NULL)
-		munmap(pidk.page, pidk.len);
-	pidk.page = NULL;
 }

@@ -265,7 +265,7 @@ __attribute__((destructor)) static void pool_drain(void)
 	ta_store *list = NULL;
 
 	pthread_mutex_lock(&pool.lock);
-	if (pool.pid == ta_getpid()) {
+	if (pool.pid == getpid()) { /* at exit: the system call, whatever the page says */
 		list = pool.head;
 		pool.head = NULL;
 		pool.len = 0;

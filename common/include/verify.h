@@ -79,9 +79,12 @@ int ta_global_init_for(const ta_config *cfg);
 /*
  * The calling process's id, as getpid(), without a system call after the
  * first: it is kept in a page the kernel zeroes in a forked child
- * (MADV_WIPEONFORK, Linux 4.14), so a child always asks afresh.  Where
- * that page cannot be had, every call is a getpid().  For the fork checks
- * that keep a child off its parent's store handles.
+ * (MADV_WIPEONFORK, Linux 4.14), so a child always asks afresh, also one
+ * made by _Fork() or clone() without CLONE_VM.  A child that shares the
+ * parent's memory (vfork, clone with CLONE_VM) shares the page too and is
+ * taken for its parent: such a child may only exec or exit (POSIX), never
+ * authenticate.  Where the page cannot be had, every call is a getpid().
+ * For the fork checks that keep a child off its parent's store handles.
  */
 pid_t ta_getpid(void);
 
