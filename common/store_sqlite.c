@@ -132,6 +132,7 @@ struct sq_store {
 	sqlite3 *db;
 	sqlite3_stmt *q[Q_COUNT]; /* prepared on first use */
 	int fd, dirfd; /* O_PATH descriptors of the file and its folder, for reuse checks */
+	int stuck;     /* a ROLLBACK failed: still in a transaction, never used again */
 };
 
 /* Schema steps: migrations[i] brings a store from version i to i + 1. */
@@ -199,6 +200,8 @@ static int stmt(struct sq_store *s, int q, sqlite3_stmt **out)
 {
 	int rc;
 
+	if (s->stuck) /* every statement would run in the old transaction */
+		return TA_ERR_UNAVAILABLE;
 	if (s->q[q] == NULL) {
 		rc = sqlite3_prepare_v3(s->db, queries[q], -1, SQLITE_PREPARE_PERSISTENT, &s->q[q],
 		                        NULL);
@@ -256,6 +259,8 @@ static int step_done(struct sq_store *s, sqlite3_stmt *q, unsigned *changes)
 
 static const char *sq_errmsg(ta_store *st)
 {
+	if (SQ(st)->stuck)
+		return "a transaction of this connection could not be ended";
 	return SQ(st)->db ? sqlite3_errmsg(SQ(st)->db) : "no store";
 }
 
@@ -310,11 +315,22 @@ static int sq_commit(ta_store *st)
 	return run_cached(SQ(st), Q_COMMIT);
 }
 
+/*
+ * End whatever transaction is open.  One that will not end (no memory for
+ * the ROLLBACK) marks the handle stuck: its statements fail from then on,
+ * rather than read an old snapshot or add to the open transaction, and it
+ * is closed on release (sq_idle).
+ */
 static void sq_rollback(ta_store *st)
 {
-	if (SQ(st)->db != NULL && !sqlite3_get_autocommit(SQ(st)->db) &&
-	    run_cached(SQ(st), Q_ROLLBACK) != TA_OK && !sqlite3_get_autocommit(SQ(st)->db))
-		sqlite3_exec(SQ(st)->db, "ROLLBACK", NULL, NULL, NULL);
+	struct sq_store *s = SQ(st);
+
+	if (s->db == NULL || sqlite3_get_autocommit(s->db))
+		return;
+	if (run_cached(s, Q_ROLLBACK) != TA_OK && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!sqlite3_get_autocommit(s->db))
+		s->stuck = 1;
 }
 
 /* ---- opening ------------------------------------------------------------- */
@@ -635,7 +651,7 @@ static int sq_idle(ta_store *st)
 	struct sq_store *s = SQ(st);
 
 	sq_rollback(st);
-	if (s->db == NULL || !sqlite3_get_autocommit(s->db))
+	if (s->db == NULL || s->stuck || !sqlite3_get_autocommit(s->db))
 		return TA_ERR_UNAVAILABLE;
 	for (sqlite3_stmt *q = sqlite3_next_stmt(s->db, NULL); q; q = sqlite3_next_stmt(s->db, q))
 		if (sqlite3_stmt_busy(q))

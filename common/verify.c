@@ -162,9 +162,14 @@ static int open_store_as(ta_ctx *ctx, ta_store **st, int level, int create, int 
 	/* A pooled handle may come with a read snapshot open (store.h): only
 	 * the check keeps one, for its first reads, and ends it itself
 	 * (throttled_check); the backends it runs share it. */
-	if (snapshot)
-		ta_store_snapshot(ctx->store);
-	else if (taken)
+	if (snapshot && ta_store_snapshot(ctx->store) != TA_OK && !taken) {
+		/* a handle held since an earlier check that can no longer begin
+		 * (a transaction it could not end): give it up for a fresh one */
+		ta_store_release(ctx->store);
+		ctx->store = NULL;
+		return open_store_as(ctx, st, level, create, snapshot);
+	}
+	if (!snapshot && taken)
 		ta_store_snapshot_end(ctx->store);
 	return TA_OK;
 }

@@ -4,7 +4,10 @@
 # writes more than a wrong one) must not tell right from wrong: the
 # answer, the count and the unspent code are those of a wrong code, also
 # when another login locks the user in the gap or the store stays busy.
-# The faults are injected by BUILD/tests/test_verify_faults (ld --wrap).
+# And a check whose read snapshot cannot be ended (a failed ROLLBACK) must
+# not leave it to the context's next check: a revocation written since is
+# seen.  The faults are injected by BUILD/tests/test_verify_faults (ld
+# --wrap).
 set -u
 t="$1/tests/test_verify_faults"
 if [ ! -x "$t" ]; then

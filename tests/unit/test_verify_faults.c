@@ -1,8 +1,9 @@
 /*
  * test_verify_faults.c - a charged check whose commit fails.  Linked with
- * -Wl,--wrap=ta_store_commit,--wrap=ta_store_begin_user (Makefile,
- * WRAP_test_verify_faults) so that a commit or a begin fails on demand,
- * where SQLite would fail them only at the edge of memory or disk.
+ * -Wl,--wrap=ta_store_commit,--wrap=ta_store_begin_user and SQLite's
+ * sqlite3_step and sqlite3_exec (Makefile, WRAP_test_verify_faults) so
+ * that a commit, a begin or a ROLLBACK fails on demand, where SQLite
+ * would fail them only at the edge of memory or disk.
  *
  * What must hold: whatever the code, right or wrong, the answer is the
  * one a wrong code gets, the attempt is counted, and a right code stays
@@ -14,7 +15,17 @@
 #include "ctx_int.h"
 #include "otp.h"
 #include "store.h"
+#include "token.h"
 
+#include <sqlite3.h>
+#include <sys/wait.h>
+
+int __real_sqlite3_step(sqlite3_stmt *q);
+int __wrap_sqlite3_step(sqlite3_stmt *q);
+int __real_sqlite3_exec(sqlite3 *db, const char *sql, int (*cb)(void *, int, char **, char **),
+                        void *arg, char **errmsg);
+int __wrap_sqlite3_exec(sqlite3 *db, const char *sql, int (*cb)(void *, int, char **, char **),
+                        void *arg, char **errmsg);
 int __real_ta_store_commit(ta_store *st);
 int __wrap_ta_store_commit(ta_store *st);
 int __real_ta_store_begin_user(ta_store *st, const char *user, const char *tenant);
@@ -25,8 +36,24 @@ static struct {
 	int lock_between;   /* after a failed commit, another login locks the user */
 	int busy_begins;    /* begins after a failed commit to answer "busy" */
 	int after_failure;  /* a commit has failed: busy_begins applies */
+	int fail_rollback;  /* every ROLLBACK fails (no memory) */
 	int64_t now;
 } fault;
+
+int __wrap_sqlite3_step(sqlite3_stmt *q)
+{
+	if (fault.fail_rollback && strcmp(sqlite3_sql(q), "ROLLBACK") == 0)
+		return SQLITE_NOMEM;
+	return __real_sqlite3_step(q);
+}
+
+int __wrap_sqlite3_exec(sqlite3 *db, const char *sql, int (*cb)(void *, int, char **, char **),
+                        void *arg, char **errmsg)
+{
+	if (fault.fail_rollback && strcmp(sql, "ROLLBACK") == 0)
+		return SQLITE_NOMEM;
+	return __real_sqlite3_exec(db, sql, cb, arg, errmsg);
+}
 
 int __wrap_ta_store_commit(ta_store *st)
 {
@@ -169,12 +196,47 @@ static void test_busy_recharge(void **state)
 	env_free(e);
 }
 
+/*
+ * The snapshot of a check cannot be ended (its ROLLBACK fails): the
+ * context keeps its handle, so a later check must not read that old
+ * snapshot (a revocation written since would go unseen).  The stuck
+ * handle is given up and the next check opens afresh.
+ */
+static void test_stuck_snapshot_is_not_reused(void **state)
+{
+	struct env *e = setup();
+	char tok[TA_TOKEN_LEN + 1], id[TA_TOKEN_ID_LEN + 1];
+	int64_t exp = 0;
+	int st = 0;
+	pid_t kid;
+	(void)state;
+	assert_int_equal(ta_token_issue(e->ctx, "alice", NULL, 0, NULL, tok, id, &exp), TA_OK);
+	assert_int_equal(check(e, "alice", NULL, tok), TA_OK);
+	fault.fail_rollback = 1;
+	assert_int_equal(check(e, "alice", NULL, tok), TA_OK); /* its snapshot stays open */
+	fault.fail_rollback = 0;
+	if ((kid = fork()) == 0) { /* the CLI, in another process: revoke */
+		ta_ctx *other = NULL;
+		int ok = ta_ctx_new(e->cfg, NULL, NULL, &other) == TA_OK &&
+		         ta_token_revoke(other, id) == TA_OK;
+		ta_ctx_free(other);
+		_exit(ok ? 0 : 1);
+	}
+	assert_true(kid > 0);
+	assert_int_equal(waitpid(kid, &st, 0), kid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(check(e, "alice", NULL, tok), TA_ERR_REVOKED);
+	env_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_failed_commit_answers_as_wrong),
 	    cmocka_unit_test(test_locked_between_is_counted),
 	    cmocka_unit_test(test_busy_recharge),
+	    cmocka_unit_test(test_stuck_snapshot_is_not_reused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
