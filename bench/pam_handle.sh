@@ -23,8 +23,8 @@ MOD=$B/pam_tokenauth.so
 BENCH=$B/bench_pam
 BUDGET=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
-# Enough fresh users for ROUNDS rounds at 4,000 TOTP logins per second.
-USERS=${BENCH_HANDLE_USERS:-$((ROUNDS * BUDGET * 4000))}
+# Enough fresh users for ROUNDS rounds at 6,000 TOTP logins per second.
+USERS=${BENCH_HANDLE_USERS:-$((ROUNDS * BUDGET * 6000))}
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/ta-bench-handle.XXXXXX") || exit 1
 chmod 700 "$DIR"
