@@ -587,7 +587,7 @@ static int throttled_check_in(ta_ctx *ctx, struct ta_check *c)
 	unsigned flags = ctx->backend_flags;
 	/* storeless: no configured backend checks against the store */
 	int storeless = !(flags & TA_BACKEND_STORE), any_user = !!(flags & TA_BACKEND_FOREIGN_USERS),
-	    charged = 0, wrote = 0, inline_charge;
+	    charged = 0, wrote = 0, guess = guessable(c), inline_charge;
 	int r = open_store_as(ctx, &st, storeless ? TA_LOG_WARNING : TA_LOG_ERR, storeless, 1);
 
 	/* Only a storeless host with no store at all (none, and none could be
@@ -605,8 +605,8 @@ static int throttled_check_in(ta_ctx *ctx, struct ta_check *c)
 	if ((r = ta_throttle_check(ctx, st, c->user, c->tenant, &t)) != TA_OK)
 		return r;
 	/* the local store first: the charge stays open for its check */
-	inline_charge = guessable(c) && ctx->nbackends > 0 && ctx->backends[0] == &ta_backend_local;
-	if (guessable(c)) {
+	inline_charge = guess && ctx->nbackends > 0 && ctx->backends[0] == &ta_backend_local;
+	if (guess) {
 		if ((r = record_failure_as(ctx, st, c->user, c->tenant, any_user, inline_charge,
 		                           &charged)) == TA_ERR_LOCKED)
 			return r;
@@ -619,7 +619,7 @@ static int throttled_check_in(ta_ctx *ctx, struct ta_check *c)
 	}
 	c->clear_throttle = charged || t.failures > 0 || t.lockouts > 0;
 	r = inline_charge && charged ? charged_check(ctx, st, c, &by) : run_backends(ctx, c, &by);
-	if (ta_err_is_rejection(r) && !guessable(c))
+	if (ta_err_is_rejection(r) && !guess)
 		(void)record_failure(ctx, st, c->user, c->tenant,
 		                     by != NULL && (by->flags & TA_BACKEND_FOREIGN_USERS), &wrote);
 	else if (r == TA_OK && c->clear_throttle && !c->cleared)

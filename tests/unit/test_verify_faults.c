@@ -83,25 +83,6 @@ int __wrap_ta_store_begin_user(ta_store *st, const char *user, const char *tenan
 
 static const char *sec = "12345678901234567890";
 
-static struct env *setup(void)
-{
-	struct env *e = env_init();
-	struct ta_otp_params p = {TA_OTP_TOTP, TA_HASH_SHA1, 6, 30};
-	uint8_t out[TA_OTP_MAX_SECRET];
-	size_t n = 0;
-
-	memset(&fault, 0, sizeof(fault));
-	set(e, "max_failures", "5");
-	set(e, "lockout", "600");
-	env_reopen(e);
-	assert_int_equal(ta_otp_enroll(e->ctx, "alice", NULL, &p, (const uint8_t *)sec,
-	                               strlen(sec), 0, 0, out, &n),
-	                 TA_OK);
-	fault.now = 1234567890;
-	ta_ctx_set_time(e->ctx, fault.now);
-	return e;
-}
-
 static void right_code(char *buf)
 {
 	uint32_t v = 0;
@@ -118,6 +99,36 @@ static void wrong_code(char *buf)
 	snprintf(buf, 16, "%06lu", (strtoul(buf, NULL, 10) + 1) % 1000000);
 }
 
+/* alice, enrolled for TOTP at a fixed time; right and wrong: codes of
+ * that time step (either may be NULL). */
+static struct env *setup_codes(char *right, char *wrong)
+{
+	struct env *e = env_init();
+	struct ta_otp_params p = {TA_OTP_TOTP, TA_HASH_SHA1, 6, 30};
+	uint8_t out[TA_OTP_MAX_SECRET];
+	size_t n = 0;
+
+	memset(&fault, 0, sizeof(fault));
+	set(e, "max_failures", "5");
+	set(e, "lockout", "600");
+	env_reopen(e);
+	assert_int_equal(ta_otp_enroll(e->ctx, "alice", NULL, &p, (const uint8_t *)sec,
+	                               strlen(sec), 0, 0, out, &n),
+	                 TA_OK);
+	fault.now = 1234567890;
+	ta_ctx_set_time(e->ctx, fault.now);
+	if (right != NULL)
+		right_code(right);
+	if (wrong != NULL)
+		wrong_code(wrong);
+	return e;
+}
+
+static struct env *setup(void)
+{
+	return setup_codes(NULL, NULL);
+}
+
 static unsigned failures(struct env *e)
 {
 	struct ta_throttle t;
@@ -129,11 +140,9 @@ static unsigned failures(struct env *e)
 
 static void test_failed_commit_answers_as_wrong(void **state)
 {
-	struct env *e = setup();
 	char right[16], wrong[16];
+	struct env *e = setup_codes(right, wrong);
 	(void)state;
-	right_code(right);
-	wrong_code(wrong);
 	fault.fail_commits = 1;
 	assert_int_equal(check(e, "alice", NULL, right), TA_ERR_REJECTED);
 	assert_int_equal(failures(e), 1); /* counted, as a wrong code is */
@@ -150,12 +159,10 @@ static void test_failed_commit_answers_as_wrong(void **state)
 /* The rollback let go of the lock and another login locked the user. */
 static void test_locked_between_is_counted(void **state)
 {
-	struct env *e = setup();
 	char right[16], wrong[16];
+	struct env *e = setup_codes(right, wrong);
 	unsigned n = 0;
 	(void)state;
-	right_code(right);
-	wrong_code(wrong);
 	fault.fail_commits = 1;
 	fault.lock_between = 1;
 	assert_int_equal(check(e, "alice", NULL, right), TA_ERR_REJECTED);
@@ -173,11 +180,9 @@ static void test_locked_between_is_counted(void **state)
 /* A busy store is tried again; one that stays busy refuses every code alike. */
 static void test_busy_recharge(void **state)
 {
-	struct env *e = setup();
 	char right[16], wrong[16];
+	struct env *e = setup_codes(right, wrong);
 	(void)state;
-	right_code(right);
-	wrong_code(wrong);
 	fault.fail_commits = 1;
 	fault.busy_begins = 2;
 	assert_int_equal(check(e, "alice", NULL, right), TA_ERR_REJECTED);
