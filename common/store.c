@@ -332,6 +332,11 @@ void ta_store_snapshot_end(ta_store *st)
 	}
 }
 
+int ta_store_usable(ta_store *st)
+{
+	return st != NULL && (st->ops->stuck == NULL || !st->ops->stuck(st));
+}
+
 int ta_store_commit(ta_store *st)
 {
 	int r;

@@ -105,6 +105,9 @@ int ta_store_begin_read(ta_store *st);
  */
 int ta_store_snapshot(ta_store *st);
 void ta_store_snapshot_end(ta_store *st);
+/* 0 when st can no longer be used (a transaction the engine could not
+ * end: every statement fails); give it up (release) for a fresh open. */
+int ta_store_usable(ta_store *st);
 
 /* Message of the engine's last error, for logs. */
 const char *ta_store_errmsg(ta_store *st);

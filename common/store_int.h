@@ -104,6 +104,9 @@ struct ta_store_ops {
 	/* Optional: a read transaction for the next reads (ta_store_snapshot),
 	 * ended by rollback.  NULL: reads run on their own. */
 	int (*snapshot)(ta_store *st);
+	/* Optional: non-zero when the handle can no longer be used (a
+	 * transaction it could not end); NULL: always usable. */
+	int (*stuck)(ta_store *st);
 	int (*commit)(ta_store *st);
 	void (*rollback)(ta_store *st);
 	/* How many rows each table holds. */

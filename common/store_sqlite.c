@@ -187,6 +187,8 @@ static int map_rc(int rc)
 
 static int exec(struct sq_store *s, const char *sql)
 {
+	if (s->stuck) /* see sq_rollback */
+		return TA_ERR_UNAVAILABLE;
 	return map_rc(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
 }
 
@@ -305,6 +307,11 @@ static int sq_begin_read(ta_store *st)
 
 /* BEGIN alone, for ta_store_snapshot: the first read takes the snapshot
  * (and the one read lock the reads share). */
+static int sq_stuck(ta_store *st)
+{
+	return SQ(st)->stuck;
+}
+
 static int sq_snapshot(ta_store *st)
 {
 	return run_cached(SQ(st), Q_BEGIN_SNAPSHOT);
@@ -902,6 +909,8 @@ static int sq_list_open(ta_store *st, enum ta_store_list what, const char *user,
 	*cur = NULL;
 	if (sql == NULL)
 		return TA_ERR_INPUT;
+	if (SQ(st)->stuck) /* see sq_rollback */
+		return TA_ERR_UNAVAILABLE;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return TA_ERR_NOMEM;
 	c->what = what;
@@ -1287,6 +1296,7 @@ const struct ta_store_ops ta_store_sqlite = {
     .begin_user = sq_begin_user,
     .begin_read = sq_begin_read,
     .snapshot = sq_snapshot,
+    .stuck = sq_stuck,
     .commit = sq_commit,
     .rollback = sq_rollback,
     .count = sq_count,

@@ -135,9 +135,15 @@ static int open_store_as(ta_ctx *ctx, ta_store **st, int level, int create, int 
 {
 	char err[512], buf[TA_STORE_NAME_MAX];
 	const char *name = ta_config_store_name(ctx->cfg, buf, sizeof(buf));
-	int r, taken = ctx->store == NULL;
+	int r, taken;
 
-	if (taken) {
+	/* a handle held since an earlier call that can no longer be used (a
+	 * transaction it could not end): give it up for a fresh one */
+	if (ctx->store != NULL && !ta_store_usable(ctx->store)) {
+		ta_store_release(ctx->store);
+		ctx->store = NULL;
+	}
+	if ((taken = ctx->store == NULL)) {
 		/* from the pool when this process has an idle handle (hosts that
 		 * make a context per login); ta_ctx_free gives it back */
 		r = ta_store_open_shared(name, &ctx->store, err, sizeof(err));
@@ -161,15 +167,11 @@ static int open_store_as(ta_ctx *ctx, ta_store **st, int level, int create, int 
 	*st = ctx->store;
 	/* A pooled handle may come with a read snapshot open (store.h): only
 	 * the check keeps one, for its first reads, and ends it itself
-	 * (throttled_check); the backends it runs share it. */
-	if (snapshot && ta_store_snapshot(ctx->store) != TA_OK && !taken) {
-		/* a handle held since an earlier check that can no longer begin
-		 * (a transaction it could not end): give it up for a fresh one */
-		ta_store_release(ctx->store);
-		ctx->store = NULL;
-		return open_store_as(ctx, st, level, create, snapshot);
-	}
-	if (!snapshot && taken)
+	 * (throttled_check); the backends it runs share it.  Without one the
+	 * reads run on their own. */
+	if (snapshot)
+		(void)ta_store_snapshot(ctx->store);
+	else if (taken)
 		ta_store_snapshot_end(ctx->store);
 	return TA_OK;
 }

@@ -196,7 +196,7 @@ static void do_login(struct pctx *p)
 	     pending[TD_PENDING_ID_LEN + 2] = "", settled[TA_MAX_USER + 1], id[TD_PENDING_ID_LEN + 1];
 	const char *service = ta_config_str(p->cfg, "portal_pam_service");
 	enum td_pam_result pr;
-	int two = 0;
+	int two = 0, lr;
 
 	p->a->action = "login";
 	if (td_form_get(p->rq->body, p->rq->len, "pending", pending, sizeof(pending)) > 0) {
@@ -214,11 +214,19 @@ static void do_login(struct pctx *p)
 		p->a->outcome = "bad_request";
 		goto out;
 	}
-	if (p->rq->locked > 0 || ta_login_locked(p->ctx, user, "") == TA_ERR_LOCKED) {
+	lr = ta_login_locked(p->ctx, user, "");
+	if (p->rq->locked > 0 || lr == TA_ERR_LOCKED) {
 		td_log(TA_LOG_NOTICE, "%s portal login user=%s outcome=locked", p->rq->peer,
 		       TA_Q(user));
 		login_page(p, 429, "Too many failed attempts: try again later.", NULL, user);
 		p->a->outcome = "locked";
+		goto out;
+	}
+	if (lr != TA_OK) { /* a guess that cannot be counted is not tried */
+		td_log(TA_LOG_ERR, "%s portal login user=%s: failures cannot be read: %s",
+		       p->rq->peer, TA_Q(user), ta_strerror(lr));
+		login_page(p, 503, "The login service is not available.", NULL, user);
+		p->a->outcome = "unavailable";
 		goto out;
 	}
 	pr = td_pam_login(service, user, pass, two ? code : NULL, settled, sizeof(settled));

@@ -12,6 +12,7 @@
  */
 #include "helpers.h"
 
+#include "admin.h"
 #include "ctx_int.h"
 #include "otp.h"
 #include "store.h"
@@ -201,11 +202,18 @@ static void test_busy_recharge(void **state)
 	env_free(e);
 }
 
+static int revoked_of(void *arg, const struct ta_token_row *row)
+{
+	*(int64_t *)arg = row->revoked;
+	return 0;
+}
+
 /*
  * The snapshot of a check cannot be ended (its ROLLBACK fails): the
- * context keeps its handle, so a later check must not read that old
- * snapshot (a revocation written since would go unseen).  The stuck
- * handle is given up and the next check opens afresh.
+ * context keeps its handle, so no later call may read that old snapshot
+ * (a revocation written since would go unseen): not a list (an admin or
+ * portal call), not a check.  The stuck handle is given up and the next
+ * call opens afresh.
  */
 static void test_stuck_snapshot_is_not_reused(void **state)
 {
@@ -231,6 +239,11 @@ static void test_stuck_snapshot_is_not_reused(void **state)
 	assert_int_equal(waitpid(kid, &st, 0), kid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
+	{
+		int64_t revoked = 0;
+		assert_int_equal(ta_token_list(e->ctx, "alice", revoked_of, &revoked), TA_OK);
+		assert_true(revoked != 0); /* the list sees the revocation */
+	}
 	assert_int_equal(check(e, "alice", NULL, tok), TA_ERR_REVOKED);
 	env_free(e);
 }
