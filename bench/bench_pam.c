@@ -329,6 +329,7 @@ struct hcur {
 	unsigned long count, next, ok;
 	const char *answer;
 	double el;
+	int out; /* ran out of logins (said once) */
 };
 
 /* One slice of a round: fresh-handle logins from c until budget seconds. */
@@ -343,8 +344,10 @@ static void handle_slice(struct hrow *r, struct hcur *c, double budget)
 		r->tried++;
 	}
 	c->el += now_s() - t0;
-	if (c->answer == NULL && c->next == c->count)
+	if (c->answer == NULL && c->next == c->count && !c->out) {
+		c->out = 1; /* said once; the row's rate stays right, its round shorter */
 		fprintf(stderr, "bench_pam: %s ran out of users\n", r->label);
+	}
 }
 
 /*
@@ -369,7 +372,7 @@ static int kept_round(struct hrow *rows, unsigned nrows, unsigned k, unsigned lo
 	for (unsigned long j = 0; j < per; j++)
 		make_login(nth_user(k * per + j, n), t, &l[j]);
 	for (unsigned i = 0; i < nrows; i++) {
-		struct hcur c = {&tok, 1, 0, 0, token, 0.0};
+		struct hcur c = {&tok, 1, 0, 0, token, 0.0, 0};
 		if (i == 2) { /* the totp row */
 			c.l = l;
 			c.count = per;
@@ -444,6 +447,20 @@ static void handle_table(struct hrow *rows, unsigned nrows, unsigned rounds,
 	}
 	if (extra != NULL)
 		handle_row(extra, rounds, "(not kept)");
+	if (extra == NULL || base <= 0 || median(extra->rate, rounds) <= 0)
+		return;
+	/* What the module adds, in time, and that time against a transaction
+	 * whose modules libpam loads and unloads, as it does outside a bench. */
+	printf("added per login:");
+	for (unsigned i = 1; i < nrows; i++) {
+		double m = median(rows[i].rate, rounds);
+		double us = m > 0 ? 1e6 / m - 1e6 / base : 0.0;
+
+		printf("%s %s %+.0f us (%+.0f %% of the reloaded pam_permit transaction)",
+		       i > 1 ? "," : "", rows[i].service, us,
+		       us * median(extra->rate, rounds) / 1e4);
+	}
+	printf("\n");
 }
 
 /* Read the token (one line) from file; 0 on success. */
@@ -456,6 +473,29 @@ static int read_token(const char *path, char *buf, size_t cap)
 		fclose(f);
 	buf[ok ? strcspn(buf, "\r\n") : 0] = '\0';
 	return ok && buf[0] != '\0' ? 0 : 1;
+}
+
+/* dlopen, never to be unloaded, every module of list (paths, ':' between). */
+static int keep_loaded(const char *list)
+{
+	char path[4096];
+
+	for (const char *p = list; p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, ":");
+
+		if (n >= sizeof(path)) {
+			fprintf(stderr, "bench_pam: BENCH_PAM_KEEP: a path is too long\n");
+			return 1;
+		}
+		memcpy(path, p, n);
+		path[n] = '\0';
+		if (n > 0 && dlopen(path, RTLD_NOW | RTLD_NODELETE) == NULL) {
+			fprintf(stderr, "bench_pam: cannot keep %s loaded: %s\n", path, dlerror());
+			return 1;
+		}
+		p += n + (p[n] == ':');
+	}
+	return 0;
 }
 
 /* Untimed logins, so that module loading and first opens stay out of round 1. */
@@ -486,17 +526,15 @@ static int handle(double budget, unsigned rounds, unsigned long n, const char *t
 	for (unsigned k = 0; k < rounds; k++)
 		reloaded.rate[k] = handle_round(&reloaded, &tok, 1, token, budget);
 	/*
-	 * libpam dlopens every module at pam_start and dlcloses it at pam_end;
-	 * pam_tokenauth.so is linked -z nodelete and stays, pam_permit.so would
-	 * be loaded again for every handle.  Keep it loaded too, so that the
-	 * anchor row costs libpam's own work and nothing of the loader's.
+	 * libpam dlopens every module at pam_start and dlcloses it at pam_end:
+	 * those of the service's file and those of "other", which libpam reads
+	 * for every service.  pam_tokenauth.so is linked -z nodelete and stays;
+	 * the others would be loaded again for every handle.  Keep them loaded
+	 * too (BENCH_PAM_KEEP), so that the anchor row costs libpam's own work
+	 * and nothing of the loader's.
 	 */
-	if (getenv("BENCH_PAM_PERMIT") != NULL &&
-	    dlopen(getenv("BENCH_PAM_PERMIT"), RTLD_NOW | RTLD_NODELETE) == NULL) {
-		fprintf(stderr, "bench_pam: cannot keep %s loaded: %s\n", getenv("BENCH_PAM_PERMIT"),
-		        dlerror());
+	if (keep_loaded(getenv("BENCH_PAM_KEEP")) != 0)
 		return 1;
-	}
 	warm_up("permit", tok.user, token);
 	warm_up("token", tok.user, token);
 	for (unsigned k = 0; k < rounds; k++)

@@ -23,8 +23,8 @@ MOD=$B/pam_tokenauth.so
 BENCH=$B/bench_pam
 BUDGET=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
-# Enough fresh users for ROUNDS rounds at 6,000 TOTP logins per second.
-USERS=${BENCH_HANDLE_USERS:-$((ROUNDS * BUDGET * 6000))}
+# Enough fresh users for ROUNDS rounds at 20,000 TOTP logins per second.
+USERS=${BENCH_HANDLE_USERS:-$((ROUNDS * BUDGET * 20000))}
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/ta-bench-handle.XXXXXX") || exit 1
 chmod 700 "$DIR"
@@ -43,13 +43,16 @@ chmod 600 "$DIR/ta.conf"
 } >/dev/null 2>"$DIR/setup.err" ||
 	{ cat "$DIR/setup.err" >&2; echo "pam_handle.sh: store set-up failed" >&2; exit 1; }
 chmod 600 "$DIR/token"
-# The pam_permit.so libpam loads, kept loaded by bench_pam like ours is.
-PERMIT=
+# The modules libpam loads besides ours, pam_permit.so (the anchor's
+# service) and pam_deny.so (the "other" file, which libpam reads for every
+# service), kept loaded by bench_pam like ours is.
+KEEP=
 for d in /lib/$(gcc -print-multiarch 2>/dev/null)/security /lib/security /lib64/security \
 	/usr/lib/$(gcc -print-multiarch 2>/dev/null)/security; do
-	[ -e "$d/pam_permit.so" ] && { PERMIT=$d/pam_permit.so; break; }
+	[ -e "$d/pam_permit.so" ] && [ -e "$d/pam_deny.so" ] &&
+		{ KEEP=$d/pam_permit.so:$d/pam_deny.so; break; }
 done
-[ -n "$PERMIT" ] || { echo "pam_handle.sh: no pam_permit.so found" >&2; exit 1; }
+[ -n "$KEEP" ] || { echo "pam_handle.sh: no pam_permit.so and pam_deny.so found" >&2; exit 1; }
 echo "auth required pam_permit.so" >"$DIR/svc/permit"
 echo "auth required $MOD config=$DIR/ta.conf" >"$DIR/svc/token"
 echo "auth required $MOD config=$DIR/ta.conf" >"$DIR/svc/totp"
@@ -57,8 +60,9 @@ echo "auth required pam_deny.so" >"$DIR/svc/other"
 
 echo "new PAM handle per login: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)," \
 	"median of $ROUNDS rounds of ${BUDGET}s per row, $USERS TOTP users (SHA1, 6 digits);" \
-	"anchor: pam_permit kept loaded like pam_tokenauth (last row: reloaded per handle, as libpam does)"
-BENCH_PAM_PERMIT=$PERMIT LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$DIR/svc" \
+	"anchor: pam_permit, its modules (pam_permit, pam_deny of \"other\") kept loaded like" \
+	"pam_tokenauth (last row: both reloaded per handle, as libpam does)"
+BENCH_PAM_KEEP=$KEEP LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$DIR/svc" \
 	"$BENCH" handle "$BUDGET" "$ROUNDS" "$USERS" "$DIR/token" 2>"$DIR/stderr"
 rc=$?
 [ "$rc" -eq 0 ] || sed 's/^/  /' "$DIR/stderr" | tail -20
