@@ -185,9 +185,20 @@ static int map_rc(int rc)
 	}
 }
 
+/*
+ * A transaction the caller began that SQLite has ended by itself (it rolls
+ * back on some out-of-memory and I/O errors): the statements meant for it
+ * must not run on their own, each committed at once outside the caller's
+ * lock and atomicity.  They fail, as the transaction's COMMIT then does.
+ */
+static int txn_lost(const struct sq_store *s)
+{
+	return s->base.in_txn && sqlite3_get_autocommit(s->db);
+}
+
 static int exec(struct sq_store *s, const char *sql)
 {
-	if (s->stuck) /* see sq_rollback */
+	if (s->stuck || txn_lost(s)) /* see sq_rollback */
 		return TA_ERR_UNAVAILABLE;
 	return map_rc(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
 }
@@ -203,6 +214,8 @@ static int stmt(struct sq_store *s, int q, sqlite3_stmt **out)
 	int rc;
 
 	if (s->stuck) /* every statement would run in the old transaction */
+		return TA_ERR_UNAVAILABLE;
+	if (txn_lost(s)) /* sqlite3_errmsg still says why */
 		return TA_ERR_UNAVAILABLE;
 	if (s->q[q] == NULL) {
 		rc = sqlite3_prepare_v3(s->db, queries[q], -1, SQLITE_PREPARE_PERSISTENT, &s->q[q],

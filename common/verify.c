@@ -324,48 +324,77 @@ int ta_resolve_identity(const ta_config *cfg, const char *user, const char *tena
 	return copy_name(tbuf, tenant, strnlen(tenant, TA_MAX_TENANT + 1), TA_MAX_TENANT);
 }
 
-/*
- * Record one failure; lock when max_failures is reached (0 disables).
- * A refusal by the local store counts only for users enrolled here, so
- * made-up names cannot add rows; with any_user (a remote backend may
- * answer for them) everyone counts, and rows of users not enrolled here
- * live under the store's cap (ta_store_throttle_put).  *wrote says
- * whether a row was written.  TA_OK, or the reason nothing could be.
- */
-static int record_failure_as(ta_ctx *ctx, ta_store *st, const char *user, const char *tenant,
-                             int any_user, int keep_open, int *wrote)
-{
+/* One failure to record: the user's row with it counted (charge_begin). */
+struct charge {
 	struct ta_throttle t;
-	int64_t now = ta_now(ctx);
+	int64_t now;
+	int capped; /* the user is not enrolled here: the row lives under the cap */
+	int prior;  /* the row held failures or lockouts before this one */
+	int locks;  /* this failure starts a lockout */
+};
+
+static int charge_failed(ta_ctx *ctx, ta_store *st, const char *user, int r)
+{
+	ta_store_rollback(st);
+	ta_logf(ctx, TA_LOG_ERR, "cannot record failure for user=%s: %s", TA_Q(user),
+	        ta_store_errmsg(st));
+	return r != TA_OK ? r : TA_ERR_UNAVAILABLE;
+}
+
+/*
+ * Begin the user's write transaction and work out one failure from the
+ * row read under the user's lock (max_failures 0 disables; a failure that
+ * reaches it locks).  A refusal by the local store counts only for users
+ * enrolled here, so made-up names cannot add rows; with any_user (a
+ * remote backend may answer for them) everyone counts, and rows of users
+ * not enrolled here live under the store's cap (ta_store_throttle_put).
+ * *due says whether a failure is to be written (charge_write): then the
+ * transaction is left open.  TA_ERR_LOCKED when a lockout another login
+ * wrote since the caller's first read decides: parallel guesses get no
+ * more than max_failures.  TA_OK, or the reason nothing could be read.
+ */
+static int charge_begin(ta_ctx *ctx, ta_store *st, const char *user, const char *tenant,
+                        int any_user, struct charge *ch, int *due)
+{
 	int has = 0, r;
 
-	*wrote = 0;
+	*due = 0;
+	ch->now = ta_now(ctx);
 	if (ctx->cfg->max_failures == 0)
 		return TA_OK;
 	if ((r = ta_store_begin_user(st, user, tenant)) != TA_OK ||
 	    (r = ta_store_has_credential(st, user, tenant, &has)) != TA_OK)
-		goto fail;
+		return charge_failed(ctx, st, user, r);
 	if (!any_user && !has) {
 		ta_store_rollback(st);
 		return TA_OK;
 	}
-	if ((r = ta_store_throttle_get(st, user, tenant, &t)) != TA_OK)
-		goto fail;
-	/* Under the user's lock: a lockout another login wrote since our first
-	 * read decides, so parallel guesses get no more than max_failures. */
-	if (t.locked_until > now) {
+	if ((r = ta_store_throttle_get(st, user, tenant, &ch->t)) != TA_OK)
+		return charge_failed(ctx, st, user, r);
+	if (ch->t.locked_until > ch->now) {
 		ta_store_rollback(st);
 		return TA_ERR_LOCKED;
 	}
-	if (++t.failures >= ctx->cfg->max_failures) {
-		t.locked_until = now + (int64_t)ta_lockout_secs(ctx->cfg->lockout, t.lockouts);
-		t.lockouts++;
-		t.failures = 0;
-		ta_logf(ctx, TA_LOG_WARNING,
-		        "locking user=%s tenant=%s for %lld s after %lu failures", TA_Q(user),
-		        TA_Q(tenant), (long long)(t.locked_until - now), ctx->cfg->max_failures);
+	ch->prior = ch->t.failures > 0 || ch->t.lockouts > 0;
+	ch->locks = ++ch->t.failures >= ctx->cfg->max_failures;
+	if (ch->locks) {
+		ch->t.locked_until =
+		    ch->now + (int64_t)ta_lockout_secs(ctx->cfg->lockout, ch->t.lockouts);
+		ch->t.lockouts++;
+		ch->t.failures = 0;
 	}
-	r = ta_store_throttle_put(st, user, tenant, &t, now, !has);
+	ch->capped = !has;
+	*due = 1;
+	return TA_OK;
+}
+
+/* Write the failure of charge_begin in its transaction, left open; on an
+ * error the transaction is rolled back. */
+static int charge_write(ta_ctx *ctx, ta_store *st, const char *user, const char *tenant,
+                        const struct charge *ch)
+{
+	int r = ta_store_throttle_put(st, user, tenant, &ch->t, ch->now, ch->capped);
+
 	if (r == TA_ERR_EXISTS) {
 		ta_store_rollback(st);
 		ta_logf(ctx, TA_LOG_ERR,
@@ -373,25 +402,31 @@ static int record_failure_as(ta_ctx *ctx, ta_store *st, const char *user, const 
 		        TA_Q(user), TA_THROTTLE_MAX);
 		return r;
 	}
-	if (r == TA_OK && keep_open) { /* the caller commits: see charged_check */
-		*wrote = 1;
-		return TA_OK;
-	}
-	if (r != TA_OK || (r = ta_store_commit(st)) != TA_OK)
-		goto fail;
-	*wrote = 1;
+	if (r != TA_OK)
+		return charge_failed(ctx, st, user, r);
+	if (ch->locks)
+		ta_logf(ctx, TA_LOG_WARNING,
+		        "locking user=%s tenant=%s for %lld s after %lu failures", TA_Q(user),
+		        TA_Q(tenant), (long long)(ch->t.locked_until - ch->now),
+		        ctx->cfg->max_failures);
 	return TA_OK;
-fail:
-	ta_store_rollback(st);
-	ta_logf(ctx, TA_LOG_ERR, "cannot record failure for user=%s: %s", TA_Q(user),
-	        ta_store_errmsg(st));
-	return r != TA_OK ? r : TA_ERR_UNAVAILABLE;
 }
 
+/* Record one failure, committed.  *wrote says whether a row was written. */
 static int record_failure(ta_ctx *ctx, ta_store *st, const char *user, const char *tenant,
                           int any_user, int *wrote)
 {
-	return record_failure_as(ctx, st, user, tenant, any_user, 0, wrote);
+	struct charge ch;
+	int due = 0, r;
+
+	*wrote = 0;
+	if ((r = charge_begin(ctx, st, user, tenant, any_user, &ch, &due)) != TA_OK || !due ||
+	    (r = charge_write(ctx, st, user, tenant, &ch)) != TA_OK)
+		return r;
+	if ((r = ta_store_commit(st)) != TA_OK)
+		return charge_failed(ctx, st, user, r);
+	*wrote = 1;
+	return TA_OK;
 }
 
 int ta_throttle_fail(ta_ctx *ctx, const char *user, const char *tenant)
@@ -501,29 +536,36 @@ static int recharge(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 }
 
 /*
- * A guess charged and checked in one write transaction: the local store
- * is asked first, inside the transaction that wrote the charge (a right
- * code spends its counter and lifts the charge in the same commit).  The
- * verdict counts only once that commit is through: if it fails, the
- * attempt is charged again on its own (recharge) and a right code gets
- * the answer of a wrong one ("unavailable" for either when even that
- * charge cannot be written).  Only then are later backends asked, outside
- * the transaction (no network call under a store lock); the local
- * answers that send a check on ("no credential", "unavailable") do not
- * depend on the code, so they still may after a failed commit.
+ * A guess charged and checked in one write transaction, begun by
+ * charge_begin: the local store is asked first, inside it, and then the
+ * charge is written in it unless the answer is a success (a right code
+ * spends its counter and lifts any earlier streak in the same commit; a
+ * charge it would lift at once is never written, so a clean success
+ * writes one row, not three).  The committed state is that of charging
+ * first and lifting after; the answer is given only once the commit is
+ * through: if it fails, or the charge cannot be written in it, the
+ * attempt is charged again on its own (recharge) and a right code gets the
+ * answer of a wrong one ("unavailable" for either when even that charge
+ * cannot be written).  Only then are later backends asked, outside
+ * the transaction (no network call under a store lock); the local answers
+ * that send a check on ("no credential", "unavailable") do not depend on
+ * the code, so they still may after a failed commit.
  */
 static int charged_check(ta_ctx *ctx, ta_store *st, struct ta_check *c,
-                         const struct ta_backend **by)
+                         const struct charge *ch, const struct ta_backend **by)
 {
 	int r;
 
 	c->charge_open = 1;
 	r = run_backends(ctx, c, by);
 	c->charge_open = 0;
-	if (ta_store_commit(st) != TA_OK) {
-		/* Nothing was written, and a right code may have failed where a
-		 * wrong one would not (SQLite ends a transaction itself when a
-		 * statement runs out of memory or disk). */
+	/* A charge that cannot be written, or a commit that fails: nothing was
+	 * written, and a right code may have failed where a wrong one would
+	 * not (SQLite ends a transaction itself when a statement runs out of
+	 * memory or disk): the same way out for both. */
+	if ((r != TA_OK && charge_write(ctx, st, c->user, c->tenant, ch) != TA_OK) ||
+	    ta_store_commit(st) != TA_OK) {
+		ta_store_rollback(st);
 		ta_logf(ctx, TA_LOG_ERR, "cannot commit the check of user=%s: %s", TA_Q(c->user),
 		        ta_store_errmsg(st));
 		c->cleared = 0;
@@ -584,6 +626,7 @@ int ta_credential_own_shape(const char *cred, size_t len)
 static int throttled_check_in(ta_ctx *ctx, struct ta_check *c)
 {
 	struct ta_throttle t = {0, 0, 0};
+	struct charge ch = {{0, 0, 0}, 0, 0, 0, 0};
 	const struct ta_backend *by = NULL;
 	ta_store *st = NULL;
 	unsigned flags = ctx->backend_flags;
@@ -609,8 +652,9 @@ static int throttled_check_in(ta_ctx *ctx, struct ta_check *c)
 	/* the local store first: the charge stays open for its check */
 	inline_charge = guess && ctx->nbackends > 0 && ctx->backends[0] == &ta_backend_local;
 	if (guess) {
-		if ((r = record_failure_as(ctx, st, c->user, c->tenant, any_user, inline_charge,
-		                           &charged)) == TA_ERR_LOCKED)
+		r = inline_charge ? charge_begin(ctx, st, c->user, c->tenant, any_user, &ch, &charged)
+		                  : record_failure(ctx, st, c->user, c->tenant, any_user, &charged);
+		if (r == TA_ERR_LOCKED)
 			return r;
 		if (r != TA_OK) {
 			ta_logf(ctx, TA_LOG_ERR,
@@ -619,8 +663,12 @@ static int throttled_check_in(ta_ctx *ctx, struct ta_check *c)
 			return TA_ERR_UNAVAILABLE;
 		}
 	}
-	c->clear_throttle = charged || t.failures > 0 || t.lockouts > 0;
-	r = inline_charge && charged ? charged_check(ctx, st, c, &by) : run_backends(ctx, c, &by);
+	/* an open charge is lifted by not writing it; what was there before,
+	 * as read under the user's lock, is cleared */
+	c->clear_throttle = inline_charge && charged ? ch.prior
+	                                             : charged || t.failures > 0 || t.lockouts > 0;
+	r = inline_charge && charged ? charged_check(ctx, st, c, &ch, &by)
+	                             : run_backends(ctx, c, &by);
 	if (ta_err_is_rejection(r) && !guess)
 		(void)record_failure(ctx, st, c->user, c->tenant,
 		                     by != NULL && (by->flags & TA_BACKEND_FOREIGN_USERS), &wrote);

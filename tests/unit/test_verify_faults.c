@@ -8,7 +8,8 @@
  * What must hold: whatever the code, right or wrong, the answer is the
  * one a wrong code gets, the attempt is counted, and a right code stays
  * unspent; also when another login locks the user between the rollback
- * and the charge written again, and when the store is busy for a while.
+ * and the charge written again, when the store is busy for a while, and
+ * when SQLite ends the transaction itself as the code is spent.
  */
 #include "helpers.h"
 
@@ -38,13 +39,27 @@ static struct {
 	int busy_begins;    /* begins after a failed commit to answer "busy" */
 	int after_failure;  /* a commit has failed: busy_begins applies */
 	int fail_rollback;  /* every ROLLBACK fails (no memory) */
+	int full_at_spend;  /* spending a code fails and SQLite ends the transaction */
+	int throttle_writes; /* statements run that write the throttle table */
 	int64_t now;
 } fault;
 
 int __wrap_sqlite3_step(sqlite3_stmt *q)
 {
-	if (fault.fail_rollback && strcmp(sqlite3_sql(q), "ROLLBACK") == 0)
+	const char *sql = sqlite3_sql(q);
+
+	if (fault.fail_rollback && strcmp(sql, "ROLLBACK") == 0)
 		return SQLITE_NOMEM;
+	if (fault.full_at_spend && strncmp(sql, "UPDATE otp SET next", 19) == 0) {
+		/* as SQLite does on some out-of-memory and I/O errors */
+		assert_int_equal(__real_sqlite3_exec(sqlite3_db_handle(q), "ROLLBACK", NULL, NULL,
+		                                     NULL),
+		                 SQLITE_OK);
+		return SQLITE_FULL;
+	}
+	if (strncmp(sql, "INSERT INTO throttle", 20) == 0 ||
+	    strncmp(sql, "DELETE FROM throttle", 20) == 0)
+		fault.throttle_writes++;
 	return __real_sqlite3_step(q);
 }
 
@@ -202,6 +217,54 @@ static void test_busy_recharge(void **state)
 	env_free(e);
 }
 
+/*
+ * SQLite ends the check's transaction by itself as a right code is spent
+ * (disk full, no memory): the charge is not written on its own outside
+ * the transaction and the user's lock, and the attempt is counted once,
+ * on its own, answered as a wrong code is; the code stays unspent.
+ */
+static void test_rolled_back_inside_check(void **state)
+{
+	char right[16], wrong[16];
+	struct env *e = setup_codes(right, wrong);
+	(void)state;
+	fault.full_at_spend = 1;
+	assert_int_equal(check(e, "alice", NULL, right), TA_ERR_REJECTED);
+	assert_int_equal(failures(e), 1);
+	assert_int_equal(check(e, "alice", NULL, wrong), TA_ERR_REJECTED);
+	assert_int_equal(failures(e), 2);
+	fault.full_at_spend = 0;
+	assert_int_equal(check(e, "alice", NULL, right), TA_OK);
+	assert_int_equal(failures(e), 0);
+	env_free(e);
+}
+
+/*
+ * A right code with no streak before it writes nothing to the throttle
+ * table (its charge is never written, not written and lifted); one after
+ * a wrong code lifts that streak in the same commit.
+ */
+static void test_success_writes_no_charge(void **state)
+{
+	char right[16], wrong[16];
+	struct env *e = setup_codes(right, wrong);
+	(void)state;
+	assert_int_equal(check(e, "alice", NULL, right), TA_OK);
+	assert_int_equal(fault.throttle_writes, 0);
+	assert_int_equal(failures(e), 0);
+	fault.now += 30; /* the next time step: a fresh code */
+	ta_ctx_set_time(e->ctx, fault.now);
+	right_code(right);
+	wrong_code(wrong);
+	assert_int_equal(check(e, "alice", NULL, wrong), TA_ERR_REJECTED);
+	assert_int_equal(failures(e), 1);
+	fault.throttle_writes = 0;
+	assert_int_equal(check(e, "alice", NULL, right), TA_OK);
+	assert_int_equal(fault.throttle_writes, 1); /* the streak, deleted */
+	assert_int_equal(failures(e), 0);
+	env_free(e);
+}
+
 static int revoked_of(void *arg, const struct ta_token_row *row)
 {
 	*(int64_t *)arg = row->revoked;
@@ -255,6 +318,8 @@ int main(void)
 	    cmocka_unit_test(test_locked_between_is_counted),
 	    cmocka_unit_test(test_busy_recharge),
 	    cmocka_unit_test(test_stuck_snapshot_is_not_reused),
+	    cmocka_unit_test(test_rolled_back_inside_check),
+	    cmocka_unit_test(test_success_writes_no_charge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
