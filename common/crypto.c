@@ -162,33 +162,65 @@ size_t ta_hash_len(ta_hash_alg alg)
 	return md == NULL ? 0 : (size_t)EVP_MD_get_size(md);
 }
 
-int ta_hmac(ta_hash_alg alg, const void *key, size_t keylen, const void *data, size_t len,
-            uint8_t out[64], size_t *outlen)
+int ta_hmac_key(struct ta_hmac_key *k, ta_hash_alg alg, const void *key, size_t keylen)
 {
 	static const uint8_t none[1];
-	const EVP_MD *md = md_of(alg);
-	unsigned int olen = 0;
-	EVP_MAC_CTX *c;
-	size_t n = 0;
-	int ok;
+	EVP_MAC_CTX *c = NULL;
 
-	if (md == NULL || keylen > INT32_MAX)
+	memset(k, 0, sizeof(*k));
+	if (md_of(alg) == NULL || keylen > INT32_MAX)
 		return TA_ERR_INPUT;
+	k->alg = alg;
+	k->key = key;
+	k->keylen = keylen;
 	/* HMAC() would fetch the MAC and the digest by name on every call:
 	 * it serves only where no template could be made or copied. */
-	if (algs.hmac_tmpl[alg] == NULL || (c = EVP_MAC_CTX_dup(algs.hmac_tmpl[alg])) == NULL) {
-		if (HMAC(md, key, (int)keylen, data, len, out, &olen) == NULL)
+	if (algs.hmac_tmpl[alg] == NULL || (c = EVP_MAC_CTX_dup(algs.hmac_tmpl[alg])) == NULL)
+		return TA_OK;
+	if (EVP_MAC_init(c, key != NULL ? key : none, keylen, NULL) != 1) {
+		EVP_MAC_CTX_free(c);
+		return TA_ERR_INTERNAL;
+	}
+	k->mac = c;
+	return TA_OK;
+}
+
+int ta_hmac_keyed(struct ta_hmac_key *k, const void *data, size_t len, uint8_t out[64],
+                  size_t *outlen)
+{
+	unsigned int olen = 0;
+	size_t n = 0;
+
+	if (k->mac == NULL) {
+		if (HMAC(md_of(k->alg), k->key, (int)k->keylen, data, len, out, &olen) == NULL)
 			return TA_ERR_INTERNAL;
 		*outlen = olen;
 		return TA_OK;
 	}
-	ok = EVP_MAC_init(c, key != NULL ? key : none, keylen, NULL) == 1 &&
-	     EVP_MAC_update(c, data, len) == 1 && EVP_MAC_final(c, out, &n, 64) == 1;
-	EVP_MAC_CTX_free(c); /* wipes the keyed state */
-	if (!ok)
+	/* a NULL key starts again from the key already set: no rekeying */
+	if (EVP_MAC_init(k->mac, NULL, 0, NULL) != 1 || EVP_MAC_update(k->mac, data, len) != 1 ||
+	    EVP_MAC_final(k->mac, out, &n, 64) != 1)
 		return TA_ERR_INTERNAL;
 	*outlen = n;
 	return TA_OK;
+}
+
+void ta_hmac_key_end(struct ta_hmac_key *k)
+{
+	EVP_MAC_CTX_free(k->mac); /* wipes the keyed state */
+	memset(k, 0, sizeof(*k));
+}
+
+int ta_hmac(ta_hash_alg alg, const void *key, size_t keylen, const void *data, size_t len,
+            uint8_t out[64], size_t *outlen)
+{
+	struct ta_hmac_key k;
+	int r = ta_hmac_key(&k, alg, key, keylen);
+
+	if (r == TA_OK)
+		r = ta_hmac_keyed(&k, data, len, out, outlen);
+	ta_hmac_key_end(&k);
+	return r;
 }
 
 int ta_seal(const uint8_t key[TA_KEY_LEN], const void *aad, size_t aadlen, const void *in,

@@ -11,8 +11,8 @@
 static const uint32_t powers_of_ten[] = {1,      10,      100,      1000,     10000,
                                          100000, 1000000, 10000000, 100000000};
 
-int ta_otp_code(const uint8_t *secret, size_t secret_len, ta_hash_alg alg, unsigned digits,
-                uint64_t counter, uint32_t *code)
+/* The code of counter under a key set up once (RFC 4226 section 5.3). */
+static int code_keyed(struct ta_hmac_key *k, unsigned digits, uint64_t counter, uint32_t *code)
 {
 	uint8_t msg[8], mac[64];
 	size_t maclen = 0;
@@ -24,7 +24,7 @@ int ta_otp_code(const uint8_t *secret, size_t secret_len, ta_hash_alg alg, unsig
 		return TA_ERR_INPUT;
 	for (int i = 7; i >= 0; i--, counter >>= 8)
 		msg[i] = (uint8_t)counter;
-	if ((r = ta_hmac(alg, secret, secret_len, msg, sizeof(msg), mac, &maclen)) != TA_OK)
+	if ((r = ta_hmac_keyed(k, msg, sizeof(msg), mac, &maclen)) != TA_OK)
 		return r;
 	off = mac[maclen - 1] & 0x0f;
 	bin = ((uint32_t)(mac[off] & 0x7f) << 24) | ((uint32_t)mac[off + 1] << 16) |
@@ -32,6 +32,18 @@ int ta_otp_code(const uint8_t *secret, size_t secret_len, ta_hash_alg alg, unsig
 	*code = bin % powers_of_ten[digits];
 	ta_wipe(mac, sizeof(mac));
 	return TA_OK;
+}
+
+int ta_otp_code(const uint8_t *secret, size_t secret_len, ta_hash_alg alg, unsigned digits,
+                uint64_t counter, uint32_t *code)
+{
+	struct ta_hmac_key k;
+	int r = ta_hmac_key(&k, alg, secret, secret_len);
+
+	if (r == TA_OK)
+		r = code_keyed(&k, digits, counter, code);
+	ta_hmac_key_end(&k);
+	return r;
 }
 
 static int parse_code(const char *code, size_t len, unsigned digits, uint32_t *out)
@@ -61,8 +73,9 @@ int ta_otp_check(const struct ta_otp_params *p, const uint8_t *secret, size_t se
                  unsigned lookahead, uint64_t *new_next)
 {
 	uint64_t first, last, found = 0, hit = 0, replay = 0;
+	struct ta_hmac_key k;
 	uint32_t want = 0;
-	int r;
+	int r = TA_OK;
 
 	if (parse_code(code, code_len, p->digits, &want) != TA_OK)
 		return TA_ERR_REJECTED;
@@ -78,18 +91,26 @@ int ta_otp_check(const struct ta_otp_params *p, const uint8_t *secret, size_t se
 		first = step >= window ? step - window : 0;
 		last = step + window;
 	}
-	/* Try every candidate, always all of them, so timing reveals nothing. */
+	/* Try every candidate, always all of them, so timing reveals nothing;
+	 * the secret keys the MAC once for them all. */
+	if ((r = ta_hmac_key(&k, p->alg, secret, secret_len)) != TA_OK) {
+		ta_hmac_key_end(&k);
+		return r;
+	}
 	for (uint64_t c = first; c <= last; c++) {
 		uint32_t got = 0;
 		uint64_t match, fresh;
-		if ((r = ta_otp_code(secret, secret_len, p->alg, p->digits, c, &got)) != TA_OK)
-			return r;
+		if ((r = code_keyed(&k, p->digits, c, &got)) != TA_OK)
+			break;
 		match = (uint64_t)ta_ct_eq(&got, &want, sizeof(got));
 		fresh = (uint64_t)(c >= next);
 		found = sel(match & fresh & (1 - hit), c, found);
 		hit |= match & fresh;
 		replay |= match & (1 - fresh);
 	}
+	ta_hmac_key_end(&k);
+	if (r != TA_OK)
+		return r;
 	if (hit) {
 		*new_next = found + 1;
 		return TA_OK;

@@ -37,6 +37,23 @@ int ta_sha256(const void *data, size_t len, uint8_t out[TA_SHA256_LEN]);
 int ta_hmac(ta_hash_alg alg, const void *key, size_t keylen, const void *data, size_t len,
             uint8_t out[64], size_t *outlen);
 
+/*
+ * One HMAC key for several messages (the codes of an OTP window): keyed
+ * once by ta_hmac_key, used by ta_hmac_keyed, wiped by ta_hmac_key_end
+ * (also after a failed ta_hmac_key).  key is borrowed: it must outlive k.
+ * One thread at a time.
+ */
+struct ta_hmac_key {
+	ta_hash_alg alg;
+	const void *key;
+	size_t keylen;
+	void *mac; /* the keyed MAC context, or NULL: HMAC() each time */
+};
+int ta_hmac_key(struct ta_hmac_key *k, ta_hash_alg alg, const void *key, size_t keylen);
+int ta_hmac_keyed(struct ta_hmac_key *k, const void *data, size_t len, uint8_t out[64],
+                  size_t *outlen);
+void ta_hmac_key_end(struct ta_hmac_key *k);
+
 /* Digest size of alg, 0 if unknown. */
 size_t ta_hash_len(ta_hash_alg alg);
 

@@ -31,6 +31,39 @@ static void test_hmac_rfc4231(void **state)
 	assert_int_equal(ta_hmac((ta_hash_alg)9, "k", 1, "d", 1, out, &n), TA_ERR_INPUT);
 }
 
+/* One key, several messages: each MAC as a fresh ta_hmac gives it, for
+ * every hash; the RFC 4231 case 2 first, then messages of other lengths. */
+static void test_hmac_keyed_many(void **state)
+{
+	static const char *const msgs[] = {"what do ya want for nothing?", "", "x",
+	                                   "a message longer than one block of sixty-four bytes, "
+	                                   "so that the update runs twice"};
+	uint8_t want[64], got[64];
+	size_t wn = 0, gn = 0;
+	(void)state;
+	for (int a = TA_HASH_SHA1; a <= TA_HASH_SHA512; a++) {
+		struct ta_hmac_key k;
+		assert_int_equal(ta_hmac_key(&k, (ta_hash_alg)a, "Jefe", 4), TA_OK);
+		for (int round = 0; round < 2; round++)
+			for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+				assert_int_equal(ta_hmac((ta_hash_alg)a, "Jefe", 4, msgs[i], strlen(msgs[i]),
+				                         want, &wn),
+				                 TA_OK);
+				assert_int_equal(ta_hmac_keyed(&k, msgs[i], strlen(msgs[i]), got, &gn),
+				                 TA_OK);
+				assert_int_equal(gn, wn);
+				assert_memory_equal(got, want, wn);
+			}
+		ta_hmac_key_end(&k);
+		assert_null(k.mac); /* the keyed state is gone */
+	}
+	{
+		struct ta_hmac_key k;
+		assert_int_equal(ta_hmac_key(&k, (ta_hash_alg)9, "k", 1), TA_ERR_INPUT);
+		ta_hmac_key_end(&k);
+	}
+}
+
 static void test_seal_open(void **state)
 {
 	uint8_t key[32], key2[32], sealed[64 + 28], plain[64];
@@ -99,6 +132,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sha256_vector), cmocka_unit_test(test_hmac_rfc4231),
+	    cmocka_unit_test(test_hmac_keyed_many),
 	    cmocka_unit_test(test_seal_open),     cmocka_unit_test(test_base32),
 	    cmocka_unit_test(test_hex),           cmocka_unit_test(test_ct_eq_and_wipe),
 	};
