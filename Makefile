@@ -105,6 +105,7 @@ $(B)/tokenauth: cli/tokenauth.c $(CORE_LIB)
 # A unit test may replace core functions to inject faults (ld --wrap).
 WRAP_test_verify_faults = -Wl,--wrap=ta_store_commit,--wrap=ta_store_begin_user \
     -Wl,--wrap=sqlite3_step,--wrap=sqlite3_exec
+WRAP_test_pg_faults = -Wl,--wrap=PQsendQueryParams
 
 $(B)/tests/%: tests/unit/%.c tests/unit/*.h $(CORE_LIB)
 	@mkdir -p $(@D)

@@ -11,6 +11,7 @@
 CHECK_TARGETS += check-pg
 
 check-pg: $(B)/tokenauth $(B)/tokenauthd $(B)/pam_tokenauth.so $(B)/tests/test_store_conformance \
+          $(B)/tests/test_pg_faults \
           $(B)/tests/stress
 	@sh tests/pg/run.sh $(B)
 	@sh tests/pg/roles.sh $(B)

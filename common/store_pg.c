@@ -595,6 +595,8 @@ static int conn_up(struct pg_store *s)
 {
 	if (s->conn == NULL || s->conn_pid != ta_getpid() || PQstatus(s->conn) != CONNECTION_OK)
 		return 0;
+	if (!s->txn && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+		return 0; /* a transaction we do not know of: never reused */
 	for (int i = 0; !s->txn && i < 4 && readable(PQsocket(s->conn)); i++)
 		if (!PQconsumeInput(s->conn) || PQstatus(s->conn) != CONNECTION_OK)
 			return 0;
@@ -640,6 +642,22 @@ static const char *pg_errmsg(ta_store *st)
 	return PG(st)->msg[0] ? PG(st)->msg : "no error";
 }
 
+/*
+ * After a transaction ends on our side: the server's must have ended
+ * too.  A COMMIT or ROLLBACK that never reached it (libpq refused to
+ * send, out of memory) leaves the server's open, with its locks and its
+ * writes; the next BEGIN would only warn, and the next COMMIT would
+ * commit what this one reported lost.  Such a connection is dropped:
+ * its transaction ends with it.
+ */
+static void txn_ended(struct pg_store *s)
+{
+	s->txn = 0;
+	if (s->conn != NULL && s->conn_pid == ta_getpid() &&
+	    PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+		drop_conn(s);
+}
+
 static int pg_begin(ta_store *st)
 {
 	struct pg_store *s = PG(st);
@@ -655,7 +673,7 @@ static int pg_begin(ta_store *st)
 	if ((r = run_cmd(s, "SELECT pg_advisory_xact_lock(" PG_LOCK_KEY ")", NULL, 0, NULL)) !=
 	    TA_OK) {
 		run_cmd(s, "ROLLBACK", NULL, 0, NULL);
-		s->txn = 0;
+		txn_ended(s);
 	}
 	return r;
 }
@@ -687,7 +705,7 @@ static int pg_begin_user(ta_store *st, const char *user, const char *tenant)
 	s->txn = 1;
 	if ((r = run_cmd(s, PG_USER_LOCK, p, 1, NULL)) != TA_OK) {
 		run_cmd(s, "ROLLBACK", NULL, 0, NULL);
-		s->txn = 0;
+		txn_ended(s);
 	}
 	return r;
 }
@@ -722,7 +740,7 @@ static void pg_rollback(ta_store *st)
 
 	if (s->txn && !s->lost && s->conn != NULL && s->conn_pid == ta_getpid())
 		run_cmd(s, "ROLLBACK", NULL, 0, NULL);
-	s->txn = 0;
+	txn_ended(s);
 	s->lost = 0;
 }
 
@@ -745,7 +763,7 @@ static int pg_commit(ta_store *st)
 		r = TA_ERR_UNAVAILABLE;
 	}
 	PQclear(res);
-	s->txn = 0;
+	txn_ended(s);
 	return r;
 }
 

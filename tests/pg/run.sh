@@ -18,6 +18,13 @@ else
 	sed 's/^/    /' "$W/conf.out" >&2
 fi
 grep -q "store conformance: postgresql" "$W/conf.out" || true
+# a COMMIT or ROLLBACK that never reaches the server (tests/unit/test_pg_faults.c)
+if TA_TEST_PG_DSN_FILE="$W/pg/dsn" "$B/tests/test_pg_faults" >"$W/faults.out" 2>&1; then
+	ok
+else
+	bad "a transaction end that never reached the server"
+	sed 's/^/    /' "$W/faults.out" >&2
+fi
 
 # --- the CLI against store = postgresql: ---------------------------------------------
 SECRET=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP

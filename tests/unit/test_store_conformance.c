@@ -4,6 +4,7 @@
  * pool of open handles.  A new engine adds one row to engines[].
  */
 #include "helpers.h"
+#include "pg_helpers.h"
 #include "store.h"
 
 #include <libpq-fe.h>
@@ -52,22 +53,7 @@ static void sqlite_drop(const char *dir)
  */
 static void pg_exec_status(const char *sql, ExecStatusType want)
 {
-	const char *file = getenv("TA_TEST_PG_DSN_FILE");
-	char dsn[1024];
-	FILE *fp = fopen(file, "r");
-	PGconn *c;
-	PGresult *res;
-
-	assert_non_null(fp);
-	assert_non_null(fgets(dsn, sizeof(dsn), fp));
-	fclose(fp);
-	dsn[strcspn(dsn, "\n")] = '\0';
-	c = PQconnectdb(dsn);
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	res = PQexec(c, sql);
-	assert_int_equal(PQresultStatus(res), want);
-	PQclear(res);
-	PQfinish(c);
+	pg_test_exec(sql, want);
 }
 
 static void pg_exec(const char *sql)
