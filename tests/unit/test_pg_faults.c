@@ -53,6 +53,14 @@ static long long open_on_server(void)
 	               PGRES_TUPLES_OK);
 }
 
+/* the database left as found: no store (the CLI suite that follows starts without one) */
+static int drop_all(void **state)
+{
+	(void)state;
+	drop_tables();
+	return 0;
+}
+
 static int setup(void **state)
 {
 	ta_store *st = NULL;
@@ -152,5 +160,5 @@ int main(void)
 		return 0;
 	}
 	snprintf(path, sizeof(path), "postgresql:%s", dsn);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, drop_all);
 }
