@@ -300,6 +300,11 @@ int ta_store_begin_user(ta_store *st, const char *user, const char *tenant)
 
 	if (st == NULL || !names_ok(user, tenant, 0))
 		return TA_ERR_INPUT;
+	if (st->in_snapshot && st->ops->upgrade != NULL && st->ops->upgrade(st) == TA_OK) {
+		st->in_snapshot = 0; /* the snapshot is the transaction now */
+		st->in_txn = 1;
+		return TA_OK;
+	}
 	ta_store_snapshot_end(st);
 	if ((r = st->ops->begin_user(st, user, tenant)) == TA_OK)
 		st->in_txn = 1;

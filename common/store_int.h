@@ -104,6 +104,10 @@ struct ta_store_ops {
 	/* Optional: a read transaction for the next reads (ta_store_snapshot),
 	 * ended by rollback.  NULL: reads run on their own. */
 	int (*snapshot)(ta_store *st);
+	/* Optional: the open snapshot made the transaction begin_user would
+	 * begin, reading the newest rows under its locks.  On an error the
+	 * snapshot may still be open: the caller ends it and begins afresh. */
+	int (*upgrade)(ta_store *st);
 	/* Optional: non-zero when the handle can no longer be used (a
 	 * transaction it could not end); NULL: always usable. */
 	int (*stuck)(ta_store *st);

@@ -4,6 +4,7 @@
 #include "file.h"
 #include "store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -483,6 +484,82 @@ static void test_write_ends_snapshot(void **state)
 	env_free(e);
 }
 
+/* SQLite's answer to BEGIN IMMEDIATE on a connection of its own that does not wait */
+static int try_write_lock(const char *path)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+struct holder {
+	const char *path;
+	sqlite3 *db;
+};
+
+/* commit the held write transaction (a row for "c") after 200 ms */
+static void *commit_later(void *arg)
+{
+	struct holder *h = arg;
+
+	usleep(200 * 1000);
+	assert_int_equal(sqlite3_exec(h->db,
+	                              "INSERT INTO throttle(user,tenant,failures,lockouts,"
+	                              "locked_until,updated) VALUES('c','',4,0,0,1); COMMIT",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	return NULL;
+}
+
+/*
+ * A write transaction begun from a current snapshot keeps it (upgraded,
+ * store_sqlite.c sq_upgrade) and holds the write lock; one begun while
+ * another connection writes waits for it and reads what it wrote; a stale
+ * snapshot is test_write_ends_snapshot's case.
+ */
+static void test_snapshot_upgrade(void **state)
+{
+	struct env *e = env_init();
+	struct ta_throttle t = {2, 0, 0}, got;
+	struct holder h = {0};
+	pthread_t th;
+	ta_store *st = NULL;
+	char err[256];
+	(void)state;
+	assert_int_equal(ta_store_open(e->store, 0, &st, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_store_snapshot(st), TA_OK);
+	assert_int_equal(ta_store_throttle_get(st, "a", "", &got), TA_OK);
+	assert_int_equal(ta_store_begin_user(st, "a", ""), TA_OK);
+	assert_int_equal(try_write_lock(e->store), SQLITE_BUSY); /* held by us */
+	assert_int_equal(ta_store_throttle_put(st, "a", "", &t, 1, 0), TA_OK);
+	assert_int_equal(ta_store_commit(st), TA_OK);
+	assert_int_equal(rows_seen(e->store, "a"), 1);
+	assert_int_equal(try_write_lock(e->store), SQLITE_OK); /* and let go */
+	/* another connection writes while our snapshot is open */
+	assert_int_equal(ta_store_snapshot(st), TA_OK);
+	assert_int_equal(ta_store_throttle_get(st, "c", "", &got), TA_OK);
+	h.path = e->store;
+	assert_int_equal(sqlite3_open_v2(e->store, &h.db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h.db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(pthread_create(&th, NULL, commit_later, &h), 0);
+	assert_int_equal(ta_store_begin_user(st, "c", ""), TA_OK); /* waits */
+	assert_int_equal(ta_store_throttle_get(st, "c", "", &got), TA_OK);
+	assert_int_equal(got.failures, 4); /* the newest */
+	assert_int_equal(try_write_lock(e->store), SQLITE_BUSY);
+	ta_store_rollback(st);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	sqlite3_close(h.db);
+	assert_int_equal(try_write_lock(e->store), SQLITE_OK);
+	ta_store_close(st);
+	env_free(e);
+}
+
 /* A child made by fork(), by _Fork() (no atfork handlers run) or by a raw
  * clone() knows it is not its parent: the fork checks rest on this. */
 static pid_t spawn(int how)
@@ -530,6 +607,7 @@ int main(void)
 	    cmocka_unit_test(test_second_open_keeps_locks),
 	    cmocka_unit_test(test_getpid_after_fork),
 	    cmocka_unit_test(test_write_ends_snapshot),
+	    cmocka_unit_test(test_snapshot_upgrade),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
