@@ -579,9 +579,13 @@ static int charged_check(ta_ctx *ctx, ta_store *st, struct ta_check *c,
 		ta_logf(ctx, TA_LOG_DEBUG, "token %s: last use not recorded: %s", c->out->token_id,
 		        ta_store_errmsg(st));
 	}
-	/* the charge is written: the remaining backends, as usual */
-	if ((r == TA_ERR_NO_CREDENTIAL || r == TA_ERR_UNAVAILABLE) && ctx->nbackends > 1)
+	/* the charge is written: the remaining backends, as usual, and a
+	 * success of theirs lifts it (only the local check could leave it
+	 * unwritten) */
+	if ((r == TA_ERR_NO_CREDENTIAL || r == TA_ERR_UNAVAILABLE) && ctx->nbackends > 1) {
+		c->clear_throttle = 1;
 		r = run_backends_from(ctx, c, 1, by);
+	}
 	return r;
 }
 

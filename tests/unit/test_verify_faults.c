@@ -145,13 +145,20 @@ static struct env *setup(void)
 	return setup_codes(NULL, NULL);
 }
 
-static unsigned failures(struct env *e)
+static unsigned failures_of(struct env *e, const char *user, int64_t *locked_until)
 {
 	struct ta_throttle t;
 	ta_store *st = NULL;
 	assert_int_equal(ta_ctx_store(e->ctx, &st), TA_OK);
-	assert_int_equal(ta_store_throttle_get(st, "alice", "", &t), TA_OK);
+	assert_int_equal(ta_store_throttle_get(st, user, "", &t), TA_OK);
+	*locked_until = t.locked_until;
 	return t.failures;
+}
+
+static unsigned failures(struct env *e)
+{
+	int64_t until = 0;
+	return failures_of(e, "alice", &until);
 }
 
 static void test_failed_commit_answers_as_wrong(void **state)
@@ -311,6 +318,49 @@ static void test_stuck_snapshot_is_not_reused(void **state)
 	env_free(e);
 }
 
+/* A backend after the local one that vouches for every user and code,
+ * as a remote endpoint may. */
+static int vouch(ta_ctx *ctx, void **state, struct ta_check *c)
+{
+	(void)ctx;
+	(void)state;
+	(void)c;
+	return TA_OK;
+}
+
+static const struct ta_backend vouching = {"vouching", TA_BACKEND_FOREIGN_USERS, vouch, NULL};
+
+/*
+ * The charge written because the local store did not know the code (a
+ * user it does not know, or one without OTP) is lifted when a later
+ * backend accepts it, as "charged first, lifted on success" is: before
+ * stop 20's attack round a success left a failure behind each time, and
+ * with max_failures = 1 locked the user it had just let in.
+ */
+static void test_later_backend_lifts_the_charge(void **state)
+{
+	struct env *e = setup();
+	int64_t until = 0;
+	(void)state;
+	set(e, "max_failures", "1");
+	env_reopen(e);
+	ta_ctx_set_time(e->ctx, fault.now);
+	e->ctx->backends[e->ctx->nbackends++] = &vouching;
+	e->ctx->backend_flags |= vouching.flags;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(check(e, "carol", NULL, "123456"), TA_OK); /* not enrolled here */
+		assert_int_equal(failures_of(e, "carol", &until), 0);
+		assert_int_equal(until, 0);
+	}
+	/* alice is enrolled, so the code is charged before the local check; a
+	 * commit that fails there is a wrong code's answer, counted: the later
+	 * backend is not asked */
+	fault.fail_commits = 1;
+	assert_int_equal(check(e, "alice", NULL, "123456"), TA_ERR_REJECTED);
+	assert_true(failures_of(e, "alice", &until) == 0 && until > fault.now); /* locked */
+	env_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +370,7 @@ int main(void)
 	    cmocka_unit_test(test_stuck_snapshot_is_not_reused),
 	    cmocka_unit_test(test_rolled_back_inside_check),
 	    cmocka_unit_test(test_success_writes_no_charge),
+	    cmocka_unit_test(test_later_backend_lifts_the_charge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
