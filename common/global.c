@@ -155,7 +155,13 @@ static void restore_limits(void)
 {
 	struct rlimit fs = {RLIM_INFINITY, RLIM_INFINITY}, nf;
 
-	(void)setrlimit(RLIMIT_FSIZE, &fs);
+	/* without CAP_SYS_RESOURCE, at least the caller's soft limit goes (a
+	 * limit left in place sends guesses the slower way: verify.c,
+	 * commit_may_be_cut) */
+	if (setrlimit(RLIMIT_FSIZE, &fs) != 0 && getrlimit(RLIMIT_FSIZE, &fs) == 0) {
+		fs.rlim_cur = fs.rlim_max;
+		(void)setrlimit(RLIMIT_FSIZE, &fs);
+	}
 	if (getrlimit(RLIMIT_NOFILE, &nf) == 0 && nf.rlim_cur < 1024) {
 		nf.rlim_cur = 1024;
 		if (nf.rlim_max < 1024)

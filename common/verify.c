@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 const char *ta_strerror(int err)
@@ -329,7 +330,6 @@ struct charge {
 	struct ta_throttle t;
 	int64_t now;
 	int capped; /* the user is not enrolled here: the row lives under the cap */
-	int prior;  /* the row held failures or lockouts before this one */
 	int locks;  /* this failure starts a lockout */
 };
 
@@ -375,7 +375,6 @@ static int charge_begin(ta_ctx *ctx, ta_store *st, const char *user, const char 
 		ta_store_rollback(st);
 		return TA_ERR_LOCKED;
 	}
-	ch->prior = ch->t.failures > 0 || ch->t.lockouts > 0;
 	ch->locks = ++ch->t.failures >= ctx->cfg->max_failures;
 	if (ch->locks) {
 		ch->t.locked_until =
@@ -537,34 +536,43 @@ static int recharge(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 
 /*
  * A guess charged and checked in one write transaction, begun by
- * charge_begin: the local store is asked first, inside it, and then the
- * charge is written in it unless the answer is a success (a right code
- * spends its counter and lifts any earlier streak in the same commit; a
- * charge it would lift at once is never written, so a clean success
- * writes one row, not three).  The committed state is that of charging
- * first and lifting after; the answer is given only once the commit is
- * through: if it fails, or the charge cannot be written in it, the
- * attempt is charged again on its own (recharge) and a right code gets the
- * answer of a wrong one ("unavailable" for either when even that charge
- * cannot be written).  Only then are later backends asked, outside
- * the transaction (no network call under a store lock); the local answers
- * that send a check on ("no credential", "unavailable") do not depend on
- * the code, so they still may after a failed commit.
+ * charge_begin: the charge is written first, then the local store is
+ * asked inside the same transaction, and a right code spends its counter
+ * and lifts the charge (with any earlier streak) before the one commit.
+ * A right code's commit so writes every page a wrong code's does, and
+ * more: a commit that a file-size limit or a full disk cuts short fails
+ * for the right code whenever it fails for the wrong one.  (Until issue
+ * 10's last attack round the charge was written only for a wrong code:
+ * a new throttle row is two pages, a spent counter one, and a limit
+ * between the two let every wrong code go uncounted while the right one
+ * logged in.)  The answer is given only once the commit is through: if
+ * it fails, the attempt is charged again on its own (recharge) and a right
+ * code gets the answer of a wrong one ("unavailable" for either when even
+ * that charge cannot be written).  Only then are later backends asked,
+ * outside the transaction (no network call under a store lock); the local
+ * answers that send a check on ("no credential", "unavailable") do not
+ * depend on the code, so they still may after a failed commit.
  */
 static int charged_check(ta_ctx *ctx, ta_store *st, struct ta_check *c,
                          const struct charge *ch, const struct ta_backend **by)
 {
 	int r;
 
+	if (charge_write(ctx, st, c->user, c->tenant, ch) != TA_OK) {
+		ta_logf(ctx, TA_LOG_ERR,
+		        "refusing a code for user=%s unchecked: the attempt cannot be counted",
+		        TA_Q(c->user));
+		return TA_ERR_UNAVAILABLE;
+	}
+	c->clear_throttle = 1;
 	c->charge_open = 1;
 	r = run_backends(ctx, c, by);
 	c->charge_open = 0;
-	/* A charge that cannot be written, or a commit that fails: nothing was
-	 * written, and a right code may have failed where a wrong one would
-	 * not (SQLite ends a transaction itself when a statement runs out of
-	 * memory or disk): the same way out for both. */
-	if ((r != TA_OK && charge_write(ctx, st, c->user, c->tenant, ch) != TA_OK) ||
-	    ta_store_commit(st) != TA_OK) {
+	/* A commit that fails: nothing was written, and a right code may have
+	 * failed where a wrong one would not (SQLite ends a transaction itself
+	 * when a statement runs out of memory or disk): the same way out for
+	 * both. */
+	if (ta_store_commit(st) != TA_OK) {
 		ta_store_rollback(st);
 		ta_logf(ctx, TA_LOG_ERR, "cannot commit the check of user=%s: %s", TA_Q(c->user),
 		        ta_store_errmsg(st));
@@ -579,14 +587,34 @@ static int charged_check(ta_ctx *ctx, ta_store *st, struct ta_check *c,
 		ta_logf(ctx, TA_LOG_DEBUG, "token %s: last use not recorded: %s", c->out->token_id,
 		        ta_store_errmsg(st));
 	}
-	/* the charge is written: the remaining backends, as usual, and a
-	 * success of theirs lifts it (only the local check could leave it
-	 * unwritten) */
+	/* the charge is committed: the remaining backends, as usual, and a
+	 * success of theirs lifts it */
 	if ((r == TA_ERR_NO_CREDENTIAL || r == TA_ERR_UNAVAILABLE) && ctx->nbackends > 1) {
 		c->clear_throttle = 1;
 		r = run_backends_from(ctx, c, 1, by);
 	}
 	return r;
+}
+
+/*
+ * Whether the process runs under a limit that could cut a commit short:
+ * a file-size or memory limit (a setuid caller's that restore_limits
+ * could not lift, or a host's own).  Then a guess's charge is committed
+ * on its own before the code is checked, so an attempt whose charge does
+ * not reach the disk is refused unchecked: checked first, a right code
+ * whose commit failed would still differ from a wrong one in time, and
+ * an HOTP code, which does not move on, could be found that way by
+ * uncounted attempts.
+ */
+static int commit_may_be_cut(void)
+{
+	static const int which[] = {RLIMIT_FSIZE, RLIMIT_AS, RLIMIT_DATA};
+	struct rlimit rl;
+
+	for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++)
+		if (getrlimit(which[i], &rl) != 0 || rl.rlim_cur != RLIM_INFINITY)
+			return 1;
+	return 0;
 }
 
 static void log_outcome(ta_ctx *ctx, const struct ta_request *req, const struct ta_outcome *o,
@@ -630,7 +658,7 @@ int ta_credential_own_shape(const char *cred, size_t len)
 static int throttled_check_in(ta_ctx *ctx, struct ta_check *c)
 {
 	struct ta_throttle t = {0, 0, 0};
-	struct charge ch = {{0, 0, 0}, 0, 0, 0, 0};
+	struct charge ch = {{0, 0, 0}, 0, 0, 0};
 	const struct ta_backend *by = NULL;
 	ta_store *st = NULL;
 	unsigned flags = ctx->backend_flags;
@@ -654,7 +682,8 @@ static int throttled_check_in(ta_ctx *ctx, struct ta_check *c)
 	if ((r = ta_throttle_check(ctx, st, c->user, c->tenant, &t)) != TA_OK)
 		return r;
 	/* the local store first: the charge stays open for its check */
-	inline_charge = guess && ctx->nbackends > 0 && ctx->backends[0] == &ta_backend_local;
+	inline_charge = guess && ctx->nbackends > 0 && ctx->backends[0] == &ta_backend_local &&
+	                !commit_may_be_cut();
 	if (guess) {
 		r = inline_charge ? charge_begin(ctx, st, c->user, c->tenant, any_user, &ch, &charged)
 		                  : record_failure(ctx, st, c->user, c->tenant, any_user, &charged);
@@ -667,10 +696,8 @@ static int throttled_check_in(ta_ctx *ctx, struct ta_check *c)
 			return TA_ERR_UNAVAILABLE;
 		}
 	}
-	/* an open charge is lifted by not writing it; what was there before,
-	 * as read under the user's lock, is cleared */
-	c->clear_throttle = inline_charge && charged ? ch.prior
-	                                             : charged || t.failures > 0 || t.lockouts > 0;
+	/* a success lifts the charge and any streak before it */
+	c->clear_throttle = charged || t.failures > 0 || t.lockouts > 0;
 	r = inline_charge && charged ? charged_check(ctx, st, c, &ch, &by)
 	                             : run_backends(ctx, c, &by);
 	if (ta_err_is_rejection(r) && !guess)

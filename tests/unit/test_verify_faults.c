@@ -20,6 +20,7 @@
 #include "token.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 int __real_sqlite3_step(sqlite3_stmt *q);
@@ -247,29 +248,221 @@ static void test_rolled_back_inside_check(void **state)
 }
 
 /*
- * A right code with no streak before it writes nothing to the throttle
- * table (its charge is never written, not written and lifted); one after
- * a wrong code lifts that streak in the same commit.
+ * A right code writes the charge a wrong code writes, and then lifts it,
+ * in the same commit: whatever pages a wrong code's commit writes, a
+ * right code's writes too (test_cut_commit_spares_no_wrong_code).
  */
-static void test_success_writes_no_charge(void **state)
+static void test_success_writes_the_charge_too(void **state)
 {
 	char right[16], wrong[16];
 	struct env *e = setup_codes(right, wrong);
 	(void)state;
 	assert_int_equal(check(e, "alice", NULL, right), TA_OK);
-	assert_int_equal(fault.throttle_writes, 0);
+	assert_int_equal(fault.throttle_writes, 3); /* old rows swept, the charge, lifted */
 	assert_int_equal(failures(e), 0);
 	fault.now += 30; /* the next time step: a fresh code */
 	ta_ctx_set_time(e->ctx, fault.now);
 	right_code(right);
 	wrong_code(wrong);
+	fault.throttle_writes = 0;
 	assert_int_equal(check(e, "alice", NULL, wrong), TA_ERR_REJECTED);
+	assert_int_equal(fault.throttle_writes, 2); /* old rows swept, the charge */
 	assert_int_equal(failures(e), 1);
 	fault.throttle_writes = 0;
 	assert_int_equal(check(e, "alice", NULL, right), TA_OK);
-	assert_int_equal(fault.throttle_writes, 1); /* the streak, deleted */
+	assert_int_equal(fault.throttle_writes, 3); /* the same, then the streak deleted */
 	assert_int_equal(failures(e), 0);
 	env_free(e);
+}
+
+/*
+ * A VFS over the default one whose write-ahead log cannot grow past
+ * wal_limit bytes (0: no limit), as a file-size limit (RLIMIT_FSIZE) or a
+ * full disk cuts a commit short between two of its frames, but with no
+ * limit the process could see (verify.c, commit_may_be_cut).
+ */
+static struct {
+	sqlite3_vfs vfs;
+	sqlite3_vfs *real;
+	sqlite3_int64 wal_limit;
+} cut;
+
+struct cut_file {
+	sqlite3_file base;
+	int wal;
+	sqlite3_file *real; /* follows this struct */
+};
+
+#define REAL(f) (((struct cut_file *)(f))->real)
+
+static int cut_close(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xClose(REAL(f));
+}
+static int cut_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
+{
+	return REAL(f)->pMethods->xRead(REAL(f), b, n, o);
+}
+static int cut_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
+{
+	if (((struct cut_file *)f)->wal && cut.wal_limit > 0 && o + n > cut.wal_limit)
+		return SQLITE_FULL;
+	return REAL(f)->pMethods->xWrite(REAL(f), b, n, o);
+}
+static int cut_truncate(sqlite3_file *f, sqlite3_int64 n)
+{
+	return REAL(f)->pMethods->xTruncate(REAL(f), n);
+}
+static int cut_sync(sqlite3_file *f, int fl)
+{
+	return REAL(f)->pMethods->xSync(REAL(f), fl);
+}
+static int cut_size(sqlite3_file *f, sqlite3_int64 *n)
+{
+	return REAL(f)->pMethods->xFileSize(REAL(f), n);
+}
+static int cut_lock(sqlite3_file *f, int l)
+{
+	return REAL(f)->pMethods->xLock(REAL(f), l);
+}
+static int cut_unlock(sqlite3_file *f, int l)
+{
+	return REAL(f)->pMethods->xUnlock(REAL(f), l);
+}
+static int cut_reserved(sqlite3_file *f, int *r)
+{
+	return REAL(f)->pMethods->xCheckReservedLock(REAL(f), r);
+}
+static int cut_fcntl(sqlite3_file *f, int op, void *a)
+{
+	return REAL(f)->pMethods->xFileControl(REAL(f), op, a);
+}
+static int cut_sector(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xSectorSize(REAL(f));
+}
+static int cut_dev(sqlite3_file *f)
+{
+	return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
+}
+static int cut_shm_map(sqlite3_file *f, int pg, int sz, int ext, void volatile **p)
+{
+	return REAL(f)->pMethods->xShmMap(REAL(f), pg, sz, ext, p);
+}
+static int cut_shm_lock(sqlite3_file *f, int off, int n, int fl)
+{
+	return REAL(f)->pMethods->xShmLock(REAL(f), off, n, fl);
+}
+static void cut_shm_barrier(sqlite3_file *f)
+{
+	REAL(f)->pMethods->xShmBarrier(REAL(f));
+}
+static int cut_shm_unmap(sqlite3_file *f, int del)
+{
+	return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
+}
+static int cut_fetch(sqlite3_file *f, sqlite3_int64 o, int n, void **p)
+{
+	return REAL(f)->pMethods->xFetch(REAL(f), o, n, p);
+}
+static int cut_unfetch(sqlite3_file *f, sqlite3_int64 o, void *p)
+{
+	return REAL(f)->pMethods->xUnfetch(REAL(f), o, p);
+}
+
+static const sqlite3_io_methods cut_io = {
+    3,           cut_close,    cut_read,     cut_write,     cut_truncate,     cut_sync,
+    cut_size,    cut_lock,     cut_unlock,   cut_reserved,  cut_fcntl,        cut_sector,
+    cut_dev,     cut_shm_map,  cut_shm_lock, cut_shm_barrier, cut_shm_unmap,  cut_fetch,
+    cut_unfetch,
+};
+
+static int cut_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags, int *out)
+{
+	struct cut_file *c = (struct cut_file *)f;
+	int r;
+
+	(void)v;
+	c->real = (sqlite3_file *)(c + 1);
+	c->wal = (flags & SQLITE_OPEN_WAL) != 0;
+	r = cut.real->xOpen(cut.real, name, c->real, flags, out);
+	f->pMethods = r == SQLITE_OK && c->real->pMethods != NULL ? &cut_io : NULL;
+	return r;
+}
+
+static void cut_install(void)
+{
+	cut.real = sqlite3_vfs_find(NULL);
+	assert_non_null(cut.real);
+	cut.vfs = *cut.real;
+	cut.vfs.zName = "cut";
+	cut.vfs.szOsFile = (int)sizeof(struct cut_file) + cut.real->szOsFile;
+	cut.vfs.xOpen = cut_open;
+	cut.vfs.pAppData = NULL;
+	assert_int_equal(sqlite3_vfs_register(&cut.vfs, 1), SQLITE_OK);
+}
+
+static sqlite3_int64 wal_size(struct env *e)
+{
+	char path[sizeof(e->store) + 8];
+	struct stat sb;
+	snprintf(path, sizeof(path), "%s-wal", e->store);
+	assert_int_equal(stat(path, &sb), 0);
+	return sb.st_size;
+}
+
+/* One code under a log cut k bytes past its end, on a fresh store (after
+ * one wrong code when streak): the answer, and whether it was counted. */
+static int cut_try(int want_right, int streak, sqlite3_int64 k, int *counted)
+{
+	char right[16], wrong[16];
+	struct env *e = setup_codes(right, wrong);
+	int64_t until = 0;
+	unsigned before;
+	int r;
+
+	if (streak) {
+		fault.now += 30;
+		ta_ctx_set_time(e->ctx, fault.now);
+		assert_int_equal(check(e, "alice", NULL, "000000"), TA_ERR_REJECTED);
+		right_code(right);
+		wrong_code(wrong);
+	}
+	before = failures(e);
+	cut.wal_limit = wal_size(e) + k;
+	r = check(e, "alice", NULL, want_right ? right : wrong);
+	cut.wal_limit = 0;
+	*counted = failures_of(e, "alice", &until) > before || until > fault.now;
+	env_free(e);
+	return r;
+}
+
+/*
+ * A commit cut short between two of its frames.  Until issue 10's last
+ * attack round a wrong code's charge was two new pages and a right code's
+ * spent counter one: a cut between them failed every wrong code uncounted
+ * ("unavailable") and let the right one in.  Whatever the cut, a right
+ * code gets in only where a wrong one is counted.
+ */
+static void test_cut_commit_spares_no_wrong_code(void **state)
+{
+	int cut_short = 0;
+	(void)state;
+	for (int streak = 0; streak < 2; streak++)
+		for (sqlite3_int64 k = 0; k < 5 * 4120; k += 515) {
+			int right_counted = 0, wrong_counted = 0;
+			int rr = cut_try(1, streak, k, &right_counted);
+			int rw = cut_try(0, streak, k, &wrong_counted);
+			if (rw == TA_ERR_UNAVAILABLE)
+				cut_short++;
+			if (rr == TA_OK && !wrong_counted)
+				fail_msg("cut %lld bytes past the log's end (streak %d): the right code "
+				         "logs in, a wrong one is not counted (%d)",
+				         (long long)k, streak, rw);
+			assert_true(rw == TA_ERR_REJECTED ? wrong_counted : rw == TA_ERR_UNAVAILABLE);
+			assert_true(rr == TA_OK || rr == TA_ERR_REJECTED || rr == TA_ERR_UNAVAILABLE);
+		}
+	assert_true(cut_short > 0); /* the cut did fall inside some commits */
 }
 
 static int revoked_of(void *arg, const struct ta_token_row *row)
@@ -369,8 +562,10 @@ int main(void)
 	    cmocka_unit_test(test_busy_recharge),
 	    cmocka_unit_test(test_stuck_snapshot_is_not_reused),
 	    cmocka_unit_test(test_rolled_back_inside_check),
-	    cmocka_unit_test(test_success_writes_no_charge),
+	    cmocka_unit_test(test_success_writes_the_charge_too),
+	    cmocka_unit_test(test_cut_commit_spares_no_wrong_code),
 	    cmocka_unit_test(test_later_backend_lifts_the_charge),
 	};
+	cut_install();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
