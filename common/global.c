@@ -29,6 +29,7 @@
  * of main, privileged or not (ta_global_scrub_pg): their store is the DSN
  * file alone, whoever runs them and with whatever sudo -E passed on.
  */
+#include "ctx_int.h"
 #include "verify.h"
 
 #include <pthread.h>
@@ -142,6 +143,11 @@ static void scrub_by(int (*drop)(const char *name, size_t len))
 static int privileged(void)
 {
 	return getauxval(AT_SECURE) != 0 || getuid() != geteuid() || getgid() != getegid();
+}
+
+int ta_global_privileged(void)
+{
+	return privileged();
 }
 
 /*

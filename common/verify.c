@@ -597,6 +597,10 @@ static int charged_check(ta_ctx *ctx, ta_store *st, struct ta_check *c,
 }
 
 /*
+ * A setuid host (su, chsh: ta_global_privileged) is not charged inline
+ * either: its caller may kill it between the check and the commit, which
+ * on the inline path would leave the attempt uncounted.
+ *
  * Whether the process runs under a limit that could cut a commit short:
  * a file-size or memory limit (a setuid caller's that restore_limits
  * could not lift, or a host's own).  Then a guess's charge is committed
@@ -683,7 +687,7 @@ static int throttled_check_in(ta_ctx *ctx, struct ta_check *c)
 		return r;
 	/* the local store first: the charge stays open for its check */
 	inline_charge = guess && ctx->nbackends > 0 && ctx->backends[0] == &ta_backend_local &&
-	                !commit_may_be_cut();
+	                !ta_global_privileged() && !commit_may_be_cut();
 	if (guess) {
 		r = inline_charge ? charge_begin(ctx, st, c->user, c->tenant, any_user, &ch, &charged)
 		                  : record_failure(ctx, st, c->user, c->tenant, any_user, &charged);
