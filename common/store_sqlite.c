@@ -1099,7 +1099,9 @@ static int throttle_room(struct sq_store *s, const char *user, const char *tenan
 
 	if ((r = step_ints(s, Q_THROTTLE_EXPIRE, now - TA_THROTTLE_IDLE, now, NULL, NULL)) !=
 	        TA_OK ||
-	    (r = stmt_for(s, Q_THROTTLE_HAS, user, tenant, &q)) != TA_OK)
+	    !capped) /* enrolled users: as many rows as the store has users */
+		return r;
+	if ((r = stmt_for(s, Q_THROTTLE_HAS, user, tenant, &q)) != TA_OK)
 		return r;
 	rc = sqlite3_step(q);
 	done(q);
@@ -1107,8 +1109,6 @@ static int throttle_room(struct sq_store *s, const char *user, const char *tenan
 		return TA_OK; /* an update needs no room */
 	if (rc != SQLITE_DONE)
 		return map_rc(rc);
-	if (!capped)
-		return TA_OK; /* enrolled users: as many rows as the store has users */
 	if ((r = step_ints(s, Q_THROTTLE_COUNT, 0, 0, &rows, NULL)) != TA_OK ||
 	    (uint64_t)rows < s->base.throttle_cap)
 		return r;
