@@ -39,7 +39,8 @@ SAN_LDFLAGS = -fsanitize=address,undefined
 FUZZ_FLAGS = -std=gnu11 -g -O1 $(CORE_CPPFLAGS) -fsanitize=fuzzer,address,undefined
 FUZZ_CC    = $(CLANG) $(FUZZ_FLAGS)
 
-CORE_LIBS = -lsqlite3 -lpq -lcjson -lcjose -lssl -lcrypto -lcurl -lpthread
+# libpq and libcurl are not linked: lazy.c loads them when first used.
+CORE_LIBS = -lsqlite3 -lcjson -lcjose -lssl -lcrypto -lpthread
 CORE_SRC  = $(wildcard common/*.c)
 CORE_HDR  = $(wildcard common/*.h common/include/*.h)
 CORE_OBJ  = $(CORE_SRC:common/%.c=$(B)/common/%.o)
@@ -110,7 +111,7 @@ WRAP_test_pg_faults = -Wl,--wrap=PQsendQueryParams
 $(B)/tests/%: tests/unit/%.c tests/unit/*.h $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -Wno-conversion -o $@ $< $(CORE_LIB) $(LDFLAGS) \
-	    $(WRAP_$*) $(CORE_LIBS) -lcmocka
+	    $(WRAP_$*) $(CORE_LIBS) -lpq -lcmocka
 
 check-unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)

@@ -293,7 +293,8 @@ static char *download(ta_ctx *ctx, struct ta_jwt_state *s)
 
 	if (s->h == NULL) {
 		if (ta_global_init() != TA_OK || (s->h = curl_easy_init()) == NULL) {
-			ta_logf(ctx, TA_LOG_ERR, "jwt: libcurl initialisation failed");
+			ta_logf(ctx, TA_LOG_ERR, "jwt: libcurl initialisation failed: %s",
+			        ta_global_init_error());
 			return NULL;
 		}
 	}

@@ -30,6 +30,7 @@
  * file alone, whoever runs them and with whatever sudo -E passed on.
  */
 #include "ctx_int.h"
+#include "lazy.h"
 #include "verify.h"
 
 #include <pthread.h>
@@ -48,6 +49,7 @@ extern char **environ;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_once_t scrub_once = PTHREAD_ONCE_INIT;
 static CURLcode init_rc = CURLE_FAILED_INIT;
+static char init_why[256]; /* why init_rc is not CURLE_OK */
 
 /* Variables removed by exact name in a privileged process. */
 static const char *const drop_names[] = {
@@ -194,7 +196,10 @@ static void init(void)
 	pthread_once(&scrub_once, scrub_if_privileged);
 	/* Only what we use: TLS.  (libcurl >= 7.57 initialises TLS whatever the
 	 * flags say; CURL_GLOBAL_WIN32 means nothing here.) */
-	init_rc = curl_global_init(CURL_GLOBAL_SSL);
+	init_rc = ta_lazy_curl(init_why, sizeof(init_why)) != TA_OK ? CURLE_FAILED_INIT
+	                                                              : curl_global_init(CURL_GLOBAL_SSL);
+	if (init_rc != CURLE_OK && init_why[0] == '\0')
+		snprintf(init_why, sizeof(init_why), "curl_global_init: %s", curl_easy_strerror(init_rc));
 }
 
 void ta_global_scrub_pg(void)
@@ -206,6 +211,12 @@ int ta_global_init(void)
 {
 	pthread_once(&once, init);
 	return init_rc == CURLE_OK ? TA_OK : TA_ERR_UNAVAILABLE;
+}
+
+const char *ta_global_init_error(void)
+{
+	pthread_once(&once, init);
+	return init_rc == CURLE_OK ? "" : init_why;
 }
 
 /* ---- the process id, one system call per process ------------------------- */

@@ -33,6 +33,7 @@
  */
 #define _GNU_SOURCE /* O_PATH */
 #include "file.h"
+#include "lazy.h"
 #include "store_int.h"
 #include "verify.h" /* ta_getpid */
 
@@ -885,6 +886,10 @@ static int pg_open(const char *path, int create, ta_store **out, char *err, size
 		         "(store = postgresql: needs store_dsn_file)",
 		         path);
 		return TA_ERR_CONFIG;
+	}
+	if ((r = ta_lazy_pq(msg, sizeof(msg))) != TA_OK) {
+		snprintf(err, errlen, "%s: the PostgreSQL store needs libpq: %s", path, msg);
+		return r;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL || (s->dsn_file = strdup(file)) == NULL) {
 		r = TA_ERR_NOMEM;

@@ -62,6 +62,8 @@ struct ta_outcome {
  * TA_ERR_UNAVAILABLE when a library could not be initialised.
  */
 int ta_global_init(void);
+/* Why ta_global_init failed ("" when it did not). */
+const char *ta_global_init_error(void);
 /*
  * Remove every PG* variable from the environment, so that libpq takes the
  * PostgreSQL store's connection from the DSN file alone.  For programs'

@@ -201,4 +201,27 @@ fi
 loose=$(find "$W/var" "$W/etc" -type f -perm /077 | tr "\n" " ")
 if [ -z "$loose" ]; then ok; else bad "files open to group or others (wanted 0600): $loose"; fi
 
+# ---- 5. libcurl, loaded on first use (common/lazy.c), comes from the system ------
+# A fake libcurl.so.4 in a folder of the caller's, named by LD_LIBRARY_PATH,
+# records being loaded.  Loaded by a process of the caller's own (the
+# control: the fake works), never by the setuid host, whose remote check
+# still runs on the real library (the same answer as case 1).
+mkdir -m 0755 "$W/pwn/lib"
+printf '#include <fcntl.h>\n#include <unistd.h>\n__attribute__((constructor)) static void mark(void)\n{ int fd = open("%s", O_WRONLY | O_CREAT | O_APPEND, 0666); if (fd >= 0) close(fd); }\n' \
+	"$W/pwn/fake-curl.loaded" >"$W/fakecurl.c"
+if cc -shared -fPIC -o "$W/pwn/lib/libcurl.so.4" "$W/fakecurl.c"; then ok; else bad "cannot build the fake libcurl"; fi
+chown -R "$RUNAS:$RUNGRP" "$W/pwn/lib"
+setpriv --reuid="$RUNAS" --regid="$RUNGRP" --clear-groups env LD_LIBRARY_PATH="$W/pwn/lib" \
+	python3 -c 'import ctypes; ctypes.CDLL("libcurl.so.4")' 2>/dev/null
+if [ -e "$W/pwn/fake-curl.loaded" ]; then ok; else bad "control: the fake libcurl.so.4 was not loaded by the caller's own process"; fi
+rm -f "$W/pwn/fake-curl.loaded"
+hostile env LD_LIBRARY_PATH="$W/pwn/lib" "$W/bin/setuid_pam" >"$W/out" 2>"$W/err"
+if [ ! -e "$W/pwn/fake-curl.loaded" ]; then ok; else
+	bad "the setuid host loaded the caller's libcurl.so.4 (LD_LIBRARY_PATH)"
+fi
+if grep -q '^pam_authenticate: 9 ' "$W/out"; then ok; else
+	bad "pam, LD_LIBRARY_PATH set: wanted PAM_AUTHINFO_UNAVAIL (9): $(grep '^pam_' "$W/out")"
+	sed 's/^/    stderr: /' "$W/err" >&2
+fi
+
 summary "attacks-setuid"

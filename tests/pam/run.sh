@@ -198,6 +198,12 @@ check "exports only pam_sm_authenticate pam_sm_setcred (got: $exports)" \
 	test "$exports" = "pam_sm_authenticate pam_sm_setcred "
 check "module stays loaded once dlopened (NODELETE)" \
 	sh -c "readelf -d '$MOD' | grep -q 'Flags:.*NODELETE'"
+# libpq and libcurl (with some thirty libraries of their own) are loaded
+# only by a host whose configuration needs them (common/lazy.c): every
+# library mapped makes libpam's loading of the other modules dearer.
+needed=$(readelf -d "$MOD" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+check "libpq and libcurl are not load-time dependencies (NEEDED: $needed)" \
+	sh -c "! echo '$needed' | grep -q -e libpq -e libcurl"
 # Writable data: only what the C runtime puts there, the core's
 # once-per-process initialisation in global.c (pthread_once controls for
 # the environment scrub and libcurl, and libcurl's result), each written
@@ -207,12 +213,16 @@ check "module stays loaded once dlopened (NODELETE)" \
 # stores in store.c, the cache of configuration text in file.c and the last
 # parsed configuration in config.c (each one struct, every access under its
 # own mutex), and the process id page of ta_getpid in global.c (pidk: set
-# up once by pthread_once, the page's word then written atomically).
+# up once by pthread_once, the page's word then written atomically), and
+# lazy.c's libpq and libcurl tables (pq_lib, curl_lib: pthread_once
+# controls; pq_fn, curl_fn: written by that once, read-only after) and
+# global.c's init_why (written with init_rc, in its once).
 if [ -z "${TA_PRELOAD:-}" ]; then
 	globals=$(objdump -t "$MOD" | awk '$4 == ".data" || $4 == ".bss" {print $NF}' |
 		grep -v -x -e completed.0 -e __dso_handle -e __TMC_END__ -e '.data' -e '.bss' \
 			-e once -e scrub_once -e init_rc -e curl_once -e curl_init_rc -e pool -e defaults -e defaults_once -e defaults_lock -e rcache \
-			-e algs -e algs_once -e last -e pidk | tr '\n' ' ')
+			-e algs -e algs_once -e last -e pidk \
+			-e pq_lib -e curl_lib -e pq_fn -e curl_fn -e init_why | tr '\n' ' ')
 	check "no writable global state (found: ${globals:-none})" test -z "$globals"
 fi
 

@@ -25,6 +25,10 @@ unit_and_loops() {
 	exports=$(nm -D --defined-only "$B/libtokenauth.so" | awk '$2 == "T" {print $3}' | sort | tr '\n' ' ')
 	check "libtokenauth.so exports exactly sasl_client_plug_init sasl_server_plug_init" \
 	    [ "$exports" = "sasl_client_plug_init sasl_server_plug_init " ]
+	# libpq and libcurl load only where the configuration needs them (common/lazy.c).
+	needed=$(readelf -d "$B/libtokenauth.so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+	check "libtokenauth.so: libpq and libcurl are not load-time dependencies (NEEDED: $needed)" \
+	    sh -c "! echo '$needed' | grep -q -e libpq -e libcurl"
 	make_store
 	for side in s c; do
 		SASL_PATH=$W/plug saslpluginviewer -$side >"$W/view" 2>&1
