@@ -67,4 +67,40 @@ BENCH_PAM_KEEP=$KEEP LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERV
 rc=$?
 [ "$rc" -eq 0 ] || sed 's/^/  /' "$DIR/stderr" | tail -20
 grep '^bench_pam:' "$DIR/stderr"
-exit "$rc"
+[ "$rc" -eq 0 ] || exit "$rc"
+
+# The host's view: each row its own process that links libpam and nothing
+# of ours (bench_pam_host), so libpam loads and unloads pam_permit.so and
+# pam_deny.so on every handle as it does in sshd or Apache, and
+# pam_tokenauth.so stays loaded (-z nodelete).  The middle row is
+# pam_permit in a process that has loaded pam_tokenauth.so: what our
+# module's being there costs the transactions of other modules.
+echo "auth required $MOD config=$DIR/ta.conf" >"$DIR/svc/host-token"
+HOST=$B/bench_pam_host
+PERMIT= NEIGHBOUR= TOK=
+hrate() {
+	LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$DIR/svc" \
+		"$HOST" "$@" 2>>"$DIR/stderr" | sed -n 's/.*per_second=\([0-9.]*\).*/\1/p'
+}
+for k in $(seq "$ROUNDS"); do
+	PERMIT="$PERMIT $(hrate permit bench-token "$DIR/token" "$BUDGET")"
+	NEIGHBOUR="$NEIGHBOUR $(hrate permit bench-token "$DIR/token" "$BUDGET" "$MOD")"
+	TOK="$TOK $(hrate host-token bench-token "$DIR/token" "$BUDGET")"
+done
+echo
+echo "the host's view: a new PAM handle per login in a process of libpam alone (modules" \
+	"loaded and unloaded by libpam), median of $ROUNDS rounds of ${BUDGET}s per row"
+python3 - "$PERMIT" "$NEIGHBOUR" "$TOK" <<'EOF' || { tail -5 "$DIR/stderr"; exit 1; }
+import statistics, sys
+rows = [[float(x) for x in a.split()] for a in sys.argv[1:]]
+if any(len(r) != len(rows[0]) or not r for r in rows):
+    sys.exit("pam_handle.sh: a host row did not run")
+labels = ["pam_permit", "pam_permit, pam_tokenauth.so loaded", "pam_tokenauth token"]
+print("%-36s %9s %10s %13s   %s" % ("host process, new handle per login", "logins/s", "us/login",
+                                   "vs pam_permit", "rounds (logins/s)"))
+for i, (l, r) in enumerate(zip(labels, rows)):
+    vs = "1.00" if i == 0 else "%+.0f %%" % (
+        statistics.median(p / t - 1 for p, t in zip(rows[0], r)) * 100)
+    m = statistics.median(r)
+    print("%-36s %9.0f %10.0f %13s   %s" % (l, m, 1e6 / m, vs, " ".join("%.0f" % x for x in r)))
+EOF

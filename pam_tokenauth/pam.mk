@@ -10,14 +10,15 @@ PAM_LOOP    = $(B)/tests/pam/pam_loop
 PAM_RETRY   = $(B)/tests/attacks/pam_retry
 PAM_BENCH   = $(B)/bench_pam
 PAM_REMOTE  = $(B)/bench_remote
+PAM_HOST    = $(B)/bench_pam_host
 # The benchmarks include tests/pam/pamtest_util.h.
 PAM_BENCH_CPPFLAGS = $(CORE_CPPFLAGS) -Itests/pam
 
 PROGS         += $(PAM_SO)
 CHECK_TARGETS += check-pam check-pam-asan check-pam-sshd
-BENCH_TARGETS += bench-pam bench-pam-handle bench-remote
+BENCH_TARGETS += bench-pam bench-pam-handle bench-remote bench-apache
 
-.PHONY: check-pam check-pam-asan bench-pam bench-pam-handle bench-remote check-pam-sshd
+.PHONY: check-pam check-pam-asan bench-pam bench-pam-handle bench-remote bench-apache check-pam-sshd
 
 # -z defs: every symbol the module needs must come from a library it names.
 # -z nodelete: libpam dlopens the module at every pam_start and dlcloses it
@@ -55,6 +56,11 @@ $(PAM_BENCH): bench/bench_pam.c tests/pam/pamtest_util.h $(CORE_LIB)
 	$(CC) $(PAM_BENCH_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< $(CORE_LIB) $(LDFLAGS) \
 	    $(CORE_LIBS) -lpam
 
+# A host's process: libpam only, nothing of the core.
+$(PAM_HOST): bench/bench_pam_host.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -o $@ $< $(LDFLAGS) -lpam
+
 $(PAM_REMOTE): bench/bench_remote.c
 	@mkdir -p $(@D)
 	$(CC) $(CORE_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lpam -lcurl
@@ -79,8 +85,12 @@ bench-pam: $(PAM_SO) $(PAM_BENCH) $(B)/tokenauth
 
 # A new PAM handle per login (pam_start, pam_authenticate, pam_end):
 # pam_permit against pam_tokenauth in token and in TOTP mode, one run.
-bench-pam-handle: $(PAM_SO) $(PAM_BENCH) $(B)/tokenauth
+bench-pam-handle: $(PAM_SO) $(PAM_BENCH) $(PAM_HOST) $(B)/tokenauth
 	@sh bench/pam_handle.sh $(B)
+
+# Apache WebDAV through mod_authnz_pam, loaded with wrk.
+bench-apache: $(PAM_SO) $(B)/tokenauth
+	@sh bench/apache.sh $(B)
 
 bench-remote: $(PAM_REMOTE) $(B)/tokenauth $(PAM_SO)
 	@sh bench/remote.sh $(B)
