@@ -405,7 +405,8 @@ static int verify_sig(ta_ctx *ctx, struct ta_jwt_state *s, const ta_jwt *t, int6
 	}
 	if (r == TA_ERR_NOT_FOUND && ctx->cfg->jwks_url != NULL && sets[1] == NULL) {
 		ta_logf(ctx, TA_LOG_ERR, "jwt: no key set from jwks_url younger than jwks_max_age");
-		return TA_ERR_UNAVAILABLE;
+		/* no libcurl to fetch with: the module cannot run, not an outage */
+		return ta_global_init() == TA_ERR_CONFIG ? TA_ERR_CONFIG : TA_ERR_UNAVAILABLE;
 	}
 	return r == TA_ERR_NOT_FOUND ? TA_ERR_REJECTED : r;
 }

@@ -113,10 +113,10 @@ static int get_remote(ta_ctx *ctx, void **state, struct ta_remote **out)
 	int r;
 
 	if (rm == NULL) {
-		if (ta_global_init() != TA_OK) {
+		if ((r = ta_global_init()) != TA_OK) {
 			ta_logf(ctx, TA_LOG_ERR, "remote: libcurl initialisation failed: %s",
 			        ta_global_init_error());
-			return TA_ERR_UNAVAILABLE;
+			return r;
 		}
 		if ((rm = calloc(1, sizeof(*rm))) == NULL)
 			return TA_ERR_NOMEM;

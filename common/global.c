@@ -50,6 +50,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_once_t scrub_once = PTHREAD_ONCE_INIT;
 static CURLcode init_rc = CURLE_FAILED_INIT;
 static char init_why[256]; /* why init_rc is not CURLE_OK */
+static int init_err = TA_ERR_UNAVAILABLE; /* what a failed init answers */
 
 /* Variables removed by exact name in a privileged process. */
 static const char *const drop_names[] = {
@@ -196,8 +197,11 @@ static void init(void)
 	pthread_once(&scrub_once, scrub_if_privileged);
 	/* Only what we use: TLS.  (libcurl >= 7.57 initialises TLS whatever the
 	 * flags say; CURL_GLOBAL_WIN32 means nothing here.) */
-	init_rc = ta_lazy_curl(init_why, sizeof(init_why)) != TA_OK ? CURLE_FAILED_INIT
-	                                                              : curl_global_init(CURL_GLOBAL_SSL);
+	/* libcurl that cannot be loaded is ta_lazy_curl's TA_ERR_CONFIG */
+	if ((init_err = ta_lazy_curl(init_why, sizeof(init_why))) != TA_OK)
+		init_rc = CURLE_FAILED_INIT;
+	else if ((init_rc = curl_global_init(CURL_GLOBAL_SSL)) != CURLE_OK)
+		init_err = TA_ERR_UNAVAILABLE;
 	if (init_rc != CURLE_OK && init_why[0] == '\0')
 		snprintf(init_why, sizeof(init_why), "curl_global_init: %s", curl_easy_strerror(init_rc));
 }
@@ -210,7 +214,7 @@ void ta_global_scrub_pg(void)
 int ta_global_init(void)
 {
 	pthread_once(&once, init);
-	return init_rc == CURLE_OK ? TA_OK : TA_ERR_UNAVAILABLE;
+	return init_rc == CURLE_OK ? TA_OK : init_err;
 }
 
 const char *ta_global_init_error(void)

@@ -9,7 +9,7 @@
  * read after.  A library or function that is missing fails every call the
  * way the library fails for a broken connection or handle, and
  * ta_lazy_pq / ta_lazy_curl, which the store and the backends call before
- * anything else, report why.  dlopen takes the same search path as the
+ * anything else, report why (as TA_ERR_CONFIG: see report()).  dlopen takes the same search path as the
  * link-time dependency did (in a setuid process the loader ignores
  * LD_LIBRARY_PATH for both).
  */
@@ -135,6 +135,12 @@ static int curl_ready(void)
 	return curl_lib.ok;
 }
 
+/*
+ * A library that cannot be loaded (missing, or no memory to map it under
+ * a limit the caller of a setuid host set) is the module unable to run as
+ * configured: TA_ERR_CONFIG, never "unavailable", which a PAM stack may
+ * be told to skip (authinfo_unavail=ignore) as a backend outage.
+ */
 static int report(const struct lib *l, char *err, size_t errlen)
 {
 	if (l->ok)
@@ -145,7 +151,7 @@ static int report(const struct lib *l, char *err, size_t errlen)
 		memcpy(err, l->why, n);
 		err[n] = '\0';
 	}
-	return TA_ERR_UNAVAILABLE;
+	return TA_ERR_CONFIG;
 }
 
 int ta_lazy_pq(char *err, size_t errlen)

@@ -17,8 +17,9 @@
 
 #include <stddef.h>
 
-/* Load libpq / libcurl now: TA_OK, or TA_ERR_UNAVAILABLE with the
- * loader's reason in err ("cannot load libpq.so.5: ..."). */
+/* Load libpq / libcurl now: TA_OK, or TA_ERR_CONFIG with the loader's
+ * reason in err ("cannot load libpq.so.5: ..."): a library that cannot
+ * be loaded fails the login, never as an outage a stack may skip. */
 int ta_lazy_pq(char *err, size_t errlen);
 int ta_lazy_curl(char *err, size_t errlen);
 

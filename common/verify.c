@@ -5,6 +5,7 @@
 #include "ctx_int.h"
 #include "file.h"
 #include "jwt.h"
+#include "lazy.h"
 #include "token.h"
 
 #include <stdarg.h>
@@ -119,7 +120,15 @@ void ta_ctx_free(ta_ctx *ctx)
 
 int ta_global_init_for(const ta_config *cfg)
 {
-	return cfg != NULL && (cfg->backend_flags & TA_BACKEND_NETWORK) ? ta_global_init() : TA_OK;
+	char err[256];
+	int r = TA_OK;
+
+	if (cfg != NULL && cfg->store != NULL &&
+	    strncmp(cfg->store, TA_STORE_PG, strlen(TA_STORE_PG)) == 0)
+		r = ta_lazy_pq(err, sizeof(err));
+	if (r == TA_OK && cfg != NULL && (cfg->backend_flags & TA_BACKEND_NETWORK))
+		r = ta_global_init();
+	return r;
 }
 
 void ta_ctx_set_time(ta_ctx *ctx, int64_t now)

@@ -58,8 +58,9 @@ struct ta_outcome {
  * Process-wide initialisation (libcurl's global state), done once however
  * often it is called.  Hosts with an init hook that runs before threads
  * exist (SASL's plug_init) call it there when the configuration uses a
- * remote backend; otherwise the first remote check does it.  TA_OK, or
- * TA_ERR_UNAVAILABLE when a library could not be initialised.
+ * remote backend; otherwise the first remote check does it.  TA_OK;
+ * TA_ERR_CONFIG when libcurl cannot be loaded (common/lazy.h);
+ * TA_ERR_UNAVAILABLE when it could not be initialised.
  */
 int ta_global_init(void);
 /* Why ta_global_init failed ("" when it did not). */
@@ -73,8 +74,11 @@ const char *ta_global_init_error(void);
 void ta_global_scrub_pg(void);
 /*
  * ta_global_init when a backend configured in cfg needs it (verify=
- * names a network backend), else nothing: TA_OK.  For hosts that must not
- * initialise libcurl needlessly (a setuid program loading the SASL plugin).
+ * names a network backend), and libpq loaded when the store is
+ * PostgreSQL, else nothing: TA_OK.  For hosts that must not initialise
+ * libcurl needlessly (a setuid program loading the SASL plugin), and so
+ * that a host that chroots after loading the plugin (Postfix smtpd,
+ * slapd -r) has its libraries from the system, not from the jail.
  */
 int ta_global_init_for(const ta_config *cfg);
 

@@ -224,4 +224,62 @@ if grep -q '^pam_authenticate: 9 ' "$W/out"; then ok; else
 	sed 's/^/    stderr: /' "$W/err" >&2
 fi
 
+# ---- 6. a memory limit that leaves libcurl unloadable ---------------------------
+# RLIMIT_AS survives exec into the setuid host.  Between the size of our
+# module and that of libcurl with its dependencies, the module loads and
+# libcurl cannot be mapped.  That must fail the login (PAM_SERVICE_ERR),
+# never answer "unavailable" (PAM_AUTHINFO_UNAVAIL), which a stack with
+# authinfo_unavail=ignore skips: with the stack below, a wrong token would
+# then log in.  The endpoint answers every check 403 (kudo: a wrong token).
+cat >"$W/deny.py" <<'EOF'
+import http.server, os, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def deny(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(403)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    do_GET = do_POST = deny
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.server_address[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.serve_forever()
+EOF
+python3 "$W/deny.py" "$W/deny.port" &
+BG="$BG $!"
+n=0
+while [ ! -s "$W/deny.port" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+DP=$(cat "$W/deny.port" 2>/dev/null) || { echo "attacks-setuid: no endpoint" >&2; exit 1; }
+cat >"$W/pam.d/ta-setuid-live" <<EOF
+auth [success=ok authinfo_unavail=ignore default=die] $B/pam_tokenauth.so config=$W/etc/ta.conf verify=remote profile=kudo url=http://127.0.0.1:$DP/v
+auth required pam_permit.so
+EOF
+chmod 0644 "$W/pam.d/ta-setuid-live"
+cc -O1 -o "$W/bin/setuid_live" -DTA_CONFDIR="\"$W/pam.d\"" -DTA_SERVICE="\"ta-setuid-live\"" \
+	"$here/setuid_pam.c" -lpam || { echo "attacks-setuid: cannot build setuid_live" >&2; exit 1; }
+chown root:root "$W/bin/setuid_live"
+chmod 4755 "$W/bin/setuid_live"
+clean "$W/bin/setuid_live" >"$W/out" 2>&1
+if grep -q '^pam_authenticate: 7 ' "$W/out"; then ok; else
+	bad "the endpoint's 403 was not a refusal without a limit: $(grep '^pam_' "$W/out")"
+fi
+seen="" lib_failed=0
+for kb in $(seq 4000 1000 60000); do
+	setpriv --reuid="$RUNAS" --regid="$RUNGRP" --clear-groups \
+		sh -c "ulimit -v $kb; exec '$W/bin/setuid_live'" >"$W/out" 2>/dev/null
+	got=$(sed -n 's/^pam_authenticate: \([0-9]*\) .*/\1/p' "$W/out")
+	seen="$seen $kb:${got:--}"
+	[ "$got" = 3 ] && lib_failed=$((lib_failed + 1))
+done
+case "$seen " in
+*:0\ * | *:9\ *) bad "a memory limit turned a wrong token into a login or an outage:$seen" ;;
+*) ok ;;
+esac
+if [ "$lib_failed" -gt 0 ]; then ok; else
+	bad "no limit left the module loaded and libcurl unloadable (nothing checked):$seen"
+fi
+
 summary "attacks-setuid"

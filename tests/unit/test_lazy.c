@@ -2,12 +2,12 @@
  * test_lazy.c - libpq and libcurl loaded on first use (common/lazy.c).
  *
  * This file compiles lazy.c itself, with sonames that name no library:
- * the loader must answer with the loader's reason, and every function
- * must fail the way the library fails for a bad handle, never crash.
- * The curl calls then go through a second copy of the loader, built with
- * the real soname, to check that each option type reaches libcurl intact
- * (curl_easy_setopt is variadic and forwarded by the type in the option's
- * number).
+ * the loader must answer TA_ERR_CONFIG (never "unavailable", which a
+ * PAM stack may skip) with the loader's reason, and every function must
+ * fail the way the library fails for a bad handle, never crash.  The last
+ * test fills the table from libcurl itself, to check that each option
+ * type reaches libcurl intact (curl_easy_setopt is variadic and forwarded
+ * by the type in the option's number).
  */
 #define TA_LIBPQ_SONAME   "libtokenauth-no-such-pq.so.5"
 #define TA_LIBCURL_SONAME "libtokenauth-no-such-curl.so.4"
@@ -25,10 +25,10 @@ static void test_missing_libpq_named(void **state)
 	char err[256] = "";
 
 	(void)state;
-	assert_int_equal(ta_lazy_pq(err, sizeof(err)), TA_ERR_UNAVAILABLE);
+	assert_int_equal(ta_lazy_pq(err, sizeof(err)), TA_ERR_CONFIG);
 	assert_non_null(strstr(err, "cannot load libtokenauth-no-such-pq.so.5"));
 	/* a small buffer gets a cut, terminated reason */
-	assert_int_equal(ta_lazy_pq(err, 8), TA_ERR_UNAVAILABLE);
+	assert_int_equal(ta_lazy_pq(err, 8), TA_ERR_CONFIG);
 	assert_int_equal(strlen(err), 7);
 }
 
@@ -58,7 +58,7 @@ static void test_missing_libcurl_fails_closed(void **state)
 	char err[256] = "";
 
 	(void)state;
-	assert_int_equal(ta_lazy_curl(err, sizeof(err)), TA_ERR_UNAVAILABLE);
+	assert_int_equal(ta_lazy_curl(err, sizeof(err)), TA_ERR_CONFIG);
 	assert_non_null(strstr(err, "cannot load libtokenauth-no-such-curl.so.4"));
 	assert_int_equal(curl_global_init(CURL_GLOBAL_SSL), CURLE_FAILED_INIT);
 	assert_null(curl_easy_init());
