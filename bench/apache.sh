@@ -41,10 +41,17 @@ if [ "$(id -u)" -eq 0 ]; then
 	AS="setpriv --reuid=www-data --regid=www-data --clear-groups --"
 	chown www-data:www-data "$DIR"
 fi
+# The pid file is in a folder www-data owns: as root, signal only a number
+# that names an apache2 process (never -1, never someone else's).
+apache_pid() {
+	_p=$(head -c 16 "$DIR/apache.pid" 2>/dev/null)
+	case $_p in '' | *[!0-9]*) return 1 ;; esac
+	[ "$_p" -gt 1 ] && [ "$(cat "/proc/$_p/comm" 2>/dev/null)" = apache2 ] && echo "$_p"
+}
 stop() {
-	[ -s "$DIR/apache.pid" ] && kill "$(cat "$DIR/apache.pid")" 2>/dev/null
+	p=$(apache_pid) && kill "$p" 2>/dev/null
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		[ -s "$DIR/apache.pid" ] && kill -0 "$(cat "$DIR/apache.pid")" 2>/dev/null || break
+		apache_pid >/dev/null || break
 		sleep 0.2
 	done
 	rm -rf "$DIR"
