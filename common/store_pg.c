@@ -1333,8 +1333,9 @@ static int query_int(struct pg_store *s, const char *sql, const struct param *p,
 
 /*
  * The capped table's bound (as store_sqlite.c's): at the cap a new row
- * takes the place of the oldest unlocked one; TA_ERR_EXISTS when every
- * row is locked.  Under PG_CAP_KEY, taken here after the user's lock and
+ * takes the place of the oldest unlocked one of a user not enrolled here;
+ * TA_ERR_EXISTS when there is none (every row locked, or an enrolled
+ * user's streak, which made-up names must not push out).  Under PG_CAP_KEY, taken here after the user's lock and
  * before any row lock: every capped insert counts and evicts alone, so
  * the bound holds across nodes.  The victim is one no writer holds (SKIP
  * LOCKED: it is being written, so not the oldest for long).
@@ -1352,9 +1353,12 @@ static int throttle_room(struct pg_store *s, int64_t now)
 	    (uint64_t)v < s->base.throttle_cap)
 		return r;
 	if ((r = run_cmd(s,
-	                 "DELETE FROM throttle WHERE (\"user\",tenant) IN (SELECT \"user\",tenant "
-	                 "FROM throttle WHERE locked_until<=$1 ORDER BY updated LIMIT 1 "
-	                 "FOR UPDATE SKIP LOCKED)",
+	                 "DELETE FROM throttle WHERE (\"user\",tenant) IN (SELECT t.\"user\","
+	                 "t.tenant FROM throttle t WHERE t.locked_until<=$1 AND NOT EXISTS("
+	                 "SELECT 1 FROM otp o WHERE o.\"user\"=t.\"user\" AND "
+	                 "o.tenant=t.tenant) AND NOT EXISTS(SELECT 1 FROM tokens k WHERE "
+	                 "k.\"user\"=t.\"user\" AND k.tenant=t.tenant) ORDER BY t.updated "
+	                 "LIMIT 1 FOR UPDATE OF t SKIP LOCKED)",
 	                 p, 1, &evicted)) != TA_OK)
 		return r;
 	return evicted > 0 ? TA_OK : TA_ERR_EXISTS;

@@ -100,9 +100,15 @@ static const char *const queries[Q_COUNT] = {
                           "LIMIT 8)",
     [Q_THROTTLE_HAS] = "SELECT 1 FROM throttle WHERE user=? AND tenant=?",
     [Q_THROTTLE_COUNT] = "SELECT count(*) FROM throttle",
-    /* a full table gives up the oldest unlocked row; a locked row is never given up */
-    [Q_THROTTLE_EVICT] = "DELETE FROM throttle WHERE (user,tenant) IN (SELECT user,tenant FROM "
-                         "throttle WHERE locked_until<=?1 ORDER BY updated LIMIT 1)",
+    /* a full table gives up the oldest unlocked row of a user not enrolled
+     * here: a locked row is never given up, nor an enrolled user's streak
+     * (made-up names, which only the capped path writes, must not push
+     * out the count of a real user's guesses) */
+    [Q_THROTTLE_EVICT] = "DELETE FROM throttle WHERE (user,tenant) IN (SELECT t.user,t.tenant "
+                         "FROM throttle t WHERE t.locked_until<=?1 AND NOT EXISTS(SELECT 1 "
+                         "FROM otp o WHERE o.user=t.user AND o.tenant=t.tenant) AND NOT "
+                         "EXISTS(SELECT 1 FROM tokens k WHERE k.user=t.user AND "
+                         "k.tenant=t.tenant) ORDER BY t.updated LIMIT 1)",
     [Q_THROTTLE_CLEAR] = "DELETE FROM throttle WHERE user=?",
     [Q_THROTTLE_CLEAR_T] = "DELETE FROM throttle WHERE user=? AND tenant=?",
     [Q_VERSION] = "PRAGMA user_version",
@@ -1086,8 +1092,10 @@ static int step_ints(struct sq_store *s, int which, int64_t a, int64_t b, int64_
 
 /*
  * Make room for a new row: forget stale streaks, and when the table is
- * still at its cap give up the oldest unlocked row.  TA_ERR_EXISTS when
- * every row is locked: the caller refuses rather than forget a lockout.
+ * still at its cap give up the oldest unlocked row of a user not enrolled
+ * here.  TA_ERR_EXISTS when there is none (every row locked, or kept for
+ * an enrolled user): the caller refuses rather than forget a lockout or
+ * an enrolled user's streak.
  */
 static int throttle_room(struct sq_store *s, const char *user, const char *tenant, int64_t now,
                          int capped)

@@ -418,6 +418,47 @@ static void test_throttle_cap(void **state)
 	assert_int_equal(ta_store_throttle_put(f->st, "more", "", &locked, now + 3602, 1), TA_OK);
 }
 
+/*
+ * Made-up names (the capped path) never push out an enrolled user's
+ * streak: with a remote backend, failures for invented names until the
+ * cap is reached would otherwise erase alice's count before her lockout
+ * (outside review of issue 10).  Only unlocked rows of users with no
+ * credential here make room.
+ */
+static void test_throttle_cap_keeps_enrolled(void **state)
+{
+	const int64_t now = 1800000000;
+	struct fx *f = *state;
+	struct ta_throttle streak = {4, 0, 0}, t = {1, 0, 0}, got;
+	struct ta_otp_row o = otp_row(1);
+	char name[32];
+
+	assert_int_equal(ta_store_otp_put(f->st, "alice", "", &o, 0), TA_OK);
+	/* alice's streak is the oldest row */
+	assert_int_equal(ta_store_throttle_put(f->st, "alice", "", &streak, now, 0), TA_OK);
+	ta_store_set_throttle_cap(f->st, 3);
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "madeup%d", i);
+		assert_int_equal(ta_store_throttle_put(f->st, name, "", &t, now + 1 + i, 1), TA_OK);
+	}
+	assert_int_equal(ta_store_throttle_get(f->st, "alice", "", &got), TA_OK);
+	assert_int_equal(got.failures, 4);
+	/* the oldest made-up rows made room, the newest stay */
+	assert_int_equal(ta_store_throttle_get(f->st, "madeup0", "", &got), TA_OK);
+	assert_int_equal(got.failures, 0);
+	assert_int_equal(ta_store_throttle_get(f->st, "madeup5", "", &got), TA_OK);
+	assert_int_equal(got.failures, 1);
+	/* with only alice's row unlocked, a newcomer is refused: nothing lost */
+	ta_store_set_throttle_cap(f->st, 1);
+	assert_int_equal(ta_store_throttle_clear(f->st, "madeup4", "", NULL), TA_OK);
+	assert_int_equal(ta_store_throttle_clear(f->st, "madeup5", "", NULL), TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "newcomer", "", &t, now + 20, 1),
+	                 TA_ERR_EXISTS);
+	assert_int_equal(ta_store_throttle_get(f->st, "alice", "", &got), TA_OK);
+	assert_int_equal(got.failures, 4);
+	ta_store_set_throttle_cap(f->st, 0);
+}
+
 /* ---- transactions --------------------------------------------------------- */
 
 static void test_transactions(void **state)
@@ -1151,6 +1192,7 @@ int main(void)
 	    T(test_otp_bounds),
 	    T(test_throttle),
 	    T(test_throttle_cap),
+	    T(test_throttle_cap_keeps_enrolled),
 	    T(test_transactions),
 	    T(test_user_locks),
 	    T(test_session_lost),
