@@ -46,8 +46,5 @@ int ta_throttle_fail(ta_ctx *ctx, const char *user, const char *tenant);
 /* AAD that binds an OTP secret to its user and tenant. */
 size_t ta_otp_aad(const char *user, const char *tenant, uint8_t *buf, size_t cap);
 
-/* A setuid/setgid process (AT_SECURE, or real and effective ids apart):
- * its caller may signal it and set its limits (global.c). */
-int ta_global_privileged(void);
 
 #endif

@@ -516,6 +516,15 @@ static int run_backends(ta_ctx *ctx, struct ta_check *c, const struct ta_backend
 	return run_backends_from(ctx, c, 0, by);
 }
 
+/*
+ * The answer to a guess that cannot be counted (a full throttle table, a
+ * store held locked, a write cut short): the same for a right and a wrong
+ * code, and a service error, never "unavailable", which a PAM stack may
+ * be told to skip (authinfo_unavail=ignore): every code would then pass
+ * whenever an attacker can keep the store from counting.
+ */
+#define TA_ERR_UNCOUNTED TA_ERR_INTERNAL
+
 /* How often a charge lost with a failed commit is written again before
  * the attempt is refused as uncountable (each try waits for the lock up
  * to TA_STORE_BUSY_MS). */
@@ -541,7 +550,7 @@ static int recharge(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 	}
 	ta_logf(ctx, TA_LOG_ERR, "refusing a code for user=%s: the attempt cannot be counted",
 	        TA_Q(c->user));
-	return TA_ERR_UNAVAILABLE;
+	return TA_ERR_UNCOUNTED;
 }
 
 /*
@@ -572,7 +581,7 @@ static int charged_check(ta_ctx *ctx, ta_store *st, struct ta_check *c,
 		ta_logf(ctx, TA_LOG_ERR,
 		        "refusing a code for user=%s unchecked: the attempt cannot be counted",
 		        TA_Q(c->user));
-		return TA_ERR_UNAVAILABLE;
+		return TA_ERR_UNCOUNTED;
 	}
 	c->clear_throttle = 1;
 	c->charge_open = 1;
@@ -589,7 +598,7 @@ static int charged_check(ta_ctx *ctx, ta_store *st, struct ta_check *c,
 		c->cleared = 0;
 		c->touch_after = 0;
 		if (recharge(ctx, st, c) != TA_OK)
-			return TA_ERR_UNAVAILABLE;
+			return TA_ERR_UNCOUNTED;
 		if (r == TA_OK)
 			r = TA_ERR_REJECTED;
 	} else if (r == TA_OK && c->touch_after &&
@@ -707,7 +716,7 @@ static int throttled_check_in(ta_ctx *ctx, struct ta_check *c)
 			ta_logf(ctx, TA_LOG_ERR,
 			        "refusing a code for user=%s unchecked: the attempt cannot be counted",
 			        TA_Q(c->user));
-			return TA_ERR_UNAVAILABLE;
+			return TA_ERR_UNCOUNTED;
 		}
 	}
 	/* a success lifts the charge and any streak before it */

@@ -74,7 +74,12 @@ static int pam_code(int err, int nullok)
 	case TA_ERR_UNAVAILABLE:
 	case TA_ERR_INSECURE:
 	case TA_ERR_CORRUPT:
-	case TA_ERR_NOT_FOUND: return PAM_AUTHINFO_UNAVAIL;
+	case TA_ERR_NOT_FOUND:
+		/* In a setuid host (su, sudo) the caller can make the store or the
+		 * network fail (limits, a full descriptor table, stopping another
+		 * instance that holds the store's lock): there an outage is a
+		 * service error, which authinfo_unavail=ignore does not skip. */
+		return ta_global_privileged() ? PAM_SERVICE_ERR : PAM_AUTHINFO_UNAVAIL;
 	case TA_ERR_NOMEM: return PAM_BUF_ERR;
 	/* TA_ERR_CONFIG, _UNSUPPORTED, _INTERNAL, anything new */
 	default: return PAM_SERVICE_ERR;

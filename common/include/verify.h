@@ -65,6 +65,10 @@ struct ta_outcome {
 int ta_global_init(void);
 /* Why ta_global_init failed ("" when it did not). */
 const char *ta_global_init_error(void);
+/* A setuid/setgid process (AT_SECURE, or real and effective ids apart):
+ * its caller may signal it, set its limits and fill its descriptor table
+ * (global.c), so an outage it sees may be the caller's doing. */
+int ta_global_privileged(void);
 /*
  * Remove every PG* variable from the environment, so that libpq takes the
  * PostgreSQL store's connection from the DSN file alone.  For programs'

@@ -216,13 +216,13 @@ check "libpq and libcurl are not load-time dependencies (NEEDED: $needed)" \
 # up once by pthread_once, the page's word then written atomically), and
 # lazy.c's libpq and libcurl tables (pq_lib, curl_lib: pthread_once
 # controls; pq_fn, curl_fn: written by that once, read-only after) and
-# global.c's init_why (written with init_rc, in its once).
+# global.c's init_why and init_err (written with init_rc, in its once).
 if [ -z "${TA_PRELOAD:-}" ]; then
 	globals=$(objdump -t "$MOD" | awk '$4 == ".data" || $4 == ".bss" {print $NF}' |
 		grep -v -x -e completed.0 -e __dso_handle -e __TMC_END__ -e '.data' -e '.bss' \
 			-e once -e scrub_once -e init_rc -e curl_once -e curl_init_rc -e pool -e defaults -e defaults_once -e defaults_lock -e rcache \
 			-e algs -e algs_once -e last -e pidk \
-			-e pq_lib -e curl_lib -e pq_fn -e curl_fn -e init_why | tr '\n' ' ')
+			-e pq_lib -e curl_lib -e pq_fn -e curl_fn -e init_why -e init_err | tr '\n' ' ')
 	check "no writable global state (found: ${globals:-none})" test -z "$globals"
 fi
 
