@@ -120,7 +120,7 @@ static int check_otp(ta_ctx *ctx, ta_store *st, struct ta_check *c)
 		return check_otp_locked(ctx, st, c);
 	if (ta_store_begin_user(st, c->user, c->tenant) != TA_OK) {
 		ta_logf(ctx, TA_LOG_ERR, "store busy or read-only: %s", ta_store_errmsg(st));
-		return TA_ERR_UNAVAILABLE;
+		return TA_ERR_UNCOUNTED; /* a code left unchecked: never skippable */
 	}
 	r = check_otp_locked(ctx, st, c);
 	if (r == TA_OK && ta_store_commit(st) != TA_OK) {

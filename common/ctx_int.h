@@ -43,6 +43,16 @@ int ta_throttle_check(ta_ctx *ctx, ta_store *st, const char *user, const char *t
  */
 int ta_throttle_fail(ta_ctx *ctx, const char *user, const char *tenant);
 
+/*
+ * The answer to a guess that cannot be counted or checked (a full
+ * throttle table, a store held locked or unreadable, a write cut short):
+ * the same for a right and a wrong code, and a service error, never
+ * "unavailable", which a PAM stack may be told to skip
+ * (authinfo_unavail=ignore): every code would then pass whenever an
+ * attacker can keep the store from counting.
+ */
+#define TA_ERR_UNCOUNTED TA_ERR_INTERNAL
+
 /* AAD that binds an OTP secret to its user and tenant. */
 size_t ta_otp_aad(const char *user, const char *tenant, uint8_t *buf, size_t cap);
 

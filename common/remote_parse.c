@@ -207,6 +207,13 @@ int ta_remote_judge(unsigned long profile, long status, const char *body, size_t
 		*why = "HTTP 403";
 		return TA_ERR_REJECTED;
 	}
+	/* a rate limit is no outage: whoever floods the endpoint (logins
+	 * through this host, or its neighbours on one address) could make it
+	 * answer 429 at will, and "unavailable" may be skipped by the stack */
+	if (status == 429) {
+		*why = "HTTP 429 (rate limited)";
+		return TA_ERR_INTERNAL;
+	}
 	if (status != 200) {
 		*why = "HTTP status not 200";
 		return TA_ERR_UNAVAILABLE;

@@ -516,15 +516,6 @@ static int run_backends(ta_ctx *ctx, struct ta_check *c, const struct ta_backend
 	return run_backends_from(ctx, c, 0, by);
 }
 
-/*
- * The answer to a guess that cannot be counted (a full throttle table, a
- * store held locked, a write cut short): the same for a right and a wrong
- * code, and a service error, never "unavailable", which a PAM stack may
- * be told to skip (authinfo_unavail=ignore): every code would then pass
- * whenever an attacker can keep the store from counting.
- */
-#define TA_ERR_UNCOUNTED TA_ERR_INTERNAL
-
 /* How often a charge lost with a failed commit is written again before
  * the attempt is refused as uncountable (each try waits for the lock up
  * to TA_STORE_BUSY_MS). */
@@ -702,8 +693,9 @@ static int throttled_check_in(ta_ctx *ctx, struct ta_check *c)
 			        ctx->cfg->store);
 		return run_backends(ctx, c, &by);
 	}
+	/* a guess whose throttle row cannot be read is neither counted nor checked */
 	if ((r = ta_throttle_check(ctx, st, c->user, c->tenant, &t)) != TA_OK)
-		return r;
+		return r == TA_ERR_LOCKED || !guess ? r : TA_ERR_UNCOUNTED;
 	/* the local store first: the charge stays open for its check */
 	inline_charge = guess && ctx->nbackends > 0 && ctx->backends[0] == &ta_backend_local &&
 	                !ta_global_privileged() && !commit_may_be_cut();

@@ -124,6 +124,11 @@ static void test_kudo(void **state)
 	assert_int_equal(judge(TA_PROFILE_KUDO, 403, "{\"error\":\"Wrong token\"}", &e),
 	                 TA_ERR_REJECTED);
 	assert_int_equal(judge(TA_PROFILE_KUDO, 500, "{}", &e), TA_ERR_UNAVAILABLE);
+	/* a rate limit is no outage: never "unavailable", which a stack may skip */
+	assert_int_equal(judge(TA_PROFILE_KUDO, 429, "{}", &e), TA_ERR_INTERNAL);
+	assert_int_equal(judge(TA_PROFILE_CEC, 429, "{\"retCode\":0}", &e), TA_ERR_INTERNAL);
+	assert_int_equal(judge(TA_PROFILE_INTROSPECTION, 429, "{\"active\":true}", &e),
+	                 TA_ERR_INTERNAL);
 }
 
 int main(void)
