@@ -373,39 +373,51 @@ out:
  * The account's own name when the system's user database gives user
  * another one (a case-insensitive directory: "ALICE" is alice; SSSD or
  * winbind: "alice@DOMAIN" or "DOMAIN\\alice" is alice), copied into buf;
- * NULL when the names agree or there is no such account.
+ * *out NULL when the names agree or there is no such account.  TA_OK, or
+ * TA_ERR_INTERNAL when the user database could not be asked (no memory, a
+ * directory that is down, a full descriptor table): an unanswered lookup
+ * is never "no second name", or nullok would ignore a name it cannot rule
+ * out.
  */
-static const char *account_alias_of(const char *user, char *buf, size_t cap)
+static int account_alias_of(const char *user, char *buf, size_t cap, const char **out)
 {
 	struct passwd pw, *res = NULL;
 	size_t len = 16384;
 	char *mem = NULL;
-	const char *out = NULL;
-	int e;
+	int e = ENOMEM;
 
+	*out = NULL;
 	for (;;) {
 		char *grown = realloc(mem, len);
-		if (grown == NULL)
+		if (grown == NULL) {
+			e = ENOMEM;
 			break;
+		}
 		mem = grown;
 		e = getpwnam_r(user, &pw, mem, len, &res);
 		if (e != ERANGE || len >= (1u << 20))
 			break;
 		len *= 2;
 	}
+	/* getpwnam_r(3): 0 with no entry, or ENOENT, ESRCH, EBADF, EPERM,
+	 * mean "no such name" */
+	if (res == NULL && e != 0 && e != ENOENT && e != ESRCH && e != EBADF && e != EPERM) {
+		free(mem);
+		return TA_ERR_INTERNAL;
+	}
 	if (res != NULL && res->pw_name != NULL && strcmp(res->pw_name, user) != 0 &&
 	    strlen(res->pw_name) < cap) {
 		memcpy(buf, res->pw_name, strlen(res->pw_name) + 1);
-		out = buf;
+		*out = buf;
 	}
 	free(mem);
-	return out;
+	return TA_OK;
 }
 
 static int nullok_precheck(pam_handle_t *pamh, struct state *st, const char *user)
 {
 	char alias[TA_MAX_USER + TA_MAX_TENANT + 2];
-	const char *acct;
+	const char *acct = NULL;
 	int r = ta_user_known(st->ctx, user, NULL), ar;
 
 	/* The name as typed has no credential, but it may be another name of
@@ -413,7 +425,13 @@ static int nullok_precheck(pam_handle_t *pamh, struct state *st, const char *use
 	 * second factor wherever the user database folds case or accepts a
 	 * qualified name, and the next module would log in as alice. */
 	if (r == TA_ERR_NO_CREDENTIAL &&
-	    (acct = account_alias_of(user, alias, sizeof(alias))) != NULL &&
+	    (ar = account_alias_of(user, alias, sizeof(alias), &acct)) != TA_OK) {
+		pam_syslog(pamh, LOG_ERR,
+		           "nullok: the user database could not be asked for this name: refused, "
+		           "not ignored");
+		return ar;
+	}
+	if (r == TA_ERR_NO_CREDENTIAL && acct != NULL &&
 	    (ar = ta_user_known(st->ctx, acct, NULL)) != TA_ERR_NO_CREDENTIAL &&
 	    ar != TA_ERR_INPUT) {
 		pam_syslog(pamh, LOG_NOTICE,

@@ -3,7 +3,9 @@
  * account several names (SSSD or LDAP with case_sensitive = false, winbind
  * accepting DOMAIN\user): getpwnam_r of any name listed in NSS_ALIAS
  * ("typed=account,typed=account") answers with the account's entry under
- * the account's name.  Other names go to the real getpwnam_r.
+ * the account's name; a name listed in NSS_FAIL ("a,b") fails with EIO, as
+ * a directory that is down or a full descriptor table makes it fail.
+ * Other names go to the real getpwnam_r.
  * tests/attacks/pam.sh section 4.
  */
 #define _GNU_SOURCE
@@ -18,9 +20,18 @@ int getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len, struc
 	int (*real)(const char *, struct passwd *, char *, size_t, struct passwd **) =
 	    (int (*)(const char *, struct passwd *, char *, size_t, struct passwd **))dlsym(
 	        RTLD_NEXT, "getpwnam_r");
-	const char *list = getenv("NSS_ALIAS"), *p = list;
+	const char *list = getenv("NSS_ALIAS"), *p = list, *fail = getenv("NSS_FAIL");
 	size_t nl = strlen(name);
 
+	for (const char *f = fail; f != NULL && *f;) {
+		const char *end = strchr(f, ',');
+		size_t fl = end ? (size_t)(end - f) : strlen(f);
+		if (fl == nl && memcmp(f, name, nl) == 0) {
+			*res = NULL;
+			return EIO;
+		}
+		f = end ? end + 1 : NULL;
+	}
 	while (p != NULL && *p) {
 		const char *eq = strchr(p, '='), *end = strchr(p, ',');
 		if (end == NULL)

@@ -331,7 +331,8 @@ if ${CC:-cc} -shared -fPIC -o "$ALIAS" "$HERE/nss_alias.c" -ldl 2>"$W/cc.err" &&
 	printf 'auth [success=done ignore=ignore default=die] %s config=%s nullok\nauth required %s\n' \
 		"$MOD" "$W/locallock.conf" "$PERMIT" >"$SVC/local-nullok"
 	adrv() { # drv, with the stand-in user database preloaded into the driver only
-		env -u PAM_AUTHTOK NSS_ALIAS='LOU=lou,Zed=zed' LD_PRELOAD="$ALIAS" "$DRV" "$SVC" "$@" \
+		env -u PAM_AUTHTOK NSS_ALIAS='LOU=lou,Zed=zed' NSS_FAIL='Lou-down' LD_PRELOAD="$ALIAS" \
+			"$DRV" "$SVC" "$@" \
 			>"$W/out" 2>"$W/err"
 		drc=$?
 		if [ "$drc" -eq 0 ]; then ok; else bad "pam_retry $1 exited $drc: $(cat "$W/err")"; fi
@@ -342,6 +343,10 @@ if ${CC:-cc} -shared -fPIC -o "$ALIAS" "$HERE/nss_alias.c" -ldl 2>"$W/cc.err" &&
 	attempt 1 PAM_SUCCESS 0 "nullok: another name of an account without a credential is still ignored"
 	adrv local-nullok nobody-here "tka_not-asked"
 	attempt 1 PAM_SUCCESS 0 "nullok: an unknown name without a credential is still ignored"
+	# a user database that cannot answer (down, no memory, no descriptor
+	# left) cannot rule out a second name: refused, never ignored
+	adrv local-nullok Lou-down "tka_not-asked"
+	attempt 1 PAM_SERVICE_ERR 0 "nullok: a name the user database could not look up was ignored"
 	adrv local-nullok lou "$TOK_LOU"
 	attempt 1 PAM_SUCCESS 1 "nullok: lou under its own name still logs in with its token"
 else
