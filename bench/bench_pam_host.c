@@ -70,7 +70,8 @@ int main(int argc, char **argv)
 	char *end = NULL;
 
 	if (argc != 5 && argc != 6) {
-		fprintf(stderr, "usage: bench_pam_host SERVICE USER CREDENTIAL_FILE SECONDS [MODULE.so]\n");
+		fprintf(stderr,
+		        "usage: bench_pam_host SERVICE USER CREDENTIAL_FILE SECONDS [MODULE.so]\n");
 		return 2;
 	}
 	budget = strtod(argv[4], &end);
@@ -99,7 +100,8 @@ int main(int argc, char **argv)
 	do {
 		for (int i = 0; i < 200; i++, n++)
 			if (login(argv[1], argv[2]) != PAM_SUCCESS) {
-				fprintf(stderr, "bench_pam_host: %s: login %lu failed\n", argv[1], n + 1);
+				fprintf(stderr, "bench_pam_host: %s: login %lu failed\n", argv[1],
+				        n + 1);
 				return 1;
 			}
 		el = now() - t0;

@@ -9,9 +9,9 @@
  * read after.  A library or function that is missing fails every call the
  * way the library fails for a broken connection or handle, and
  * ta_lazy_pq / ta_lazy_curl, which the store and the backends call before
- * anything else, report why (as TA_ERR_CONFIG: see report()).  dlopen takes the same search path as the
- * link-time dependency did (in a setuid process the loader ignores
- * LD_LIBRARY_PATH for both).
+ * anything else, report why (as TA_ERR_CONFIG: see report()).  dlopen
+ * takes the same search path as the link-time dependency did (in a setuid
+ * process the loader ignores LD_LIBRARY_PATH for both).
  */
 #define CURL_DISABLE_TYPECHECK /* the definitions below, not curl's macros */
 #include "lazy.h"
@@ -38,10 +38,12 @@
 struct lib {
 	const char *soname;
 	pthread_once_t once;
-	int ok;         /* every function found */
-	char why[256];  /* else the reason */
+	int ok;        /* every function found */
+	char why[256]; /* else the reason */
 };
 
+/* one line per few names, as the reader scans a list */
+/* clang-format off */
 #define PQ_FUNCS(X)                                                                          \
 	X(PQclear) X(PQcmdStatus) X(PQcmdTuples) X(PQconnectdbParams) X(PQconninfoFree)          \
 	X(PQconninfoParse) X(PQconsumeInput) X(PQerrorMessage) X(PQexec) X(PQfinish)             \
@@ -55,6 +57,7 @@ struct lib {
 	X(curl_easy_perform) X(curl_easy_reset) X(curl_easy_cleanup) X(curl_easy_strerror)       \
 	X(curl_url) X(curl_url_set) X(curl_url_get) X(curl_url_cleanup) X(curl_free)             \
 	X(curl_slist_append) X(curl_slist_free_all)
+/* clang-format on */
 
 #define SLOT(f) __typeof__(f) *f;
 static struct {
@@ -95,7 +98,7 @@ static int find(struct lib *l, void *h, const char *name, void *slot, size_t siz
 	return 1;
 }
 
-#define FIND(lib, tab, f)                                                                    \
+#define FIND(lib, tab, f)                                                                          \
 	if (!find(&lib, h, #f, &tab.f, sizeof(tab.f)))                                             \
 		return;
 
@@ -282,11 +285,10 @@ TA_HIDDEN int PQsendPrepare(PGconn *conn, const char *stmtName, const char *quer
 
 TA_HIDDEN int PQsendQueryParams(PGconn *conn, const char *command, int nParams,
                                 const Oid *paramTypes, const char *const *paramValues,
-                                const int *paramLengths, const int *paramFormats,
-                                int resultFormat)
+                                const int *paramLengths, const int *paramFormats, int resultFormat)
 {
 	return pq_ready() ? pq_fn.PQsendQueryParams(conn, command, nParams, paramTypes, paramValues,
-	                                         paramLengths, paramFormats, resultFormat)
+	                                            paramLengths, paramFormats, resultFormat)
 	                  : 0;
 }
 
@@ -295,7 +297,7 @@ TA_HIDDEN int PQsendQueryPrepared(PGconn *conn, const char *stmtName, int nParam
                                   const int *paramFormats, int resultFormat)
 {
 	return pq_ready() ? pq_fn.PQsendQueryPrepared(conn, stmtName, nParams, paramValues,
-	                                           paramLengths, paramFormats, resultFormat)
+	                                              paramLengths, paramFormats, resultFormat)
 	                  : 0;
 }
 
@@ -400,13 +402,14 @@ TA_HIDDEN CURLU *curl_url(void)
 TA_HIDDEN CURLUcode curl_url_set(CURLU *handle, CURLUPart what, const char *part,
                                  unsigned int flags)
 {
-	return curl_ready() ? curl_fn.curl_url_set(handle, what, part, flags) : CURLUE_OUT_OF_MEMORY;
+	return curl_ready() ? curl_fn.curl_url_set(handle, what, part, flags)
+	                    : CURLUE_OUT_OF_MEMORY;
 }
 
-TA_HIDDEN CURLUcode curl_url_get(CURLU *handle, CURLUPart what, char **part,
-                                 unsigned int flags)
+TA_HIDDEN CURLUcode curl_url_get(CURLU *handle, CURLUPart what, char **part, unsigned int flags)
 {
-	return curl_ready() ? curl_fn.curl_url_get(handle, what, part, flags) : CURLUE_OUT_OF_MEMORY;
+	return curl_ready() ? curl_fn.curl_url_get(handle, what, part, flags)
+	                    : CURLUE_OUT_OF_MEMORY;
 }
 
 TA_HIDDEN void curl_url_cleanup(CURLU *handle)

@@ -1335,9 +1335,10 @@ static int query_int(struct pg_store *s, const char *sql, const struct param *p,
  * The capped table's bound (as store_sqlite.c's): at the cap a new row
  * takes the place of the oldest unlocked one of a user not enrolled here;
  * TA_ERR_EXISTS when there is none (every row locked, or an enrolled
- * user's streak, which made-up names must not push out).  Under PG_CAP_KEY, taken here after the user's lock and
- * before any row lock: every capped insert counts and evicts alone, so
- * the bound holds across nodes.  The victim is one no writer holds (SKIP
+ * user's streak, which made-up names must not push out).  Under
+ * PG_CAP_KEY, taken here after the user's lock and before any row lock:
+ * every capped insert counts and evicts alone, so the bound holds across
+ * nodes.  The victim is one no writer holds (SKIP
  * LOCKED: it is being written, so not the oldest for long).
  */
 static int throttle_room(struct pg_store *s, int64_t now)

@@ -102,14 +102,15 @@ static void test_setopt_forwards_every_type(void **state)
 	p = dlsym(h, "curl_easy_cleanup");
 	memcpy(&cleanup, &p, sizeof(p));
 	assert_non_null((c = init()));
-	assert_int_equal(curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1500L), CURLE_OK);       /* long */
+	assert_int_equal(curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1500L), CURLE_OK); /* long */
 	assert_int_equal(curl_easy_setopt(c, CURLOPT_URL, "http://127.0.0.1:1/lazy"),
-	                 CURLE_OK);                                                        /* pointer */
-	assert_int_equal(curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink), CURLE_OK);     /* function */
+	                 CURLE_OK);                                                   /* pointer */
+	assert_int_equal(curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink), CURLE_OK); /* function */
 	assert_int_equal(curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)4096),
-	                 CURLE_OK);                                                        /* off_t */
+	                 CURLE_OK); /* off_t */
 	/* a long out of range is refused by libcurl, so it arrived as a long */
-	assert_int_equal(curl_easy_setopt(c, CURLOPT_SSLVERSION, 999L), CURLE_BAD_FUNCTION_ARGUMENT);
+	assert_int_equal(curl_easy_setopt(c, CURLOPT_SSLVERSION, 999L),
+	                 CURLE_BAD_FUNCTION_ARGUMENT);
 	assert_int_equal(curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &url), CURLE_OK);
 	assert_non_null(url);
 	assert_string_equal(url, "http://127.0.0.1:1/lazy");
