@@ -399,9 +399,16 @@ static int account_alias_of(const char *user, char *buf, size_t cap, const char 
 			break;
 		len *= 2;
 	}
-	/* getpwnam_r(3): 0 with no entry, or ENOENT, ESRCH, EBADF, EPERM,
-	 * mean "no such name" */
+	/* Only 0 with no entry is "no such name": glibc answers a name no
+	 * source has that way, and passes on the source's errno for a source
+	 * that is down, where nss-pam-ldapd and SSSD leave ENOENT (the C
+	 * libraries that answer "not found" with ENOENT, ESRCH, EBADF or EPERM
+	 * as POSIX allows are not glibc). */
+#ifdef __GLIBC__
+	if (res == NULL && e != 0) {
+#else
 	if (res == NULL && e != 0 && e != ENOENT && e != ESRCH && e != EBADF && e != EPERM) {
+#endif
 		free(mem);
 		return TA_ERR_INTERNAL;
 	}

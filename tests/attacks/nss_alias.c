@@ -4,7 +4,9 @@
  * accepting DOMAIN\user): getpwnam_r of any name listed in NSS_ALIAS
  * ("typed=account,typed=account") answers with the account's entry under
  * the account's name; a name listed in NSS_FAIL ("a,b") fails with EIO, as
- * a directory that is down or a full descriptor table makes it fail.
+ * a directory that is down or a full descriptor table makes it fail, and
+ * one in NSS_FAIL_ENOENT with ENOENT, as nss-pam-ldapd and SSSD report an
+ * outage.
  * Other names go to the real getpwnam_r.
  * tests/attacks/pam.sh section 4.
  */
@@ -20,18 +22,20 @@ int getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len, struc
 	int (*real)(const char *, struct passwd *, char *, size_t, struct passwd **) =
 	    (int (*)(const char *, struct passwd *, char *, size_t, struct passwd **))dlsym(
 	        RTLD_NEXT, "getpwnam_r");
-	const char *list = getenv("NSS_ALIAS"), *p = list, *fail = getenv("NSS_FAIL");
+	const char *list = getenv("NSS_ALIAS"), *p = list;
+	const char *fails[2] = {getenv("NSS_FAIL"), getenv("NSS_FAIL_ENOENT")};
 	size_t nl = strlen(name);
 
-	for (const char *f = fail; f != NULL && *f;) {
-		const char *end = strchr(f, ',');
-		size_t fl = end ? (size_t)(end - f) : strlen(f);
-		if (fl == nl && memcmp(f, name, nl) == 0) {
-			*res = NULL;
-			return EIO;
+	for (int k = 0; k < 2; k++)
+		for (const char *f = fails[k]; f != NULL && *f;) {
+			const char *end = strchr(f, ',');
+			size_t fl = end ? (size_t)(end - f) : strlen(f);
+			if (fl == nl && memcmp(f, name, nl) == 0) {
+				*res = NULL;
+				return k == 0 ? EIO : ENOENT;
+			}
+			f = end ? end + 1 : NULL;
 		}
-		f = end ? end + 1 : NULL;
-	}
 	while (p != NULL && *p) {
 		const char *eq = strchr(p, '='), *end = strchr(p, ',');
 		if (end == NULL)

@@ -331,7 +331,8 @@ if ${CC:-cc} -shared -fPIC -o "$ALIAS" "$HERE/nss_alias.c" -ldl 2>"$W/cc.err" &&
 	printf 'auth [success=done ignore=ignore default=die] %s config=%s nullok\nauth required %s\n' \
 		"$MOD" "$W/locallock.conf" "$PERMIT" >"$SVC/local-nullok"
 	adrv() { # drv, with the stand-in user database preloaded into the driver only
-		env -u PAM_AUTHTOK NSS_ALIAS='LOU=lou,Zed=zed' NSS_FAIL='Lou-down' LD_PRELOAD="$ALIAS" \
+		env -u PAM_AUTHTOK NSS_ALIAS='LOU=lou,Zed=zed' NSS_FAIL='Lou-down' NSS_FAIL_ENOENT='Lou-ldap-down' \
+			LD_PRELOAD="$ALIAS" \
 			"$DRV" "$SVC" "$@" \
 			>"$W/out" 2>"$W/err"
 		drc=$?
@@ -347,6 +348,8 @@ if ${CC:-cc} -shared -fPIC -o "$ALIAS" "$HERE/nss_alias.c" -ldl 2>"$W/cc.err" &&
 	# left) cannot rule out a second name: refused, never ignored
 	adrv local-nullok Lou-down "tka_not-asked"
 	attempt 1 PAM_SERVICE_ERR 0 "nullok: a name the user database could not look up was ignored"
+	adrv local-nullok Lou-ldap-down "tka_not-asked"
+	attempt 1 PAM_SERVICE_ERR 0 "nullok: a lookup that failed with ENOENT (nslcd, sssd down) was ignored"
 	adrv local-nullok lou "$TOK_LOU"
 	attempt 1 PAM_SUCCESS 1 "nullok: lou under its own name still logs in with its token"
 else
