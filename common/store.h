@@ -22,8 +22,8 @@
 
 typedef struct ta_store ta_store;
 
-#define TA_STORE_SCHEMA   4     /* schema this program writes */
-#define TA_THROTTLE_MAX   100000 /* most throttle rows a store keeps */
+#define TA_STORE_SCHEMA   5      /* schema this program writes */
+#define TA_THROTTLE_MAX   100000 /* most throttle rows of users not enrolled here */
 #define TA_THROTTLE_IDLE  86400  /* seconds after its last failure a streak is forgotten */
 #define TA_STORE_BUSY_MS  10000 /* longest wait for another writer */
 
@@ -36,6 +36,7 @@ struct ta_throttle {
 struct ta_throttle_row {
 	struct ta_throttle t;
 	int64_t updated; /* time of the last write */
+	int capped;      /* written for a user not enrolled here: under the cap */
 };
 
 /* Rows per table. */
@@ -155,10 +156,12 @@ int ta_store_throttle_get(ta_store *st, const char *user, const char *tenant,
 /*
  * Write a user's throttle row at time now.  Streaks idle for
  * TA_THROTTLE_IDLE seconds and not locked are forgotten.  With capped (a
- * user not enrolled here, known only to a remote backend) the table is
- * bounded: at the cap a new row takes the place of the oldest unlocked
- * one, and when every row is locked it returns TA_ERR_EXISTS and writes
- * nothing.  Enrolled users are never refused a row.
+ * user not enrolled here, known only to a remote backend) the row is
+ * marked as such and those rows are bounded: at the cap a new one takes
+ * the place of an unlocked one of theirs (never-locked streaks first, the
+ * oldest first), and when every such row is locked it returns
+ * TA_ERR_EXISTS and writes nothing.  Enrolled users are never refused a
+ * row, and their rows are never given up.
  */
 int ta_store_throttle_put(ta_store *st, const char *user, const char *tenant,
                           const struct ta_throttle *t, int64_t now, int capped);

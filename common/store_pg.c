@@ -139,7 +139,15 @@ static const char *const m4[] = {
     "CREATE TABLE sessions(hash bytea PRIMARY KEY, \"user\" text COLLATE \"C\" NOT NULL,"
     " tenant text COLLATE \"C\" NOT NULL, created bigint NOT NULL, seen bigint NOT NULL)",
     "CREATE INDEX sessions_seen ON sessions(seen)", NULL};
-static const char *const *const migrations[TA_STORE_SCHEMA] = {m1, m2, m3, m4};
+/* which throttle rows live under the cap, written with the row, so that a
+ * full table counts and evicts through one partial index */
+static const char *const m5[] = {
+    "ALTER TABLE throttle ADD COLUMN capped bigint NOT NULL DEFAULT 0",
+    "UPDATE throttle t SET capped=1 WHERE NOT EXISTS(SELECT 1 FROM otp o WHERE "
+    "o.\"user\"=t.\"user\" AND o.tenant=t.tenant) AND NOT EXISTS(SELECT 1 FROM tokens k "
+    "WHERE k.\"user\"=t.\"user\" AND k.tenant=t.tenant)",
+    "CREATE INDEX throttle_capped ON throttle(locked_until, updated) WHERE capped=1", NULL};
+static const char *const *const migrations[TA_STORE_SCHEMA] = {m1, m2, m3, m4, m5};
 
 /* ---- queries ------------------------------------------------------------------ */
 
@@ -1181,7 +1189,8 @@ static const char *list_sql(enum ta_store_list what, int one_user)
 	     "SELECT \"user\",tenant," OTP_COLS " FROM otp WHERE \"user\"=$1 ORDER BY "
 	     "\"user\",tenant"},
 	    {"SELECT " TOKEN_COLS ",hash FROM tokens ORDER BY hash", NULL},
-	    {"SELECT \"user\",tenant,failures,lockouts,locked_until,updated FROM throttle ORDER BY "
+	    {"SELECT \"user\",tenant,failures,lockouts,locked_until,updated,capped FROM throttle "
+	     "ORDER BY "
 	     "\"user\",tenant",
 	     NULL},
 	};
@@ -1247,7 +1256,8 @@ static int read_throttle_all(const PGresult *res, int i, struct ta_store_item *i
 	int64_t f = get_int(res, i, 2), l = get_int(res, i, 3);
 
 	if (!text_fits(res, i, 0, TA_MAX_USER + 1) || !text_fits(res, i, 1, TA_MAX_TENANT + 1) ||
-	    !ints_ok(res, i, 2, 5) || f < 0 || f > INT32_MAX || l < 0 || l > INT32_MAX)
+	    !ints_ok(res, i, 2, 6) || f < 0 || f > INT32_MAX || l < 0 || l > INT32_MAX ||
+	    (get_int(res, i, 6) & ~(int64_t)1) != 0)
 		return TA_ERR_CORRUPT;
 	it->user = PQgetvalue(res, i, 0);
 	it->tenant = PQgetvalue(res, i, 1);
@@ -1255,6 +1265,7 @@ static int read_throttle_all(const PGresult *res, int i, struct ta_store_item *i
 	it->thr.t.lockouts = (unsigned)l;
 	it->thr.t.locked_until = get_int(res, i, 4);
 	it->thr.updated = get_int(res, i, 5);
+	it->thr.capped = (int)get_int(res, i, 6);
 	return TA_OK;
 }
 
@@ -1332,10 +1343,12 @@ static int query_int(struct pg_store *s, const char *sql, const struct param *p,
 }
 
 /*
- * The capped table's bound (as store_sqlite.c's): at the cap a new row
- * takes the place of the oldest unlocked one of a user not enrolled here;
- * TA_ERR_EXISTS when there is none (every row locked, or an enrolled
- * user's streak, which made-up names must not push out).  Under
+ * The capped rows' bound (as store_sqlite.c's): at the cap a new row of a
+ * user not enrolled here takes the place of an unlocked one of theirs
+ * (never-locked streaks first, the oldest first; one seek in
+ * throttle_capped); TA_ERR_EXISTS when there is none (every capped row
+ * locked).  Enrolled users' rows are neither counted nor given up: made-up
+ * names must not push out a real user's streak.  Under
  * PG_CAP_KEY, taken here after the user's lock and before any row lock:
  * every capped insert counts and evicts alone, so the bound holds across
  * nodes.  The victim is one no writer holds (SKIP
@@ -1350,26 +1363,24 @@ static int throttle_room(struct pg_store *s, int64_t now)
 
 	if ((r = run_cmd(s, "SELECT pg_advisory_xact_lock(" PG_CAP_KEY ")", NULL, 0, NULL)) !=
 	        TA_OK ||
-	    (r = query_int(s, "SELECT count(*) FROM throttle", NULL, 0, &v, &rows)) != TA_OK ||
+	    (r = query_int(s, "SELECT count(*) FROM throttle WHERE capped=1", NULL, 0, &v,
+	                   &rows)) != TA_OK ||
 	    (uint64_t)v < s->base.throttle_cap)
 		return r;
 	if ((r = run_cmd(s,
-	                 "DELETE FROM throttle WHERE (\"user\",tenant) IN (SELECT t.\"user\","
-	                 "t.tenant FROM throttle t WHERE t.locked_until<=$1 AND NOT EXISTS("
-	                 "SELECT 1 FROM otp o WHERE o.\"user\"=t.\"user\" AND "
-	                 "o.tenant=t.tenant) AND NOT EXISTS(SELECT 1 FROM tokens k WHERE "
-	                 "k.\"user\"=t.\"user\" AND k.tenant=t.tenant) ORDER BY t.updated "
-	                 "LIMIT 1 FOR UPDATE OF t SKIP LOCKED)",
+	                 "DELETE FROM throttle WHERE (\"user\",tenant) IN (SELECT \"user\",tenant "
+	                 "FROM throttle WHERE capped=1 AND locked_until<=$1 ORDER BY "
+	                 "locked_until,updated LIMIT 1 FOR UPDATE SKIP LOCKED)",
 	                 p, 1, &evicted)) != TA_OK)
 		return r;
 	return evicted > 0 ? TA_OK : TA_ERR_EXISTS;
 }
 
-/* A whole throttle row, written over the one there ($1..$6 as below). */
-#define THROTTLE_UPSERT                                                                        \
-	"INSERT INTO throttle(\"user\",tenant,failures,lockouts,locked_until,updated) "           \
-	"VALUES($1,$2,$3,$4,$5,$6) ON CONFLICT(\"user\",tenant) DO UPDATE SET "                   \
-	"failures=$3,lockouts=$4,locked_until=$5,updated=$6"
+/* A whole throttle row, written over the one there ($1..$7 as below). */
+#define THROTTLE_UPSERT                                                                            \
+	"INSERT INTO throttle(\"user\",tenant,failures,lockouts,locked_until,updated,capped) "     \
+	"VALUES($1,$2,$3,$4,$5,$6,$7) ON CONFLICT(\"user\",tenant) DO UPDATE SET "                 \
+	"failures=$3,lockouts=$4,locked_until=$5,updated=$6,capped=$7"
 
 /*
  * The row first, then stale streaks forgotten (a few, idle for
@@ -1382,20 +1393,21 @@ static int throttle_room(struct pg_store *s, int64_t now)
 static int throttle_write(struct pg_store *s, const char *user, const char *tenant,
                           const struct ta_throttle *t, int64_t now, int capped)
 {
-	const struct param p[6] = {P_TEXT(user),       P_TEXT(tenant),         P_INT(t->failures),
-	                           P_INT(t->lockouts), P_INT(t->locked_until), P_INT(now)};
+	const struct param p[7] = {P_TEXT(user),       P_TEXT(tenant),         P_INT(t->failures),
+	                           P_INT(t->lockouts), P_INT(t->locked_until), P_INT(now),
+	                           P_INT(capped != 0)};
 	const struct param ex[2] = {P_INT(now - TA_THROTTLE_IDLE), P_INT(now)};
 	unsigned n = 0;
 	int r;
 
 	if (capped &&
 	    (r = run_cmd(s,
-	                 "UPDATE throttle SET failures=$3,lockouts=$4,locked_until=$5,updated=$6 "
-	                 "WHERE \"user\"=$1 AND tenant=$2",
-	                 p, 6, &n)) != TA_OK)
+	                 "UPDATE throttle SET failures=$3,lockouts=$4,locked_until=$5,updated=$6,"
+	                 "capped=$7 WHERE \"user\"=$1 AND tenant=$2",
+	                 p, 7, &n)) != TA_OK)
 		return r;
 	if (n == 0 && ((capped && (r = throttle_room(s, now)) != TA_OK) ||
-	               (r = run_cmd(s, THROTTLE_UPSERT, p, 6, NULL)) != TA_OK))
+	               (r = run_cmd(s, THROTTLE_UPSERT, p, 7, NULL)) != TA_OK))
 		return r;
 	return run_cmd(s,
 	               "DELETE FROM throttle WHERE (\"user\",tenant) IN (SELECT \"user\",tenant "
@@ -1488,9 +1500,10 @@ static int pg_token_put(ta_store *st, const uint8_t hash[TA_SHA256_LEN],
 static int pg_throttle_row_put(ta_store *st, const char *user, const char *tenant,
                                const struct ta_throttle_row *t, int replace)
 {
-	const struct param p[6] = {P_TEXT(user),         P_TEXT(tenant),
-	                           P_INT(t->t.failures), P_INT(t->t.lockouts),
-	                           P_INT(t->t.locked_until), P_INT(t->updated)};
+	const struct param p[7] = {
+	    P_TEXT(user),         P_TEXT(tenant),           P_INT(t->t.failures),
+	    P_INT(t->t.lockouts), P_INT(t->t.locked_until), P_INT(t->updated),
+	    P_INT(t->capped != 0)};
 	unsigned n = 0;
 	int r;
 
@@ -1499,8 +1512,8 @@ static int pg_throttle_row_put(ta_store *st, const char *user, const char *tenan
 	r = run_cmd(PG(st),
 	            replace ? THROTTLE_UPSERT
 	                    : "INSERT INTO throttle(\"user\",tenant,failures,lockouts,locked_until,"
-	                      "updated) VALUES($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING",
-	            p, 6, &n);
+	                      "updated,capped) VALUES($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING",
+	            p, 7, &n);
 	return r == TA_OK && n != 1 ? TA_ERR_EXISTS : r;
 }
 

@@ -91,24 +91,27 @@ static const char *const queries[Q_COUNT] = {
     [Q_OTP_DELETE] = "DELETE FROM otp WHERE user=? AND tenant=?",
     [Q_THROTTLE_GET] = "SELECT failures,lockouts,locked_until FROM throttle WHERE user=? AND "
                        "tenant=?",
-    [Q_THROTTLE_PUT] = "INSERT INTO throttle(user,tenant,failures,lockouts,locked_until,updated) "
-                       "VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(user,tenant) DO UPDATE SET "
-                       "failures=?3,lockouts=?4,locked_until=?5,updated=?6",
+    [Q_THROTTLE_PUT] = "INSERT INTO throttle(user,tenant,failures,lockouts,locked_until,updated,"
+                       "capped) VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(user,tenant) DO "
+                       "UPDATE SET failures=?3,lockouts=?4,locked_until=?5,updated=?6,"
+                       "capped=?7",
     /* a failure streak is forgotten a day after its last failure, never while locked */
     [Q_THROTTLE_EXPIRE] = "DELETE FROM throttle WHERE (user,tenant) IN (SELECT user,tenant FROM "
                           "throttle WHERE updated<?1 AND locked_until<=?2 ORDER BY updated "
                           "LIMIT 8)",
     [Q_THROTTLE_HAS] = "SELECT 1 FROM throttle WHERE user=? AND tenant=?",
-    [Q_THROTTLE_COUNT] = "SELECT count(*) FROM throttle",
-    /* a full table gives up the oldest unlocked row of a user not enrolled
-     * here: a locked row is never given up, nor an enrolled user's streak
-     * (made-up names, which only the capped path writes, must not push
-     * out the count of a real user's guesses) */
-    [Q_THROTTLE_EVICT] = "DELETE FROM throttle WHERE (user,tenant) IN (SELECT t.user,t.tenant "
-                         "FROM throttle t WHERE t.locked_until<=?1 AND NOT EXISTS(SELECT 1 "
-                         "FROM otp o WHERE o.user=t.user AND o.tenant=t.tenant) AND NOT "
-                         "EXISTS(SELECT 1 FROM tokens k WHERE k.user=t.user AND "
-                         "k.tenant=t.tenant) ORDER BY t.updated LIMIT 1)",
+    /* the cap bounds the rows of users not enrolled here (capped=1, as
+     * written); an enrolled user has at most one row per name */
+    [Q_THROTTLE_COUNT] = "SELECT count(*) FROM throttle WHERE capped=1",
+    /* a full table gives up an unlocked row of a user not enrolled here:
+     * never-locked streaks first, the oldest first, then rows whose
+     * lockout ran out longest ago.  A locked row is never given up, nor an
+     * enrolled user's streak (made-up names must not push out the count
+     * of a real user's guesses).  One seek in throttle_capped, however
+     * many rows are locked or enrolled (before schema 5: a scan of them). */
+    [Q_THROTTLE_EVICT] = "DELETE FROM throttle WHERE (user,tenant) IN (SELECT user,tenant FROM "
+                         "throttle WHERE capped=1 AND locked_until<=?1 ORDER BY "
+                         "locked_until,updated LIMIT 1)",
     [Q_THROTTLE_CLEAR] = "DELETE FROM throttle WHERE user=?",
     [Q_THROTTLE_CLEAR_T] = "DELETE FROM throttle WHERE user=? AND tenant=?",
     [Q_VERSION] = "PRAGMA user_version",
@@ -126,7 +129,7 @@ static const char *const queries[Q_COUNT] = {
                     "params,label,last_used) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
     [Q_TOKEN_PUT_CLEAR] = "DELETE FROM tokens WHERE hash=?1 OR id=?2",
     [Q_THROTTLE_ROW_INSERT] = "INSERT INTO throttle(user,tenant,failures,lockouts,locked_until,"
-                              "updated) VALUES(?1,?2,?3,?4,?5,?6)",
+                              "updated,capped) VALUES(?1,?2,?3,?4,?5,?6,?7)",
     /* the conditional write: within the hour a use writes nothing */
     [Q_TOKEN_TOUCH] = "UPDATE tokens SET last_used=?1 WHERE id=?2 AND last_used<=?1-?3",
     [Q_SESSION_PUT] = "INSERT INTO sessions(hash,user,tenant,created,seen) VALUES(?1,?2,?3,?4,?4)",
@@ -171,6 +174,13 @@ static const char *const migrations[TA_STORE_SCHEMA] = {
     "CREATE TABLE sessions(hash BLOB PRIMARY KEY, user TEXT NOT NULL, tenant TEXT NOT NULL,"
     " created INTEGER NOT NULL, seen INTEGER NOT NULL);"
     "CREATE INDEX sessions_seen ON sessions(seen);",
+    /* 4 -> 5: which throttle rows live under the cap, written with the row,
+     * so that a full table counts and evicts through one partial index */
+    "ALTER TABLE throttle ADD COLUMN capped INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE throttle SET capped=1 WHERE NOT EXISTS(SELECT 1 FROM otp o WHERE "
+    " o.user=throttle.user AND o.tenant=throttle.tenant) AND NOT EXISTS(SELECT 1 FROM tokens k"
+    " WHERE k.user=throttle.user AND k.tenant=throttle.tenant);"
+    "CREATE INDEX throttle_capped ON throttle(locked_until, updated) WHERE capped=1;",
 };
 
 static struct sq_store *SQ(ta_store *st)
@@ -930,8 +940,8 @@ static const char *list_sql(enum ta_store_list what, int one_user)
 	    {"SELECT id,user,tenant,kind,created,expires,revoked,params,label,last_used,hash FROM "
 	     "tokens ORDER BY hash",
 	     NULL},
-	    {"SELECT user,tenant,failures,lockouts,locked_until,updated FROM throttle ORDER BY "
-	     "user,tenant",
+	    {"SELECT user,tenant,failures,lockouts,locked_until,updated,capped FROM throttle "
+	     "ORDER BY user,tenant",
 	     NULL},
 	};
 
@@ -1005,7 +1015,8 @@ static int read_throttle_all(sqlite3_stmt *q, struct ta_store_item *it)
 	int64_t f = sqlite3_column_int64(q, 2), l = sqlite3_column_int64(q, 3);
 
 	if (!text_fits(q, 0, TA_MAX_USER + 1) || !text_fits(q, 1, TA_MAX_TENANT + 1) ||
-	    !ints_ok(q, 2, 5) || f < 0 || f > INT32_MAX || l < 0 || l > INT32_MAX)
+	    !ints_ok(q, 2, 6) || f < 0 || f > INT32_MAX || l < 0 || l > INT32_MAX ||
+	    (sqlite3_column_int64(q, 6) & ~(sqlite3_int64)1) != 0)
 		return TA_ERR_CORRUPT;
 	it->user = (const char *)sqlite3_column_text(q, 0);
 	it->tenant = (const char *)sqlite3_column_text(q, 1);
@@ -1013,6 +1024,7 @@ static int read_throttle_all(sqlite3_stmt *q, struct ta_store_item *it)
 	it->thr.t.lockouts = (unsigned)l;
 	it->thr.t.locked_until = sqlite3_column_int64(q, 4);
 	it->thr.updated = sqlite3_column_int64(q, 5);
+	it->thr.capped = sqlite3_column_int(q, 6);
 	return TA_OK;
 }
 
@@ -1091,11 +1103,11 @@ static int step_ints(struct sq_store *s, int which, int64_t a, int64_t b, int64_
 }
 
 /*
- * Make room for a new row: forget stale streaks, and when the table is
- * still at its cap give up the oldest unlocked row of a user not enrolled
- * here.  TA_ERR_EXISTS when there is none (every row locked, or kept for
- * an enrolled user): the caller refuses rather than forget a lockout or
- * an enrolled user's streak.
+ * Make room for a new row: forget stale streaks, and when the capped rows
+ * (users not enrolled here) are still at the cap give up an unlocked one
+ * of them (Q_THROTTLE_EVICT).  TA_ERR_EXISTS when there is none (every
+ * capped row locked): the caller refuses rather than forget a lockout.
+ * An enrolled user's row is neither counted nor given up.
  */
 static int throttle_room(struct sq_store *s, const char *user, const char *tenant, int64_t now,
                          int capped)
@@ -1138,6 +1150,7 @@ static int sq_throttle_put(ta_store *st, const char *user, const char *tenant,
 	sqlite3_bind_int(q, 4, (int)t->lockouts);
 	sqlite3_bind_int64(q, 5, t->locked_until);
 	sqlite3_bind_int64(q, 6, now);
+	sqlite3_bind_int(q, 7, capped != 0);
 	return step_done(SQ(st), q, NULL);
 }
 
@@ -1220,6 +1233,7 @@ static int sq_throttle_row_put(ta_store *st, const char *user, const char *tenan
 	sqlite3_bind_int64(q, 4, (sqlite3_int64)t->t.lockouts);
 	sqlite3_bind_int64(q, 5, t->t.locked_until);
 	sqlite3_bind_int64(q, 6, t->updated);
+	sqlite3_bind_int(q, 7, t->capped != 0);
 	return step_done(SQ(st), q, NULL);
 }
 

@@ -127,4 +127,23 @@ fi
 if [ "$(cat "$W/guess.other")" = 3 ]; then ok; else bad "the other user: '$(cat "$W/guess.other")' of 3 checked"; fi
 row=$(psql -X -qAt -h "$W/pg/srv" -U tokenauth -d tokenauth -c "SELECT failures || ',' || lockouts FROM throttle WHERE \"user\"='racer0'")
 if [ "$row" = "0,1" ]; then ok; else bad "racer0's throttle row after the lockout: '$row' (wanted 0,1)"; fi
+
+# --- schema 4 -> 5: the capped flag filled in from the credentials ---------------------
+# A store as schema 4 left it (no capped column), with a streak of frank
+# (enrolled: an OTP secret) and of a made-up name: after the migration only
+# the made-up name's row lives under the cap.
+q() { psql -X -qAt -v ON_ERROR_STOP=1 -h "$W/pg/srv" -U tokenauth -d tokenauth -c "$1"; }
+q "ALTER TABLE throttle DROP COLUMN capped; UPDATE tokenauth_schema SET version = 4;
+   INSERT INTO throttle(\"user\",tenant,failures,lockouts,locked_until,updated)
+   VALUES ('frank','',2,0,0,1), ('ghost','',3,0,0,1)
+   ON CONFLICT (\"user\",tenant) DO UPDATE SET failures = EXCLUDED.failures" >/dev/null ||
+	bad "making a schema 4 store"
+expect 0 "init migrates a schema 4 store" -- ta init
+row=$(q "SELECT string_agg(\"user\" || ':' || capped, ' ' ORDER BY \"user\") FROM throttle
+         WHERE \"user\" IN ('frank','ghost','racer0')")
+if [ "$row" = "frank:0 ghost:1 racer0:0" ]; then ok; else
+	bad "capped after the migration: '$row' (wanted frank:0 ghost:1 racer0:0)"
+fi
+row=$(q "SELECT version FROM tokenauth_schema")$(q "SELECT count(*) FROM pg_indexes WHERE indexname = 'throttle_capped'")
+if [ "$row" = "51" ]; then ok; else bad "schema version and throttle_capped index: '$row' (wanted 5, 1)"; fi
 summary "check-pg"

@@ -429,7 +429,7 @@ static void test_throttle_cap_keeps_enrolled(void **state)
 {
 	const int64_t now = 1800000000;
 	struct fx *f = *state;
-	struct ta_throttle streak = {4, 0, 0}, t = {1, 0, 0}, got;
+	struct ta_throttle streak = {4, 0, 0}, t = {1, 0, 0}, locked = {0, 1, now + 3600}, got;
 	struct ta_otp_row o = otp_row(1);
 	char name[32];
 
@@ -443,19 +443,89 @@ static void test_throttle_cap_keeps_enrolled(void **state)
 	}
 	assert_int_equal(ta_store_throttle_get(f->st, "alice", "", &got), TA_OK);
 	assert_int_equal(got.failures, 4);
-	/* the oldest made-up rows made room, the newest stay */
-	assert_int_equal(ta_store_throttle_get(f->st, "madeup0", "", &got), TA_OK);
+	/* the oldest made-up rows made room, the newest stay: the cap counts
+	 * made-up rows only (alice's is not one of the 3) */
+	assert_int_equal(ta_store_throttle_get(f->st, "madeup2", "", &got), TA_OK);
 	assert_int_equal(got.failures, 0);
-	assert_int_equal(ta_store_throttle_get(f->st, "madeup5", "", &got), TA_OK);
-	assert_int_equal(got.failures, 1);
-	/* with only alice's row unlocked, a newcomer is refused: nothing lost */
+	for (int i = 3; i < 6; i++) {
+		snprintf(name, sizeof(name), "madeup%d", i);
+		assert_int_equal(ta_store_throttle_get(f->st, name, "", &got), TA_OK);
+		assert_int_equal(got.failures, 1);
+	}
+	/* with the one made-up row locked and alice's unlocked, a newcomer is
+	 * refused: nothing lost */
 	ta_store_set_throttle_cap(f->st, 1);
 	assert_int_equal(ta_store_throttle_clear(f->st, "madeup4", "", NULL), TA_OK);
 	assert_int_equal(ta_store_throttle_clear(f->st, "madeup5", "", NULL), TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "madeup3", "", &locked, now + 19, 1), TA_OK);
 	assert_int_equal(ta_store_throttle_put(f->st, "newcomer", "", &t, now + 20, 1),
 	                 TA_ERR_EXISTS);
 	assert_int_equal(ta_store_throttle_get(f->st, "alice", "", &got), TA_OK);
 	assert_int_equal(got.failures, 4);
+	assert_int_equal(ta_store_throttle_get(f->st, "madeup3", "", &got), TA_OK);
+	assert_int_equal(got.locked_until, locked.locked_until);
+	/* a row is capped as last written: alice's, written as a user not
+	 * enrolled here (her credential gone), is given up like a made-up one */
+	assert_int_equal(ta_store_throttle_put(f->st, "alice", "", &streak, now + 21, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "newcomer", "", &t, now + 22, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_get(f->st, "alice", "", &got), TA_OK);
+	assert_int_equal(got.failures, 0);
+	ta_store_set_throttle_cap(f->st, 0);
+}
+
+/*
+ * Which capped row a full table gives up: never-locked streaks first, the
+ * oldest first, then rows whose lockout ran out longest ago, never a
+ * locked one.  Many enrolled and locked rows around the one that can go
+ * (outside review of issue 10: each eviction scanned them all).
+ */
+static void test_throttle_cap_order(void **state)
+{
+	const int64_t now = 1800000000;
+	struct fx *f = *state;
+	struct ta_throttle t = {1, 0, 0}, ran_out = {0, 1, now - 10}, locked = {0, 1, now + 3600},
+	                   got;
+	char name[32];
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "enrolled%d", i);
+		assert_int_equal(ta_store_throttle_put(f->st, name, "", &t, now - 100 + i, 0),
+		                 TA_OK);
+		snprintf(name, sizeof(name), "locked%d", i);
+		assert_int_equal(ta_store_throttle_put(f->st, name, "", &locked, now - 100 + i, 1),
+		                 TA_OK);
+	}
+	assert_int_equal(ta_store_throttle_put(f->st, "ranout-old", "", &ran_out, now - 50, 1),
+	                 TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "ranout-new", "", &ran_out, now - 40, 1),
+	                 TA_OK);
+	ran_out.locked_until = now - 20;
+	assert_int_equal(ta_store_throttle_put(f->st, "ranout-long-ago", "", &ran_out, now - 60, 1),
+	                 TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "streak-new", "", &t, now - 5, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "streak-old", "", &t, now - 6, 1), TA_OK);
+	ta_store_set_throttle_cap(f->st, 45); /* 40 locked, 5 that may go */
+	static const char *const order[] = {"streak-old", "streak-new", "ranout-long-ago",
+	                                    "ranout-old", "ranout-new"};
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		snprintf(name, sizeof(name), "new%zu", i);
+		assert_int_equal(
+		    ta_store_throttle_put(f->st, name, "", &locked, now + (int64_t)i, 1), TA_OK);
+		assert_int_equal(ta_store_throttle_get(f->st, order[i], "", &got), TA_OK);
+		assert_int_equal(got.failures + got.lockouts, 0); /* given up */
+		for (size_t j = i + 1; j < sizeof(order) / sizeof(order[0]); j++) {
+			assert_int_equal(ta_store_throttle_get(f->st, order[j], "", &got), TA_OK);
+			assert_int_not_equal(got.failures + got.lockouts, 0); /* kept */
+		}
+	}
+	/* every capped row locked now: refused, and no enrolled row went */
+	assert_int_equal(ta_store_throttle_put(f->st, "refused", "", &t, now + 10, 1),
+	                 TA_ERR_EXISTS);
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "enrolled%d", i);
+		assert_int_equal(ta_store_throttle_get(f->st, name, "", &got), TA_OK);
+		assert_int_equal(got.failures, 1);
+	}
 	ta_store_set_throttle_cap(f->st, 0);
 }
 
@@ -692,7 +762,7 @@ static void test_copy_otp_throttle(void **state)
 {
 	struct fx *f = *state;
 	struct ta_otp_row row = otp_row((uint64_t)INT64_MAX), got;
-	struct ta_throttle_row t = {{5, 2, 1900000000}, 1800000000}, t2;
+	struct ta_throttle_row t = {{5, 2, 1900000000}, 1800000000, 0}, t2;
 	struct ta_store_count n;
 	struct dump d;
 
@@ -710,6 +780,7 @@ static void test_copy_otp_throttle(void **state)
 	t2 = t;
 	t2.updated = 5;
 	t2.t.locked_until = 0;
+	t2.capped = 1;
 	assert_int_equal(ta_store_throttle_row_put(f->st, "w", "x", &t2, 0), TA_OK);
 	assert_int_equal(ta_store_throttle_row_put(f->st, "w", "x", &t2, 0), TA_ERR_EXISTS);
 	t2.t.failures = 1;
@@ -720,6 +791,7 @@ static void test_copy_otp_throttle(void **state)
 	assert_string_equal(d.user, "w"); /* ordered by user */
 	assert_int_equal(d.thr.t.failures, 1);
 	assert_int_equal(d.thr.updated, 5);
+	assert_int_equal(d.thr.capped, 1); /* as given */
 	{
 		struct ta_throttle g;
 		assert_int_equal(ta_store_throttle_get(f->st, "u", "", &g), TA_OK);
@@ -1193,6 +1265,7 @@ int main(void)
 	    T(test_throttle),
 	    T(test_throttle_cap),
 	    T(test_throttle_cap_keeps_enrolled),
+	    T(test_throttle_cap_order),
 	    T(test_transactions),
 	    T(test_user_locks),
 	    T(test_session_lost),
