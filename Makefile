@@ -148,7 +148,7 @@ check-fuzz: $(FUZZ_BIN)
 
 # The standing adversarial suite (SECURITY.md): one script per boundary in
 # tests/attacks, then the front-ends' own attack targets.
-check-attacks: all $(B)/tests/test_verify_faults $(B)/tests/test_store \
+check-attacks: all $(B)/tests/test_verify_faults $(B)/tests/test_store $(B)/tests/test_remote_gate \
                $(B)/tests/test_store_conformance
 	@sh tests/attacks/run.sh $(B)
 	@for t in $(ATTACK_TARGETS); do $(MAKE) --no-print-directory $$t || exit 1; done

@@ -288,6 +288,7 @@ out:
 static char *download(ta_ctx *ctx, struct ta_jwt_state *s)
 {
 	struct ta_http_buf b = {NULL, 0, 0};
+	struct ta_http_opts o;
 	long status = 0;
 	CURLcode cc;
 
@@ -298,9 +299,15 @@ static char *download(ta_ctx *ctx, struct ta_jwt_state *s)
 			return NULL;
 		}
 	}
-	ta_http_options(s->h, ctx->cfg, ctx->cfg->jwks_url, &b);
-	curl_easy_setopt(s->h, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(s->h, CURLOPT_HTTPGET, 1L);
+	(void)ta_http_options(s->h, ctx->cfg, ctx->cfg->jwks_url, &b, &o);
+	TA_HTTP_SET(&o, s->h, CURLOPT_PROTOCOLS_STR, "https");
+	TA_HTTP_SET(&o, s->h, CURLOPT_HTTPGET, 1L);
+	if (o.code != CURLE_OK) {
+		/* never a fetch with a default in place of our option */
+		ta_logf(ctx, TA_LOG_ERR, "jwt: fetching jwks_url: libcurl refused %s: %s", o.name,
+		        curl_easy_strerror(o.code));
+		return NULL;
+	}
 	cc = curl_easy_perform(s->h);
 	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
 	if (cc != CURLE_OK || status != 200) {

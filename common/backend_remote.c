@@ -298,21 +298,21 @@ fail:
 	return NULL;
 }
 
-static void set_tls(CURL *h, const ta_config *cfg)
+static void set_tls(struct ta_http_opts *o, CURL *h, const ta_config *cfg)
 {
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	TA_HTTP_SET(o, h, CURLOPT_SSL_VERIFYPEER, 1L);
+	TA_HTTP_SET(o, h, CURLOPT_SSL_VERIFYHOST, 2L);
+	TA_HTTP_SET(o, h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	if (cfg->ca_file)
-		curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_file);
+		TA_HTTP_SET(o, h, CURLOPT_CAINFO, cfg->ca_file);
 	if (cfg->ca_path)
-		curl_easy_setopt(h, CURLOPT_CAPATH, cfg->ca_path);
+		TA_HTTP_SET(o, h, CURLOPT_CAPATH, cfg->ca_path);
 	if (cfg->client_cert)
-		curl_easy_setopt(h, CURLOPT_SSLCERT, cfg->client_cert);
+		TA_HTTP_SET(o, h, CURLOPT_SSLCERT, cfg->client_cert);
 	if (cfg->client_key)
-		curl_easy_setopt(h, CURLOPT_SSLKEY, cfg->client_key);
+		TA_HTTP_SET(o, h, CURLOPT_SSLKEY, cfg->client_key);
 	if (cfg->pinned_pubkey)
-		curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, cfg->pinned_pubkey);
+		TA_HTTP_SET(o, h, CURLOPT_PINNEDPUBLICKEY, cfg->pinned_pubkey);
 }
 
 /*
@@ -378,23 +378,27 @@ static CURLcode no_keylog(CURL *h, void *sslctx, void *arg)
 	return CURLE_OK;
 }
 
-void ta_http_options(CURL *h, const ta_config *cfg, const char *url, struct ta_http_buf *b)
+int ta_http_options(CURL *h, const ta_config *cfg, const char *url, struct ta_http_buf *b,
+                    struct ta_http_opts *o)
 {
 	curl_easy_reset(h); /* keeps the connection cache */
-	curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, no_keylog);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never from the environment */
-	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)TA_REMOTE_MAX_BODY);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "tokenauth/1");
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
-	set_tls(h, cfg);
+	o->code = CURLE_OK;
+	o->name = "";
+	TA_HTTP_SET(o, h, CURLOPT_SSL_CTX_FUNCTION, no_keylog);
+	TA_HTTP_SET(o, h, CURLOPT_URL, url);
+	TA_HTTP_SET(o, h, CURLOPT_NOSIGNAL, 1L);
+	TA_HTTP_SET(o, h, CURLOPT_PROTOCOLS_STR, "http,https");
+	TA_HTTP_SET(o, h, CURLOPT_FOLLOWLOCATION, 0L);
+	TA_HTTP_SET(o, h, CURLOPT_PROXY, ""); /* never from the environment */
+	TA_HTTP_SET(o, h, CURLOPT_NOPROXY, "*");
+	TA_HTTP_SET(o, h, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
+	TA_HTTP_SET(o, h, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
+	TA_HTTP_SET(o, h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)TA_REMOTE_MAX_BODY);
+	TA_HTTP_SET(o, h, CURLOPT_USERAGENT, "tokenauth/1");
+	TA_HTTP_SET(o, h, CURLOPT_WRITEFUNCTION, collect);
+	TA_HTTP_SET(o, h, CURLOPT_WRITEDATA, b);
+	set_tls(o, h, cfg);
+	return o->code == CURLE_OK ? TA_OK : TA_ERR_CONFIG;
 }
 
 /* One request to one URL; returns a verdict or TA_ERR_UNAVAILABLE. */
@@ -405,6 +409,7 @@ static int attempt(ta_ctx *ctx, struct ta_remote *rm, const char *url, const cha
 	const char *method = cfg->profile == TA_PROFILE_KUDO ? "GET" : "POST", *why = "";
 	struct ta_http_buf b = {NULL, 0, 0};
 	struct curl_slist *hdrs = NULL;
+	struct ta_http_opts o;
 	char *body =
 	    ta_remote_body(cfg->profile, c->user, c->tenant, c->credential, c->credential_len);
 	long status = 0;
@@ -423,15 +428,23 @@ static int attempt(ta_ctx *ctx, struct ta_remote *rm, const char *url, const cha
 	}
 	if ((r = renew_if_desynced(ctx, rm)) != TA_OK)
 		goto out;
-	ta_http_options(rm->h, cfg, url, &b);
+	(void)ta_http_options(rm->h, cfg, url, &b, &o);
 	if (cfg->unix_socket)
-		curl_easy_setopt(rm->h, CURLOPT_UNIX_SOCKET_PATH, cfg->unix_socket);
-	curl_easy_setopt(rm->h, CURLOPT_HTTPHEADER, hdrs);
+		TA_HTTP_SET(&o, rm->h, CURLOPT_UNIX_SOCKET_PATH, cfg->unix_socket);
+	TA_HTTP_SET(&o, rm->h, CURLOPT_HTTPHEADER, hdrs);
 	if (cfg->profile == TA_PROFILE_KUDO) {
-		curl_easy_setopt(rm->h, CURLOPT_HTTPGET, 1L);
+		TA_HTTP_SET(&o, rm->h, CURLOPT_HTTPGET, 1L);
 	} else {
-		curl_easy_setopt(rm->h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(rm->h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		TA_HTTP_SET(&o, rm->h, CURLOPT_POSTFIELDS, body);
+		TA_HTTP_SET(&o, rm->h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	if (o.code != CURLE_OK) {
+		/* never a transfer with a default in place of our option */
+		ta_logf(ctx, TA_LOG_ERR, "remote: %s: libcurl refused %s: %s", label, o.name,
+		        curl_easy_strerror(o.code));
+		r = TA_ERR_CONFIG;
+		rm->fresh_next = 1;
+		goto out;
 	}
 	cc = curl_easy_perform(rm->h);
 	curl_easy_getinfo(rm->h, CURLINFO_RESPONSE_CODE, &status);

@@ -20,7 +20,33 @@ struct ta_http_buf {
 	int overflow; /* the body passed the cap: the transfer was aborted */
 };
 
-/* Reset h (keeping its connections) and set every option of the recipe. */
-void ta_http_options(CURL *h, const ta_config *cfg, const char *url, struct ta_http_buf *b);
+/*
+ * The first option libcurl refused, if any (ta_http_need): an option of
+ * the recipe that does not take (an older libcurl, a TLS library without
+ * key pinning) must stop the transfer, never leave a default in its place.
+ */
+struct ta_http_opts {
+	CURLcode code;
+	const char *name;
+};
+
+static inline void ta_http_need(struct ta_http_opts *o, CURLcode code, const char *name)
+{
+	if (code != CURLE_OK && o->code == CURLE_OK) {
+		o->code = code;
+		o->name = name;
+	}
+}
+
+/* curl_easy_setopt, its type checks kept, its refusal remembered in o. */
+#define TA_HTTP_SET(o, h, opt, val) ta_http_need((o), curl_easy_setopt((h), opt, val), #opt)
+
+/*
+ * Reset h (keeping its connections) and set every option of the recipe.
+ * TA_OK, or TA_ERR_CONFIG when libcurl refused one (o names it): the
+ * caller must not perform the transfer.
+ */
+int ta_http_options(CURL *h, const ta_config *cfg, const char *url, struct ta_http_buf *b,
+                    struct ta_http_opts *o);
 
 #endif

@@ -7,10 +7,12 @@
  * bounded throttle table.
  */
 #include "helpers.h"
+#include "config_int.h"
 #include "ctx_int.h"
 #include "store.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -222,6 +224,39 @@ static void test_leftover_answer_not_read(void **state)
 	fake_stop(&f);
 }
 
+/*
+ * An option of the recipe that libcurl refuses (an older libcurl, a TLS
+ * library without pinning, no memory for a string) stops the request: no
+ * transfer with libcurl's default in its place, and a configuration
+ * error, never an outage a stack could skip.  A pin longer than libcurl
+ * takes (CURL_MAX_INPUT_LENGTH, 8 MB) stands in for them here.
+ */
+static void test_refused_option_no_transfer(void **state)
+{
+	const size_t len = 9u << 20;
+	ta_config *cfg;
+	struct fake f;
+	struct env *e;
+	char *pin = malloc(len + 1), *was;
+	(void)state;
+	assert_non_null(pin);
+	memset(pin, 'a', len);
+	pin[len] = '\0';
+	fake_start(&f);
+	e = remote_env(&f, "verify");
+	cfg = (ta_config *)(uintptr_t)e->ctx->cfg;
+	was = cfg->pinned_pubkey;
+	cfg->pinned_pubkey = pin;
+	assert_int_equal(verify_flags(e, "wrong-token-aaaaaaaa", 0), TA_ERR_CONFIG);
+	assert_int_equal(f.requests, 0);
+	cfg->pinned_pubkey = was;
+	assert_int_equal(verify_flags(e, "wrong-token-bbbbbbbb", 0), TA_ERR_REJECTED);
+	assert_int_equal(f.requests, 1);
+	env_free(e);
+	fake_stop(&f);
+	free(pin);
+}
+
 /* Defect 6: a user only the remote knows is locked out too. */
 static void test_remote_only_user_locked(void **state)
 {
@@ -424,6 +459,7 @@ int main(void)
 	    cmocka_unit_test(test_gate_refuses_control_bytes),
 	    cmocka_unit_test(test_gate_names),
 	    cmocka_unit_test(test_leftover_answer_not_read),
+	    cmocka_unit_test(test_refused_option_no_transfer),
 	    cmocka_unit_test(test_remote_only_user_locked),
 	    cmocka_unit_test(test_rejection_evicts_grace),
 	    cmocka_unit_test(test_revocation_every_service),
