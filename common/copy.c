@@ -81,14 +81,24 @@ static int copy_otp(void *arg, const char *user, const char *tenant, const struc
 	return put_done(c, ta_store_otp_copy(c->dst, user, tenant, row, c->force), &c->n.otp);
 }
 
+static int side_fail(struct copy *c, enum side side, int r, const char *what);
+
 static int copy_throttle(void *arg, const char *user, const char *tenant,
                          const struct ta_throttle_row *t)
 {
 	struct copy *c = arg;
+	struct ta_throttle_row row = *t;
+	int has = 0, r;
 
 	if (!name_fit(user, tenant))
 		return bad_row(c, c->n.throttle, "user or tenant name outside the grammar");
-	return put_done(c, ta_store_throttle_row_put(c->dst, user, tenant, t, c->force),
+	/* capped as the destination sees the user (its tokens and OTP rows are
+	 * copied first), not as the source's flag says: a stale flag would let
+	 * made-up names push out an enrolled user's streak */
+	if ((r = ta_store_has_credential(c->dst, user, tenant, &has)) != TA_OK)
+		return side_fail(c, SIDE_DST, r, "cannot read its credentials");
+	row.capped = !has;
+	return put_done(c, ta_store_throttle_row_put(c->dst, user, tenant, &row, c->force),
 	                &c->n.throttle);
 }
 

@@ -158,8 +158,9 @@ int ta_store_throttle_get(ta_store *st, const char *user, const char *tenant,
  * TA_THROTTLE_IDLE seconds and not locked are forgotten.  With capped (a
  * user not enrolled here, known only to a remote backend) the row is
  * marked as such and those rows are bounded: at the cap a new one takes
- * the place of an unlocked one of theirs (never-locked streaks first, the
- * oldest first), and when every such row is locked it returns
+ * the place of the unlocked one of theirs unlocked and unwritten longest
+ * (a lockout that ran out counts as a write at its end), and when every
+ * such row is locked it returns
  * TA_ERR_EXISTS and writes nothing.  Enrolled users are never refused a
  * row, and their rows are never given up.
  */

@@ -142,11 +142,22 @@ static const char *const m4[] = {
 /* which throttle rows live under the cap, written with the row, so that a
  * full table counts and evicts through one partial index */
 static const char *const m5[] = {
-    "ALTER TABLE throttle ADD COLUMN capped bigint NOT NULL DEFAULT 0",
+    "ALTER TABLE throttle ADD COLUMN capped bigint NOT NULL DEFAULT 0 CHECK(capped IN (0,1))",
     "UPDATE throttle t SET capped=1 WHERE NOT EXISTS(SELECT 1 FROM otp o WHERE "
     "o.\"user\"=t.\"user\" AND o.tenant=t.tenant) AND NOT EXISTS(SELECT 1 FROM tokens k "
     "WHERE k.\"user\"=t.\"user\" AND k.tenant=t.tenant)",
-    "CREATE INDEX throttle_capped ON throttle(locked_until, updated) WHERE capped=1", NULL};
+    "CREATE INDEX throttle_capped ON throttle(capped, GREATEST(locked_until, updated)) WHERE "
+    "capped=1",
+    /* a user enrolled here (by any path: issue, enroll, import, copy) is
+     * one from then on: the row's flag must not wait for the next failure */
+    "CREATE OR REPLACE FUNCTION tokenauth_enrolled() RETURNS trigger LANGUAGE plpgsql AS "
+    "'BEGIN UPDATE throttle SET capped=0 WHERE \"user\"=NEW.\"user\" AND tenant=NEW.tenant "
+    "AND capped=1; RETURN NULL; END'",
+    "CREATE TRIGGER throttle_enrolled_otp AFTER INSERT ON otp FOR EACH ROW EXECUTE FUNCTION "
+    "tokenauth_enrolled()",
+    "CREATE TRIGGER throttle_enrolled_token AFTER INSERT ON tokens FOR EACH ROW EXECUTE "
+    "FUNCTION tokenauth_enrolled()",
+    NULL};
 static const char *const *const migrations[TA_STORE_SCHEMA] = {m1, m2, m3, m4, m5};
 
 /* ---- queries ------------------------------------------------------------------ */
@@ -1344,8 +1355,9 @@ static int query_int(struct pg_store *s, const char *sql, const struct param *p,
 
 /*
  * The capped rows' bound (as store_sqlite.c's): at the cap a new row of a
- * user not enrolled here takes the place of an unlocked one of theirs
- * (never-locked streaks first, the oldest first; one seek in
+ * user not enrolled here takes the place of the unlocked one of theirs
+ * that has been unlocked and unwritten longest (GREATEST(locked_until,
+ * updated), as store_sqlite.c's Q_THROTTLE_EVICT says why; one seek in
  * throttle_capped); TA_ERR_EXISTS when there is none (every capped row
  * locked).  Enrolled users' rows are neither counted nor given up: made-up
  * names must not push out a real user's streak.  Under
@@ -1369,8 +1381,8 @@ static int throttle_room(struct pg_store *s, int64_t now)
 		return r;
 	if ((r = run_cmd(s,
 	                 "DELETE FROM throttle WHERE (\"user\",tenant) IN (SELECT \"user\",tenant "
-	                 "FROM throttle WHERE capped=1 AND locked_until<=$1 ORDER BY "
-	                 "locked_until,updated LIMIT 1 FOR UPDATE SKIP LOCKED)",
+	                 "FROM throttle WHERE capped=1 AND GREATEST(locked_until,updated)<=$1 "
+	                 "ORDER BY GREATEST(locked_until,updated) LIMIT 1 FOR UPDATE SKIP LOCKED)",
 	                 p, 1, &evicted)) != TA_OK)
 		return r;
 	return evicted > 0 ? TA_OK : TA_ERR_EXISTS;

@@ -30,7 +30,8 @@ run() { # BINARY TEST...
 }
 run "$1" test_store test_throttle_evict_seeks test_migration_v1_to_current
 run "$1" test_store_conformance test_throttle_cap test_throttle_cap_keeps_enrolled \
-	test_throttle_cap_order
+	test_throttle_cap_order test_throttle_cap_streak_outlasts_old_locks \
+	test_throttle_enrolment_uncaps
 run "$1" test_remote_gate test_refused_option_no_transfer
 echo "unit-cases: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

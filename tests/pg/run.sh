@@ -133,7 +133,8 @@ if [ "$row" = "0,1" ]; then ok; else bad "racer0's throttle row after the lockou
 # (enrolled: an OTP secret) and of a made-up name: after the migration only
 # the made-up name's row lives under the cap.
 q() { psql -X -qAt -v ON_ERROR_STOP=1 -h "$W/pg/srv" -U tokenauth -d tokenauth -c "$1"; }
-q "ALTER TABLE throttle DROP COLUMN capped; UPDATE tokenauth_schema SET version = 4;
+q "ALTER TABLE throttle DROP COLUMN capped; DROP TRIGGER throttle_enrolled_otp ON otp;
+   DROP TRIGGER throttle_enrolled_token ON tokens; UPDATE tokenauth_schema SET version = 4;
    INSERT INTO throttle(\"user\",tenant,failures,lockouts,locked_until,updated)
    VALUES ('frank','',2,0,0,1), ('ghost','',3,0,0,1)
    ON CONFLICT (\"user\",tenant) DO UPDATE SET failures = EXCLUDED.failures" >/dev/null ||

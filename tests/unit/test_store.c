@@ -237,7 +237,7 @@ static void test_throttle_evict_seeks(void **state)
 	assert_int_equal(ta_store_throttle_get(st, "evictable", "", &got), TA_OK);
 	assert_int_equal(got.failures, 0); /* given up */
 	q = find_stmt(last_db, "DELETE FROM throttle WHERE (user,tenant) IN (SELECT user,tenant "
-	                       "FROM throttle WHERE capped=1");
+	                       "FROM throttle INDEXED BY throttle_capped WHERE capped=1");
 	assert_non_null(q);
 	steps = sqlite3_stmt_status(q, SQLITE_STMTSTATUS_VM_STEP, 0);
 	assert_true(steps > 0);

@@ -474,9 +474,9 @@ static void test_throttle_cap_keeps_enrolled(void **state)
 }
 
 /*
- * Which capped row a full table gives up: never-locked streaks first, the
- * oldest first, then rows whose lockout ran out longest ago, never a
- * locked one.  Many enrolled and locked rows around the one that can go
+ * Which capped row a full table gives up: the one unlocked and unwritten
+ * longest, a lockout that ran out ranking as a write at its end; never a
+ * locked one.  Many enrolled and locked rows around the ones that can go
  * (outside review of issue 10: each eviction scanned them all).
  */
 static void test_throttle_cap_order(void **state)
@@ -495,18 +495,20 @@ static void test_throttle_cap_order(void **state)
 		assert_int_equal(ta_store_throttle_put(f->st, name, "", &locked, now - 100 + i, 1),
 		                 TA_OK);
 	}
-	assert_int_equal(ta_store_throttle_put(f->st, "ranout-old", "", &ran_out, now - 50, 1),
-	                 TA_OK);
-	assert_int_equal(ta_store_throttle_put(f->st, "ranout-new", "", &ran_out, now - 40, 1),
-	                 TA_OK);
+	/* ranks: written at now-60, unlocked at now-20: now-20 */
 	ran_out.locked_until = now - 20;
-	assert_int_equal(ta_store_throttle_put(f->st, "ranout-long-ago", "", &ran_out, now - 60, 1),
+	assert_int_equal(ta_store_throttle_put(f->st, "ranout-first", "", &ran_out, now - 60, 1),
+	                 TA_OK);
+	/* an older streak, never locked: now-15 */
+	assert_int_equal(ta_store_throttle_put(f->st, "streak-old", "", &t, now - 15, 1), TA_OK);
+	/* locked until now-10: now-10, though written before both */
+	ran_out.locked_until = now - 10;
+	assert_int_equal(ta_store_throttle_put(f->st, "ranout-late", "", &ran_out, now - 70, 1),
 	                 TA_OK);
 	assert_int_equal(ta_store_throttle_put(f->st, "streak-new", "", &t, now - 5, 1), TA_OK);
-	assert_int_equal(ta_store_throttle_put(f->st, "streak-old", "", &t, now - 6, 1), TA_OK);
-	ta_store_set_throttle_cap(f->st, 45); /* 40 locked, 5 that may go */
-	static const char *const order[] = {"streak-old", "streak-new", "ranout-long-ago",
-	                                    "ranout-old", "ranout-new"};
+	ta_store_set_throttle_cap(f->st, 44); /* 40 locked, 4 that may go */
+	static const char *const order[] = {"ranout-first", "streak-old", "ranout-late",
+	                                    "streak-new"};
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		snprintf(name, sizeof(name), "new%zu", i);
 		assert_int_equal(
@@ -525,6 +527,70 @@ static void test_throttle_cap_order(void **state)
 		snprintf(name, sizeof(name), "enrolled%d", i);
 		assert_int_equal(ta_store_throttle_get(f->st, name, "", &got), TA_OK);
 		assert_int_equal(got.failures, 1);
+	}
+	ta_store_set_throttle_cap(f->st, 0);
+}
+
+/*
+ * Review of schema 5: a user enrolled after their row was written (moved
+ * from the remote backend to the store, by any path) is enrolled from then
+ * on; the row's flag did not change until their next failure, and in the
+ * meantime made-up names could push out their streak.
+ */
+static void test_throttle_enrolment_uncaps(void **state)
+{
+	const int64_t now = 1800000000;
+	struct fx *f = *state;
+	struct ta_throttle streak = {4, 0, 0}, t = {1, 0, 0}, got;
+	struct ta_otp_row o = otp_row(1);
+	struct ta_token_row tok = token_row("eeeeeeeeeee1", "erin", "");
+	uint8_t hash[TA_SHA256_LEN];
+
+	memset(hash, 0x5a, sizeof(hash));
+	assert_int_equal(ta_store_throttle_put(f->st, "dave", "", &streak, now, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "erin", "", &streak, now, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "dave", "other", &streak, now, 1), TA_OK);
+	assert_int_equal(ta_store_otp_put(f->st, "dave", "", &o, 0), TA_OK);
+	assert_int_equal(ta_store_token_insert(f->st, hash, &tok), TA_OK);
+	ta_store_set_throttle_cap(f->st, 1);
+	/* (dave, other) is the one capped row left: it goes, the others stay */
+	assert_int_equal(ta_store_throttle_put(f->st, "madeup1", "", &t, now + 1, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_get(f->st, "dave", "other", &got), TA_OK);
+	assert_int_equal(got.failures, 0);
+	assert_int_equal(ta_store_throttle_put(f->st, "madeup2", "", &t, now + 2, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_get(f->st, "dave", "", &got), TA_OK);
+	assert_int_equal(got.failures, 4);
+	assert_int_equal(ta_store_throttle_get(f->st, "erin", "", &got), TA_OK);
+	assert_int_equal(got.failures, 4);
+	ta_store_set_throttle_cap(f->st, 0);
+}
+
+/*
+ * Review of schema 5: made-up names locked once, whose lockouts have run
+ * out, must not outlast a victim's newer streak.  Ranked by lockout end
+ * first, every never-locked streak went before them: max_failures - 1
+ * guesses on the victim, one new made-up name to wash the streak out, and
+ * again, without end.
+ */
+static void test_throttle_cap_streak_outlasts_old_locks(void **state)
+{
+	const int64_t now = 1800000000;
+	struct fx *f = *state;
+	struct ta_throttle ran_out = {0, 1, now - 100}, streak = {2, 0, 0}, t = {1, 0, 0}, got;
+	char name[32];
+
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "junk%d", i);
+		assert_int_equal(ta_store_throttle_put(f->st, name, "", &ran_out, now - 400 + i, 1),
+		                 TA_OK);
+	}
+	assert_int_equal(ta_store_throttle_put(f->st, "victim", "", &streak, now - 50, 1), TA_OK);
+	ta_store_set_throttle_cap(f->st, 6);
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "fresh%d", i);
+		assert_int_equal(ta_store_throttle_put(f->st, name, "", &t, now + i, 1), TA_OK);
+		assert_int_equal(ta_store_throttle_get(f->st, "victim", "", &got), TA_OK);
+		assert_int_equal(got.failures, 2); /* the junk went, one by one */
 	}
 	ta_store_set_throttle_cap(f->st, 0);
 }
@@ -1266,6 +1332,8 @@ int main(void)
 	    T(test_throttle_cap),
 	    T(test_throttle_cap_keeps_enrolled),
 	    T(test_throttle_cap_order),
+	    T(test_throttle_cap_streak_outlasts_old_locks),
+	    T(test_throttle_enrolment_uncaps),
 	    T(test_transactions),
 	    T(test_user_locks),
 	    T(test_session_lost),
