@@ -166,6 +166,11 @@ static void test_migration_v1_to_current(void **state)
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(s, 0), "alice:0,carol:1");
 	sqlite3_finalize(s);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT n FROM throttle_cap_count", -1, &s, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(s, 0), 1); /* carol's */
+	sqlite3_finalize(s);
 	sqlite3_close(db);
 
 	/* a store from a newer program is refused, not damaged */
@@ -210,7 +215,7 @@ static void test_throttle_evict_seeks(void **state)
 	struct env *e = env_init();
 	struct ta_throttle t = {1, 0, 0}, locked = {0, 1, now + 3600}, got;
 	ta_store *st = NULL;
-	sqlite3_stmt *q = NULL, *plan = NULL;
+	sqlite3_stmt *q = NULL, *plan = NULL, *count = NULL;
 	char err[512], name[32], *sql = NULL;
 	int steps, indexed = 0;
 	(void)state;
@@ -233,6 +238,9 @@ static void test_throttle_evict_seeks(void **state)
 	assert_int_equal(ta_store_throttle_put(st, "evictable", "", &t, now - 1, 1), TA_OK);
 	assert_int_equal(ta_store_commit(st), TA_OK);
 	ta_store_set_throttle_cap(st, (unsigned long)many + 1);
+	count = find_stmt(last_db, "SELECT n FROM throttle_cap_count");
+	assert_non_null(count);
+	(void)sqlite3_stmt_status(count, SQLITE_STMTSTATUS_VM_STEP, 1); /* the put's own steps */
 	assert_int_equal(ta_store_throttle_put(st, "newcomer", "", &t, now, 1), TA_OK);
 	assert_int_equal(ta_store_throttle_get(st, "evictable", "", &got), TA_OK);
 	assert_int_equal(got.failures, 0); /* given up */
@@ -242,6 +250,18 @@ static void test_throttle_evict_seeks(void **state)
 	steps = sqlite3_stmt_status(q, SQLITE_STMTSTATUS_VM_STEP, 0);
 	assert_true(steps > 0);
 	assert_true(steps < 200); /* the old query: tens of thousands here */
+	/* the cap's count is one row, kept right by the triggers */
+	assert_true(sqlite3_stmt_status(count, SQLITE_STMTSTATUS_VM_STEP, 0) > 0);
+	assert_true(sqlite3_stmt_status(count, SQLITE_STMTSTATUS_VM_STEP, 0) < 50);
+	assert_int_equal(sqlite3_prepare_v2(last_db,
+	                                    "SELECT (SELECT n FROM throttle_cap_count) = "
+	                                    "(SELECT count(*) FROM throttle WHERE capped=1)",
+	                                    -1, &plan, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_step(plan), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(plan, 0), 1);
+	sqlite3_finalize(plan);
+	plan = NULL;
 	/* and the plan names the partial index */
 	assert_int_equal(asprintf(&sql, "EXPLAIN QUERY PLAN %s", sqlite3_sql(q)) > 0, 1);
 	assert_int_equal(sqlite3_prepare_v2(last_db, sql, -1, &plan, NULL), SQLITE_OK);
