@@ -299,7 +299,7 @@ static char *download(ta_ctx *ctx, struct ta_jwt_state *s)
 			return NULL;
 		}
 	}
-	(void)ta_http_options(s->h, ctx->cfg, ctx->cfg->jwks_url, &b, &o);
+	ta_http_options(s->h, ctx->cfg, ctx->cfg->jwks_url, &b, &o);
 	TA_HTTP_SET(&o, s->h, CURLOPT_PROTOCOLS_STR, "https");
 	TA_HTTP_SET(&o, s->h, CURLOPT_HTTPGET, 1L);
 	if (o.code != CURLE_OK) {

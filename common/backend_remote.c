@@ -378,8 +378,8 @@ static CURLcode no_keylog(CURL *h, void *sslctx, void *arg)
 	return CURLE_OK;
 }
 
-int ta_http_options(CURL *h, const ta_config *cfg, const char *url, struct ta_http_buf *b,
-                    struct ta_http_opts *o)
+void ta_http_options(CURL *h, const ta_config *cfg, const char *url, struct ta_http_buf *b,
+                     struct ta_http_opts *o)
 {
 	curl_easy_reset(h); /* keeps the connection cache */
 	o->code = CURLE_OK;
@@ -398,7 +398,6 @@ int ta_http_options(CURL *h, const ta_config *cfg, const char *url, struct ta_ht
 	TA_HTTP_SET(o, h, CURLOPT_WRITEFUNCTION, collect);
 	TA_HTTP_SET(o, h, CURLOPT_WRITEDATA, b);
 	set_tls(o, h, cfg);
-	return o->code == CURLE_OK ? TA_OK : TA_ERR_CONFIG;
 }
 
 /* One request to one URL; returns a verdict or TA_ERR_UNAVAILABLE. */
@@ -428,7 +427,7 @@ static int attempt(ta_ctx *ctx, struct ta_remote *rm, const char *url, const cha
 	}
 	if ((r = renew_if_desynced(ctx, rm)) != TA_OK)
 		goto out;
-	(void)ta_http_options(rm->h, cfg, url, &b, &o);
+	ta_http_options(rm->h, cfg, url, &b, &o);
 	if (cfg->unix_socket)
 		TA_HTTP_SET(&o, rm->h, CURLOPT_UNIX_SOCKET_PATH, cfg->unix_socket);
 	TA_HTTP_SET(&o, rm->h, CURLOPT_HTTPHEADER, hdrs);

@@ -43,10 +43,10 @@ static inline void ta_http_need(struct ta_http_opts *o, CURLcode code, const cha
 
 /*
  * Reset h (keeping its connections) and set every option of the recipe.
- * TA_OK, or TA_ERR_CONFIG when libcurl refused one (o names it): the
- * caller must not perform the transfer.
+ * o names the first one libcurl refused (o->code != CURLE_OK): then the
+ * caller, after its own options, must not perform the transfer.
  */
-int ta_http_options(CURL *h, const ta_config *cfg, const char *url, struct ta_http_buf *b,
-                    struct ta_http_opts *o);
+void ta_http_options(CURL *h, const ta_config *cfg, const char *url, struct ta_http_buf *b,
+                     struct ta_http_opts *o);
 
 #endif

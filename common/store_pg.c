@@ -150,13 +150,16 @@ static const char *const m5[] = {
     "capped=1",
     /* a user enrolled here (by any path: issue, enroll, import, copy) is
      * one from then on: the row's flag must not wait for the next failure */
-    "CREATE OR REPLACE FUNCTION tokenauth_enrolled() RETURNS trigger LANGUAGE plpgsql AS "
-    "'BEGIN UPDATE throttle SET capped=0 WHERE \"user\"=NEW.\"user\" AND tenant=NEW.tenant "
-    "AND capped=1; RETURN NULL; END'",
+    /* as tokenauth_otp_forward (postgresql-roles.sql): its own search_path,
+     * nobody else's to call */
+    "CREATE OR REPLACE FUNCTION public.tokenauth_enrolled() RETURNS trigger LANGUAGE plpgsql "
+    "SET search_path = pg_catalog, pg_temp AS 'BEGIN UPDATE public.throttle SET capped=0 "
+    "WHERE \"user\"=NEW.\"user\" AND tenant=NEW.tenant AND capped=1; RETURN NULL; END'",
+    "REVOKE ALL ON FUNCTION public.tokenauth_enrolled() FROM PUBLIC",
     "CREATE TRIGGER throttle_enrolled_otp AFTER INSERT ON otp FOR EACH ROW EXECUTE FUNCTION "
-    "tokenauth_enrolled()",
+    "public.tokenauth_enrolled()",
     "CREATE TRIGGER throttle_enrolled_token AFTER INSERT ON tokens FOR EACH ROW EXECUTE "
-    "FUNCTION tokenauth_enrolled()",
+    "FUNCTION public.tokenauth_enrolled()",
     NULL};
 static const char *const *const migrations[TA_STORE_SCHEMA] = {m1, m2, m3, m4, m5};
 
