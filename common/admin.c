@@ -198,7 +198,14 @@ static int insert_token(ta_ctx *ctx, const char *user, const char *tenant, uint6
 		}
 		memcpy(row.label, label, strlen(label) + 1);
 	}
-	r = ta_store_token_insert(st, hash, &row);
+	/* Under the user's lock, as a verification or an OTP enrolment of the
+	 * user: the trigger that marks the user's throttle row enrolled
+	 * (schema 5) runs after any failure being counted for them, never
+	 * beside it (helper-50 F2: PostgreSQL left the row capped). */
+	if ((r = ta_store_begin_user(st, row.user, row.tenant)) == TA_OK &&
+	    (r = ta_store_token_insert(st, hash, &row)) == TA_OK)
+		r = ta_store_commit(st);
+	ta_store_rollback(st);
 	ta_wipe(hash, sizeof(hash));
 	if (r == TA_ERR_EXISTS) {
 		ta_logf(ctx, TA_LOG_ERR, "this token is already in the store");

@@ -147,4 +147,31 @@ if [ "$row" = "frank:0 ghost:1 racer0:0" ]; then ok; else
 fi
 row=$(q "SELECT version FROM tokenauth_schema")$(q "SELECT count(*) FROM pg_indexes WHERE indexname = 'throttle_capped'")
 if [ "$row" = "51" ]; then ok; else bad "schema version and throttle_capped index: '$row' (wanted 5, 1)"; fi
+
+# --- a token issued while a failure of the same user is being counted ------------
+# (helper-50 F2) Another session holds newbie's lock, as charge_begin does,
+# and writes newbie's first failure as a user not enrolled here (capped).
+# The issue waits for that lock, so the trigger that marks the row enrolled
+# runs after the failure's commit: the row is not left capped, as it was
+# when the token went in beside the open failure.
+q "SELECT 1" >/dev/null
+(psql -X -qAt -h "$W/pg/srv" -U tokenauth -d tokenauth -c "BEGIN;
+   SELECT pg_advisory_xact_lock(1416315253, hashtext('6:newbie')) FROM
+     (SELECT pg_advisory_xact_lock_shared(1416315253::bigint) OFFSET 0) store_lock;
+   INSERT INTO throttle(\"user\",tenant,failures,lockouts,locked_until,updated,capped)
+     VALUES ('newbie','',2,0,0,extract(epoch FROM now())::bigint,1);
+   SELECT pg_sleep(2) AS newbie_failure; COMMIT;" >/dev/null 2>"$W/holder.err") &
+i=0
+until [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%newbie_failure%' AND pid <> pg_backend_pid()")" = 1 ] ||
+	[ $i -ge 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+expect 0 "issue while a failure of the same user is being counted" -- ta issue --user newbie
+wait
+row=$(q "SELECT failures || ':' || capped FROM throttle WHERE \"user\" = 'newbie'")
+if [ "$row" = "2:0" ]; then ok; else
+	bad "newbie's row after a token issued beside an open failure: '$row' (wanted 2:0)"
+	cat "$W/holder.err" >&2
+fi
 summary "check-pg"
