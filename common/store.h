@@ -25,6 +25,9 @@ typedef struct ta_store ta_store;
 #define TA_STORE_SCHEMA   5      /* schema this program writes */
 #define TA_THROTTLE_MAX   100000 /* most throttle rows of users not enrolled here */
 #define TA_THROTTLE_IDLE  86400  /* seconds after its last failure a streak is forgotten */
+/* seconds a capped row must have been unlocked and unwritten before a full
+ * table may give it up (helper-50 F1) */
+#define TA_THROTTLE_EVICT_AGE 3600
 #define TA_STORE_BUSY_MS  10000 /* longest wait for another writer */
 
 struct ta_throttle {
@@ -158,9 +161,9 @@ int ta_store_throttle_get(ta_store *st, const char *user, const char *tenant,
  * TA_THROTTLE_IDLE seconds and not locked are forgotten.  With capped (a
  * user not enrolled here, known only to a remote backend) the row is
  * marked as such and those rows are bounded: at the cap a new one takes
- * the place of the unlocked one of theirs unlocked and unwritten longest
- * (a lockout that ran out counts as a write at its end), and when every
- * such row is locked it returns
+ * the place of the one of theirs unlocked and unwritten longest (a
+ * lockout that ran out counts as a write at its end), if that is at least
+ * TA_THROTTLE_EVICT_AGE seconds; when there is none it returns
  * TA_ERR_EXISTS and writes nothing.  Enrolled users are never refused a
  * row, and their rows are never given up.
  */

@@ -1361,9 +1361,9 @@ static int query_int(struct pg_store *s, const char *sql, const struct param *p,
  * user not enrolled here takes the place of the unlocked one of theirs
  * that has been unlocked and unwritten longest (GREATEST(locked_until,
  * updated), as store_sqlite.c's Q_THROTTLE_EVICT says why; one seek in
- * throttle_capped); TA_ERR_EXISTS when there is none (every capped row
- * locked).  Enrolled users' rows are neither counted nor given up: made-up
- * names must not push out a real user's streak.  Under
+ * throttle_capped), if that is TA_THROTTLE_EVICT_AGE ago or longer;
+ * TA_ERR_EXISTS when there is none (every capped row locked or younger).  Enrolled users' rows are
+ * neither counted nor given up: made-up names must not push out a real user's streak.  Under
  * PG_CAP_KEY, taken here after the user's lock and before any row lock:
  * every capped insert counts and evicts alone, so the bound holds across
  * nodes.  The victim is one no writer holds (SKIP
@@ -1371,7 +1371,7 @@ static int query_int(struct pg_store *s, const char *sql, const struct param *p,
  */
 static int throttle_room(struct pg_store *s, int64_t now)
 {
-	const struct param p[1] = {P_INT(now)};
+	const struct param p[1] = {P_INT(now - TA_THROTTLE_EVICT_AGE)};
 	int64_t v = 0;
 	unsigned evicted = 0;
 	int rows = 0, r;

@@ -109,11 +109,14 @@ static const char *const queries[Q_COUNT] = {
      * max(locked_until, updated), when it became a row that may go (a
      * lockout that ran out ranks as a write at its end: a made-up name
      * locked once must not outlast a real user's newer streak, review of
-     * schema 5).  max(...)<=now says unlocked.  A locked row is never
-     * given up, nor an enrolled user's streak (made-up names must not push
-     * out the count of a real user's guesses).  One seek in
-     * throttle_capped, however many rows are locked or enrolled (before
-     * schema 5: a scan of them). */
+     * schema 5).  ?1 is now - TA_THROTTLE_EVICT_AGE: a row goes only an
+     * hour after its lockout ended or its last failure, so that washing
+     * out a streak with new names costs time, not only requests (L names
+     * kept locked shrink the rows that may go to 100,000 - L: helper-50
+     * F1).  A locked row is never given up, nor an enrolled user's streak
+     * (made-up names must not push out the count of a real user's
+     * guesses).  One seek in throttle_capped, however many rows are
+     * locked or enrolled (before schema 5: a scan of them). */
     [Q_THROTTLE_EVICT] = "DELETE FROM throttle WHERE (user,tenant) IN (SELECT user,tenant FROM "
                          "throttle INDEXED BY throttle_capped WHERE capped=1 AND "
                          "max(locked_until,updated)<=?1 ORDER BY max(locked_until,updated) "
@@ -1129,9 +1132,10 @@ static int step_ints(struct sq_store *s, int which, int64_t a, int64_t b, int64_
 
 /*
  * Make room for a new row: forget stale streaks, and when the capped rows
- * (users not enrolled here) are still at the cap give up an unlocked one
- * of them (Q_THROTTLE_EVICT).  TA_ERR_EXISTS when there is none (every
- * capped row locked): the caller refuses rather than forget a lockout.
+ * (users not enrolled here) are still at the cap give up one of them
+ * unlocked and unwritten for TA_THROTTLE_EVICT_AGE (Q_THROTTLE_EVICT).
+ * TA_ERR_EXISTS when there is none (every capped row locked or younger):
+ * the caller refuses rather than forget a lockout or a fresh streak.
  * An enrolled user's row is neither counted nor given up.
  */
 static int throttle_room(struct sq_store *s, const char *user, const char *tenant, int64_t now,
@@ -1158,7 +1162,8 @@ static int throttle_room(struct sq_store *s, const char *user, const char *tenan
 	if ((r = step_ints(s, Q_THROTTLE_COUNT, 0, 0, &rows, NULL)) != TA_OK ||
 	    (rows >= 0 && (uint64_t)rows < s->base.throttle_cap))
 		return r;
-	if ((r = step_ints(s, Q_THROTTLE_EVICT, now, 0, NULL, &evicted)) != TA_OK)
+	if ((r = step_ints(s, Q_THROTTLE_EVICT, now - TA_THROTTLE_EVICT_AGE, 0, NULL, &evicted)) !=
+	    TA_OK)
 		return r;
 	return evicted > 0 ? TA_OK : TA_ERR_EXISTS;
 }

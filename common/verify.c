@@ -406,9 +406,9 @@ static int charge_write(ta_ctx *ctx, ta_store *st, const char *user, const char 
 	if (r == TA_ERR_EXISTS) {
 		ta_store_rollback(st);
 		ta_logf(ctx, TA_LOG_ERR,
-		        "cannot record failure for user=%s: the throttle table is full (%d rows, "
-		        "none unlocked of a user not enrolled here)",
-		        TA_Q(user), TA_THROTTLE_MAX);
+		        "cannot record failure for user=%s: the throttle table is full (%d rows "
+		        "of users not enrolled here, none unlocked and unwritten for %d s)",
+		        TA_Q(user), TA_THROTTLE_MAX, TA_THROTTLE_EVICT_AGE);
 		return r;
 	}
 	if (r != TA_OK)

@@ -6,7 +6,10 @@
 #    rows of users not enrolled here, and finds that row in one index seek
 #    however many locked and enrolled rows lie before it (outside review of
 #    issue 10: a table filled with them cost 43 ms a new row in SQLite,
-#    68 ms under PostgreSQL's cap lock);
+#    68 ms under PostgreSQL's cap lock), and a row goes only an hour
+#    after its last failure or its lockout's end (helper-50: names kept
+#    locked left few rows that could go, and new names washed out a
+#    remote-only user's streak at once);
 #  - a libcurl option refused (older libcurl, no pinning, no memory): no
 #    transfer with libcurl's default in its place.
 set -u
@@ -31,7 +34,7 @@ run() { # BINARY TEST...
 run "$1" test_store test_throttle_evict_seeks test_migration_v1_to_current
 run "$1" test_store_conformance test_throttle_cap test_throttle_cap_keeps_enrolled \
 	test_throttle_cap_order test_throttle_cap_streak_outlasts_old_locks \
-	test_throttle_enrolment_uncaps
+	test_throttle_enrolment_uncaps test_throttle_cap_fresh_streak_stays
 run "$1" test_remote_gate test_refused_option_no_transfer
 echo "unit-cases: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -375,7 +375,9 @@ static void test_throttle_table_bounded(void **state)
 	/* at the cap with unlocked rows, the oldest unlocked row gives way */
 	for (int i = 0; i < 6; i++) {
 		snprintf(name, sizeof(name), "u%d", i);
-		assert_int_equal(ta_store_throttle_put(st, name, "", &t, now + TA_THROTTLE_IDLE + 800 + i, 1),
+		assert_int_equal(ta_store_throttle_put(
+		                     st, name, "", &t,
+		                     now + TA_THROTTLE_IDLE + 800 + i * TA_THROTTLE_EVICT_AGE, 1),
 		                 TA_OK);
 	}
 	/* an enrolled user is never refused a row, full table or not */

@@ -213,7 +213,7 @@ static void test_throttle_evict_seeks(void **state)
 	const int64_t now = 1800000000;
 	const int many = 3000;
 	struct env *e = env_init();
-	struct ta_throttle t = {1, 0, 0}, locked = {0, 1, now + 3600}, got;
+	struct ta_throttle t = {1, 0, 0}, locked = {0, 1, now + 4 * TA_THROTTLE_EVICT_AGE}, got;
 	ta_store *st = NULL;
 	sqlite3_stmt *q = NULL, *plan = NULL, *count = NULL;
 	char err[512], name[32], *sql = NULL;
@@ -241,7 +241,8 @@ static void test_throttle_evict_seeks(void **state)
 	count = find_stmt(last_db, "SELECT n FROM throttle_cap_count");
 	assert_non_null(count);
 	(void)sqlite3_stmt_status(count, SQLITE_STMTSTATUS_VM_STEP, 1); /* the put's own steps */
-	assert_int_equal(ta_store_throttle_put(st, "newcomer", "", &t, now, 1), TA_OK);
+	assert_int_equal(
+	    ta_store_throttle_put(st, "newcomer", "", &t, now + TA_THROTTLE_EVICT_AGE, 1), TA_OK);
 	assert_int_equal(ta_store_throttle_get(st, "evictable", "", &got), TA_OK);
 	assert_int_equal(got.failures, 0); /* given up */
 	q = find_stmt(last_db, "DELETE FROM throttle WHERE (user,tenant) IN (SELECT user,tenant "

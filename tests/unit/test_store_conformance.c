@@ -409,13 +409,23 @@ static void test_throttle_cap(void **state)
 	/* an existing row may still be updated, and enrolled users always get a row */
 	assert_int_equal(ta_store_throttle_put(f->st, "locked0", "", &locked, now + 11, 1), TA_OK);
 	assert_int_equal(ta_store_throttle_put(f->st, "enrolled", "", &t, now + 12, 0), TA_OK);
-	/* once a lock has run out, the oldest unlocked row makes room */
-	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, now + 3601, 1), TA_OK);
+	/* a lock that ran out less than TA_THROTTLE_EVICT_AGE ago keeps its
+	 * row (helper-50 F1): still refused, a second before the age */
+	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, now + 3601, 1), TA_ERR_EXISTS);
+	assert_int_equal(
+	    ta_store_throttle_put(f->st, "new", "", &t, now + 3599 + TA_THROTTLE_EVICT_AGE, 1),
+	    TA_ERR_EXISTS);
+	/* TA_THROTTLE_EVICT_AGE after it ran out, the oldest such row makes room */
+	assert_int_equal(
+	    ta_store_throttle_put(f->st, "new", "", &t, now + 3600 + TA_THROTTLE_EVICT_AGE, 1),
+	    TA_OK);
 	assert_int_equal(ta_store_throttle_get(f->st, "new", "", &got), TA_OK);
 	assert_int_equal(got.failures, 1);
 	/* 0 restores TA_THROTTLE_MAX */
 	ta_store_set_throttle_cap(f->st, 0);
-	assert_int_equal(ta_store_throttle_put(f->st, "more", "", &locked, now + 3602, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "more", "", &locked,
+	                                       now + 3602 + TA_THROTTLE_EVICT_AGE, 1),
+	                 TA_OK);
 }
 
 /*
@@ -427,9 +437,10 @@ static void test_throttle_cap(void **state)
  */
 static void test_throttle_cap_keeps_enrolled(void **state)
 {
-	const int64_t now = 1800000000;
+	const int64_t now = 1800000000, later = now + TA_THROTTLE_EVICT_AGE;
 	struct fx *f = *state;
-	struct ta_throttle streak = {4, 0, 0}, t = {1, 0, 0}, locked = {0, 1, now + 3600}, got;
+	struct ta_throttle streak = {4, 0, 0}, t = {1, 0, 0},
+	                   locked = {0, 1, now + 4 * TA_THROTTLE_EVICT_AGE}, got;
 	struct ta_otp_row o = otp_row(1);
 	char name[32];
 
@@ -437,9 +448,11 @@ static void test_throttle_cap_keeps_enrolled(void **state)
 	/* alice's streak is the oldest row */
 	assert_int_equal(ta_store_throttle_put(f->st, "alice", "", &streak, now, 0), TA_OK);
 	ta_store_set_throttle_cap(f->st, 3);
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < 6; i++) { /* the last three an hour on, when the first may go */
 		snprintf(name, sizeof(name), "madeup%d", i);
-		assert_int_equal(ta_store_throttle_put(f->st, name, "", &t, now + 1 + i, 1), TA_OK);
+		assert_int_equal(
+		    ta_store_throttle_put(f->st, name, "", &t, (i < 3 ? now : later) + 1 + i, 1),
+		    TA_OK);
 	}
 	assert_int_equal(ta_store_throttle_get(f->st, "alice", "", &got), TA_OK);
 	assert_int_equal(got.failures, 4);
@@ -457,8 +470,9 @@ static void test_throttle_cap_keeps_enrolled(void **state)
 	ta_store_set_throttle_cap(f->st, 1);
 	assert_int_equal(ta_store_throttle_clear(f->st, "madeup4", "", NULL), TA_OK);
 	assert_int_equal(ta_store_throttle_clear(f->st, "madeup5", "", NULL), TA_OK);
-	assert_int_equal(ta_store_throttle_put(f->st, "madeup3", "", &locked, now + 19, 1), TA_OK);
-	assert_int_equal(ta_store_throttle_put(f->st, "newcomer", "", &t, now + 20, 1),
+	assert_int_equal(ta_store_throttle_put(f->st, "madeup3", "", &locked, later + 19, 1),
+	                 TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "newcomer", "", &t, later + 20, 1),
 	                 TA_ERR_EXISTS);
 	assert_int_equal(ta_store_throttle_get(f->st, "alice", "", &got), TA_OK);
 	assert_int_equal(got.failures, 4);
@@ -466,8 +480,12 @@ static void test_throttle_cap_keeps_enrolled(void **state)
 	assert_int_equal(got.locked_until, locked.locked_until);
 	/* a row is capped as last written: alice's, written as a user not
 	 * enrolled here (her credential gone), is given up like a made-up one */
-	assert_int_equal(ta_store_throttle_put(f->st, "alice", "", &streak, now + 21, 1), TA_OK);
-	assert_int_equal(ta_store_throttle_put(f->st, "newcomer", "", &t, now + 22, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "alice", "", &streak, later + 21, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "newcomer", "", &t, later + 22, 1),
+	                 TA_ERR_EXISTS); /* her streak is a second old */
+	assert_int_equal(
+	    ta_store_throttle_put(f->st, "newcomer", "", &t, later + 21 + TA_THROTTLE_EVICT_AGE, 1),
+	    TA_OK);
 	assert_int_equal(ta_store_throttle_get(f->st, "alice", "", &got), TA_OK);
 	assert_int_equal(got.failures, 0);
 	ta_store_set_throttle_cap(f->st, 0);
@@ -483,8 +501,8 @@ static void test_throttle_cap_order(void **state)
 {
 	const int64_t now = 1800000000;
 	struct fx *f = *state;
-	struct ta_throttle t = {1, 0, 0}, ran_out = {0, 1, now - 10}, locked = {0, 1, now + 3600},
-	                   got;
+	struct ta_throttle t = {1, 0, 0}, ran_out = {0, 1, now - 10},
+	                   locked = {0, 1, now + 4 * TA_THROTTLE_EVICT_AGE}, got;
 	char name[32];
 
 	for (int i = 0; i < 40; i++) {
@@ -507,12 +525,17 @@ static void test_throttle_cap_order(void **state)
 	                 TA_OK);
 	assert_int_equal(ta_store_throttle_put(f->st, "streak-new", "", &t, now - 5, 1), TA_OK);
 	ta_store_set_throttle_cap(f->st, 44); /* 40 locked, 4 that may go */
+	/* none of the 4 yet TA_THROTTLE_EVICT_AGE past its rank */
+	assert_int_equal(
+	    ta_store_throttle_put(f->st, "early", "", &t, now - 21 + TA_THROTTLE_EVICT_AGE, 1),
+	    TA_ERR_EXISTS);
 	static const char *const order[] = {"ranout-first", "streak-old", "ranout-late",
 	                                    "streak-new"};
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		snprintf(name, sizeof(name), "new%zu", i);
-		assert_int_equal(
-		    ta_store_throttle_put(f->st, name, "", &locked, now + (int64_t)i, 1), TA_OK);
+		assert_int_equal(ta_store_throttle_put(f->st, name, "", &locked,
+		                                       now + TA_THROTTLE_EVICT_AGE + (int64_t)i, 1),
+		                 TA_OK);
 		assert_int_equal(ta_store_throttle_get(f->st, order[i], "", &got), TA_OK);
 		assert_int_equal(got.failures + got.lockouts, 0); /* given up */
 		for (size_t j = i + 1; j < sizeof(order) / sizeof(order[0]); j++) {
@@ -521,8 +544,9 @@ static void test_throttle_cap_order(void **state)
 		}
 	}
 	/* every capped row locked now: refused, and no enrolled row went */
-	assert_int_equal(ta_store_throttle_put(f->st, "refused", "", &t, now + 10, 1),
-	                 TA_ERR_EXISTS);
+	assert_int_equal(
+	    ta_store_throttle_put(f->st, "refused", "", &t, now + TA_THROTTLE_EVICT_AGE + 10, 1),
+	    TA_ERR_EXISTS);
 	for (int i = 0; i < 40; i++) {
 		snprintf(name, sizeof(name), "enrolled%d", i);
 		assert_int_equal(ta_store_throttle_get(f->st, name, "", &got), TA_OK);
@@ -554,10 +578,14 @@ static void test_throttle_enrolment_uncaps(void **state)
 	assert_int_equal(ta_store_token_insert(f->st, hash, &tok), TA_OK);
 	ta_store_set_throttle_cap(f->st, 1);
 	/* (dave, other) is the one capped row left: it goes, the others stay */
-	assert_int_equal(ta_store_throttle_put(f->st, "madeup1", "", &t, now + 1, 1), TA_OK);
+	assert_int_equal(
+	    ta_store_throttle_put(f->st, "madeup1", "", &t, now + 1 + TA_THROTTLE_EVICT_AGE, 1),
+	    TA_OK);
 	assert_int_equal(ta_store_throttle_get(f->st, "dave", "other", &got), TA_OK);
 	assert_int_equal(got.failures, 0);
-	assert_int_equal(ta_store_throttle_put(f->st, "madeup2", "", &t, now + 2, 1), TA_OK);
+	assert_int_equal(
+	    ta_store_throttle_put(f->st, "madeup2", "", &t, now + 2 + 2 * TA_THROTTLE_EVICT_AGE, 1),
+	    TA_OK);
 	assert_int_equal(ta_store_throttle_get(f->st, "dave", "", &got), TA_OK);
 	assert_int_equal(got.failures, 4);
 	assert_int_equal(ta_store_throttle_get(f->st, "erin", "", &got), TA_OK);
@@ -588,9 +616,61 @@ static void test_throttle_cap_streak_outlasts_old_locks(void **state)
 	ta_store_set_throttle_cap(f->st, 6);
 	for (int i = 0; i < 5; i++) {
 		snprintf(name, sizeof(name), "fresh%d", i);
-		assert_int_equal(ta_store_throttle_put(f->st, name, "", &t, now + i, 1), TA_OK);
+		assert_int_equal(
+		    ta_store_throttle_put(f->st, name, "", &t, now + TA_THROTTLE_EVICT_AGE + i, 1),
+		    TA_OK);
 		assert_int_equal(ta_store_throttle_get(f->st, "victim", "", &got), TA_OK);
 		assert_int_equal(got.failures, 2); /* the junk went, one by one */
+	}
+	ta_store_set_throttle_cap(f->st, 0);
+}
+
+/*
+ * helper-50 F1: made-up names kept locked shrink the rows a full table may
+ * give up, and a few new names then washed out a remote-only victim's
+ * streak at once, as often as wanted (max_failures - 1 guesses, a new
+ * name, again).  A row goes only TA_THROTTLE_EVICT_AGE after its last
+ * failure or its lockout's end: a round of the wash-out costs an hour, and
+ * before it a newcomer is refused (fail closed).
+ */
+static void test_throttle_cap_fresh_streak_stays(void **state)
+{
+	const int64_t now = 1800000000, age = TA_THROTTLE_EVICT_AGE;
+	struct fx *f = *state;
+	struct ta_throttle held = {0, 1, now + 4 * age}, streak = {2, 0, 0}, t = {1, 0, 0}, got;
+	char name[32];
+
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "held%d", i);
+		assert_int_equal(ta_store_throttle_put(f->st, name, "", &held, now - 100 + i, 1),
+		                 TA_OK);
+	}
+	assert_int_equal(ta_store_throttle_put(f->st, "victim", "", &streak, now, 1), TA_OK);
+	ta_store_set_throttle_cap(f->st, 21); /* the victim's the one row that may go */
+	for (int i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "wash%d", i);
+		assert_int_equal(ta_store_throttle_put(f->st, name, "", &t, now + 1 + i, 1),
+		                 TA_ERR_EXISTS);
+	}
+	assert_int_equal(ta_store_throttle_put(f->st, "wash", "", &t, now + age - 1, 1),
+	                 TA_ERR_EXISTS);
+	assert_int_equal(ta_store_throttle_get(f->st, "victim", "", &got), TA_OK);
+	assert_int_equal(got.failures, 2);
+	/* each failure starts the hour again */
+	streak.failures = 3;
+	assert_int_equal(ta_store_throttle_put(f->st, "victim", "", &streak, now + age - 1, 1),
+	                 TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "wash", "", &t, now + age, 1), TA_ERR_EXISTS);
+	assert_int_equal(ta_store_throttle_put(f->st, "wash", "", &t, now + 2 * age - 2, 1),
+	                 TA_ERR_EXISTS);
+	/* an hour after its last failure the streak may go */
+	assert_int_equal(ta_store_throttle_put(f->st, "wash", "", &t, now + 2 * age - 1, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_get(f->st, "victim", "", &got), TA_OK);
+	assert_int_equal(got.failures, 0);
+	for (int i = 0; i < 20; i++) { /* and the held ones stayed */
+		snprintf(name, sizeof(name), "held%d", i);
+		assert_int_equal(ta_store_throttle_get(f->st, name, "", &got), TA_OK);
+		assert_int_equal(got.lockouts, 1);
 	}
 	ta_store_set_throttle_cap(f->st, 0);
 }
@@ -1333,6 +1413,7 @@ int main(void)
 	    T(test_throttle_cap_keeps_enrolled),
 	    T(test_throttle_cap_order),
 	    T(test_throttle_cap_streak_outlasts_old_locks),
+	    T(test_throttle_cap_fresh_streak_stays),
 	    T(test_throttle_enrolment_uncaps),
 	    T(test_transactions),
 	    T(test_user_locks),
