@@ -1036,7 +1036,10 @@ static const char store_help[] =
     "same master key.  A DST holding any row is refused unless --force, which\n"
     "replaces the rows SRC also has and keeps the others.  Prints one line:\n"
     "  copied N tokens, N OTP secrets, N throttle rows from SRC to DST\n"
-    "Exit 0 copied, 2 refused (usage, same store, DST not empty, SRC missing),\n"
+    "SRC must be at this program's schema: an older one is refused, not migrated\n"
+    "(tokenauth init migrates it).\n"
+    "Exit 0 copied, 2 refused (usage, same store, DST not empty, SRC missing or\n"
+    "at an older schema),\n"
     "3 a store unavailable or damaged (the message names the side).\n";
 
 static const struct verbspec copy_spec = {.name = "store copy",

@@ -112,16 +112,19 @@ static int side_fail(struct copy *c, enum side side, int r, const char *what)
 	return r;
 }
 
-/* Open one side: the destination is created (schema and all) when missing. */
+/* Open one side: the destination is created (schema and all) when missing,
+ * or migrated; the source, never written, must be at this schema. */
 static int open_side(struct copy *c, enum side side, ta_store **st)
 {
 	const char *name = side == SIDE_SRC ? c->src_name : c->dst_name;
-	char err[512] = "";
-	int r = ta_store_open(name, 0, st, err, sizeof(err));
+	char err[768] = "";
+	int r =
+	    ta_store_open(name, side == SIDE_SRC ? TA_STORE_OPEN_CURRENT : TA_STORE_OPEN_EXISTING,
+	                  st, err, sizeof(err));
 
 	if (r == TA_ERR_NOT_FOUND && side == SIDE_DST) {
 		err[0] = '\0';
-		if ((r = ta_store_open(name, 1, st, err, sizeof(err))) == TA_OK)
+		if ((r = ta_store_open(name, TA_STORE_OPEN_CREATE, st, err, sizeof(err))) == TA_OK)
 			ta_logf(c->ctx, TA_LOG_INFO, "destination %s: created", name);
 	}
 	/* the store layer's messages name the store already */

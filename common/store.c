@@ -196,6 +196,15 @@ int ta_store_file_id(const char *file, struct ta_store_id *id, char *err, size_t
 	return TA_OK;
 }
 
+void ta_store_old_schema(int version, char *err, size_t errlen)
+{
+	snprintf(err, errlen,
+	         "store schema %d is older than this program's (%d), and migrating it would write "
+	         "it: migrate it first (tokenauth init with this store) once no older version of "
+	         "tokenauth uses it",
+	         version, TA_STORE_SCHEMA);
+}
+
 int ta_store_open_shared(const char *path, ta_store **out, char *err, size_t errlen)
 {
 	struct ta_store_id id;

@@ -47,11 +47,21 @@ struct ta_store_count {
 	unsigned long tokens, otp, throttle, sessions;
 };
 
+/* How ta_store_open treats the store it finds. */
+enum {
+	TA_STORE_OPEN_EXISTING = 0, /* an existing store, an older schema migrated */
+	TA_STORE_OPEN_CREATE = 1,   /* a new one */
+	TA_STORE_OPEN_CURRENT = 2,  /* an existing one at this schema, never written
+	                               (a copy's source) */
+};
+
 /*
- * Open (create: also create the folder 0700 and the file 0600, failing with
- * TA_ERR_EXISTS if it exists).  Errors: TA_ERR_NOT_FOUND (missing),
- * TA_ERR_INSECURE (symlink, owner, mode), TA_ERR_CORRUPT (not our store,
- * damaged, or a newer schema), TA_ERR_UNAVAILABLE.  err names the path.
+ * Open (create, TA_STORE_OPEN_CREATE: also create the folder 0700 and the
+ * file 0600, failing with TA_ERR_EXISTS if it exists).  Errors:
+ * TA_ERR_NOT_FOUND (missing), TA_ERR_INSECURE (symlink, owner, mode),
+ * TA_ERR_CORRUPT (not our store, damaged, or a newer schema),
+ * TA_ERR_CONFIG (TA_STORE_OPEN_CURRENT: an older schema, not migrated),
+ * TA_ERR_UNAVAILABLE.  err names the path.
  */
 int ta_store_open(const char *path, int create, ta_store **out, char *err, size_t errlen);
 void ta_store_close(ta_store *st);

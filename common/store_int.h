@@ -167,5 +167,7 @@ extern const struct ta_store_ops ta_store_postgresql;
 
 /* The device and inode file names now (lstat: a link is its own file). */
 int ta_store_file_id(const char *file, struct ta_store_id *id, char *err, size_t errlen);
+/* The refusal of an older schema by TA_STORE_OPEN_CURRENT, in err. */
+void ta_store_old_schema(int version, char *err, size_t errlen);
 
 #endif

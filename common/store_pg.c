@@ -859,10 +859,10 @@ static int apply_migrations(struct pg_store *s, int64_t version)
  * (re-read there: another node may have done it first).  The common case
  * (current) is two reads and no lock.
  */
-static int migrate(struct pg_store *s, int create, char *err, size_t errlen)
+static int migrate(struct pg_store *s, int mode, char *err, size_t errlen)
 {
 	int64_t app = 0, version = 0;
-	int exists = 0, r;
+	int exists = 0, r, create = mode == TA_STORE_OPEN_CREATE;
 
 	if ((r = read_version(s, &exists, &app, &version)) != TA_OK)
 		goto fail;
@@ -870,6 +870,10 @@ static int migrate(struct pg_store *s, int create, char *err, size_t errlen)
 		return r;
 	if (exists && version == TA_STORE_SCHEMA)
 		goto done;
+	if (mode == TA_STORE_OPEN_CURRENT) {
+		ta_store_old_schema((int)version, err, errlen);
+		return TA_ERR_CONFIG;
+	}
 	if ((r = pg_begin(&s->base)) != TA_OK)
 		goto fail;
 	if ((r = read_version(s, &exists, &app, &version)) != TA_OK)

@@ -459,9 +459,9 @@ static int check_version(int fresh, int app, int version, char *err, size_t errl
  * read of the header values: no lock, no schema parse, so logins never
  * queue behind each other just to open the store.
  */
-static int migrate(struct sq_store *s, int fresh, char *err, size_t errlen)
+static int migrate(struct sq_store *s, int mode, char *err, size_t errlen)
 {
-	int version = 0, app = 0, r, locked = 0;
+	int version = 0, app = 0, r, locked = 0, fresh = mode == TA_STORE_OPEN_CREATE;
 	char sql[64];
 
 	if ((r = read_version(s, &app, &version)) != TA_OK)
@@ -469,6 +469,10 @@ static int migrate(struct sq_store *s, int fresh, char *err, size_t errlen)
 	if ((r = check_version(fresh, app, version, err, errlen)) != TA_OK ||
 	    version == TA_STORE_SCHEMA)
 		goto done;
+	if (mode == TA_STORE_OPEN_CURRENT) {
+		ta_store_old_schema(version, err, errlen);
+		return TA_ERR_CONFIG;
+	}
 	/* Re-read under the write lock: another process may have migrated. */
 	if ((r = sq_begin(&s->base)) != TA_OK)
 		goto fail;
@@ -613,7 +617,7 @@ static int sq_open(const char *path, int create, ta_store **out, char *err, size
 	int r, fd = -1, dirfd = -1;
 
 	*out = NULL;
-	if (create && (r = create_file(path, err, errlen)) != TA_OK)
+	if (create == TA_STORE_OPEN_CREATE && (r = create_file(path, err, errlen)) != TA_OK)
 		return r;
 	if ((r = check_file(path, &before, &fd, &dirfd, err, errlen)) != TA_OK)
 		goto out;

@@ -369,6 +369,27 @@ cmp -s "$W/other.before" "$W/other.after" && ok || bad "store behind a link chan
 expect 2 "store copy from a missing store" -- tc store copy "$W/cp/none.db" "$W/cp/new.db"
 err_has "source: $W/cp/none.db: does not exist" "missing source named"
 [ -e "$W/cp/new.db" ] && bad "a destination was created for a missing source" || ok
+# a source at an older schema (schema 4, as it was before the capped flag):
+# migrating it would write it, and an older node may still use it; refused
+# with the way out named, the file untouched, and no destination made
+expect 0 "copy: a source to take back to schema 4" -- tc store copy "$S" "$W/cp/old.db"
+sqlite3 "$W/cp/old.db" "DROP TRIGGER throttle_enrolled_otp; DROP TRIGGER throttle_enrolled_token;
+	DROP TRIGGER throttle_capped_ins; DROP TRIGGER throttle_capped_del;
+	DROP TRIGGER throttle_capped_upd; DROP TABLE throttle_cap_count; DROP INDEX throttle_capped;
+	ALTER TABLE throttle DROP COLUMN capped; PRAGMA user_version=4;
+	PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null || bad "making a schema 4 store"
+sha_old=$(sha256sum <"$W/cp/old.db")
+expect 2 "store copy from a schema 4 store" -- tc store copy "$W/cp/old.db" "$W/cp/new.db"
+err_has "source: $W/cp/old.db: store schema 4 is older than this program's (5)" "old schema named"
+err_has "tokenauth init" "the way out named"
+[ "$(sha256sum <"$W/cp/old.db")" = "$sha_old" ] && ok || bad "the schema 4 source was written"
+[ "$(sqlite3 "$W/cp/old.db" "PRAGMA user_version")" = 4 ] && ok || bad "the schema 4 source was migrated"
+[ -e "$W/cp/new.db" ] && bad "a destination was created for a schema 4 source" || ok
+# migrated on purpose, it copies
+expect 0 "init migrates the schema 4 store" -- tc --store "$W/cp/old.db" init
+expect 0 "store copy from the migrated store" -- tc store copy "$W/cp/old.db" "$W/cp/new.db"
+out_has "^copied $(sqlite3 "$S" "SELECT count(*) FROM tokens") tokens, 2 OTP secrets, $NTHR throttle rows" \
+	"the migrated store's counts"
 # a hostile source row (names are checked on insert; this one was written behind our back)
 expect 0 "copy: a source to spoil" -- tc store copy "$S" "$W/cp/evil.db"
 sqlite3 "$W/cp/evil.db" "UPDATE throttle SET user='kim'||char(10)||'root' WHERE user='kim'" || bad "sqlite3 update"
