@@ -5,6 +5,7 @@
 #include "admin.h"
 #include "ctx_int.h"
 #include "file.h"
+#include "portal.h" /* ta_token_count_active */
 
 #include <ctype.h>
 #include <stdio.h>
@@ -170,14 +171,18 @@ static int store_of(ta_ctx *ctx, ta_store **st)
 	return ta_ctx_store(ctx, st);
 }
 
+/* max_active: when not 0, the most live tokens the user may hold in the
+ * tenant, counted under the user's lock with the insert (TA_ERR_EXISTS). */
 static int insert_token(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl,
                         const char *cred, size_t len, int kind, const char *params,
-                        const char *label, char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
+                        const char *label, unsigned max_active, char id[TA_TOKEN_ID_LEN + 1],
+                        int64_t *expires)
 {
 	struct ta_token_row row;
 	uint8_t hash[TA_SHA256_LEN];
 	ta_store *st = NULL;
-	int r;
+	unsigned active = 0;
+	int r, full = 0;
 
 	memset(&row, 0, sizeof(row));
 	if ((r = ta_resolve_identity(ctx->cfg, user, tenant, row.user, row.tenant)) != TA_OK)
@@ -201,12 +206,23 @@ static int insert_token(ta_ctx *ctx, const char *user, const char *tenant, uint6
 	/* Under the user's lock, as a verification or an OTP enrolment of the
 	 * user: the trigger that marks the user's throttle row enrolled
 	 * (schema 5) runs after any failure being counted for them, never
-	 * beside it (helper-50 F2: PostgreSQL left the row capped). */
-	if ((r = ta_store_begin_user(st, row.user, row.tenant)) == TA_OK &&
-	    (r = ta_store_token_insert(st, hash, &row)) == TA_OK)
+	 * beside it (helper-50 F2: PostgreSQL left the row capped); and a
+	 * limit on live tokens holds for requests side by side. */
+	if ((r = ta_store_begin_user(st, row.user, row.tenant)) == TA_OK && max_active > 0 &&
+	    (r = ta_token_count_active(ctx, row.user, row.tenant, &active)) == TA_OK &&
+	    active >= max_active) {
+		full = 1;
+		r = TA_ERR_EXISTS;
+	}
+	if (r == TA_OK && (r = ta_store_token_insert(st, hash, &row)) == TA_OK)
 		r = ta_store_commit(st);
 	ta_store_rollback(st);
 	ta_wipe(hash, sizeof(hash));
+	if (full) {
+		ta_logf(ctx, TA_LOG_NOTICE, "user=%s tenant=%s holds %u live tokens (at most %u)",
+		        TA_Q(row.user), TA_Q(row.tenant), active, max_active);
+		return r;
+	}
 	if (r == TA_ERR_EXISTS) {
 		ta_logf(ctx, TA_LOG_ERR, "this token is already in the store");
 		return r;
@@ -230,22 +246,23 @@ int ta_token_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t t
 	if ((r = ta_token_generate(token)) != TA_OK)
 		return fail(ctx, r, "random source");
 	r = insert_token(ctx, user, tenant, ttl, token, TA_TOKEN_LEN, TA_TOKEN_KIND_ISSUED, params,
-	                 NULL, id, expires);
+	                 NULL, 0, id, expires);
 	if (r != TA_OK)
 		ta_wipe(token, TA_TOKEN_LEN + 1);
 	return r;
 }
 
 int ta_token_issue_label(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl,
-                         const char *params, const char *label, char token[TA_TOKEN_LEN + 1],
-                         char id[TA_TOKEN_ID_LEN + 1], int64_t *expires)
+                         const char *params, const char *label, unsigned max_active,
+                         char token[TA_TOKEN_LEN + 1], char id[TA_TOKEN_ID_LEN + 1],
+                         int64_t *expires)
 {
 	int r;
 
 	if ((r = ta_token_generate(token)) != TA_OK)
 		return fail(ctx, r, "random source");
 	r = insert_token(ctx, user, tenant, ttl, token, TA_TOKEN_LEN, TA_TOKEN_KIND_ISSUED, params,
-	                 label, id, expires);
+	                 label, max_active, id, expires);
 	if (r != TA_OK)
 		ta_wipe(token, TA_TOKEN_LEN + 1);
 	return r;
@@ -271,8 +288,8 @@ int ta_token_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t 
 		        TA_TOKEN_PREFIX);
 		return TA_ERR_INPUT;
 	}
-	return insert_token(ctx, user, tenant, ttl, cred, len, TA_TOKEN_KIND_IMPORTED, params, NULL, id,
-	                    expires);
+	return insert_token(ctx, user, tenant, ttl, cred, len, TA_TOKEN_KIND_IMPORTED, params, NULL,
+	                    0, id, expires);
 }
 
 int ta_token_lookup(ta_ctx *ctx, const char *cred, size_t len, struct ta_token_row *row)

@@ -444,12 +444,14 @@ static void do_create(struct pctx *p)
 {
 	char label[TA_MAX_LABEL + 2] = "", days[24] = "", scope[SCOPE_MAX] = "", err[256] = "",
 	     token[TA_TOKEN_LEN + 1], id[TA_TOKEN_ID_LEN + 1];
-	unsigned long max_ttl = ta_config_uint(p->cfg, "portal_max_ttl");
+	unsigned long max_ttl = ta_config_uint(p->cfg, "portal_max_ttl"),
+	              max_tokens = ta_config_uint(p->cfg, "portal_max_tokens");
 	unsigned long long d = 0, ttl = max_ttl;
 	unsigned active = 0;
 	char *json = NULL;
 	int64_t expires = 0;
 	long n;
+	int r = TA_OK;
 
 	p->a->action = "create";
 	if (td_form_get(p->rq->body, p->rq->len, "label", label, sizeof(label)) <= 0 ||
@@ -477,16 +479,22 @@ static void do_create(struct pctx *p)
 		             "bad_request");
 		return;
 	}
+	/* the limit is checked again under the user's lock with the insert:
+	 * this count words the message, the issue enforces it */
 	if (ta_token_count_active(p->ctx, p->s.row.user, p->s.row.tenant, &active) != TA_OK ||
-	    active >= ta_config_uint(p->cfg, "portal_max_tokens")) {
+	    active >= max_tokens ||
+	    (r = ta_token_issue_label(p->ctx, p->s.row.user, p->s.row.tenant, ttl, json, label,
+	                              (unsigned)max_tokens, token, id, &expires)) ==
+	        TA_ERR_EXISTS) {
 		free(json);
-		snprintf(err, sizeof(err), "You already have %u app passwords (at most %lu): revoke one "
-		                           "first.", active, ta_config_uint(p->cfg, "portal_max_tokens"));
+		snprintf(err, sizeof(err),
+		         "You already have %u app passwords (at most %lu): revoke one "
+		         "first.",
+		         active < max_tokens ? (unsigned)max_tokens : active, max_tokens);
 		message_page(p, 409, "Too many app passwords", err, "exists");
 		return;
 	}
-	if (ta_token_issue_label(p->ctx, p->s.row.user, p->s.row.tenant, ttl, json, label, token, id,
-	                         &expires) != TA_OK) {
+	if (r != TA_OK) {
 		free(json);
 		message_page(p, 503, "Unavailable", "Cannot create an app password now.", "unavailable");
 		return;

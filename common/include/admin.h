@@ -47,10 +47,14 @@ int ta_token_issue(ta_ctx *ctx, const char *user, const char *tenant, uint64_t t
  * printable bytes, not in our own format).
  */
 /* As ta_token_issue, with a label (NULL or "": none; else 1..TA_MAX_LABEL
- * bytes passing ta_name_ok, TA_ERR_INPUT otherwise). */
+ * bytes passing ta_name_ok, TA_ERR_INPUT otherwise) and, when max_active
+ * is not 0, a limit: TA_ERR_EXISTS when the user already holds max_active
+ * live tokens in the tenant, counted under the user's lock with the
+ * insert, so requests side by side cannot pass it. */
 int ta_token_issue_label(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl,
-                         const char *params, const char *label, char token[TA_TOKEN_LEN + 1],
-                         char id[TA_TOKEN_ID_LEN + 1], int64_t *expires);
+                         const char *params, const char *label, unsigned max_active,
+                         char token[TA_TOKEN_LEN + 1], char id[TA_TOKEN_ID_LEN + 1],
+                         int64_t *expires);
 
 int ta_token_import(ta_ctx *ctx, const char *user, const char *tenant, uint64_t ttl, const char *cred,
               size_t len, const char *params, char id[TA_TOKEN_ID_LEN + 1], int64_t *expires);

@@ -23,7 +23,8 @@ Q=$(portal_port)
 U=https://127.0.0.1:$P
 portal_conf a "$P" "max_failures = 3" "lockout = 60" "portal_session_idle = 3" \
     "portal_trusted_header = X-Remote-User" "portal_trusted_proxies = 10.9.9.9, 192.0.2.0/24"
-portal_conf b "$Q" "portal_trusted_header = X-Remote-User" "portal_trusted_proxies = 127.0.0.1"
+portal_conf b "$Q" "portal_trusted_header = X-Remote-User" "portal_trusted_proxies = 127.0.0.1" \
+    "portal_max_tokens = 2"
 portal_start a "$FIX/a.conf" || die "tokenauthd a did not start: $(tail -3 "$FIX/a.log")"
 portal_start b "$FIX/b.conf" || die "tokenauthd b did not start: $(tail -3 "$FIX/b.log")"
 
@@ -211,6 +212,24 @@ check "offboarding: a session of a removed account creates no app password ($s)"
 check "offboarding: and the session is over" sh -c \
     "[ \$(curl -sk -o /dev/null -w '%{http_code}' 'https://127.0.0.1:$Q/my/tokens' -H 'Cookie: __Host-tokenauth=$C' -d 'label=again&csrf=$CT') = 401 ]"
 check "offboarding: logged" grep -q "portal create user=carol refused: the account is no longer valid" "$FIX/b.log"
+# --- the app password limit (b: portal_max_tokens = 2) under requests side
+# by side: each counted before it inserted, and all went in past the limit
+echo 'dora:Dora-pw-5:tokenauth-portal' >>"$FIX/passdb"
+D=$(login_cookie "$Q" dora Dora-pw-5)
+DT=$(csrf_of "$Q" "$D")
+pids=
+for i in 1 2 3 4 5 6 7 8; do
+	curl -sk -o /dev/null -w '%{http_code}\n' "https://127.0.0.1:$Q/my/tokens" \
+	    -H "Cookie: __Host-tokenauth=$D" -d "label=race$i&csrf=$DT" >"$FIX/race.$i" &
+	pids="$pids $!"
+done
+wait $pids # not the daemons
+made=$(cat "$FIX"/race.[1-8] | grep -c '^200$')
+full=$(cat "$FIX"/race.[1-8] | grep -c '^409$')
+check "limit: 8 creates side by side, portal_max_tokens = 2 -> 2 made, 6 refused ($made, $full)" \
+    sh -c "[ '$made' = 2 ] && [ '$full' = 6 ]"
+check "limit: 2 app passwords in the store" \
+    [ "$("$TA_CLI" -c "$FIX/base.conf" list --user dora | grep -c ' active ')" = 2 ]
 td_stop a || true
 td_stop b || true
 finish

@@ -2,6 +2,7 @@
 #include "helpers.h"
 #include "oath.h"
 #include "otp.h"
+#include "portal.h"
 
 #include <sys/stat.h>
 #include <time.h>
@@ -83,6 +84,41 @@ static void test_issue_with_params_and_import(void **state)
 	                 TA_ERR_INPUT);
 	assert_int_equal(ta_token_issue(e->ctx, "bad\001user", NULL, 60, NULL, tok, id, &exp),
 	                 TA_ERR_INPUT);
+	env_free(e);
+}
+
+/*
+ * The portal's limit on app passwords is counted under the user's lock
+ * with the insert: two requests side by side each counted the tokens
+ * first and both went in past it.
+ */
+static void test_issue_limit(void **state)
+{
+	struct env *e = env_init();
+	char tok[TA_TOKEN_LEN + 1], id[TA_TOKEN_ID_LEN + 1];
+	unsigned n = 0;
+	int64_t exp;
+	(void)state;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(
+		    ta_token_issue_label(e->ctx, "pat", "", 60, NULL, "mail", 2, tok, id, &exp),
+		    TA_OK);
+	assert_int_equal(
+	    ta_token_issue_label(e->ctx, "pat", "", 60, NULL, "mail", 2, tok, id, &exp),
+	    TA_ERR_EXISTS);
+	assert_int_equal(tok[0], '\0'); /* wiped */
+	assert_int_equal(ta_token_count_active(e->ctx, "pat", "", &n), TA_OK);
+	assert_int_equal(n, 2);
+	/* another tenant, no limit, a revoked token: each counted apart */
+	assert_int_equal(
+	    ta_token_issue_label(e->ctx, "pat", "t2", 60, NULL, "mail", 2, tok, id, &exp), TA_OK);
+	assert_int_equal(
+	    ta_token_issue_label(e->ctx, "pat", "", 60, NULL, "mail", 0, tok, id, &exp), TA_OK);
+	assert_int_equal(ta_token_revoke(e->ctx, id), TA_OK);
+	assert_int_equal(
+	    ta_token_issue_label(e->ctx, "pat", "", 60, NULL, "mail", 4, tok, id, &exp), TA_OK);
+	assert_int_equal(ta_token_count_active(e->ctx, "pat", "", &n), TA_OK);
+	assert_int_equal(n, 3);
 	env_free(e);
 }
 
@@ -235,11 +271,9 @@ static void test_oath_import_keeps_counters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_params),
-	    cmocka_unit_test(test_issue_with_params_and_import),
-	    cmocka_unit_test(test_enroll_generated_and_errors),
-	    cmocka_unit_test(test_oath_parse),
-	    cmocka_unit_test(test_oath_import_keeps_counters),
+	    cmocka_unit_test(test_params),      cmocka_unit_test(test_issue_with_params_and_import),
+	    cmocka_unit_test(test_issue_limit), cmocka_unit_test(test_enroll_generated_and_errors),
+	    cmocka_unit_test(test_oath_parse),  cmocka_unit_test(test_oath_import_keeps_counters),
 	};
 	return cmocka_run_group_tests_name("admin", tests, NULL, NULL);
 }
