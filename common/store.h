@@ -22,12 +22,20 @@
 
 typedef struct ta_store ta_store;
 
-#define TA_STORE_SCHEMA   5      /* schema this program writes */
+#define TA_STORE_SCHEMA   6      /* schema this program writes */
 #define TA_THROTTLE_MAX   100000 /* most throttle rows of users not enrolled here */
 #define TA_THROTTLE_IDLE  86400  /* seconds after its last failure a streak is forgotten */
 /* seconds a capped row must have been unlocked and unwritten before a full
- * table may give it up (helper-50 F1) */
+ * table may give it up (helper-50 F1), doubled for each lockout it holds,
+ * at most TA_THROTTLE_IDLE (helper-51: the doubling must outlast a round
+ * of the wash-out).  Baked into the throttle_evict index of schema 6 as
+ * TA_THROTTLE_EVICT_SQL says. */
 #define TA_THROTTLE_EVICT_AGE 3600
+/* when a capped row may go, in SQL: max(locked_until, updated) +
+ * min(TA_THROTTLE_EVICT_AGE << min(lockouts, 5), TA_THROTTLE_IDLE); greatest
+ * and least are the engine's names for max and min */
+#define TA_THROTTLE_EVICT_SQL(greatest, least, int_cast)                                           \
+	greatest "(locked_until,updated)+" least "(3600<<" least "(lockouts,5)" int_cast ",86400)"
 #define TA_STORE_BUSY_MS  10000 /* longest wait for another writer */
 
 struct ta_throttle {
@@ -166,14 +174,18 @@ int ta_store_otp_list(ta_store *st, const char *user,
 
 int ta_store_throttle_get(ta_store *st, const char *user, const char *tenant,
                           struct ta_throttle *t);
+_Static_assert(TA_THROTTLE_EVICT_AGE == 3600 && TA_THROTTLE_IDLE == 86400,
+               "TA_THROTTLE_EVICT_SQL and the throttle_evict index say 3600 and 86400");
+
 /*
  * Write a user's throttle row at time now.  Streaks idle for
  * TA_THROTTLE_IDLE seconds and not locked are forgotten.  With capped (a
  * user not enrolled here, known only to a remote backend) the row is
  * marked as such and those rows are bounded: at the cap a new one takes
- * the place of the one of theirs unlocked and unwritten longest (a
- * lockout that ran out counts as a write at its end), if that is at least
- * TA_THROTTLE_EVICT_AGE seconds; when there is none it returns
+ * the place of the one of theirs that may go first: unlocked and
+ * unwritten (a lockout that ran out counts as a write at its end) for
+ * TA_THROTTLE_EVICT_AGE seconds, doubled per lockout it holds, at most a
+ * day (TA_THROTTLE_EVICT_SQL); when there is none it returns
  * TA_ERR_EXISTS and writes nothing.  Enrolled users are never refused a
  * row, and their rows are never given up.
  */

@@ -161,7 +161,14 @@ static const char *const m5[] = {
     "CREATE TRIGGER throttle_enrolled_token AFTER INSERT ON tokens FOR EACH ROW EXECUTE "
     "FUNCTION public.tokenauth_enrolled()",
     NULL};
-static const char *const *const migrations[TA_STORE_SCHEMA] = {m1, m2, m3, m4, m5};
+/* when a capped row may go (store.h), as the index and the query both say it */
+#define PG_EVICT_AT TA_THROTTLE_EVICT_SQL("GREATEST", "LEAST", "::integer")
+/* a capped row goes an hour after its last write or lockout end, doubled
+ * per lockout it holds (helper-50, helper-51): the index ranks by it */
+static const char *const m6[] = {
+    "DROP INDEX throttle_capped",
+    "CREATE INDEX throttle_evict ON throttle(capped, (" PG_EVICT_AT ")) WHERE capped=1", NULL};
+static const char *const *const migrations[TA_STORE_SCHEMA] = {m1, m2, m3, m4, m5, m6};
 
 /* ---- queries ------------------------------------------------------------------ */
 
@@ -1364,9 +1371,10 @@ static int query_int(struct pg_store *s, const char *sql, const struct param *p,
  * The capped rows' bound (as store_sqlite.c's): at the cap a new row of a
  * user not enrolled here takes the place of the unlocked one of theirs
  * that has been unlocked and unwritten longest (GREATEST(locked_until,
- * updated), as store_sqlite.c's Q_THROTTLE_EVICT says why; one seek in
- * throttle_capped), if that is TA_THROTTLE_EVICT_AGE ago or longer;
- * TA_ERR_EXISTS when there is none (every capped row locked or younger).  Enrolled users' rows are
+ * updated) plus TA_THROTTLE_EVICT_AGE doubled per lockout held,
+ * PG_EVICT_AT, as store_sqlite.c's Q_THROTTLE_EVICT says why; one seek in
+ * throttle_evict), once that time has come; TA_ERR_EXISTS when there is
+ * none (every capped row locked or younger).  Enrolled users' rows are
  * neither counted nor given up: made-up names must not push out a real user's streak.  Under
  * PG_CAP_KEY, taken here after the user's lock and before any row lock:
  * every capped insert counts and evicts alone, so the bound holds across
@@ -1375,7 +1383,7 @@ static int query_int(struct pg_store *s, const char *sql, const struct param *p,
  */
 static int throttle_room(struct pg_store *s, int64_t now)
 {
-	const struct param p[1] = {P_INT(now - TA_THROTTLE_EVICT_AGE)};
+	const struct param p[1] = {P_INT(now)};
 	int64_t v = 0;
 	unsigned evicted = 0;
 	int rows = 0, r;
@@ -1388,8 +1396,8 @@ static int throttle_room(struct pg_store *s, int64_t now)
 		return r;
 	if ((r = run_cmd(s,
 	                 "DELETE FROM throttle WHERE (\"user\",tenant) IN (SELECT \"user\",tenant "
-	                 "FROM throttle WHERE capped=1 AND GREATEST(locked_until,updated)<=$1 "
-	                 "ORDER BY GREATEST(locked_until,updated) LIMIT 1 FOR UPDATE SKIP LOCKED)",
+	                 "FROM throttle WHERE capped=1 AND " PG_EVICT_AT
+	                 "<=$1 ORDER BY " PG_EVICT_AT " LIMIT 1 FOR UPDATE SKIP LOCKED)",
 	                 p, 1, &evicted)) != TA_OK)
 		return r;
 	return evicted > 0 ? TA_OK : TA_ERR_EXISTS;

@@ -26,6 +26,9 @@
 #define APP_ID      0x546b4175   /* "TkAu": marks a tokenauth store */
 #define TA_WAL_TRIM (256 * 1024) /* WAL bytes a close leaves alone */
 
+/* when a capped row may go (store.h), as the index and the query both say it */
+#define SQ_EVICT_AT TA_THROTTLE_EVICT_SQL("max", "min", "")
+
 enum {
 	Q_TOKEN_FIND,
 	Q_TOKEN_FIND_P,
@@ -109,18 +112,19 @@ static const char *const queries[Q_COUNT] = {
      * max(locked_until, updated), when it became a row that may go (a
      * lockout that ran out ranks as a write at its end: a made-up name
      * locked once must not outlast a real user's newer streak, review of
-     * schema 5).  ?1 is now - TA_THROTTLE_EVICT_AGE: a row goes only an
-     * hour after its lockout ended or its last failure, so that washing
-     * out a streak with new names costs time, not only requests (L names
-     * kept locked shrink the rows that may go to 100,000 - L: helper-50
-     * F1).  A locked row is never given up, nor an enrolled user's streak
-     * (made-up names must not push out the count of a real user's
-     * guesses).  One seek in throttle_capped, however many rows are
-     * locked or enrolled (before schema 5: a scan of them). */
+     * schema 5), plus TA_THROTTLE_EVICT_AGE doubled per lockout held (at
+     * most a day; SQ_EVICT_AT, schema 6): a row goes only an hour after
+     * its lockout ended or its last failure, so that washing out a streak
+     * with new names costs time, not only requests (L names kept locked
+     * shrink the rows that may go to 100,000 - L: helper-50 F1), and
+     * longer for each lockout, which the wash-out would otherwise reset
+     * (helper-51).  ?1 is now.  A locked row is never given up, nor an
+     * enrolled user's streak (made-up names must not push out the count
+     * of a real user's guesses).  One seek in throttle_evict, however many
+     * rows are locked or enrolled (before schema 5: a scan of them). */
     [Q_THROTTLE_EVICT] = "DELETE FROM throttle WHERE (user,tenant) IN (SELECT user,tenant FROM "
-                         "throttle INDEXED BY throttle_capped WHERE capped=1 AND "
-                         "max(locked_until,updated)<=?1 ORDER BY max(locked_until,updated) "
-                         "LIMIT 1)",
+                         "throttle INDEXED BY throttle_evict WHERE capped=1 AND " SQ_EVICT_AT
+                         "<=?1 ORDER BY " SQ_EVICT_AT " LIMIT 1)",
     [Q_THROTTLE_CLEAR] = "DELETE FROM throttle WHERE user=?",
     [Q_THROTTLE_CLEAR_T] = "DELETE FROM throttle WHERE user=? AND tenant=?",
     [Q_VERSION] = "PRAGMA user_version",
@@ -209,6 +213,11 @@ static const char *const migrations[TA_STORE_SCHEMA] = {
     "CREATE TRIGGER throttle_capped_upd AFTER UPDATE OF capped ON throttle WHEN "
     " OLD.capped<>NEW.capped BEGIN UPDATE throttle_cap_count SET n=n+NEW.capped-OLD.capped; "
     " END;",
+    /* 5 -> 6: a capped row goes an hour after its last write or lockout
+     * end, doubled per lockout it holds (helper-50, helper-51): the index
+     * ranks by that time */
+    "DROP INDEX throttle_capped;"
+    "CREATE INDEX throttle_evict ON throttle(capped, " SQ_EVICT_AT ") WHERE capped=1;",
 };
 
 static struct sq_store *SQ(ta_store *st)
@@ -1137,7 +1146,7 @@ static int step_ints(struct sq_store *s, int which, int64_t a, int64_t b, int64_
 /*
  * Make room for a new row: forget stale streaks, and when the capped rows
  * (users not enrolled here) are still at the cap give up one of them
- * unlocked and unwritten for TA_THROTTLE_EVICT_AGE (Q_THROTTLE_EVICT).
+ * whose time to go has come (Q_THROTTLE_EVICT).
  * TA_ERR_EXISTS when there is none (every capped row locked or younger):
  * the caller refuses rather than forget a lockout or a fresh streak.
  * An enrolled user's row is neither counted nor given up.
@@ -1166,8 +1175,7 @@ static int throttle_room(struct sq_store *s, const char *user, const char *tenan
 	if ((r = step_ints(s, Q_THROTTLE_COUNT, 0, 0, &rows, NULL)) != TA_OK ||
 	    (rows >= 0 && (uint64_t)rows < s->base.throttle_cap))
 		return r;
-	if ((r = step_ints(s, Q_THROTTLE_EVICT, now - TA_THROTTLE_EVICT_AGE, 0, NULL, &evicted)) !=
-	    TA_OK)
+	if ((r = step_ints(s, Q_THROTTLE_EVICT, now, 0, NULL, &evicted)) != TA_OK)
 		return r;
 	return evicted > 0 ? TA_OK : TA_ERR_EXISTS;
 }

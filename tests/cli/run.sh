@@ -375,12 +375,12 @@ err_has "source: $W/cp/none.db: does not exist" "missing source named"
 expect 0 "copy: a source to take back to schema 4" -- tc store copy "$S" "$W/cp/old.db"
 sqlite3 "$W/cp/old.db" "DROP TRIGGER throttle_enrolled_otp; DROP TRIGGER throttle_enrolled_token;
 	DROP TRIGGER throttle_capped_ins; DROP TRIGGER throttle_capped_del;
-	DROP TRIGGER throttle_capped_upd; DROP TABLE throttle_cap_count; DROP INDEX throttle_capped;
+	DROP TRIGGER throttle_capped_upd; DROP TABLE throttle_cap_count; DROP INDEX throttle_evict;
 	ALTER TABLE throttle DROP COLUMN capped; PRAGMA user_version=4;
 	PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null || bad "making a schema 4 store"
 sha_old=$(sha256sum <"$W/cp/old.db")
 expect 2 "store copy from a schema 4 store" -- tc store copy "$W/cp/old.db" "$W/cp/new.db"
-err_has "source: $W/cp/old.db: store schema 4 is older than this program's (5)" "old schema named"
+err_has "source: $W/cp/old.db: store schema 4 is older than this program's (6)" "old schema named"
 err_has "tokenauth init" "the way out named"
 [ "$(sha256sum <"$W/cp/old.db")" = "$sha_old" ] && ok || bad "the schema 4 source was written"
 [ "$(sqlite3 "$W/cp/old.db" "PRAGMA user_version")" = 4 ] && ok || bad "the schema 4 source was migrated"

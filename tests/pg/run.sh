@@ -128,7 +128,7 @@ if [ "$(cat "$W/guess.other")" = 3 ]; then ok; else bad "the other user: '$(cat 
 row=$(psql -X -qAt -h "$W/pg/srv" -U tokenauth -d tokenauth -c "SELECT failures || ',' || lockouts FROM throttle WHERE \"user\"='racer0'")
 if [ "$row" = "0,1" ]; then ok; else bad "racer0's throttle row after the lockout: '$row' (wanted 0,1)"; fi
 
-# --- schema 4 -> 5: the capped flag filled in from the credentials ---------------------
+# --- schema 4 -> 6: the capped flag filled in, the eviction index ---------------------
 # A store as schema 4 left it (no capped column), with a streak of frank
 # (enrolled: an OTP secret) and of a made-up name: after the migration only
 # the made-up name's row lives under the cap.
@@ -145,8 +145,11 @@ row=$(q "SELECT string_agg(\"user\" || ':' || capped, ' ' ORDER BY \"user\") FRO
 if [ "$row" = "frank:0 ghost:1 racer0:0" ]; then ok; else
 	bad "capped after the migration: '$row' (wanted frank:0 ghost:1 racer0:0)"
 fi
-row=$(q "SELECT version FROM tokenauth_schema")$(q "SELECT count(*) FROM pg_indexes WHERE indexname = 'throttle_capped'")
-if [ "$row" = "51" ]; then ok; else bad "schema version and throttle_capped index: '$row' (wanted 5, 1)"; fi
+row=$(q "SELECT version FROM tokenauth_schema")$(q "SELECT count(*) FROM pg_indexes WHERE indexname = 'throttle_evict'")$(q "SELECT count(*) FROM pg_indexes WHERE indexname = 'throttle_capped'")
+if [ "$row" = "610" ]; then ok; else bad "schema version, throttle_evict and throttle_capped indexes: '$row' (wanted 6, 1, 0)"; fi
+# the eviction's plan uses throttle_evict (one seek, however many rows)
+plan=$(q "SET enable_seqscan = off; EXPLAIN DELETE FROM throttle WHERE (\"user\",tenant) IN (SELECT \"user\",tenant FROM throttle WHERE capped=1 AND GREATEST(locked_until,updated)+LEAST(3600<<LEAST(lockouts,5)::integer,86400)<=1 ORDER BY GREATEST(locked_until,updated)+LEAST(3600<<LEAST(lockouts,5)::integer,86400) LIMIT 1 FOR UPDATE SKIP LOCKED)")
+case "$plan" in *throttle_evict*) ok ;; *) bad "the eviction does not use throttle_evict: $plan" ;; esac
 
 # --- a token issued while a failure of the same user is being counted ------------
 # (helper-50 F2) Another session holds newbie's lock, as charge_begin does,

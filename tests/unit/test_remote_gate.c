@@ -380,6 +380,14 @@ static void test_throttle_table_bounded(void **state)
 		                     now + TA_THROTTLE_IDLE + 800 + i * TA_THROTTLE_EVICT_AGE, 1),
 		                 TA_OK);
 	}
+	/* which went: "new" and the two oldest, each once its hour was up */
+	assert_int_equal(ta_store_throttle_get(st, "new", "", &got), TA_OK);
+	assert_int_equal(got.failures, 0);
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "u%d", i);
+		assert_int_equal(ta_store_throttle_get(st, name, "", &got), TA_OK);
+		assert_int_equal(got.failures, i < 2 ? 0 : 1);
+	}
 	/* an enrolled user is never refused a row, full table or not */
 	ta_store_set_throttle_cap(st, 1);
 	assert_int_equal(ta_store_throttle_put(st, "enrolled", "", &locked, now + TA_THROTTLE_IDLE + 900, 0),

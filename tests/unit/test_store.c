@@ -202,7 +202,7 @@ static sqlite3_stmt *find_stmt(sqlite3 *db, const char *start)
 }
 
 /*
- * A full throttle table gives up a row in one seek of throttle_capped,
+ * A full throttle table gives up a row in one seek of throttle_evict,
  * however many enrolled and locked rows are older than the one that can go
  * (outside review of issue 10: the old query scanned every row older than
  * it, 43 ms a new row at the cap).  Counted in SQLite's own VM steps of
@@ -246,7 +246,7 @@ static void test_throttle_evict_seeks(void **state)
 	assert_int_equal(ta_store_throttle_get(st, "evictable", "", &got), TA_OK);
 	assert_int_equal(got.failures, 0); /* given up */
 	q = find_stmt(last_db, "DELETE FROM throttle WHERE (user,tenant) IN (SELECT user,tenant "
-	                       "FROM throttle INDEXED BY throttle_capped WHERE capped=1");
+	                       "FROM throttle INDEXED BY throttle_evict WHERE capped=1");
 	assert_non_null(q);
 	steps = sqlite3_stmt_status(q, SQLITE_STMTSTATUS_VM_STEP, 0);
 	assert_true(steps > 0);
@@ -268,7 +268,7 @@ static void test_throttle_evict_seeks(void **state)
 	assert_int_equal(sqlite3_prepare_v2(last_db, sql, -1, &plan, NULL), SQLITE_OK);
 	while (sqlite3_step(plan) == SQLITE_ROW)
 		indexed |=
-		    strstr((const char *)sqlite3_column_text(plan, 3), "throttle_capped") != NULL;
+		    strstr((const char *)sqlite3_column_text(plan, 3), "throttle_evict") != NULL;
 	sqlite3_finalize(plan);
 	free(sql);
 	assert_true(indexed);

@@ -409,22 +409,23 @@ static void test_throttle_cap(void **state)
 	/* an existing row may still be updated, and enrolled users always get a row */
 	assert_int_equal(ta_store_throttle_put(f->st, "locked0", "", &locked, now + 11, 1), TA_OK);
 	assert_int_equal(ta_store_throttle_put(f->st, "enrolled", "", &t, now + 12, 0), TA_OK);
-	/* a lock that ran out less than TA_THROTTLE_EVICT_AGE ago keeps its
-	 * row (helper-50 F1): still refused, a second before the age */
+	/* a row whose lock ran out is kept TA_THROTTLE_EVICT_AGE after, doubled
+	 * for the one lockout it holds (helper-50 F1, helper-51): still refused
+	 * a second before that */
 	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, now + 3601, 1), TA_ERR_EXISTS);
 	assert_int_equal(
-	    ta_store_throttle_put(f->st, "new", "", &t, now + 3599 + TA_THROTTLE_EVICT_AGE, 1),
+	    ta_store_throttle_put(f->st, "new", "", &t, now + 3599 + 2 * TA_THROTTLE_EVICT_AGE, 1),
 	    TA_ERR_EXISTS);
-	/* TA_THROTTLE_EVICT_AGE after it ran out, the oldest such row makes room */
+	/* then the one that may go first makes room */
 	assert_int_equal(
-	    ta_store_throttle_put(f->st, "new", "", &t, now + 3600 + TA_THROTTLE_EVICT_AGE, 1),
+	    ta_store_throttle_put(f->st, "new", "", &t, now + 3600 + 2 * TA_THROTTLE_EVICT_AGE, 1),
 	    TA_OK);
 	assert_int_equal(ta_store_throttle_get(f->st, "new", "", &got), TA_OK);
 	assert_int_equal(got.failures, 1);
 	/* 0 restores TA_THROTTLE_MAX */
 	ta_store_set_throttle_cap(f->st, 0);
 	assert_int_equal(ta_store_throttle_put(f->st, "more", "", &locked,
-	                                       now + 3602 + TA_THROTTLE_EVICT_AGE, 1),
+	                                       now + 3602 + 2 * TA_THROTTLE_EVICT_AGE, 1),
 	                 TA_OK);
 }
 
@@ -492,10 +493,11 @@ static void test_throttle_cap_keeps_enrolled(void **state)
 }
 
 /*
- * Which capped row a full table gives up: the one unlocked and unwritten
- * longest, a lockout that ran out ranking as a write at its end; never a
- * locked one.  Many enrolled and locked rows around the ones that can go
- * (outside review of issue 10: each eviction scanned them all).
+ * Which capped row a full table gives up: the one that may go first, a
+ * lockout that ran out ranking as a write at its end and each lockout held
+ * doubling the wait (schema 6, helper-51); never a locked one.  Many
+ * enrolled and locked rows around the ones that can go (outside review of
+ * issue 10: each eviction scanned them all).
  */
 static void test_throttle_cap_order(void **state)
 {
@@ -513,28 +515,30 @@ static void test_throttle_cap_order(void **state)
 		assert_int_equal(ta_store_throttle_put(f->st, name, "", &locked, now - 100 + i, 1),
 		                 TA_OK);
 	}
-	/* ranks: written at now-60, unlocked at now-20: now-20 */
+	/* may go at: written at now-60, unlocked at now-20, one lockout held:
+	 * now-20 + 2 * age */
 	ran_out.locked_until = now - 20;
 	assert_int_equal(ta_store_throttle_put(f->st, "ranout-first", "", &ran_out, now - 60, 1),
 	                 TA_OK);
-	/* an older streak, never locked: now-15 */
+	/* a streak, never locked: now-15 + age */
 	assert_int_equal(ta_store_throttle_put(f->st, "streak-old", "", &t, now - 15, 1), TA_OK);
-	/* locked until now-10: now-10, though written before both */
+	/* locked until now-10: now-10 + 2 * age, though written before both */
 	ran_out.locked_until = now - 10;
 	assert_int_equal(ta_store_throttle_put(f->st, "ranout-late", "", &ran_out, now - 70, 1),
 	                 TA_OK);
 	assert_int_equal(ta_store_throttle_put(f->st, "streak-new", "", &t, now - 5, 1), TA_OK);
 	ta_store_set_throttle_cap(f->st, 44); /* 40 locked, 4 that may go */
-	/* none of the 4 yet TA_THROTTLE_EVICT_AGE past its rank */
+	/* none of the 4 may go yet */
 	assert_int_equal(
-	    ta_store_throttle_put(f->st, "early", "", &t, now - 21 + TA_THROTTLE_EVICT_AGE, 1),
+	    ta_store_throttle_put(f->st, "early", "", &t, now - 16 + TA_THROTTLE_EVICT_AGE, 1),
 	    TA_ERR_EXISTS);
-	static const char *const order[] = {"ranout-first", "streak-old", "ranout-late",
-	                                    "streak-new"};
+	static const char *const order[] = {"streak-old", "streak-new", "ranout-first",
+	                                    "ranout-late"};
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		snprintf(name, sizeof(name), "new%zu", i);
 		assert_int_equal(ta_store_throttle_put(f->st, name, "", &locked,
-		                                       now + TA_THROTTLE_EVICT_AGE + (int64_t)i, 1),
+		                                       now + 2 * TA_THROTTLE_EVICT_AGE + (int64_t)i,
+		                                       1),
 		                 TA_OK);
 		assert_int_equal(ta_store_throttle_get(f->st, order[i], "", &got), TA_OK);
 		assert_int_equal(got.failures + got.lockouts, 0); /* given up */
@@ -544,9 +548,9 @@ static void test_throttle_cap_order(void **state)
 		}
 	}
 	/* every capped row locked now: refused, and no enrolled row went */
-	assert_int_equal(
-	    ta_store_throttle_put(f->st, "refused", "", &t, now + TA_THROTTLE_EVICT_AGE + 10, 1),
-	    TA_ERR_EXISTS);
+	assert_int_equal(ta_store_throttle_put(f->st, "refused", "", &t,
+	                                       now + 2 * TA_THROTTLE_EVICT_AGE + 10, 1),
+	                 TA_ERR_EXISTS);
 	for (int i = 0; i < 40; i++) {
 		snprintf(name, sizeof(name), "enrolled%d", i);
 		assert_int_equal(ta_store_throttle_get(f->st, name, "", &got), TA_OK);
@@ -598,30 +602,35 @@ static void test_throttle_enrolment_uncaps(void **state)
  * out, must not outlast a victim's newer streak.  Ranked by lockout end
  * first, every never-locked streak went before them: max_failures - 1
  * guesses on the victim, one new made-up name to wash the streak out, and
- * again, without end.
+ * again, without end.  (Schema 6: junk whose time to go has come goes
+ * first; the victim's streak waits its own hour whatever the junk's.)
  */
 static void test_throttle_cap_streak_outlasts_old_locks(void **state)
 {
-	const int64_t now = 1800000000;
+	const int64_t now = 1800000000, age = TA_THROTTLE_EVICT_AGE;
+	/* one lockout held: may go 2 * age after it ran out, at now - 100 */
+	struct ta_throttle ran_out = {0, 1, now - 2 * age - 100}, streak = {2, 0, 0}, t = {1, 0, 0},
+	                   got;
 	struct fx *f = *state;
-	struct ta_throttle ran_out = {0, 1, now - 100}, streak = {2, 0, 0}, t = {1, 0, 0}, got;
 	char name[32];
 
 	for (int i = 0; i < 5; i++) {
 		snprintf(name, sizeof(name), "junk%d", i);
-		assert_int_equal(ta_store_throttle_put(f->st, name, "", &ran_out, now - 400 + i, 1),
-		                 TA_OK);
+		assert_int_equal(
+		    ta_store_throttle_put(f->st, name, "", &ran_out, now - 3 * age + i, 1), TA_OK);
 	}
 	assert_int_equal(ta_store_throttle_put(f->st, "victim", "", &streak, now - 50, 1), TA_OK);
 	ta_store_set_throttle_cap(f->st, 6);
 	for (int i = 0; i < 5; i++) {
 		snprintf(name, sizeof(name), "fresh%d", i);
-		assert_int_equal(
-		    ta_store_throttle_put(f->st, name, "", &t, now + TA_THROTTLE_EVICT_AGE + i, 1),
-		    TA_OK);
+		assert_int_equal(ta_store_throttle_put(f->st, name, "", &t, now + i, 1), TA_OK);
 		assert_int_equal(ta_store_throttle_get(f->st, "victim", "", &got), TA_OK);
 		assert_int_equal(got.failures, 2); /* the junk went, one by one */
 	}
+	/* and with the junk gone, the victim's streak is not next: refused */
+	assert_int_equal(ta_store_throttle_put(f->st, "fresh5", "", &t, now + 5, 1), TA_ERR_EXISTS);
+	assert_int_equal(ta_store_throttle_get(f->st, "victim", "", &got), TA_OK);
+	assert_int_equal(got.failures, 2);
 	ta_store_set_throttle_cap(f->st, 0);
 }
 
@@ -630,14 +639,15 @@ static void test_throttle_cap_streak_outlasts_old_locks(void **state)
  * give up, and a few new names then washed out a remote-only victim's
  * streak at once, as often as wanted (max_failures - 1 guesses, a new
  * name, again).  A row goes only TA_THROTTLE_EVICT_AGE after its last
- * failure or its lockout's end: a round of the wash-out costs an hour, and
- * before it a newcomer is refused (fail closed).
+ * failure or its lockout's end, doubled per lockout it holds: a round of
+ * the wash-out costs an hour or more, and before it a newcomer is refused
+ * (fail closed).
  */
 static void test_throttle_cap_fresh_streak_stays(void **state)
 {
 	const int64_t now = 1800000000, age = TA_THROTTLE_EVICT_AGE;
 	struct fx *f = *state;
-	struct ta_throttle held = {0, 1, now + 4 * age}, streak = {2, 0, 0}, t = {1, 0, 0}, got;
+	struct ta_throttle held = {0, 1, now + 50 * age}, streak = {2, 0, 0}, t = {1, 0, 0}, got;
 	char name[32];
 
 	for (int i = 0; i < 20; i++) {
@@ -671,6 +681,26 @@ static void test_throttle_cap_fresh_streak_stays(void **state)
 		snprintf(name, sizeof(name), "held%d", i);
 		assert_int_equal(ta_store_throttle_get(f->st, name, "", &got), TA_OK);
 		assert_int_equal(got.lockouts, 1);
+	}
+	/* helper-51: the attacker locks the victim j times in a round before
+	 * the wash-out (5j + 4 guesses), and the wash-out reset the doubling:
+	 * 12.7 guesses an hour at j = 3.  Each lockout held doubles the wait
+	 * (at most a day, when the row is forgotten anyway) */
+	const int64_t t0 = now + 3 * age, end = t0 + 300;
+	assert_int_equal(ta_store_throttle_clear(f->st, "wash", "", NULL), TA_OK);
+	for (unsigned l = 1; l <= 4; l++) {
+		const int64_t wait = age << l;
+		struct ta_throttle v = {4, l, end};
+		assert_int_equal(ta_store_throttle_put(f->st, "victim", "", &v, t0, 1), TA_OK);
+		assert_int_equal(ta_store_throttle_put(f->st, "wash", "", &t, end + wait - 1, 1),
+		                 TA_ERR_EXISTS);
+		assert_int_equal(ta_store_throttle_get(f->st, "victim", "", &got), TA_OK);
+		assert_int_equal(got.lockouts, l);
+		assert_int_equal(ta_store_throttle_put(f->st, "wash", "", &t, end + wait, 1),
+		                 TA_OK);
+		assert_int_equal(ta_store_throttle_get(f->st, "victim", "", &got), TA_OK);
+		assert_int_equal(got.lockouts, 0);
+		assert_int_equal(ta_store_throttle_clear(f->st, "wash", "", NULL), TA_OK);
 	}
 	ta_store_set_throttle_cap(f->st, 0);
 }
