@@ -3,7 +3,8 @@
 # check-portal): two tokenauthd nodes with portal = yes sharing one
 # PostgreSQL store (a private cluster, tests/pg/cluster.sh).  A session
 # made on node 1 works on node 2 (page, CSRF token, an action), and a
-# logout on node 2 ends it on node 1.  The nodes and the cluster are
+# logout on node 2 ends it on node 1; creations on both nodes side by side
+# stay within portal_max_tokens.  The nodes and the cluster are
 # stopped on every path.
 # Last line: "portal nodes: N passed, M failed"; exit 1 on any failure.
 set -u
@@ -25,12 +26,12 @@ sh "$TOP/tests/pg/cluster.sh" start "$FIX/pg" || die "cannot start a PostgreSQL 
 P1=$(portal_port)
 P2=$(portal_port)
 [ "$P2" = "$P1" ] && P2=$((P1 + 1))
-pgconf() { # pgconf NAME PORT: a node on the shared store
-	portal_conf "$1" "$2"
+pgconf() { # pgconf NAME PORT [LINE...]: a node on the shared store
+	portal_conf "$@"
 	sed -i "s|^store = .*|store = postgresql:\nstore_dsn_file = $FIX/pg/dsn|" "$FIX/$1.conf"
 }
-pgconf n1 "$P1"
-pgconf n2 "$P2"
+pgconf n1 "$P1" "portal_max_tokens = 2"
+pgconf n2 "$P2" "portal_max_tokens = 2"
 check "tokenauth init on PostgreSQL" "$B/tokenauth" -c "$FIX/n1.conf" init
 portal_start n1 "$FIX/n1.conf" || { bad "node 1 did not start: $(tail -3 "$FIX/n1.log")"; cleanup; }
 portal_start n2 "$FIX/n2.conf" || { bad "node 2 did not start: $(tail -3 "$FIX/n2.log")"; cleanup; }
@@ -52,6 +53,26 @@ s=$(hc "https://127.0.0.1:$P1/my/tokens" -H "Cookie: __Host-tokenauth=$c" -d "la
 check "the session is over on node 1 too (401)" [ "$s" = 401 ]
 check "no session id or app password in the nodes' logs" sh -c \
     "! grep -q -e '$c' -e '${tok:-none}' '$FIX/n1.log' '$FIX/n2.log'"
+# The app password limit across nodes: bob's creations, four on each node
+# side by side, are counted under the user's lock on the one PostgreSQL
+# store, so the two nodes together make only portal_max_tokens = 2.
+b=$(login_cookie "$P1" bob Bob-pw-2)
+bt=$(csrf_of "$P1" "$b")
+pids=
+for i in 1 2 3 4 5 6 7 8; do
+	port=$P1
+	[ $((i % 2)) = 0 ] && port=$P2
+	curl -sk -o /dev/null -w '%{http_code}\n' "https://127.0.0.1:$port/my/tokens" \
+	    -H "Cookie: __Host-tokenauth=$b" -d "label=race$i&csrf=$bt" >"$FIX/race.$i" &
+	pids="$pids $!"
+done
+wait $pids # not the daemons
+made=$(cat "$FIX"/race.[1-8] | grep -c '^200$')
+full=$(cat "$FIX"/race.[1-8] | grep -c '^409$')
+check "limit: 8 creates on two nodes, portal_max_tokens = 2 -> 2 made, 6 refused ($made, $full)" \
+    sh -c "[ '$made' = 2 ] && [ '$full' = 6 ]"
+check "limit: 2 app passwords of bob in the store" \
+    [ "$("$B/tokenauth" -c "$FIX/n1.conf" list --user bob | grep -c ' active ')" = 2 ]
 td_stop n1 || true
 td_stop n2 || true
 cleanup
