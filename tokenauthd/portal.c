@@ -481,8 +481,15 @@ static void do_create(struct pctx *p)
 	}
 	/* the limit is checked again under the user's lock with the insert:
 	 * this count words the message, the issue enforces it */
-	if (ta_token_count_active(p->ctx, p->s.row.user, p->s.row.tenant, &active) != TA_OK ||
-	    active >= max_tokens ||
+	if (ta_token_count_active(p->ctx, p->s.row.user, p->s.row.tenant, &active) != TA_OK) {
+		/* a store that cannot count is an outage, not a full list
+		 * (helper-53 F5) */
+		free(json);
+		message_page(p, 503, "Unavailable", "Cannot create an app password now.",
+		             "unavailable");
+		return;
+	}
+	if (active >= max_tokens ||
 	    (r = ta_token_issue_label(p->ctx, p->s.row.user, p->s.row.tenant, ttl, json, label,
 	                              (unsigned)max_tokens, token, id, &expires)) ==
 	        TA_ERR_EXISTS) {
