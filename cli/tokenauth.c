@@ -1033,15 +1033,15 @@ static const char store_help[] =
     "an absolute SQLite path or postgresql:/path/of/a/dsn/file.  SRC is read in\n"
     "one snapshot and none of its rows is written (a SQLite SRC is opened\n"
     "read-write: switched to WAL, checkpointed).  DST is created when missing and\n"
-    "written in one transaction: on any failure its rows are left as they were\n"
-    "(a DST at an older schema is upgraded first).  Both must use the\n"
-    "same master key.  A DST holding any row is refused unless --force, which\n"
-    "replaces the rows SRC also has and keeps the others.  Prints one line:\n"
+    "written in one transaction: on any failure its rows are left as they were.\n"
+    "Both must use the same master key.  A DST holding any row is refused unless\n"
+    "--force, which replaces the rows SRC also has and keeps the others.\n"
+    "Prints one line:\n"
     "  copied N tokens, N OTP secrets, N throttle rows from SRC to DST\n"
-    "SRC must be at this program's schema: an older one is refused, not migrated\n"
-    "(tokenauth init migrates it).\n"
-    "Exit 0 copied, 2 refused (usage, same store, DST not empty, SRC missing or\n"
-    "at an older schema),\n"
+    "SRC and DST must be at this program's schema: an older one is refused, not\n"
+    "migrated (tokenauth init migrates it).\n"
+    "Exit 0 copied, 2 refused (usage, same store, DST not empty, SRC missing, SRC\n"
+    "or DST at an older schema),\n"
     "3 a store unavailable or damaged (the message names the side).\n";
 
 static const struct verbspec copy_spec = {.name = "store copy",

@@ -112,15 +112,14 @@ static int side_fail(struct copy *c, enum side side, int r, const char *what)
 	return r;
 }
 
-/* Open one side: the destination is created (schema and all) when missing,
- * or migrated; the source, never written, must be at this schema. */
+/* Open one side: the destination is created (schema and all) when missing;
+ * either side must be at this schema: migrating a store is a write that
+ * stops the older nodes sharing it, and a refused copy must not make it. */
 static int open_side(struct copy *c, enum side side, ta_store **st)
 {
 	const char *name = side == SIDE_SRC ? c->src_name : c->dst_name;
 	char err[768] = "";
-	int r =
-	    ta_store_open(name, side == SIDE_SRC ? TA_STORE_OPEN_CURRENT : TA_STORE_OPEN_EXISTING,
-	                  st, err, sizeof(err));
+	int r = ta_store_open(name, TA_STORE_OPEN_CURRENT, st, err, sizeof(err));
 
 	if (r == TA_ERR_NOT_FOUND && side == SIDE_DST) {
 		err[0] = '\0';

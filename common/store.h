@@ -59,8 +59,8 @@ struct ta_store_count {
 enum {
 	TA_STORE_OPEN_EXISTING = 0, /* an existing store, an older schema migrated */
 	TA_STORE_OPEN_CREATE = 1,   /* a new one */
-	TA_STORE_OPEN_CURRENT = 2,  /* an existing one at this schema, never written
-	                               (a copy's source) */
+	TA_STORE_OPEN_CURRENT = 2,  /* an existing one at this schema, never migrated
+	                               (either side of a store copy) */
 };
 
 /*

@@ -385,6 +385,14 @@ err_has "tokenauth init" "the way out named"
 [ "$(sha256sum <"$W/cp/old.db")" = "$sha_old" ] && ok || bad "the schema 4 source was written"
 [ "$(sqlite3 "$W/cp/old.db" "PRAGMA user_version")" = 4 ] && ok || bad "the schema 4 source was migrated"
 [ -e "$W/cp/new.db" ] && bad "a destination was created for a schema 4 source" || ok
+# the same store as a destination: refused before anything is written, even
+# with --force (migrating it would stop older nodes, helper-53 F2)
+expect 2 "store copy into a schema 4 store" -- tc store copy --force "$S" "$W/cp/old.db"
+err_has "destination: $W/cp/old.db: store schema 4 is older than this program's (6)" \
+	"old destination schema named"
+[ "$(sha256sum <"$W/cp/old.db")" = "$sha_old" ] && ok || bad "the schema 4 destination was written"
+[ "$(sqlite3 "$W/cp/old.db" "PRAGMA user_version")" = 4 ] && ok ||
+	bad "the schema 4 destination was migrated"
 # migrated on purpose, it copies
 expect 0 "init migrates the schema 4 store" -- tc --store "$W/cp/old.db" init
 expect 0 "store copy from the migrated store" -- tc store copy "$W/cp/old.db" "$W/cp/new.db"
