@@ -92,6 +92,9 @@ static int copy_throttle(void *arg, const char *user, const char *tenant,
 
 	if (!name_fit(user, tenant))
 		return bad_row(c, c->n.throttle, "user or tenant name outside the grammar");
+	if (!ta_throttle_row_ok(&t->t, t->updated))
+		return bad_row(c, c->n.throttle,
+		               "a time outside 1970-01-01..9999-12-31 (locked_until or updated)");
 	/* capped as the destination sees the user (its tokens and OTP rows are
 	 * copied first), not as the source's flag says: a stale flag would let
 	 * made-up names push out an enrolled user's streak */

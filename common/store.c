@@ -555,10 +555,18 @@ int ta_store_throttle_get(ta_store *st, const char *user, const char *tenant, st
 	return st->ops->throttle_get(st, user, tenant, t);
 }
 
+/* A row's counts and times as either engine stores and ranks them
+ * (TA_STORE_TIME_MAX): no overflow in the eviction time (helper-53 F4). */
+int ta_throttle_row_ok(const struct ta_throttle *t, int64_t updated)
+{
+	return t->failures <= INT32_MAX && t->lockouts <= INT32_MAX && t->locked_until >= 0 &&
+	       t->locked_until <= TA_STORE_TIME_MAX && updated >= 0 && updated <= TA_STORE_TIME_MAX;
+}
+
 int ta_store_throttle_put(ta_store *st, const char *user, const char *tenant,
                           const struct ta_throttle *t, int64_t now, int capped)
 {
-	if (st == NULL || t == NULL || !names_ok(user, tenant, 0))
+	if (st == NULL || t == NULL || !names_ok(user, tenant, 0) || !ta_throttle_row_ok(t, now))
 		return TA_ERR_INPUT;
 	ta_store_snapshot_end(st); /* never write from a snapshot */
 	return st->ops->throttle_put(st, user, tenant, t, now, capped);
@@ -642,7 +650,8 @@ int ta_store_otp_copy(ta_store *st, const char *user, const char *tenant,
 int ta_store_throttle_row_put(ta_store *st, const char *user, const char *tenant,
                               const struct ta_throttle_row *t, int replace)
 {
-	if (st == NULL || t == NULL || !names_ok(user, tenant, 0))
+	if (st == NULL || t == NULL || !names_ok(user, tenant, 0) ||
+	    !ta_throttle_row_ok(&t->t, t->updated) || (t->capped & ~1) != 0)
 		return TA_ERR_INPUT;
 	ta_store_snapshot_end(st); /* never write from a snapshot */
 	return st->ops->throttle_row_put(st, user, tenant, t, replace);

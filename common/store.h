@@ -22,20 +22,30 @@
 
 typedef struct ta_store ta_store;
 
-#define TA_STORE_SCHEMA   6      /* schema this program writes */
+#define TA_STORE_SCHEMA   7      /* schema this program writes */
 #define TA_THROTTLE_MAX   100000 /* most throttle rows of users not enrolled here */
 #define TA_THROTTLE_IDLE  86400  /* seconds after its last failure a streak is forgotten */
-/* seconds a capped row must have been unlocked and unwritten before a full
- * table may give it up (helper-50 F1), doubled for each lockout it holds,
- * at most TA_THROTTLE_IDLE (helper-51: the doubling must outlast a round
- * of the wash-out).  Baked into the throttle_evict index of schema 6 as
- * TA_THROTTLE_EVICT_SQL says. */
+/* seconds a capped row must have been unwritten, and its lockout over,
+ * before a full table may give it up (helper-50 F1).  After a lockout the
+ * wait is doubled for each lockout the row holds, at most TA_THROTTLE_IDLE
+ * (helper-51: the doubling must outlast a round of the wash-out), counted
+ * from the lockout's end only; a later failure that locks nothing adds the
+ * plain hour from itself (schema 7, helper-53 F1: counted from the last
+ * write, one failure a day kept a row with five lockouts for good).  Baked
+ * into the throttle_evict index as TA_THROTTLE_EVICT_SQL says. */
 #define TA_THROTTLE_EVICT_AGE 3600
-/* when a capped row may go, in SQL: max(locked_until, updated) +
- * min(TA_THROTTLE_EVICT_AGE << min(lockouts, 5), TA_THROTTLE_IDLE); greatest
- * and least are the engine's names for max and min */
+/* when a capped row may go, in SQL: max(locked_until +
+ * min(TA_THROTTLE_EVICT_AGE << min(lockouts, 5), TA_THROTTLE_IDLE),
+ * updated + TA_THROTTLE_EVICT_AGE); greatest and least are the engine's
+ * names for max and min */
 #define TA_THROTTLE_EVICT_SQL(greatest, least, int_cast)                                           \
-	greatest "(locked_until,updated)+" least "(3600<<" least "(lockouts,5)" int_cast ",86400)"
+	greatest "(locked_until+" least "(3600<<" least "(lockouts,5)" int_cast                    \
+	         ",86400),updated+3600)"
+/* the times a throttle row may hold: 0 to 9999-12-31T23:59:59Z, so that
+ * the eviction time (a time plus at most a day) cannot overflow in either
+ * engine (helper-53 F4) */
+#define TA_STORE_TIME_MAX   INT64_C(253402300799)
+#define TA_STORE_TIME_MAX_S "253402300799" /* the same, for SQL */
 #define TA_STORE_BUSY_MS  10000 /* longest wait for another writer */
 
 struct ta_throttle {
@@ -177,17 +187,21 @@ int ta_store_throttle_get(ta_store *st, const char *user, const char *tenant,
 _Static_assert(TA_THROTTLE_EVICT_AGE == 3600 && TA_THROTTLE_IDLE == 86400,
                "TA_THROTTLE_EVICT_SQL and the throttle_evict index say 3600 and 86400");
 
+/* Whether a row's counts fit 0..INT32_MAX and its times 0..TA_STORE_TIME_MAX. */
+int ta_throttle_row_ok(const struct ta_throttle *t, int64_t updated);
+
 /*
  * Write a user's throttle row at time now.  Streaks idle for
  * TA_THROTTLE_IDLE seconds and not locked are forgotten.  With capped (a
  * user not enrolled here, known only to a remote backend) the row is
  * marked as such and those rows are bounded: at the cap a new one takes
- * the place of the one of theirs that may go first: unlocked and
- * unwritten (a lockout that ran out counts as a write at its end) for
- * TA_THROTTLE_EVICT_AGE seconds, doubled per lockout it holds, at most a
- * day (TA_THROTTLE_EVICT_SQL); when there is none it returns
- * TA_ERR_EXISTS and writes nothing.  Enrolled users are never refused a
- * row, and their rows are never given up.
+ * the place of the one of theirs that may go first: unwritten for
+ * TA_THROTTLE_EVICT_AGE seconds and unlocked for that long doubled per
+ * lockout it holds, at most a day (TA_THROTTLE_EVICT_SQL); when there is
+ * none it returns TA_ERR_EXISTS and writes nothing.  Enrolled users are
+ * never refused a row, and their rows are never given up.  now and
+ * t->locked_until outside 0..TA_STORE_TIME_MAX, or counts past INT32_MAX,
+ * are TA_ERR_INPUT.
  */
 int ta_store_throttle_put(ta_store *st, const char *user, const char *tenant,
                           const struct ta_throttle *t, int64_t now, int capped);

@@ -164,11 +164,26 @@ static const char *const m5[] = {
 /* when a capped row may go (store.h), as the index and the query both say it */
 #define PG_EVICT_AT TA_THROTTLE_EVICT_SQL("GREATEST", "LEAST", "::integer")
 /* a capped row goes an hour after its last write or lockout end, doubled
- * per lockout it holds (helper-50, helper-51): the index ranks by it */
-static const char *const m6[] = {
-    "DROP INDEX throttle_capped",
+ * per lockout it holds (helper-50, helper-51).  Schema 6's index,
+ * throttle_evict, ranked by GREATEST(locked_until, updated) plus the
+ * doubled hour; m7 replaces it in the same transaction, so it is made
+ * there only, after the rows it adds to are in range */
+static const char *const m6[] = {"DROP INDEX throttle_capped", NULL};
+/* the doubled wait counts from the lockout's end only, the plain hour from
+ * the last write (helper-53 F1); times and counts no program wrote (a
+ * tampered row) are brought into the range the rank adds to: before, one
+ * near 2^63 failed the migration with "bigint out of range" (helper-53 F4) */
+static const char *const m7[] = {
+    "UPDATE throttle SET locked_until=LEAST(GREATEST(locked_until,0)," TA_STORE_TIME_MAX_S "),"
+    " updated=LEAST(GREATEST(updated,0)," TA_STORE_TIME_MAX_S "), lockouts=LEAST(GREATEST("
+    "lockouts,0),2147483647), failures=LEAST(GREATEST(failures,0),2147483647) WHERE "
+    "locked_until NOT BETWEEN 0 AND " TA_STORE_TIME_MAX_S
+    " OR updated NOT BETWEEN 0 AND " TA_STORE_TIME_MAX_S
+    " OR lockouts NOT BETWEEN 0 AND 2147483647 OR failures NOT BETWEEN 0 "
+    "AND 2147483647",
+    "DROP INDEX IF EXISTS throttle_evict",
     "CREATE INDEX throttle_evict ON throttle(capped, (" PG_EVICT_AT ")) WHERE capped=1", NULL};
-static const char *const *const migrations[TA_STORE_SCHEMA] = {m1, m2, m3, m4, m5, m6};
+static const char *const *const migrations[TA_STORE_SCHEMA] = {m1, m2, m3, m4, m5, m6, m7};
 
 /* ---- queries ------------------------------------------------------------------ */
 
@@ -1370,9 +1385,9 @@ static int query_int(struct pg_store *s, const char *sql, const struct param *p,
 /*
  * The capped rows' bound (as store_sqlite.c's): at the cap a new row of a
  * user not enrolled here takes the place of the unlocked one of theirs
- * that has been unlocked and unwritten longest (GREATEST(locked_until,
- * updated) plus TA_THROTTLE_EVICT_AGE doubled per lockout held,
- * PG_EVICT_AT, as store_sqlite.c's Q_THROTTLE_EVICT says why; one seek in
+ * whose time to go came first (an hour after its last write, and the hour
+ * doubled per lockout held after its lockout's end: PG_EVICT_AT, as
+ * store_sqlite.c's Q_THROTTLE_EVICT says why; one seek in
  * throttle_evict), once that time has come; TA_ERR_EXISTS when there is
  * none (every capped row locked or younger).  Enrolled users' rows are
  * neither counted nor given up: made-up names must not push out a real user's streak.  Under

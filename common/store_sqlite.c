@@ -108,17 +108,17 @@ static const char *const queries[Q_COUNT] = {
      * kept by triggers (schema 5) */
     [Q_THROTTLE_COUNT] = "SELECT n FROM throttle_cap_count",
     /* a full table gives up an unlocked row of a user not enrolled here,
-     * the one that has been unlocked and unwritten longest: ranked by
-     * max(locked_until, updated), when it became a row that may go (a
-     * lockout that ran out ranks as a write at its end: a made-up name
+     * the one whose time to go came first (SQ_EVICT_AT): an hour
+     * (TA_THROTTLE_EVICT_AGE) after its last failure, so that washing out
+     * a streak with new names costs time, not only requests (L names kept
+     * locked shrink the rows that may go to 100,000 - L: helper-50 F1),
+     * and the hour doubled per lockout held (at most a day) after its
+     * lockout's end, which the wash-out would otherwise reset (helper-51;
+     * a lockout that ran out ranks as a write at its end: a made-up name
      * locked once must not outlast a real user's newer streak, review of
-     * schema 5), plus TA_THROTTLE_EVICT_AGE doubled per lockout held (at
-     * most a day; SQ_EVICT_AT, schema 6): a row goes only an hour after
-     * its lockout ended or its last failure, so that washing out a streak
-     * with new names costs time, not only requests (L names kept locked
-     * shrink the rows that may go to 100,000 - L: helper-50 F1), and
-     * longer for each lockout, which the wash-out would otherwise reset
-     * (helper-51).  ?1 is now.  A locked row is never given up, nor an
+     * schema 5).  The doubling counts from the lockout's end only (schema
+     * 7): counted from the last write, one failure a day kept a row with
+     * five lockouts for good (helper-53 F1).  ?1 is now.  A locked row is never given up, nor an
      * enrolled user's streak (made-up names must not push out the count
      * of a real user's guesses).  One seek in throttle_evict, however many
      * rows are locked or enrolled (before schema 5: a scan of them). */
@@ -214,9 +214,21 @@ static const char *const migrations[TA_STORE_SCHEMA] = {
     " OLD.capped<>NEW.capped BEGIN UPDATE throttle_cap_count SET n=n+NEW.capped-OLD.capped; "
     " END;",
     /* 5 -> 6: a capped row goes an hour after its last write or lockout
-     * end, doubled per lockout it holds (helper-50, helper-51): the index
-     * ranks by that time */
-    "DROP INDEX throttle_capped;"
+     * end, doubled per lockout it holds (helper-50, helper-51).  Schema
+     * 6's index, throttle_evict, ranked by max(locked_until, updated) plus
+     * the doubled hour; 6 -> 7 replaces it in the same transaction, so it
+     * is made there only, after the rows it adds to are in range */
+    "DROP INDEX throttle_capped;",
+    /* 6 -> 7: the doubled wait counts from the lockout's end only, the
+     * plain hour from the last write (helper-53 F1); times and counts that
+     * no program wrote (a tampered file, an old copy) are brought into the
+     * range the new rank adds to without overflow (helper-53 F4) */
+    "UPDATE throttle SET locked_until=min(max(locked_until,0)," TA_STORE_TIME_MAX_S "),"
+    " updated=min(max(updated,0)," TA_STORE_TIME_MAX_S "), lockouts=min(max(lockouts,0),"
+    "2147483647), failures=min(max(failures,0),2147483647) WHERE locked_until NOT BETWEEN 0 "
+    "AND " TA_STORE_TIME_MAX_S " OR updated NOT BETWEEN 0 AND " TA_STORE_TIME_MAX_S
+    " OR lockouts NOT BETWEEN 0 AND 2147483647 OR failures NOT BETWEEN 0 AND 2147483647;"
+    "DROP INDEX IF EXISTS throttle_evict;"
     "CREATE INDEX throttle_evict ON throttle(capped, " SQ_EVICT_AT ") WHERE capped=1;",
 };
 

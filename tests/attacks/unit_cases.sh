@@ -9,7 +9,10 @@
 #    68 ms under PostgreSQL's cap lock), and a row goes only an hour
 #    after its last failure or its lockout's end (helper-50: names kept
 #    locked left few rows that could go, and new names washed out a
-#    remote-only user's streak at once);
+#    remote-only user's streak at once), doubled per lockout held after
+#    the lockout's end only (helper-53 F1: counted from the last write,
+#    one failure a day per name kept a full table full for good), and
+#    rows hold times and counts both engines can rank (helper-53 F4);
 #  - a libcurl option refused (older libcurl, no pinning, no memory): no
 #    transfer with libcurl's default in its place.
 set -u
@@ -31,10 +34,11 @@ run() { # BINARY TEST...
 		fi
 	done
 }
-run "$1" test_store test_throttle_evict_seeks test_migration_v1_to_current
+run "$1" test_store test_throttle_evict_seeks test_migration_v1_to_current test_migration_v6_to_7
 run "$1" test_store_conformance test_throttle_cap test_throttle_cap_keeps_enrolled \
 	test_throttle_cap_order test_throttle_cap_streak_outlasts_old_locks \
-	test_throttle_enrolment_uncaps test_throttle_cap_fresh_streak_stays
-run "$1" test_remote_gate test_refused_option_no_transfer
+	test_throttle_enrolment_uncaps test_throttle_cap_fresh_streak_stays \
+	test_throttle_cap_doubling_from_lock_end test_throttle_bounds
+run "$1" test_remote_gate test_refused_option_no_transfer test_full_table_upkeep
 echo "unit-cases: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

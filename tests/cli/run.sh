@@ -380,7 +380,7 @@ sqlite3 "$W/cp/old.db" "DROP TRIGGER throttle_enrolled_otp; DROP TRIGGER throttl
 	PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null || bad "making a schema 4 store"
 sha_old=$(sha256sum <"$W/cp/old.db")
 expect 2 "store copy from a schema 4 store" -- tc store copy "$W/cp/old.db" "$W/cp/new.db"
-err_has "source: $W/cp/old.db: store schema 4 is older than this program's (6)" "old schema named"
+err_has "source: $W/cp/old.db: store schema 4 is older than this program's (7)" "old schema named"
 err_has "tokenauth init" "the way out named"
 [ "$(sha256sum <"$W/cp/old.db")" = "$sha_old" ] && ok || bad "the schema 4 source was written"
 [ "$(sqlite3 "$W/cp/old.db" "PRAGMA user_version")" = 4 ] && ok || bad "the schema 4 source was migrated"
@@ -388,7 +388,7 @@ err_has "tokenauth init" "the way out named"
 # the same store as a destination: refused before anything is written, even
 # with --force (migrating it would stop older nodes, helper-53 F2)
 expect 2 "store copy into a schema 4 store" -- tc store copy --force "$S" "$W/cp/old.db"
-err_has "destination: $W/cp/old.db: store schema 4 is older than this program's (6)" \
+err_has "destination: $W/cp/old.db: store schema 4 is older than this program's (7)" \
 	"old destination schema named"
 [ "$(sha256sum <"$W/cp/old.db")" = "$sha_old" ] && ok || bad "the schema 4 destination was written"
 [ "$(sqlite3 "$W/cp/old.db" "PRAGMA user_version")" = 4 ] && ok ||
@@ -398,21 +398,32 @@ expect 0 "init migrates the schema 4 store" -- tc --store "$W/cp/old.db" init
 expect 0 "store copy from the migrated store" -- tc store copy "$W/cp/old.db" "$W/cp/new.db"
 out_has "^copied $(sqlite3 "$S" "SELECT count(*) FROM tokens") tokens, 2 OTP secrets, $NTHR throttle rows" \
 	"the migrated store's counts"
+# spoiled WHAT SQL MESSAGE: a copy of $S spoiled by SQL behind our back is
+# refused whole (exit 3, MESSAGE named, nothing left in the destination)
+spoiled() {
+	rm -f "$W/cp/evil.db"* "$W/cp/e2.db" "$W/cp/e2.db-wal" "$W/cp/e2.db-shm"
+	expect 0 "copy: a source to spoil ($1)" -- tc store copy "$S" "$W/cp/evil.db"
+	sqlite3 "$W/cp/evil.db" "$2" || bad "sqlite3 update ($1)"
+	expect 3 "store copy of $1" -- tc store copy "$W/cp/evil.db" "$W/cp/e2.db"
+	err_has "$3" "$1 named"
+	[ "$(sqlite3 "$W/cp/e2.db" "SELECT count(*) FROM tokens")" = 0 ] && ok ||
+		bad "partial copy left behind ($1)"
+}
 # a hostile source row (names are checked on insert; this one was written behind our back)
-expect 0 "copy: a source to spoil" -- tc store copy "$S" "$W/cp/evil.db"
-sqlite3 "$W/cp/evil.db" "UPDATE throttle SET user='kim'||char(10)||'root' WHERE user='kim'" || bad "sqlite3 update"
-expect 3 "store copy of a hostile row" -- tc store copy "$W/cp/evil.db" "$W/cp/e2.db"
-err_has "outside the grammar" "hostile row named"
-[ "$(sqlite3 "$W/cp/e2.db" "SELECT count(*) FROM tokens")" = 0 ] && ok || bad "partial copy left behind"
+spoiled "a hostile row" "UPDATE throttle SET user='kim'||char(10)||'root' WHERE user='kim'" \
+	"outside the grammar"
+# a throttle time no program wrote (helper-53 F4: near 2^63 the eviction
+# rank overflowed in PostgreSQL), and a negative one
+for v in 9223372036854775000 -5; do
+	spoiled "a throttle time $v" "UPDATE throttle SET locked_until=$v WHERE user='kim'" \
+		"a time outside 1970-01-01..9999-12-31"
+done
 # hostile parameters: a name /verify emits itself, a case twin, raw control
 # bytes (printed by 'tokenauth list'), not an object; on 7957fc2 all were copied
 for p in '{"userAccount":"root"}' '{"a":"1","A":"2"}' "{\"m\":\"$(printf '\033[2J')\"}" '[1]' '{"a":1}'; do
-	rm -f "$W/cp/e3.db" "$W/cp/e3.db-wal" "$W/cp/e3.db-shm" "$W/cp/evil2.db"*
-	expect 0 "copy: a source to spoil ($p)" -- tc store copy "$S" "$W/cp/evil2.db"
-	sqlite3 "$W/cp/evil2.db" "UPDATE tokens SET params='$p' WHERE id=(SELECT min(id) FROM tokens)" ||
-		bad "sqlite3 update"
-	expect 3 "store copy of hostile parameters $p" -- tc store copy "$W/cp/evil2.db" "$W/cp/e3.db"
-	err_has "parameters that tokenauth would not store" "hostile parameters named"
+	spoiled "hostile parameters $p" \
+		"UPDATE tokens SET params='$p' WHERE id=(SELECT min(id) FROM tokens)" \
+		"parameters that tokenauth would not store"
 done
 # usage
 expect 0 "store copy --help" -- tc store copy --help

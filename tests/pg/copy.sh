@@ -81,10 +81,10 @@ err_has "are the same store" "same DSN file refused"
 pq() { psql -X -qAt -v ON_ERROR_STOP=1 -h "$W/pg/srv" -U tokenauth -d tokenauth -c "$1"; }
 pq "UPDATE tokenauth_schema SET version = 4" >/dev/null || bad "marking the store schema 4"
 expect 2 "copy from a schema 4 PostgreSQL store" -- ta store copy "$P" "$W/etc/old4.db"
-err_has "store schema 4 is older than this program's (6)" "old schema named"
+err_has "store schema 4 is older than this program's (7)" "old schema named"
 [ "$(pq "SELECT version FROM tokenauth_schema")" = 4 ] && ok || bad "the schema 4 source was migrated"
 [ -e "$W/etc/old4.db" ] && bad "a destination was made for a schema 4 source" || ok
-pq "UPDATE tokenauth_schema SET version = 6" >/dev/null || bad "marking the store schema 6 again"
+pq "UPDATE tokenauth_schema SET version = 7" >/dev/null || bad "marking the store schema 7 again"
 
 # --- the server stopped between two copies: exit 3, the SQLite side untouched --------
 expect 0 "a copy to compare" -- ta store copy "$D" "$W/etc/cmp.db"

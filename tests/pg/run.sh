@@ -128,15 +128,19 @@ if [ "$(cat "$W/guess.other")" = 3 ]; then ok; else bad "the other user: '$(cat 
 row=$(psql -X -qAt -h "$W/pg/srv" -U tokenauth -d tokenauth -c "SELECT failures || ',' || lockouts FROM throttle WHERE \"user\"='racer0'")
 if [ "$row" = "0,1" ]; then ok; else bad "racer0's throttle row after the lockout: '$row' (wanted 0,1)"; fi
 
-# --- schema 4 -> 6: the capped flag filled in, the eviction index ---------------------
+# --- schema 4 -> 7: the capped flag filled in, the eviction index ---------------------
 # A store as schema 4 left it (no capped column), with a streak of frank
 # (enrolled: an OTP secret) and of a made-up name: after the migration only
-# the made-up name's row lives under the cap.
+# the made-up name's row lives under the cap.  A row no program wrote (a
+# time near 2^63, negative counts) is brought into range: before schema 7
+# the eviction index could not rank it and the migration failed with
+# "bigint out of range" (helper-53 F4).
 q() { psql -X -qAt -v ON_ERROR_STOP=1 -h "$W/pg/srv" -U tokenauth -d tokenauth -c "$1"; }
 q "ALTER TABLE throttle DROP COLUMN capped; DROP TRIGGER throttle_enrolled_otp ON otp;
    DROP TRIGGER throttle_enrolled_token ON tokens; UPDATE tokenauth_schema SET version = 4;
    INSERT INTO throttle(\"user\",tenant,failures,lockouts,locked_until,updated)
-   VALUES ('frank','',2,0,0,1), ('ghost','',3,0,0,1)
+   VALUES ('frank','',2,0,0,1), ('ghost','',3,0,0,1),
+          ('tampered','',-1,-3,9223372036854775000,-5)
    ON CONFLICT (\"user\",tenant) DO UPDATE SET failures = EXCLUDED.failures" >/dev/null ||
 	bad "making a schema 4 store"
 expect 0 "init migrates a schema 4 store" -- ta init
@@ -145,10 +149,28 @@ row=$(q "SELECT string_agg(\"user\" || ':' || capped, ' ' ORDER BY \"user\") FRO
 if [ "$row" = "frank:0 ghost:1 racer0:0" ]; then ok; else
 	bad "capped after the migration: '$row' (wanted frank:0 ghost:1 racer0:0)"
 fi
+row=$(q "SELECT failures || ':' || lockouts || ':' || locked_until || ':' || updated FROM throttle
+         WHERE \"user\" = 'tampered'")
+if [ "$row" = "0:0:253402300799:0" ]; then ok; else
+	bad "the tampered row after the migration: '$row' (wanted 0:0:253402300799:0)"
+fi
+q "DELETE FROM throttle WHERE \"user\" = 'tampered'" >/dev/null || bad "removing the tampered row"
 row=$(q "SELECT version FROM tokenauth_schema")$(q "SELECT count(*) FROM pg_indexes WHERE indexname = 'throttle_evict'")$(q "SELECT count(*) FROM pg_indexes WHERE indexname = 'throttle_capped'")
-if [ "$row" = "610" ]; then ok; else bad "schema version, throttle_evict and throttle_capped indexes: '$row' (wanted 6, 1, 0)"; fi
+if [ "$row" = "710" ]; then ok; else bad "schema version, throttle_evict and throttle_capped indexes: '$row' (wanted 7, 1, 0)"; fi
+# schema 6 -> 7: the index ranks the doubled wait from the lockout's end
+# (helper-53 F1); a negative lockout count (shifted by a negative amount,
+# read differently by the engines) becomes 0
+q "DROP INDEX throttle_evict; CREATE INDEX throttle_evict ON throttle(capped,
+   (GREATEST(locked_until,updated)+LEAST(3600<<LEAST(lockouts,5)::integer,86400))) WHERE capped=1;
+   INSERT INTO throttle(\"user\",tenant,failures,lockouts,locked_until,updated,capped)
+   VALUES ('negative','',1,-2,0,1,1); UPDATE tokenauth_schema SET version = 6" >/dev/null ||
+	bad "making a schema 6 store"
+expect 0 "init migrates a schema 6 store" -- ta init
+row=$(q "SELECT version FROM tokenauth_schema"):$(q "SELECT lockouts FROM throttle WHERE \"user\" = 'negative'"):$(q "SELECT indexdef LIKE '%(updated + 3600)%' FROM pg_indexes WHERE indexname = 'throttle_evict'")
+if [ "$row" = "7:0:t" ]; then ok; else bad "schema 6 -> 7: version, lockouts, new index: '$row' (wanted 7:0:t)"; fi
+q "DELETE FROM throttle WHERE \"user\" = 'negative'" >/dev/null || bad "removing the negative row"
 # the eviction's plan uses throttle_evict (one seek, however many rows)
-plan=$(q "SET enable_seqscan = off; EXPLAIN DELETE FROM throttle WHERE (\"user\",tenant) IN (SELECT \"user\",tenant FROM throttle WHERE capped=1 AND GREATEST(locked_until,updated)+LEAST(3600<<LEAST(lockouts,5)::integer,86400)<=1 ORDER BY GREATEST(locked_until,updated)+LEAST(3600<<LEAST(lockouts,5)::integer,86400) LIMIT 1 FOR UPDATE SKIP LOCKED)")
+plan=$(q "SET enable_seqscan = off; EXPLAIN DELETE FROM throttle WHERE (\"user\",tenant) IN (SELECT \"user\",tenant FROM throttle WHERE capped=1 AND GREATEST(locked_until+LEAST(3600<<LEAST(lockouts,5)::integer,86400),updated+3600)<=1 ORDER BY GREATEST(locked_until+LEAST(3600<<LEAST(lockouts,5)::integer,86400),updated+3600) LIMIT 1 FOR UPDATE SKIP LOCKED)")
 case "$plan" in *throttle_evict*) ok ;; *) bad "the eviction does not use throttle_evict: $plan" ;; esac
 
 # --- a token issued while a failure of the same user is being counted ------------

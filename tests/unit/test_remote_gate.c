@@ -425,6 +425,62 @@ static void test_full_table_fails_closed(void **state)
 	fake_stop(&f);
 }
 
+/*
+ * helper-53 F1, as an attacker runs it (defaults: 5 failures lock, for 300 s
+ * doubled per lockout): 20 made-up names fill a table capped at 20, each
+ * locked five times (25 failures), then kept with one failure every 23 h
+ * for 14 days; a remote-only user with no row tries a code every 10
+ * minutes, and a success deletes the row again.  On schema 6 (the doubled
+ * wait counted from the last write) every one of the 2,016 tries was
+ * refused unchecked; counted from the lockout's end, about one in nine is:
+ * those in the day after a lockout and in the hour after a failure.
+ */
+static void test_full_table_upkeep(void **state)
+{
+	struct env *e = env_init();
+	ta_store *st = NULL;
+	const int64_t t0 = 1800000000, step = 600, upkeep = 23 * 3600;
+	int64_t now = t0, last[20];
+	unsigned refused = 0, tries = 0;
+	char name[32];
+	(void)state;
+	assert_int_equal(ta_ctx_store(e->ctx, &st), TA_OK);
+	ta_store_set_throttle_cap(st, 20);
+	for (unsigned l = 0; l < 5; l++) { /* five lockouts each */
+		ta_ctx_set_time(e->ctx, now);
+		for (int i = 0; i < 20; i++) {
+			snprintf(name, sizeof(name), "held%d", i);
+			for (int k = 0; k < 5; k++)
+				assert_int_equal(ta_throttle_fail(e->ctx, name, ""), TA_OK);
+			last[i] = now;
+		}
+		now += (int64_t)ta_lockout_secs(300, l) + 1;
+	}
+	for (int64_t end = now + 14 * 86400; now < end; now += step) {
+		ta_ctx_set_time(e->ctx, now);
+		for (int i = 0; i < 20; i++) {
+			if (now - last[i] < upkeep)
+				continue;
+			snprintf(name, sizeof(name), "held%d", i);
+			(void)ta_throttle_fail(e->ctx, name, ""); /* refused once it lost its row */
+			last[i] = now;
+		}
+		tries++;
+		if (ta_throttle_fail(e->ctx, "newcomer", "") == TA_ERR_EXISTS)
+			refused++;
+		else
+			assert_int_equal(ta_store_throttle_clear(st, "newcomer", "", NULL), TA_OK);
+	}
+	print_message("newcomer refused %u of %u tries\n", refused, tries);
+	assert_int_equal(tries, 2016);
+	/* the day after the lockouts (144 tries: the doubling holds), then the
+	 * hour after each round of upkeep (6 tries a round, 13 rounds) and
+	 * the day after the lockout that every fifth round starts: 222 here */
+	assert_true(refused >= 144);
+	assert_true(refused <= 2016 / 8);
+	env_free(e);
+}
+
 /* A crafted name cannot forge a field of the outcome line. */
 static void test_log_fields_quoted(void **state)
 {
@@ -476,6 +532,7 @@ int main(void)
 	    cmocka_unit_test(test_stacked_password_kept_home),
 	    cmocka_unit_test(test_throttle_table_bounded),
 	    cmocka_unit_test(test_full_table_fails_closed),
+	    cmocka_unit_test(test_full_table_upkeep),
 	    cmocka_unit_test(test_log_fields_quoted),
 	    cmocka_unit_test(test_one_name_per_principal),
 	};

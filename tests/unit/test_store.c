@@ -182,6 +182,89 @@ static void test_migration_v1_to_current(void **state)
 	env_free(e);
 }
 
+static void sql_ok(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg != NULL ? msg : "?");
+	sqlite3_free(msg);
+}
+
+static void sql_text(sqlite3 *db, const char *sql, const char *want)
+{
+	sqlite3_stmt *s = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), want);
+	sqlite3_finalize(s);
+}
+
+/*
+ * Schema 6 -> 7: the eviction rank counts the doubled wait from the
+ * lockout's end (helper-53 F1), and rows no program wrote (times near
+ * 2^63, negative counts: helper-53 F4) are brought into range first, so
+ * the new index can rank them in either engine.  A row in range is kept
+ * as it was.
+ */
+static void test_migration_v6_to_7(void **state)
+{
+	struct env *e = env_new();
+	ta_store *st = NULL;
+	sqlite3 *db = NULL;
+	struct ta_throttle t = {1, 0, 0}, got;
+	char err[512], path[160];
+	(void)state;
+	snprintf(path, sizeof(path), "%s/v6.db", e->dir);
+	assert_int_equal(ta_store_open(path, TA_STORE_OPEN_CREATE, &st, err, sizeof(err)), TA_OK);
+	ta_store_close(st);
+	/* back to schema 6, as its program left it */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sql_ok(db, "DROP INDEX throttle_evict;"
+	           "CREATE INDEX throttle_evict ON throttle(capped, max(locked_until,updated)+"
+	           "min(3600<<min(lockouts,5),86400)) WHERE capped=1;"
+	           "INSERT INTO throttle VALUES('tampered','',-1,9223372036854775000,-3,-5,1);"
+	           "INSERT INTO throttle VALUES('big','',3000000000,5,3000000000,1800000000,1);"
+	           "INSERT INTO throttle VALUES('fine','',2,1800000300,1,1800000000,1);"
+	           "PRAGMA user_version=6;");
+	sqlite3_close(db);
+
+	assert_int_equal(ta_store_open(path, 0, &st, err, sizeof(err)), TA_OK);
+	assert_int_equal(ta_store_schema(st), TA_STORE_SCHEMA);
+	/* the tampered row stays locked (to 9999), and ranks without overflow:
+	 * with it the one capped row, a newcomer is refused, not an error */
+	assert_int_equal(ta_store_throttle_get(st, "tampered", "", &got), TA_OK);
+	assert_int_equal(got.locked_until, TA_STORE_TIME_MAX);
+	assert_int_equal(got.failures, 0);
+	assert_int_equal(got.lockouts, 0);
+	assert_int_equal(ta_store_throttle_get(st, "fine", "", &got), TA_OK);
+	assert_int_equal(got.failures, 2);
+	assert_int_equal(got.lockouts, 1);
+	assert_int_equal(got.locked_until, 1800000300);
+	assert_int_equal(ta_store_throttle_get(st, "big", "", &got), TA_OK);
+	assert_int_equal(got.failures, INT32_MAX);
+	assert_int_equal(got.lockouts, INT32_MAX);
+	assert_int_equal(ta_store_throttle_clear(st, "fine", "", NULL), TA_OK);
+	assert_int_equal(ta_store_throttle_clear(st, "big", "", NULL), TA_OK);
+	ta_store_set_throttle_cap(st, 1);
+	assert_int_equal(ta_store_throttle_put(st, "new", "", &t, 1800000000, 1), TA_ERR_EXISTS);
+	ta_store_close(st);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sql_text(db,
+	         "SELECT user||':'||failures||':'||lockouts||':'||locked_until||':'||updated "
+	         "FROM throttle WHERE user='tampered'",
+	         "tampered:0:0:" TA_STORE_TIME_MAX_S ":0");
+	sql_text(db, "SELECT sql FROM sqlite_master WHERE name='throttle_evict'",
+	         "CREATE INDEX throttle_evict ON throttle(capped, max(locked_until+min(3600<<"
+	         "min(lockouts,5),86400),updated+3600)) WHERE capped=1");
+	sql_text(db, "SELECT count(*)||':'||(SELECT n FROM throttle_cap_count) FROM throttle",
+	         "1:1");
+	sqlite3_close(db);
+	env_free(e);
+}
+
 /* The connection the store opened last, caught by an auto-extension. */
 static sqlite3 *last_db;
 
@@ -710,6 +793,7 @@ int main(void)
 	    cmocka_unit_test(test_refuses_unsafe_files),
 	    cmocka_unit_test(test_damaged_and_foreign),
 	    cmocka_unit_test(test_migration_v1_to_current),
+	    cmocka_unit_test(test_migration_v6_to_7),
 	    cmocka_unit_test(test_throttle_evict_seeks),
 	    cmocka_unit_test(test_otp_advance_only_forward),
 	    cmocka_unit_test(test_otp_counter_bounds),

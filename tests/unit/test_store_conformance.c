@@ -705,6 +705,111 @@ static void test_throttle_cap_fresh_streak_stays(void **state)
 	ta_store_set_throttle_cap(f->st, 0);
 }
 
+/*
+ * helper-53 F1: schema 6 counted the doubled wait from a row's last write,
+ * locked or not, so after 25 failures (five lockouts) one failure a day
+ * kept a made-up name's row for good, and 100,000 of them a full table
+ * full: every remote-only user with no row refused every code.  Schema 7
+ * counts the doubling from the lockout's end only; a failure that locks
+ * nothing adds the plain hour from itself.
+ */
+static void test_throttle_cap_doubling_from_lock_end(void **state)
+{
+	const int64_t now = 1800000000, age = TA_THROTTLE_EVICT_AGE, day = TA_THROTTLE_IDLE;
+	struct fx *f = *state;
+	/* five lockouts, the last over two days ago; a failure a moment ago */
+	struct ta_throttle kept = {1, 5, now - 2 * day}, streak = {1, 0, 0}, t = {1, 0, 0}, got;
+
+	assert_int_equal(ta_store_throttle_put(f->st, "kept", "", &kept, now, 1), TA_OK);
+	ta_store_set_throttle_cap(f->st, 1);
+	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, now + age - 1, 1),
+	                 TA_ERR_EXISTS);
+	/* an hour after that failure it may go (schema 6: a day after it) */
+	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, now + age, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_get(f->st, "kept", "", &got), TA_OK);
+	assert_int_equal(got.lockouts, 0);
+	assert_int_equal(ta_store_throttle_clear(f->st, "new", "", NULL), TA_OK);
+
+	/* the doubling still holds from the lockout's end: three lockouts, the
+	 * last ending at now + 300, a failure after it; the row waits 8 hours
+	 * from the end, not an hour from the failure */
+	const int64_t end = now + 300;
+	struct ta_throttle v = {1, 3, end};
+	assert_int_equal(ta_store_throttle_put(f->st, "victim", "", &v, end + 10, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, end + 10 + age, 1),
+	                 TA_ERR_EXISTS);
+	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, end + 8 * age - 1, 1),
+	                 TA_ERR_EXISTS);
+	assert_int_equal(ta_store_throttle_get(f->st, "victim", "", &got), TA_OK);
+	assert_int_equal(got.lockouts, 3);
+	/* and a failure late in the wait still adds its own hour */
+	assert_int_equal(ta_store_throttle_put(f->st, "victim", "", &v, end + 8 * age - 5, 1),
+	                 TA_OK);
+	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, end + 9 * age - 6, 1),
+	                 TA_ERR_EXISTS);
+	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, end + 9 * age - 5, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_get(f->st, "victim", "", &got), TA_OK);
+	assert_int_equal(got.lockouts, 0);
+	/* a streak never locked: the hour from its last failure, as before */
+	assert_int_equal(ta_store_throttle_put(f->st, "streak", "", &streak, now + 4 * day, 1),
+	                 TA_OK); /* took new's place (new's hour was up) */
+	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, now + 4 * day + age - 1, 1),
+	                 TA_ERR_EXISTS);
+	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, now + 4 * day + age, 1),
+	                 TA_OK);
+	ta_store_set_throttle_cap(f->st, 0);
+}
+
+/*
+ * helper-53 F4: a time near 2^63 made PostgreSQL's eviction rank overflow
+ * ("bigint out of range"), and a negative lockout count shifted by a
+ * negative amount, which the engines read differently.  Rows hold counts
+ * of 0..INT32_MAX and times of 0..TA_STORE_TIME_MAX, and the rank of the
+ * largest is computed in both engines.
+ */
+static void test_throttle_bounds(void **state)
+{
+	const int64_t now = 1800000000;
+	struct fx *f = *state;
+	struct ta_throttle far = {0, 1, TA_STORE_TIME_MAX}, t = {1, 0, 0}, got;
+	struct ta_throttle_row row = {{0, 0, 0}, now, 1};
+
+	/* out of range: refused, nothing written */
+	const struct ta_throttle bad[] = {{0, 1, TA_STORE_TIME_MAX + 1},
+	                                  {0, 1, -1},
+	                                  {0, 1, INT64_MAX},
+	                                  {0, (unsigned)INT32_MAX + 1, 0},
+	                                  {(unsigned)INT32_MAX + 1, 0, 0}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(ta_store_throttle_put(f->st, "odd", "", &bad[i], now, 1),
+		                 TA_ERR_INPUT);
+		row.t = bad[i];
+		assert_int_equal(ta_store_throttle_row_put(f->st, "odd", "", &row, 1),
+		                 TA_ERR_INPUT);
+	}
+	assert_int_equal(ta_store_throttle_put(f->st, "odd", "", &t, -1, 1), TA_ERR_INPUT);
+	assert_int_equal(ta_store_throttle_put(f->st, "odd", "", &t, TA_STORE_TIME_MAX + 1, 1),
+	                 TA_ERR_INPUT);
+	row.t = t;
+	row.updated = -1;
+	assert_int_equal(ta_store_throttle_row_put(f->st, "odd", "", &row, 1), TA_ERR_INPUT);
+	row.updated = now;
+	row.capped = 2;
+	assert_int_equal(ta_store_throttle_row_put(f->st, "odd", "", &row, 1), TA_ERR_INPUT);
+	assert_int_equal(ta_store_throttle_get(f->st, "odd", "", &got), TA_OK);
+	assert_int_equal(got.failures + got.lockouts, 0);
+	/* the largest: stored, ranked and kept (locked until 9999) */
+	far.lockouts = INT32_MAX;
+	assert_int_equal(ta_store_throttle_put(f->st, "far", "", &far, TA_STORE_TIME_MAX, 1),
+	                 TA_OK);
+	ta_store_set_throttle_cap(f->st, 1);
+	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, now, 1), TA_ERR_EXISTS);
+	assert_int_equal(ta_store_throttle_get(f->st, "far", "", &got), TA_OK);
+	assert_int_equal(got.locked_until, TA_STORE_TIME_MAX);
+	assert_int_equal(got.lockouts, INT32_MAX);
+	ta_store_set_throttle_cap(f->st, 0);
+}
+
 /* ---- transactions --------------------------------------------------------- */
 
 static void test_transactions(void **state)
@@ -1444,6 +1549,8 @@ int main(void)
 	    T(test_throttle_cap_order),
 	    T(test_throttle_cap_streak_outlasts_old_locks),
 	    T(test_throttle_cap_fresh_streak_stays),
+	    T(test_throttle_cap_doubling_from_lock_end),
+	    T(test_throttle_bounds),
 	    T(test_throttle_enrolment_uncaps),
 	    T(test_transactions),
 	    T(test_user_locks),
