@@ -117,12 +117,17 @@ static int side_fail(struct copy *c, enum side side, int r, const char *what)
 
 /* Open one side: the destination is created (schema and all) when missing;
  * either side must be at this schema: migrating a store is a write that
- * stops the older nodes sharing it, and a refused copy must not make it. */
+ * stops the older nodes sharing it, and a refused copy must not make it.
+ * The source is opened read-only: nothing of it is written, not its
+ * journal mode nor a checkpoint, and it may be on read-only media
+ * (helper-53 F3). */
 static int open_side(struct copy *c, enum side side, ta_store **st)
 {
 	const char *name = side == SIDE_SRC ? c->src_name : c->dst_name;
 	char err[768] = "";
-	int r = ta_store_open(name, TA_STORE_OPEN_CURRENT, st, err, sizeof(err));
+	int r =
+	    ta_store_open(name, side == SIDE_SRC ? TA_STORE_OPEN_READONLY : TA_STORE_OPEN_CURRENT,
+	                  st, err, sizeof(err));
 
 	if (r == TA_ERR_NOT_FOUND && side == SIDE_DST) {
 		err[0] = '\0';

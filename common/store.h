@@ -70,7 +70,11 @@ enum {
 	TA_STORE_OPEN_EXISTING = 0, /* an existing store, an older schema migrated */
 	TA_STORE_OPEN_CREATE = 1,   /* a new one */
 	TA_STORE_OPEN_CURRENT = 2,  /* an existing one at this schema, never migrated
-	                               (either side of a store copy) */
+	                               (a store copy's destination) */
+	TA_STORE_OPEN_READONLY = 3, /* as CURRENT, and nothing written: not the
+	                               journal mode, not a checkpoint (a store
+	                               copy's source, which may be on read-only
+	                               media; helper-53 F3) */
 };
 
 /*

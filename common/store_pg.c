@@ -92,6 +92,7 @@ struct pg_store {
 	struct prepared prep[NPREPARED];
 	int nprep;
 	int lost; /* the connection went away inside a transaction */
+	int ro;   /* TA_STORE_OPEN_READONLY: every session read-only */
 	/* A parent's connection, in a forked child: never used, never closed
 	 * (PQfinish would send Terminate on the parent's socket); kept here so
 	 * that it stays reachable.  No global list: a module has no writable
@@ -586,6 +587,13 @@ static int pg_connect_dsn(struct pg_store *s, const char *dsn)
 			return r;
 		}
 	}
+	/* a copy's source: the server refuses any write of this session */
+	if (s->ro &&
+	    (r = run_cmd(s, "SELECT set_config('default_transaction_read_only', 'on', false)", NULL,
+	                 0, NULL)) != TA_OK) {
+		drop_conn(s);
+		return r;
+	}
 	return TA_OK;
 }
 
@@ -892,7 +900,7 @@ static int migrate(struct pg_store *s, int mode, char *err, size_t errlen)
 		return r;
 	if (exists && version == TA_STORE_SCHEMA)
 		goto done;
-	if (mode == TA_STORE_OPEN_CURRENT) {
+	if (mode == TA_STORE_OPEN_CURRENT || mode == TA_STORE_OPEN_READONLY) {
 		ta_store_old_schema((int)version, err, errlen);
 		return TA_ERR_CONFIG;
 	}
@@ -943,6 +951,7 @@ static int pg_open(const char *path, int create, ta_store **out, char *err, size
 		r = TA_ERR_NOMEM;
 		goto out;
 	}
+	s->ro = create == TA_STORE_OPEN_READONLY;
 	if ((r = pg_identify(path, &s->base.id, err, errlen)) != TA_OK)
 		goto out;
 	if ((r = pg_connect(s, msg, sizeof(msg))) != TA_OK) {

@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -158,6 +160,7 @@ struct sq_store {
 	sqlite3_stmt *q[Q_COUNT]; /* prepared on first use */
 	int fd, dirfd; /* O_PATH descriptors of the file and its folder, for reuse checks */
 	int stuck;     /* a ROLLBACK failed: still in a transaction, never used again */
+	int ro;        /* opened read-only (TA_STORE_OPEN_READONLY) */
 };
 
 /* Schema steps: migrations[i] brings a store from version i to i + 1. */
@@ -490,7 +493,7 @@ static int migrate(struct sq_store *s, int mode, char *err, size_t errlen)
 	if ((r = check_version(fresh, app, version, err, errlen)) != TA_OK ||
 	    version == TA_STORE_SCHEMA)
 		goto done;
-	if (mode == TA_STORE_OPEN_CURRENT) {
+	if (mode == TA_STORE_OPEN_CURRENT || mode == TA_STORE_OPEN_READONLY) {
 		ta_store_old_schema(version, err, errlen);
 		return TA_ERR_CONFIG;
 	}
@@ -581,7 +584,7 @@ static int is_wal(struct sq_store *s)
 	return wal;
 }
 
-static int configure(struct sq_store *s, int wal)
+static int configure(struct sq_store *s, int wal, int ro)
 {
 	int on = 1, r = TA_OK;
 
@@ -594,12 +597,96 @@ static int configure(struct sq_store *s, int wal)
 	sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_FKEY, 0, NULL);
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-	/* WAL: readers never wait for writers; NORMAL sync is safe in WAL. */
-	if (!wal)
+	/* WAL: readers never wait for writers; NORMAL sync is safe in WAL.  A
+	 * read-only handle leaves the file in the mode it found. */
+	if (!wal && !ro)
 		r = exec(s, "PRAGMA journal_mode=WAL");
 	if (r == TA_OK)
 		r = exec(s, "PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY");
 	return r;
+}
+
+/* path as a file: URI with immutable=1 (RFC 3986: every byte but
+ * unreserved ones and '/' percent-encoded, so '?', '#' and '%' in a name
+ * stay in the name).  0 when it does not fit. */
+static int immutable_uri(const char *path, char *uri, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	if (len < sizeof("file:?immutable=1"))
+		return 0;
+	memcpy(uri, "file:", 5);
+	n = 5;
+	for (const unsigned char *p = (const unsigned char *)path; *p != '\0'; p++) {
+		if (n + 3 + sizeof("?immutable=1") > len)
+			return 0;
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '/' || *p == '-' || *p == '.' || *p == '_' ||
+		    *p == '~') {
+			uri[n++] = (char)*p;
+		} else {
+			uri[n++] = '%';
+			uri[n++] = hex[*p >> 4];
+			uri[n++] = hex[*p & 15];
+		}
+	}
+	memcpy(uri + n, "?immutable=1", sizeof("?immutable=1"));
+	return 1;
+}
+
+/*
+ * A read-only handle on read-only media (a snapshot mount) whose WAL index
+ * (-shm) is missing cannot be opened: SQLite could neither create the
+ * index nor lock the file.  When the folder's file system is mounted
+ * read-only and there is no WAL content (no -wal, or an empty one),
+ * nothing can change the file and the file alone is the store: it is
+ * opened immutable.  With WAL content it is refused (immutable would not
+ * read the WAL, i.e. the latest commits).
+ */
+static int readonly_media(struct sq_store *s, const char *path, char *err, size_t errlen)
+{
+	char wal[PATH_MAX + 8], uri[3 * PATH_MAX + 32];
+	struct statvfs vfs;
+	struct stat sb;
+
+	if (fstatvfs(s->dirfd, &vfs) != 0 || (vfs.f_flag & ST_RDONLY) == 0 ||
+	    (size_t)snprintf(wal, sizeof(wal), "%s-wal", path) >= sizeof(wal) ||
+	    !immutable_uri(path, uri, sizeof(uri))) {
+		snprintf(err, errlen, "%s: cannot open store read-only: %s", path,
+		         sqlite3_errmsg(s->db));
+		return TA_ERR_UNAVAILABLE;
+	}
+	if (lstat(wal, &sb) == 0 && sb.st_size > 0) {
+		snprintf(
+		    err, errlen,
+		    "%s: cannot read it on read-only media: its WAL holds commits and its "
+		    "index (-shm) is missing; copy the file, -wal and -shm to writable storage "
+		    "first",
+		    path);
+		return TA_ERR_UNAVAILABLE;
+	}
+	sqlite3_close(s->db);
+	s->db = NULL;
+	if (sqlite3_open_v2(uri, &s->db,
+	                    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW |
+	                        SQLITE_OPEN_URI,
+	                    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open store on read-only media: %s", path,
+		         s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
+		return TA_ERR_UNAVAILABLE;
+	}
+	return TA_OK;
+}
+
+/* A read-only handle finds at its first read whether it can open the WAL
+ * index; other errors are left to the checks that follow, which name them. */
+static int readable(struct sq_store *s, const char *path, char *err, size_t errlen)
+{
+	if (sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) !=
+	    SQLITE_CANTOPEN)
+		return TA_OK;
+	return readonly_media(s, path, err, errlen);
 }
 
 static int open_db(struct sq_store *s, const char *path, const struct stat *before, char *err,
@@ -608,8 +695,10 @@ static int open_db(struct sq_store *s, const char *path, const struct stat *befo
 	struct stat after;
 	int rc, r;
 
-	rc = sqlite3_open_v2(
-	    path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
+	rc = sqlite3_open_v2(path, &s->db,
+	                     (s->ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+	                         SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+	                     NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open store: %s", path,
 		         s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -620,7 +709,9 @@ static int open_db(struct sq_store *s, const char *path, const struct stat *befo
 		snprintf(err, errlen, "%s: store was replaced while opening", path);
 		return TA_ERR_INSECURE;
 	}
-	if ((r = configure(s, is_wal(s))) != TA_OK)
+	if (s->ro && (r = readable(s, path, err, errlen)) != TA_OK)
+		return r;
+	if ((r = configure(s, is_wal(s), s->ro)) != TA_OK)
 		snprintf(err, errlen, "%s: %s: %s", path,
 		         r == TA_ERR_CORRUPT ? "not a tokenauth store, or damaged"
 		                             : "cannot use store",
@@ -648,6 +739,7 @@ static int sq_open(const char *path, int create, ta_store **out, char *err, size
 	}
 	s->fd = fd;
 	s->dirfd = dirfd;
+	s->ro = create == TA_STORE_OPEN_READONLY;
 	fd = dirfd = -1;
 	s->base.id.dev = before.st_dev;
 	s->base.id.ino = before.st_ino;
@@ -704,7 +796,7 @@ static void sq_close(ta_store *st)
 	if (s == NULL)
 		return;
 	sq_rollback(st);
-	if (s->db != NULL)
+	if (s->db != NULL && !s->ro)
 		trim_wal(s);
 	for (int i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(s->q[i]);

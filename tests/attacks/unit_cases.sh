@@ -13,6 +13,8 @@
 #    the lockout's end only (helper-53 F1: counted from the last write,
 #    one failure a day per name kept a full table full for good), and
 #    rows hold times and counts both engines can rank (helper-53 F4);
+#  - a store copy's source opened read-only: every write refused, an older
+#    schema refused, not migrated (helper-53 F3);
 #  - a libcurl option refused (older libcurl, no pinning, no memory): no
 #    transfer with libcurl's default in its place.
 set -u
@@ -38,7 +40,7 @@ run "$1" test_store test_throttle_evict_seeks test_migration_v1_to_current test_
 run "$1" test_store_conformance test_throttle_cap test_throttle_cap_keeps_enrolled \
 	test_throttle_cap_order test_throttle_cap_streak_outlasts_old_locks \
 	test_throttle_enrolment_uncaps test_throttle_cap_fresh_streak_stays \
-	test_throttle_cap_doubling_from_lock_end test_throttle_bounds
+	test_throttle_cap_doubling_from_lock_end test_throttle_bounds test_open_readonly
 run "$1" test_remote_gate test_refused_option_no_transfer test_full_table_upkeep
 echo "unit-cases: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

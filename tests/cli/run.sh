@@ -5,7 +5,7 @@ set -u
 TA=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 . "$(dirname "$0")/lib.sh"
 W=$(mktemp -d /tmp/ta-cli-XXXXXX)
-trap 'chmod -R u+rwx "$W" 2>/dev/null; rm -rf "$W"' EXIT
+trap 'umount "$W/ro" 2>/dev/null; chmod -R u+rwx "$W" 2>/dev/null; rm -rf "$W"' EXIT
 chmod 0700 "$W"
 C="$W/ta.conf"
 printf 'store = %s/db/tokenauth.db\nkey_file = %s/master.key\n' "$W" "$W" >"$C"
@@ -398,6 +398,59 @@ expect 0 "init migrates the schema 4 store" -- tc --store "$W/cp/old.db" init
 expect 0 "store copy from the migrated store" -- tc store copy "$W/cp/old.db" "$W/cp/new.db"
 out_has "^copied $(sqlite3 "$S" "SELECT count(*) FROM tokens") tokens, 2 OTP secrets, $NTHR throttle rows" \
 	"the migrated store's counts"
+# the source is opened read-only (helper-53 F3): a source in rollback-journal
+# mode stays so, byte for byte (before, it was switched to WAL), and a source
+# on read-only media can be copied
+expect 0 "copy: a source to journal" -- tc store copy "$S" "$W/cp/rb.db"
+[ "$(sqlite3 "$W/cp/rb.db" "PRAGMA journal_mode=DELETE")" = delete ] || bad "journal mode DELETE"
+sha_rb=$(cat "$W/cp/rb.db" | sha256sum)
+expect 0 "store copy from a rollback-journal source" -- tc store copy "$W/cp/rb.db" "$W/cp/rb2.db"
+[ "$(cat "$W/cp/rb.db" | sha256sum)" = "$sha_rb" ] && ok || bad "the rollback-journal source was written"
+[ "$(sqlite3 "$W/cp/rb.db" "PRAGMA journal_mode")" = delete ] && ok ||
+	bad "the rollback-journal source was switched to WAL"
+[ -e "$W/cp/rb.db-wal" ] && bad "the rollback-journal source has a WAL" || ok
+# read-only media: a read-only bind mount (root only; skipped elsewhere)
+mkdir -m 0700 "$W/rosrc" "$W/ro"
+if mount --bind "$W/rosrc" "$W/ro" 2>/dev/null && mount -o remount,bind,ro "$W/ro" 2>/dev/null; then
+	umount "$W/ro"
+	ro_copy() { # EXIT WHAT: copy $W/ro/s.db, mounted read-only, to a new file
+		mount --bind "$W/rosrc" "$W/ro" && mount -o remount,bind,ro "$W/ro" || bad "mount ($2)"
+		rm -f "$W/cp/ro2.db"*
+		expect "$1" "store copy from read-only media: $2" -- tc store copy "$W/ro/s.db" "$W/cp/ro2.db"
+		umount "$W/ro"
+	}
+	expect 0 "copy: a source for read-only media" -- tc store copy "$S" "$W/rosrc/s.db"
+	NTOK=$(sqlite3 "$S" "SELECT count(*) FROM tokens")
+	ls "$W/rosrc/s.db-wal" "$W/rosrc/s.db-shm" >/dev/null 2>&1 || bad "the source's -wal and -shm"
+	sha_ro=$(cat "$W/rosrc/s.db" "$W/rosrc/s.db-wal" | sha256sum)
+	ro_copy 0 "with its -wal and -shm"
+	out_has "^copied $NTOK tokens, 2 OTP secrets, $NTHR throttle rows" "all rows from read-only media"
+	[ "$(cat "$W/rosrc/s.db" "$W/rosrc/s.db-wal" | sha256sum)" = "$sha_ro" ] && ok ||
+		bad "the source on read-only media changed"
+	# no WAL index, commits in the WAL: refused (the file alone is not the store)
+	rm -f "$W/rosrc/s.db-shm"
+	ro_copy 3 "commits in the WAL, no -shm"
+	err_has "its WAL holds commits and its index (-shm) is missing" "the missing index named"
+	# no WAL index, nothing in the WAL: the file alone is the store
+	sqlite3 "$W/rosrc/s.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null || bad "checkpoint"
+	rm -f "$W/rosrc/s.db-shm"
+	[ -s "$W/rosrc/s.db-wal" ] && bad "the WAL is not empty"
+	ro_copy 0 "an empty WAL, no -shm"
+	out_has "^copied $NTOK tokens, 2 OTP secrets, $NTHR throttle rows" "all rows from the file alone"
+	rm -f "$W/rosrc/s.db-wal"
+	ro_copy 0 "no -wal, no -shm"
+	out_has "^copied $NTOK tokens, 2 OTP secrets, $NTHR throttle rows" "all rows with no WAL"
+	# the immutable URI encodes the name: '?', '#' and '%' stay in it
+	mv "$W/rosrc/s.db" "$W/rosrc/s?mode=rw#%41.db"
+	mount --bind "$W/rosrc" "$W/ro" && mount -o remount,bind,ro "$W/ro" || bad "mount (odd name)"
+	rm -f "$W/cp/ro2.db"*
+	expect 0 "store copy from read-only media: a name with ? # %" -- \
+		tc store copy "$W/ro/s?mode=rw#%41.db" "$W/cp/ro2.db"
+	umount "$W/ro"
+	out_has "^copied $NTOK tokens, 2 OTP secrets, $NTHR throttle rows" "all rows under the odd name"
+else
+	echo "  skip: read-only media (no bind mount here)"
+fi
 # spoiled WHAT SQL MESSAGE: a copy of $S spoiled by SQL behind our back is
 # refused whole (exit 3, MESSAGE named, nothing left in the destination)
 spoiled() {

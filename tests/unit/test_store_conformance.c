@@ -1288,6 +1288,43 @@ static void test_pool_mode_checks(void **state)
 	}
 }
 
+/*
+ * helper-53 F3: a copy's source is opened read-only.  It reads what the
+ * store holds, refuses every write (nothing of it changes, not even in
+ * SQLite's journal mode), and an older schema is refused, not migrated.
+ */
+static void test_open_readonly(void **state)
+{
+	struct fx *f = *state;
+	struct ta_otp_row o = otp_row(1), got;
+	struct ta_throttle t = {1, 0, 0};
+	ta_store *ro = NULL;
+	char err[512];
+
+	assert_int_equal(ta_store_otp_put(f->st, "alice", "", &o, 0), TA_OK);
+	assert_int_equal(ta_store_open(f->path, TA_STORE_OPEN_READONLY, &ro, err, sizeof(err)),
+	                 TA_OK);
+	assert_int_equal(ta_store_otp_get(ro, "alice", "", &got), TA_OK);
+	assert_int_not_equal(ta_store_otp_put(ro, "bob", "", &o, 0), TA_OK);
+	assert_int_not_equal(ta_store_throttle_put(ro, "bob", "", &t, 1800000000, 1), TA_OK);
+	ta_store_rollback(ro);
+	ta_store_close(ro);
+	assert_int_equal(ta_store_otp_get(f->st, "bob", "", &got), TA_ERR_NOT_FOUND);
+	if (strcmp(engine->name, "postgresql") == 0) {
+		pg_exec("UPDATE tokenauth_schema SET version=4");
+	} else {
+		sqlite3 *db = NULL;
+		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=4", NULL, NULL, NULL),
+		                 SQLITE_OK);
+		sqlite3_close(db);
+	}
+	assert_int_equal(ta_store_open(f->path, TA_STORE_OPEN_READONLY, &ro, err, sizeof(err)),
+	                 TA_ERR_CONFIG);
+	assert_non_null(strstr(err, "older"));
+	assert_null(ro);
+}
+
 /* A newer program upgraded the store while a handle sat in the pool. */
 static void test_pool_newer_schema(void **state)
 {
@@ -1565,6 +1602,7 @@ int main(void)
 	    T(test_pool_replaced_file),
 	    T(test_pool_mode_checks),
 	    T(test_pool_newer_schema),
+	    T(test_open_readonly),
 	    T(test_pool_fork),
 	    T(test_label_last_used),
 	    T(test_sessions),
