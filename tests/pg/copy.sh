@@ -84,6 +84,14 @@ expect 2 "copy from a schema 4 PostgreSQL store" -- ta store copy "$P" "$W/etc/o
 err_has "store schema 4 is older than this program's (7)" "old schema named"
 [ "$(pq "SELECT version FROM tokenauth_schema")" = 4 ] && ok || bad "the schema 4 source was migrated"
 [ -e "$W/etc/old4.db" ] && bad "a destination was made for a schema 4 source" || ok
+# and as a destination (helper-53 F2): refused before any write, still at 4
+rows=$(pq "SELECT (SELECT count(*) FROM tokens) || ':' || (SELECT count(*) FROM throttle)")
+expect 2 "copy into a schema 4 PostgreSQL store" -- ta store copy --force "$D" "$P"
+err_has "destination: $P: store schema 4 is older than this program's (7)" "old destination named"
+[ "$(pq "SELECT version FROM tokenauth_schema")" = 4 ] && ok ||
+	bad "the schema 4 destination was migrated"
+[ "$(pq "SELECT (SELECT count(*) FROM tokens) || ':' || (SELECT count(*) FROM throttle)")" = "$rows" ] &&
+	ok || bad "the schema 4 destination was written"
 pq "UPDATE tokenauth_schema SET version = 7" >/dev/null || bad "marking the store schema 7 again"
 
 # --- the server stopped between two copies: exit 3, the SQLite side untouched --------
