@@ -1441,13 +1441,31 @@ static int throttle_room(struct pg_store *s, int64_t now)
  * and skips rows another writer holds: it waits for nobody, so whoever
  * waits for a row it holds waits for a commit, never in a cycle.
  */
+/* Forget a few streaks idle for TA_THROTTLE_IDLE and not locked. */
+static int throttle_sweep(struct pg_store *s, int64_t now)
+{
+	const struct param ex[2] = {P_INT(now - TA_THROTTLE_IDLE), P_INT(now)};
+
+	return run_cmd(s,
+	               "DELETE FROM throttle WHERE (\"user\",tenant) IN (SELECT \"user\",tenant "
+	               "FROM throttle WHERE updated<$1 AND locked_until<=$2 ORDER BY updated "
+	               "LIMIT 8 FOR UPDATE SKIP LOCKED)",
+	               ex, 2, NULL);
+}
+
+/*
+ * A new capped row is written after the sweep, as in SQLite: a row the
+ * sweep forgets (idle a day, its lockout over) is no longer counted nor
+ * kept at the cap.  Before, PostgreSQL swept only after a write, so a full
+ * table kept such rows until their eviction rank, up to a day longer than
+ * SQLite (helper-54 F1).
+ */
 static int throttle_write(struct pg_store *s, const char *user, const char *tenant,
                           const struct ta_throttle *t, int64_t now, int capped)
 {
 	const struct param p[7] = {P_TEXT(user),       P_TEXT(tenant),         P_INT(t->failures),
 	                           P_INT(t->lockouts), P_INT(t->locked_until), P_INT(now),
 	                           P_INT(capped != 0)};
-	const struct param ex[2] = {P_INT(now - TA_THROTTLE_IDLE), P_INT(now)};
 	unsigned n = 0;
 	int r;
 
@@ -1457,14 +1475,13 @@ static int throttle_write(struct pg_store *s, const char *user, const char *tena
 	                 "capped=$7 WHERE \"user\"=$1 AND tenant=$2",
 	                 p, 7, &n)) != TA_OK)
 		return r;
-	if (n == 0 && ((capped && (r = throttle_room(s, now)) != TA_OK) ||
-	               (r = run_cmd(s, THROTTLE_UPSERT, p, 7, NULL)) != TA_OK))
+	if (n == 0 && capped)
+		return (r = throttle_sweep(s, now)) != TA_OK || (r = throttle_room(s, now)) != TA_OK
+		           ? r
+		           : run_cmd(s, THROTTLE_UPSERT, p, 7, NULL);
+	if (n == 0 && (r = run_cmd(s, THROTTLE_UPSERT, p, 7, NULL)) != TA_OK)
 		return r;
-	return run_cmd(s,
-	               "DELETE FROM throttle WHERE (\"user\",tenant) IN (SELECT \"user\",tenant "
-	               "FROM throttle WHERE updated<$1 AND locked_until<=$2 ORDER BY updated "
-	               "LIMIT 8 FOR UPDATE SKIP LOCKED)",
-	               ex, 2, NULL);
+	return throttle_sweep(s, now);
 }
 
 /* In the caller's transaction, or in one of the user's own. */

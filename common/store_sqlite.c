@@ -30,6 +30,13 @@
 
 /* when a capped row may go (store.h), as the index and the query both say it */
 #define SQ_EVICT_AT TA_THROTTLE_EVICT_SQL("max", "min", "")
+/* a column in 0..max, as schema 7 brings it: an integer out of range to
+ * the nearer bound; anything else (text, a blob, a real: SQLite's type
+ * order puts them above every integer, so min() would make them the
+ * upper bound, a lock until 9999: helper-54 F2) to 0 */
+#define SQ_CLAMP(col, max)                                                                         \
+	"(CASE WHEN typeof(" col ")='integer' THEN min(max(" col ",0)," max ") ELSE 0 END)"
+#define SQ_OUT(col, max) "(typeof(" col ")<>'integer' OR " col " NOT BETWEEN 0 AND " max ")"
 
 enum {
 	Q_TOKEN_FIND,
@@ -164,6 +171,8 @@ struct sq_store {
 };
 
 /* Schema steps: migrations[i] brings a store from version i to i + 1. */
+/* one string per step, laid out as SQL */
+/* clang-format off */
 static const char *const migrations[TA_STORE_SCHEMA] = {
     /* 0 -> 1: the first schema */
     "CREATE TABLE tokens(hash BLOB PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
@@ -226,14 +235,16 @@ static const char *const migrations[TA_STORE_SCHEMA] = {
      * plain hour from the last write (helper-53 F1); times and counts that
      * no program wrote (a tampered file, an old copy) are brought into the
      * range the new rank adds to without overflow (helper-53 F4) */
-    "UPDATE throttle SET locked_until=min(max(locked_until,0)," TA_STORE_TIME_MAX_S "),"
-    " updated=min(max(updated,0)," TA_STORE_TIME_MAX_S "), lockouts=min(max(lockouts,0),"
-    "2147483647), failures=min(max(failures,0),2147483647) WHERE locked_until NOT BETWEEN 0 "
-    "AND " TA_STORE_TIME_MAX_S " OR updated NOT BETWEEN 0 AND " TA_STORE_TIME_MAX_S
-    " OR lockouts NOT BETWEEN 0 AND 2147483647 OR failures NOT BETWEEN 0 AND 2147483647;"
+    "UPDATE throttle SET locked_until=" SQ_CLAMP("locked_until", TA_STORE_TIME_MAX_S) ","
+    " updated=" SQ_CLAMP("updated", TA_STORE_TIME_MAX_S) ","
+    " lockouts=" SQ_CLAMP("lockouts", "2147483647") ","
+    " failures=" SQ_CLAMP("failures", "2147483647")
+    " WHERE " SQ_OUT("locked_until", TA_STORE_TIME_MAX_S) " OR " SQ_OUT("updated", TA_STORE_TIME_MAX_S)
+    " OR " SQ_OUT("lockouts", "2147483647") " OR " SQ_OUT("failures", "2147483647") ";"
     "DROP INDEX IF EXISTS throttle_evict;"
     "CREATE INDEX throttle_evict ON throttle(capped, " SQ_EVICT_AT ") WHERE capped=1;",
 };
+/* clang-format on */
 
 static struct sq_store *SQ(ta_store *st)
 {

@@ -384,11 +384,16 @@ static int charge_begin(ta_ctx *ctx, ta_store *st, const char *user, const char 
 		ta_store_rollback(st);
 		return TA_ERR_LOCKED;
 	}
-	ch->locks = ++ch->t.failures >= ctx->cfg->max_failures;
+	/* the counts saturate where a row may hold them (ta_throttle_row_ok):
+	 * past it every later failure would be refused unwritten (helper-54 F3) */
+	if (ch->t.failures < INT32_MAX)
+		ch->t.failures++;
+	ch->locks = ch->t.failures >= ctx->cfg->max_failures;
 	if (ch->locks) {
 		ch->t.locked_until =
 		    ch->now + (int64_t)ta_lockout_secs(ctx->cfg->lockout, ch->t.lockouts);
-		ch->t.lockouts++;
+		if (ch->t.lockouts < INT32_MAX)
+			ch->t.lockouts++;
 		ch->t.failures = 0;
 	}
 	ch->capped = !has;

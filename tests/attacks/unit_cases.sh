@@ -40,7 +40,8 @@ run "$1" test_store test_throttle_evict_seeks test_migration_v1_to_current test_
 run "$1" test_store_conformance test_throttle_cap test_throttle_cap_keeps_enrolled \
 	test_throttle_cap_order test_throttle_cap_streak_outlasts_old_locks \
 	test_throttle_enrolment_uncaps test_throttle_cap_fresh_streak_stays \
-	test_throttle_cap_doubling_from_lock_end test_throttle_bounds test_open_readonly
-run "$1" test_remote_gate test_refused_option_no_transfer test_full_table_upkeep
+	test_throttle_cap_doubling_from_lock_end test_throttle_bounds test_open_readonly \
+	test_throttle_cap_idle_swept
+run "$1" test_remote_gate test_refused_option_no_transfer test_full_table_upkeep test_counts_saturate
 echo "unit-cases: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

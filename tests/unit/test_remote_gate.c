@@ -481,6 +481,28 @@ static void test_full_table_upkeep(void **state)
 	env_free(e);
 }
 
+/*
+ * helper-54 F3: a row at the largest lockout count a row may hold (a
+ * migrated or copied one) locked again went past it, and every later
+ * failure was refused unwritten.  The counts saturate.
+ */
+static void test_counts_saturate(void **state)
+{
+	struct env *e = env_init();
+	ta_store *st = NULL;
+	struct ta_throttle t = {4, INT32_MAX, 0}, got;
+	const int64_t now = 1800000000;
+	(void)state;
+	assert_int_equal(ta_ctx_store(e->ctx, &st), TA_OK);
+	assert_int_equal(ta_store_throttle_put(st, "max", "", &t, now, 1), TA_OK);
+	ta_ctx_set_time(e->ctx, now + 1);
+	assert_int_equal(ta_throttle_fail(e->ctx, "max", ""), TA_OK);
+	assert_int_equal(ta_store_throttle_get(st, "max", "", &got), TA_OK);
+	assert_int_equal(got.lockouts, INT32_MAX);
+	assert_true(got.locked_until > now + 1); /* locked, and written */
+	env_free(e);
+}
+
 /* A crafted name cannot forge a field of the outcome line. */
 static void test_log_fields_quoted(void **state)
 {
@@ -533,6 +555,7 @@ int main(void)
 	    cmocka_unit_test(test_throttle_table_bounded),
 	    cmocka_unit_test(test_full_table_fails_closed),
 	    cmocka_unit_test(test_full_table_upkeep),
+	    cmocka_unit_test(test_counts_saturate),
 	    cmocka_unit_test(test_log_fields_quoted),
 	    cmocka_unit_test(test_one_name_per_principal),
 	};

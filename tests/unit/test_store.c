@@ -228,6 +228,7 @@ static void test_migration_v6_to_7(void **state)
 	           "INSERT INTO throttle VALUES('tampered','',-1,9223372036854775000,-3,-5,1);"
 	           "INSERT INTO throttle VALUES('big','',3000000000,5,3000000000,1800000000,1);"
 	           "INSERT INTO throttle VALUES('fine','',2,1800000300,1,1800000000,1);"
+	           "INSERT INTO throttle VALUES('texty','','f','x','y',1800000000,1);"
 	           "PRAGMA user_version=6;");
 	sqlite3_close(db);
 
@@ -248,6 +249,12 @@ static void test_migration_v6_to_7(void **state)
 	assert_int_equal(got.lockouts, INT32_MAX);
 	assert_int_equal(ta_store_throttle_clear(st, "fine", "", NULL), TA_OK);
 	assert_int_equal(ta_store_throttle_clear(st, "big", "", NULL), TA_OK);
+	/* text where a number belongs: 0, not the upper bound (SQLite's type
+	 * order puts text above every integer: helper-54 F2) */
+	assert_int_equal(ta_store_throttle_get(st, "texty", "", &got), TA_OK);
+	assert_int_equal(got.locked_until, 0);
+	assert_int_equal(got.lockouts, 0);
+	assert_int_equal(got.failures, 0);
 	ta_store_set_throttle_cap(st, 1);
 	assert_int_equal(ta_store_throttle_put(st, "new", "", &t, 1800000000, 1), TA_ERR_EXISTS);
 	ta_store_close(st);
@@ -259,8 +266,12 @@ static void test_migration_v6_to_7(void **state)
 	sql_text(db, "SELECT sql FROM sqlite_master WHERE name='throttle_evict'",
 	         "CREATE INDEX throttle_evict ON throttle(capped, max(locked_until+min(3600<<"
 	         "min(lockouts,5),86400),updated+3600)) WHERE capped=1");
+	sql_text(db,
+	         "SELECT typeof(locked_until)||locked_until||typeof(lockouts)||lockouts FROM "
+	         "throttle WHERE user='texty'",
+	         "integer0integer0");
 	sql_text(db, "SELECT count(*)||':'||(SELECT n FROM throttle_cap_count) FROM throttle",
-	         "1:1");
+	         "2:2");
 	sqlite3_close(db);
 	env_free(e);
 }

@@ -761,6 +761,33 @@ static void test_throttle_cap_doubling_from_lock_end(void **state)
 }
 
 /*
+ * helper-54 F1: a streak idle a day, its lockout over, is forgotten (the
+ * sweep), and so no longer held at the cap, whatever its eviction rank
+ * says: a row locked for a day from its last failure may go when the lock
+ * ends.  SQLite swept before the cap's check, PostgreSQL only after a
+ * write, so a full PostgreSQL table kept such rows up to a day longer.
+ */
+static void test_throttle_cap_idle_swept(void **state)
+{
+	const int64_t now = 1800000000, day = TA_THROTTLE_IDLE;
+	struct fx *f = *state;
+	struct ta_throttle held = {0, 9, now + day}, t = {1, 0, 0}, got;
+
+	assert_int_equal(ta_store_throttle_put(f->st, "held", "", &held, now, 1), TA_OK);
+	ta_store_set_throttle_cap(f->st, 1);
+	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, now + day - 1, 1),
+	                 TA_ERR_EXISTS); /* locked */
+	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, now + day, 1),
+	                 TA_ERR_EXISTS); /* not yet idle a day */
+	assert_int_equal(ta_store_throttle_put(f->st, "new", "", &t, now + day + 1, 1), TA_OK);
+	assert_int_equal(ta_store_throttle_get(f->st, "held", "", &got), TA_OK);
+	assert_int_equal(got.lockouts, 0);
+	assert_int_equal(ta_store_throttle_get(f->st, "new", "", &got), TA_OK);
+	assert_int_equal(got.failures, 1);
+	ta_store_set_throttle_cap(f->st, 0);
+}
+
+/*
  * helper-53 F4: a time near 2^63 made PostgreSQL's eviction rank overflow
  * ("bigint out of range"), and a negative lockout count shifted by a
  * negative amount, which the engines read differently.  Rows hold counts
@@ -1588,6 +1615,7 @@ int main(void)
 	    T(test_throttle_cap_fresh_streak_stays),
 	    T(test_throttle_cap_doubling_from_lock_end),
 	    T(test_throttle_bounds),
+	    T(test_throttle_cap_idle_swept),
 	    T(test_throttle_enrolment_uncaps),
 	    T(test_transactions),
 	    T(test_user_locks),
