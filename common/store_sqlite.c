@@ -617,87 +617,163 @@ static int configure(struct sq_store *s, int wal, int ro)
 	return r;
 }
 
-/* path as a file: URI with immutable=1 (RFC 3986: every byte but
- * unreserved ones and '/' percent-encoded, so '?', '#' and '%' in a name
- * stay in the name).  0 when it does not fit. */
-static int immutable_uri(const char *path, char *uri, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = 0;
+#define SQ_IMAGE_MAX (1024L * 1024 * 1024) /* largest file read whole into memory */
 
-	if (len < sizeof("file:?immutable=1"))
+/* Whether base's -wal beside it (in dirfd) is missing or empty; its status in *wal. */
+static int wal_empty(int dirfd, const char *base, struct stat *wal)
+{
+	char name[NAME_MAX + 8];
+
+	memset(wal, 0, sizeof(*wal));
+	if ((size_t)snprintf(name, sizeof(name), "%s-wal", base) >= sizeof(name))
 		return 0;
-	memcpy(uri, "file:", 5);
-	n = 5;
-	for (const unsigned char *p = (const unsigned char *)path; *p != '\0'; p++) {
-		if (n + 3 + sizeof("?immutable=1") > len)
-			return 0;
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '/' || *p == '-' || *p == '.' || *p == '_' ||
-		    *p == '~') {
-			uri[n++] = (char)*p;
-		} else {
-			uri[n++] = '%';
-			uri[n++] = hex[*p >> 4];
-			uri[n++] = hex[*p & 15];
-		}
-	}
-	memcpy(uri + n, "?immutable=1", sizeof("?immutable=1"));
-	return 1;
+	if (fstatat(dirfd, name, wal, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT;
+	return wal->st_size == 0;
 }
 
-/*
- * A read-only handle on read-only media (a snapshot mount) whose WAL index
- * (-shm) is missing cannot be opened: SQLite could neither create the
- * index nor lock the file.  When the folder's file system is mounted
- * read-only and there is no WAL content (no -wal, or an empty one),
- * nothing can change the file and the file alone is the store: it is
- * opened immutable.  With WAL content it is refused (immutable would not
- * read the WAL, i.e. the latest commits).
- */
-static int readonly_media(struct sq_store *s, const char *path, char *err, size_t errlen)
+static int same_state(const struct stat *a, const struct stat *b)
 {
-	char wal[PATH_MAX + 8], uri[3 * PATH_MAX + 32];
-	struct statvfs vfs;
-	struct stat sb;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
 
-	if (fstatvfs(s->dirfd, &vfs) != 0 || (vfs.f_flag & ST_RDONLY) == 0 ||
-	    (size_t)snprintf(wal, sizeof(wal), "%s-wal", path) >= sizeof(wal) ||
-	    !immutable_uri(path, uri, sizeof(uri))) {
-		snprintf(err, errlen, "%s: cannot open store read-only: %s", path,
-		         sqlite3_errmsg(s->db));
-		return TA_ERR_UNAVAILABLE;
-	}
-	if (lstat(wal, &sb) == 0 && sb.st_size > 0) {
-		snprintf(
-		    err, errlen,
-		    "%s: cannot read it on read-only media: its WAL holds commits and its "
-		    "index (-shm) is missing; copy the file, -wal and -shm to writable storage "
-		    "first",
-		    path);
-		return TA_ERR_UNAVAILABLE;
-	}
-	sqlite3_close(s->db);
-	s->db = NULL;
-	if (sqlite3_open_v2(uri, &s->db,
-	                    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW |
-	                        SQLITE_OPEN_URI,
-	                    NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: cannot open store on read-only media: %s", path,
-		         s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
-		return TA_ERR_UNAVAILABLE;
+/* Read the whole file at fd into *buf (sqlite3_malloc64), n bytes. */
+static int read_whole(int fd, size_t n, unsigned char **buf)
+{
+	size_t got = 0;
+
+	if ((*buf = sqlite3_malloc64(n > 0 ? n : 1)) == NULL)
+		return TA_ERR_NOMEM;
+	while (got < n) {
+		ssize_t k = pread(fd, *buf + got, n - got, (off_t)got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			sqlite3_free(*buf);
+			*buf = NULL;
+			return TA_ERR_UNAVAILABLE;
+		}
+		got += (size_t)k;
 	}
 	return TA_OK;
 }
 
-/* A read-only handle finds at its first read whether it can open the WAL
- * index; other errors are left to the checks that follow, which name them. */
-static int readable(struct sq_store *s, const char *path, char *err, size_t errlen)
+/*
+ * A read-only handle on read-only media whose WAL index (-shm) is missing
+ * or cannot be opened cannot read the file in place: SQLite could neither
+ * make the index nor lock the file.  When the folder's file system is
+ * mounted read-only and the WAL is missing or empty, the file alone is the
+ * store: it is read whole into memory and opened from there
+ * (sqlite3_deserialize).  It is read from the folder already checked, by
+ * its name there and without following a link, and must be the file the
+ * checks passed (dev, ino): nothing opens it by its path again (helper-55
+ * F2, F3: a reopen by name could be a swapped file, and a file: URI read
+ * "//host/..." as an authority).  A read-only mount may be a bind of a
+ * writable file system, so a write through another path is not ruled out:
+ * the file's size, mtime and ctime and the empty WAL must be the same
+ * after the read as before, or the copy is refused (helper-55 F1: an
+ * immutable read mixed two states).  With WAL content it is refused: the
+ * file alone would miss those commits.
+ */
+static int readonly_media(struct sq_store *s, const char *path, const struct stat *before,
+                          char *err, size_t errlen)
 {
-	if (sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) !=
-	    SQLITE_CANTOPEN)
-		return TA_OK;
-	return readonly_media(s, path, err, errlen);
+	const char *slash = strrchr(path, '/'), *base = slash != NULL ? slash + 1 : path;
+	struct stat a, b, wal_a, wal_b;
+	struct statvfs vfs;
+	unsigned char *buf = NULL;
+	int fd = -1, r = TA_ERR_UNAVAILABLE;
+
+	if (fstatvfs(s->dirfd, &vfs) != 0 || (vfs.f_flag & ST_RDONLY) == 0) {
+		snprintf(err, errlen,
+		         "%s: cannot open store read-only: %s (its -shm cannot be opened)", path,
+		         sqlite3_errmsg(s->db));
+		return TA_ERR_UNAVAILABLE;
+	}
+	if (!wal_empty(s->dirfd, base, &wal_a)) {
+		snprintf(
+		    err, errlen,
+		    "%s: cannot read it on read-only media: its WAL holds commits and its "
+		    "index (-shm) is missing or cannot be opened; copy the file, -wal and -shm to "
+		    "writable storage first",
+		    path);
+		return TA_ERR_UNAVAILABLE;
+	}
+	fd = openat(s->dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &a) != 0 || a.st_dev != before->st_dev ||
+	    a.st_ino != before->st_ino) {
+		snprintf(err, errlen, "%s: store was replaced while opening", path);
+		r = TA_ERR_INSECURE;
+		goto out;
+	}
+	if (a.st_size < 0 || a.st_size > SQ_IMAGE_MAX) {
+		snprintf(
+		    err, errlen,
+		    "%s: %lld bytes on read-only media without its -shm: too large to read into "
+		    "memory (at most %ld); copy the file to writable storage first",
+		    path, (long long)a.st_size, SQ_IMAGE_MAX);
+		goto out;
+	}
+	if ((r = read_whole(fd, (size_t)a.st_size, &buf)) != TA_OK) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		         r == TA_ERR_NOMEM ? "out of memory" : strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &b) != 0 || !same_state(&a, &b) || !wal_empty(s->dirfd, base, &wal_b) ||
+	    wal_a.st_ino != wal_b.st_ino) {
+		snprintf(err, errlen,
+		         "%s: changed while it was read (written through another path?); "
+		         "nothing copied",
+		         path);
+		r = TA_ERR_UNAVAILABLE;
+		goto out;
+	}
+	/* a WAL-mode file, its WAL empty: the same store in rollback mode (the
+	 * in-memory database has no WAL) */
+	if (a.st_size >= 20 && buf[18] == 2 && buf[19] == 2)
+		buf[18] = buf[19] = 1;
+	sqlite3_close(s->db);
+	s->db = NULL;
+	if (sqlite3_open_v2(":memory:", &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK ||
+	    sqlite3_deserialize(s->db, "main", buf, a.st_size, a.st_size,
+	                        SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY) !=
+	        SQLITE_OK) {
+		buf = NULL; /* freed by sqlite3_deserialize, or never taken */
+		snprintf(err, errlen, "%s: cannot open store from memory: %s", path,
+		         s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
+		r = TA_ERR_UNAVAILABLE;
+		goto out;
+	}
+	buf = NULL;
+	r = TA_OK;
+out:
+	sqlite3_free(buf);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* A read-only handle finds at its first read whether it can open the WAL
+ * index; other errors are left to the checks that follow, which name them,
+ * but a hot journal (an interrupted write in rollback mode) is named here:
+ * a read-only handle may not roll it back. */
+static int readable(struct sq_store *s, const char *path, const struct stat *before, char *err,
+                    size_t errlen)
+{
+	int rc = sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+
+	if (rc == SQLITE_READONLY) {
+		snprintf(err, errlen,
+		         "%s: cannot read it read-only: %s (a hot journal from an interrupted "
+		         "write? any tokenauth verb that opens it, e.g. tokenauth --store %s list, "
+		         "rolls it back)",
+		         path, sqlite3_errmsg(s->db), path);
+		return TA_ERR_UNAVAILABLE;
+	}
+	return rc == SQLITE_CANTOPEN ? readonly_media(s, path, before, err, errlen) : TA_OK;
 }
 
 static int open_db(struct sq_store *s, const char *path, const struct stat *before, char *err,
@@ -720,7 +796,7 @@ static int open_db(struct sq_store *s, const char *path, const struct stat *befo
 		snprintf(err, errlen, "%s: store was replaced while opening", path);
 		return TA_ERR_INSECURE;
 	}
-	if (s->ro && (r = readable(s, path, err, errlen)) != TA_OK)
+	if (s->ro && (r = readable(s, path, before, err, errlen)) != TA_OK)
 		return r;
 	if ((r = configure(s, is_wal(s), s->ro)) != TA_OK)
 		snprintf(err, errlen, "%s: %s: %s", path,

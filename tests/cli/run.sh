@@ -413,44 +413,71 @@ expect 0 "store copy from a rollback-journal source" -- tc store copy "$W/cp/rb.
 mkdir -m 0700 "$W/rosrc" "$W/ro"
 if mount --bind "$W/rosrc" "$W/ro" 2>/dev/null && mount -o remount,bind,ro "$W/ro" 2>/dev/null; then
 	umount "$W/ro"
-	ro_copy() { # EXIT WHAT: copy $W/ro/s.db, mounted read-only, to a new file
+	ro_copy() { # EXIT WHAT [SRC]: copy SRC ($W/ro/s.db), mounted read-only, to a new file
 		mount --bind "$W/rosrc" "$W/ro" && mount -o remount,bind,ro "$W/ro" || bad "mount ($2)"
 		rm -f "$W/cp/ro2.db"*
-		expect "$1" "store copy from read-only media: $2" -- tc store copy "$W/ro/s.db" "$W/cp/ro2.db"
+		expect "$1" "store copy from read-only media: $2" -- \
+			tc store copy "${3:-$W/ro/s.db}" "$W/cp/ro2.db"
 		umount "$W/ro"
 	}
+	all_rows() { out_has "^copied $NTOK tokens, 2 OTP secrets, $NTHR throttle rows" "all rows ($1)"; }
 	expect 0 "copy: a source for read-only media" -- tc store copy "$S" "$W/rosrc/s.db"
 	NTOK=$(sqlite3 "$S" "SELECT count(*) FROM tokens")
 	ls "$W/rosrc/s.db-wal" "$W/rosrc/s.db-shm" >/dev/null 2>&1 || bad "the source's -wal and -shm"
 	sha_ro=$(cat "$W/rosrc/s.db" "$W/rosrc/s.db-wal" | sha256sum)
 	ro_copy 0 "with its -wal and -shm"
-	out_has "^copied $NTOK tokens, 2 OTP secrets, $NTHR throttle rows" "all rows from read-only media"
+	all_rows "read-only media"
 	[ "$(cat "$W/rosrc/s.db" "$W/rosrc/s.db-wal" | sha256sum)" = "$sha_ro" ] && ok ||
 		bad "the source on read-only media changed"
 	# no WAL index, commits in the WAL: refused (the file alone is not the store)
 	rm -f "$W/rosrc/s.db-shm"
 	ro_copy 3 "commits in the WAL, no -shm"
 	err_has "its WAL holds commits and its index (-shm) is missing" "the missing index named"
+	# the same with an older whole state in the file: refused, not copied stale
+	sqlite3 "$W/rosrc/s.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null || bad "checkpoint"
+	expect 0 "a commit left in the WAL" -- tc --store "$W/rosrc/s.db" issue --user walonly
+	[ -s "$W/rosrc/s.db-wal" ] || bad "the WAL is empty"
+	rm -f "$W/rosrc/s.db-shm"
+	ro_copy 3 "an older state in the file, a commit in the WAL, no -shm"
+	err_has "its WAL holds commits" "the WAL's commits named"
+	[ -e "$W/cp/ro2.db" ] && bad "a destination was made from the stale file" || ok
 	# no WAL index, nothing in the WAL: the file alone is the store
 	sqlite3 "$W/rosrc/s.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null || bad "checkpoint"
+	NTOK=$(sqlite3 "$W/rosrc/s.db" "SELECT count(*) FROM tokens")
 	rm -f "$W/rosrc/s.db-shm"
 	[ -s "$W/rosrc/s.db-wal" ] && bad "the WAL is not empty"
 	ro_copy 0 "an empty WAL, no -shm"
-	out_has "^copied $NTOK tokens, 2 OTP secrets, $NTHR throttle rows" "all rows from the file alone"
+	all_rows "the file alone"
 	rm -f "$W/rosrc/s.db-wal"
 	ro_copy 0 "no -wal, no -shm"
-	out_has "^copied $NTOK tokens, 2 OTP secrets, $NTHR throttle rows" "all rows with no WAL"
-	# the immutable URI encodes the name: '?', '#' and '%' stay in it
+	all_rows "no WAL"
+	# the file is read from the folder already checked, never by a URI: a
+	# path starting '//' is the same file (helper-55 F3: "file://tmp/..."
+	# made 'tmp' an authority, "//localhost/x" read /x)
+	ro_copy 0 "a path starting //" "/$W/ro/s.db"
+	all_rows "the // path"
+	# and any name: '?', '#' and '%' stay in it
 	mv "$W/rosrc/s.db" "$W/rosrc/s?mode=rw#%41.db"
-	mount --bind "$W/rosrc" "$W/ro" && mount -o remount,bind,ro "$W/ro" || bad "mount (odd name)"
-	rm -f "$W/cp/ro2.db"*
-	expect 0 "store copy from read-only media: a name with ? # %" -- \
-		tc store copy "$W/ro/s?mode=rw#%41.db" "$W/cp/ro2.db"
-	umount "$W/ro"
-	out_has "^copied $NTOK tokens, 2 OTP secrets, $NTHR throttle rows" "all rows under the odd name"
+	ro_copy 0 "a name with ? # %" "$W/ro/s?mode=rw#%41.db"
+	all_rows "the odd name"
 else
 	echo "  skip: read-only media (no bind mount here)"
 fi
+# on writable media, a WAL index that cannot be opened (here a folder):
+# SQLite reads the WAL without it, so the copy has the WAL's commits, and
+# nothing of the source changes (helper-55: only read-only media may read
+# the file alone)
+mkdir -m 0700 "$W/wsrc"
+expect 0 "copy: a source with a broken -shm" -- tc store copy "$S" "$W/wsrc/s.db"
+expect 0 "a commit in its WAL" -- tc --store "$W/wsrc/s.db" issue --user walonly
+rm -f "$W/wsrc/s.db-shm"
+mkdir "$W/wsrc/s.db-shm"
+sha_w=$(cat "$W/wsrc/s.db" "$W/wsrc/s.db-wal" | sha256sum)
+expect 0 "store copy with a -shm that cannot be opened" -- tc store copy "$W/wsrc/s.db" "$W/cp/w2.db"
+[ "$(sqlite3 "$W/cp/w2.db" "SELECT count(*) FROM tokens WHERE user='walonly'")" = 1 ] && ok ||
+	bad "the WAL's commit was not copied"
+[ "$(cat "$W/wsrc/s.db" "$W/wsrc/s.db-wal" | sha256sum)" = "$sha_w" ] && ok ||
+	bad "the source with a broken -shm changed"
 # spoiled WHAT SQL MESSAGE: a copy of $S spoiled by SQL behind our back is
 # refused whole (exit 3, MESSAGE named, nothing left in the destination)
 spoiled() {
