@@ -651,6 +651,8 @@ static int read_whole(int fd, size_t n, unsigned char **buf)
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
+			if (k == 0)
+				errno = 0; /* shorter than its size said */
 			sqlite3_free(*buf);
 			*buf = NULL;
 			return TA_ERR_UNAVAILABLE;
@@ -658,6 +660,25 @@ static int read_whole(int fd, size_t n, unsigned char **buf)
 		got += (size_t)k;
 	}
 	return TA_OK;
+}
+
+/* Whether the file at fd holds the n bytes of buf, read again in chunks. */
+static int same_bytes(int fd, const unsigned char *buf, size_t n)
+{
+	unsigned char chunk[65536];
+	size_t got = 0;
+
+	while (got < n) {
+		size_t want = n - got < sizeof(chunk) ? n - got : sizeof(chunk);
+		ssize_t k = pread(fd, chunk, want, (off_t)got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0 || memcmp(chunk, buf + got, (size_t)k) != 0)
+			return 0;
+		got += (size_t)k;
+	}
+	/* nothing beyond n either */
+	return pread(fd, chunk, 1, (off_t)n) == 0;
 }
 
 /*
@@ -701,8 +722,11 @@ static int readonly_media(struct sq_store *s, const char *path, const struct sta
 		    path);
 		return TA_ERR_UNAVAILABLE;
 	}
-	fd = openat(s->dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &a) != 0 || a.st_dev != before->st_dev ||
+	/* O_NONBLOCK, O_NOCTTY: a FIFO or a device swapped in by the name must
+	 * neither block nor become a terminal before the checks below refuse it
+	 * (helper-56 F2) */
+	fd = openat(s->dirfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &a) != 0 || !S_ISREG(a.st_mode) || a.st_dev != before->st_dev ||
 	    a.st_ino != before->st_ino) {
 		snprintf(err, errlen, "%s: store was replaced while opening", path);
 		r = TA_ERR_INSECURE;
@@ -716,12 +740,20 @@ static int readonly_media(struct sq_store *s, const char *path, const struct sta
 		    path, (long long)a.st_size, SQ_IMAGE_MAX);
 		goto out;
 	}
+	errno = 0;
 	if ((r = read_whole(fd, (size_t)a.st_size, &buf)) != TA_OK) {
 		snprintf(err, errlen, "%s: cannot read: %s", path,
-		         r == TA_ERR_NOMEM ? "out of memory" : strerror(errno));
+		         r == TA_ERR_NOMEM ? "out of memory"
+		         : errno == 0      ? "it shrank while it was read"
+		                           : strerror(errno));
 		goto out;
 	}
-	if (fstat(fd, &b) != 0 || !same_state(&a, &b) || !wal_empty(s->dirfd, base, &wal_b) ||
+	/* A read-only bind of a writable file system with coarse timestamps
+	 * may show the same size, mtime and ctime after a write: the file is
+	 * read a second time and must hold the same bytes (helper-56 F1: a
+	 * write during the first read gave a state never committed) */
+	if (fstat(fd, &b) != 0 || !same_state(&a, &b) || !same_bytes(fd, buf, (size_t)a.st_size) ||
+	    fstat(fd, &b) != 0 || !same_state(&a, &b) || !wal_empty(s->dirfd, base, &wal_b) ||
 	    wal_a.st_ino != wal_b.st_ino) {
 		snprintf(err, errlen,
 		         "%s: changed while it was read (written through another path?); "
